@@ -1,0 +1,69 @@
+//! argv and the auxiliary vector, from the initial stack.
+
+/// The app's arguments and auxiliary vector.
+#[derive(Clone, Copy)]
+pub struct Args {
+    argc: usize,
+    argv: *const *const u8,
+    auxv: *const [u64; 2],
+}
+
+impl Args {
+    /// # Safety
+    ///
+    /// `sp` must point at a Linux initial stack.
+    pub unsafe fn from_initial_stack(sp: *const u64) -> Args {
+        // SAFETY: the layout is argc, argv[argc], NULL, envp..., NULL, auxv.
+        unsafe {
+            let argc = *sp as usize;
+            let argv = sp.add(1) as *const *const u8;
+            let mut envp = argv.add(argc + 1);
+            while !(*envp).is_null() {
+                envp = envp.add(1);
+            }
+            Args { argc, argv, auxv: envp.add(1) as *const [u64; 2] }
+        }
+    }
+
+    /// Number of arguments, including argv[0].
+    pub fn len(&self) -> usize {
+        self.argc
+    }
+
+    /// True when there are no arguments at all (not even argv[0]).
+    pub fn is_empty(&self) -> bool {
+        self.argc == 0
+    }
+
+    /// argv[i] as a string ("" if absent or not UTF-8).
+    pub fn get(&self, i: usize) -> &'static str {
+        if i >= self.argc {
+            return "";
+        }
+        // SAFETY: argv[i] for i < argc is a NUL-terminated string on the stack,
+        // which lives as long as the app.
+        unsafe {
+            let p = *self.argv.add(i);
+            let mut n = 0;
+            while *p.add(n) != 0 {
+                n += 1;
+            }
+            core::str::from_utf8(core::slice::from_raw_parts(p, n)).unwrap_or("")
+        }
+    }
+
+    /// The value of auxiliary vector entry `key` (`getauxval`).
+    pub fn auxval(&self, key: u64) -> Option<u64> {
+        let mut p = self.auxv;
+        // SAFETY: the auxv is terminated by AT_NULL (0).
+        unsafe {
+            while (*p)[0] != 0 {
+                if (*p)[0] == key {
+                    return Some((*p)[1]);
+                }
+                p = p.add(1);
+            }
+        }
+        None
+    }
+}

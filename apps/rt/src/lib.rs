@@ -1,0 +1,30 @@
+//! The user runtime every rseq-os app links (the part of libc an app needs).
+//!
+//! - `_start` reads the Linux initial stack (argc, argv, envp, auxv) and
+//!   calls the app's `main` declared with [`main!`]; its return value is the
+//!   exit status.
+//! - [`sys`]: syscall wrappers with Linux aarch64 numbers; errors come back
+//!   as negative errno values, exactly as the kernel returns them.
+//! - [`print!`]/[`println!`] write to fd 1; a panic prints to fd 2 and exits
+//!   with status 101 (Rust's convention for a panicked program).
+#![no_std]
+
+pub mod args;
+pub mod io;
+pub mod sys;
+
+pub use args::Args;
+
+#[cfg(target_os = "none")]
+mod start;
+
+/// Declares the app's entry function: `fn(Args) -> i32`.
+#[macro_export]
+macro_rules! main {
+    ($f:path) => {
+        #[unsafe(no_mangle)]
+        extern "Rust" fn __rt_main(args: $crate::Args) -> i32 {
+            $f(args)
+        }
+    };
+}

@@ -1,0 +1,390 @@
+//! Stage-1 translation for the one address space (TTBR0_EL1 only).
+//!
+//! 4 KiB granule, 39-bit virtual addresses (T0SZ = 25), so walks start at
+//! level 1 (1 GiB per entry), then level 2 (2 MiB blocks), then level 3
+//! (4 KiB pages). The kernel is identity-mapped and EL1-only; the app's
+//! window is a separate range of virtual addresses mapped page by page.
+//!
+//! Building tables is pure logic over a [`TableSource`] (physical address ==
+//! pointer, true for the kernel's identity map and for host tests), so it is
+//! unit-tested on the host. Only [`enable`] touches system registers.
+
+/// Entries per table.
+pub const ENTRIES: usize = 512;
+/// Bytes mapped by one level-2 block.
+pub const BLOCK_2M: u64 = 2 << 20;
+const PAGE: u64 = 4096;
+/// Virtual address bits (TCR_EL1.T0SZ = 64 - VA_BITS).
+pub const VA_BITS: u32 = 39;
+
+/// One translation table, page sized and aligned.
+#[repr(C, align(4096))]
+pub struct Table(pub [u64; ENTRIES]);
+
+impl Table {
+    /// An all-invalid table.
+    pub const fn empty() -> Table {
+        Table([0; ENTRIES])
+    }
+}
+
+/// Hands out zeroed tables whose address is their physical address.
+pub trait TableSource {
+    /// A zeroed, page-aligned table, or `None` when out of tables.
+    fn alloc_table(&mut self) -> Option<*mut Table>;
+}
+
+mod desc {
+    pub const VALID: u64 = 1 << 0;
+    /// At levels 1 and 2: next-level table. At level 3: page (must be set).
+    pub const TABLE_OR_PAGE: u64 = 1 << 1;
+    pub const ATTR_DEVICE: u64 = 0 << 2; // MAIR index 0
+    pub const ATTR_NORMAL: u64 = 1 << 2; // MAIR index 1
+    pub const AP_EL0: u64 = 1 << 6;
+    pub const AP_RO: u64 = 1 << 7;
+    pub const SH_INNER: u64 = 3 << 8;
+    pub const AF: u64 = 1 << 10;
+    pub const PXN: u64 = 1 << 53;
+    pub const UXN: u64 = 1 << 54;
+    pub const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
+}
+
+/// MAIR_EL1: index 0 Device-nGnRE, index 1 Normal write-back RW-allocate.
+pub const MAIR_VALUE: u64 = 0x04 | (0xff << 8);
+
+/// What a range is for; each kind has fixed permissions, and no kind is both
+/// writable and executable at any level (W^X).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapKind {
+    /// Kernel code: EL1 read+execute.
+    KernelText,
+    /// Kernel constants: EL1 read-only.
+    KernelRodata,
+    /// Kernel data, heap, free RAM: EL1 read+write, never executable.
+    KernelData,
+    /// MMIO: EL1 read+write, Device-nGnRE, never executable.
+    Device,
+    /// App code: EL0 read+execute (and EL1 read, subject to PAN).
+    UserText,
+    /// App constants: EL0 read-only.
+    UserRodata,
+    /// App data, stack, heap: EL0 read+write, never executable.
+    UserData,
+}
+
+impl MapKind {
+    /// Leaf descriptor attribute bits for this kind.
+    pub const fn attrs(self) -> u64 {
+        use desc::*;
+        let normal = ATTR_NORMAL | SH_INNER | AF;
+        match self {
+            MapKind::KernelText => normal | AP_RO | UXN,
+            MapKind::KernelRodata => normal | AP_RO | UXN | PXN,
+            MapKind::KernelData => normal | UXN | PXN,
+            MapKind::Device => ATTR_DEVICE | AF | UXN | PXN,
+            MapKind::UserText => normal | AP_EL0 | AP_RO | PXN,
+            MapKind::UserRodata => normal | AP_EL0 | AP_RO | UXN | PXN,
+            MapKind::UserData => normal | AP_EL0 | UXN | PXN,
+        }
+    }
+
+    /// User mappings always use 4 KiB pages so they can be changed page by page.
+    const fn allows_blocks(self) -> bool {
+        !matches!(self, MapKind::UserText | MapKind::UserRodata | MapKind::UserData)
+    }
+}
+
+/// Why a mapping could not be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// Address or size not page aligned, or beyond the VA space.
+    BadRange,
+    /// The range overlaps an existing mapping.
+    AlreadyMapped(u64),
+    /// The table source is exhausted.
+    OutOfTables,
+}
+
+/// The translation tables rooted at one level-1 table.
+pub struct PageTables {
+    root: *mut Table,
+}
+
+// SAFETY: the tables are plain memory; callers serialise updates.
+unsafe impl Send for PageTables {}
+
+impl PageTables {
+    /// Fresh, empty tables.
+    pub fn new(src: &mut impl TableSource) -> Result<Self, MapError> {
+        Ok(PageTables { root: src.alloc_table().ok_or(MapError::OutOfTables)? })
+    }
+
+    /// Physical address of the level-1 table (for TTBR0_EL1).
+    pub fn root_addr(&self) -> u64 {
+        self.root as u64
+    }
+
+    /// Maps `[va, va + size)` to `[pa, pa + size)` with the permissions of
+    /// `kind`, using 2 MiB blocks where alignment allows (not for user ranges).
+    pub fn map(
+        &mut self,
+        src: &mut impl TableSource,
+        va: u64,
+        pa: u64,
+        size: u64,
+        kind: MapKind,
+    ) -> Result<(), MapError> {
+        if va % PAGE != 0 || pa % PAGE != 0 || size % PAGE != 0 {
+            return Err(MapError::BadRange);
+        }
+        let end = va.checked_add(size).ok_or(MapError::BadRange)?;
+        if end > 1 << VA_BITS {
+            return Err(MapError::BadRange);
+        }
+        let (mut va, mut pa) = (va, pa);
+        while va < end {
+            let block = kind.allows_blocks()
+                && va % BLOCK_2M == 0
+                && pa % BLOCK_2M == 0
+                && end - va >= BLOCK_2M;
+            if block {
+                let l2 = self.next_table(src, self.root, l1_index(va))?;
+                // SAFETY: `l2` is a live table from `next_table`.
+                let entry = unsafe { &mut (*l2).0[l2_index(va)] };
+                if *entry & desc::VALID != 0 {
+                    return Err(MapError::AlreadyMapped(va));
+                }
+                *entry = pa | kind.attrs() | desc::VALID;
+                va += BLOCK_2M;
+                pa += BLOCK_2M;
+            } else {
+                let l2 = self.next_table(src, self.root, l1_index(va))?;
+                let l3 = self.next_table(src, l2, l2_index(va))?;
+                // SAFETY: `l3` is a live table from `next_table`.
+                let entry = unsafe { &mut (*l3).0[l3_index(va)] };
+                if *entry & desc::VALID != 0 {
+                    return Err(MapError::AlreadyMapped(va));
+                }
+                *entry = pa | kind.attrs() | desc::TABLE_OR_PAGE | desc::VALID;
+                va += PAGE;
+                pa += PAGE;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every 2 MiB block wholly inside `[va, va + size)` and every
+    /// page in it; the caller flushes the TLB.
+    pub fn unmap(&mut self, va: u64, size: u64) {
+        let end = va.saturating_add(size);
+        let mut va = va & !(PAGE - 1);
+        while va < end {
+            let Some(l2) = self.table_at(self.root, l1_index(va)) else {
+                va = (va | ((1 << 30) - 1)) + 1;
+                continue;
+            };
+            // SAFETY: `l2` is a live table reached from the root.
+            let e2 = unsafe { &mut (*l2).0[l2_index(va)] };
+            if *e2 & desc::VALID != 0 && *e2 & desc::TABLE_OR_PAGE == 0 {
+                if va % BLOCK_2M == 0 && end - va >= BLOCK_2M {
+                    *e2 = 0;
+                }
+                va = (va | (BLOCK_2M - 1)) + 1;
+                continue;
+            }
+            if let Some(l3) = self.table_at(l2, l2_index(va)) {
+                // SAFETY: `l3` is a live table reached from the root.
+                unsafe { (*l3).0[l3_index(va)] = 0 };
+            }
+            va += PAGE;
+        }
+    }
+
+    /// The physical address and leaf descriptor for `va`, if mapped.
+    pub fn translate(&self, va: u64) -> Option<(u64, u64)> {
+        let l2 = self.table_at(self.root, l1_index(va))?;
+        // SAFETY: `l2` is a live table reached from the root.
+        let e2 = unsafe { (*l2).0[l2_index(va)] };
+        if e2 & desc::VALID == 0 {
+            return None;
+        }
+        if e2 & desc::TABLE_OR_PAGE == 0 {
+            return Some(((e2 & desc::ADDR_MASK & !(BLOCK_2M - 1)) | (va & (BLOCK_2M - 1)), e2));
+        }
+        let l3 = self.table_at(l2, l2_index(va))?;
+        // SAFETY: `l3` is a live table reached from the root.
+        let e3 = unsafe { (*l3).0[l3_index(va)] };
+        (e3 & desc::VALID != 0).then_some(((e3 & desc::ADDR_MASK) | (va & (PAGE - 1)), e3))
+    }
+
+    /// The table an entry points to, if it is a table descriptor.
+    fn table_at(&self, table: *mut Table, index: usize) -> Option<*mut Table> {
+        // SAFETY: `table` is a live table of this tree.
+        let e = unsafe { (*table).0[index] };
+        (e & (desc::VALID | desc::TABLE_OR_PAGE) == desc::VALID | desc::TABLE_OR_PAGE)
+            .then_some((e & desc::ADDR_MASK) as *mut Table)
+    }
+
+    /// The next-level table for an entry, allocated if the entry is empty.
+    fn next_table(
+        &mut self,
+        src: &mut impl TableSource,
+        table: *mut Table,
+        index: usize,
+    ) -> Result<*mut Table, MapError> {
+        if let Some(t) = self.table_at(table, index) {
+            return Ok(t);
+        }
+        // SAFETY: `table` is a live table of this tree.
+        let entry = unsafe { &mut (*table).0[index] };
+        if *entry & desc::VALID != 0 {
+            return Err(MapError::AlreadyMapped(0)); // a block is in the way
+        }
+        let next = src.alloc_table().ok_or(MapError::OutOfTables)?;
+        *entry = next as u64 | desc::TABLE_OR_PAGE | desc::VALID;
+        Ok(next)
+    }
+}
+
+fn l1_index(va: u64) -> usize {
+    ((va >> 30) & 0x1ff) as usize
+}
+fn l2_index(va: u64) -> usize {
+    ((va >> 21) & 0x1ff) as usize
+}
+fn l3_index(va: u64) -> usize {
+    ((va >> 12) & 0x1ff) as usize
+}
+
+/// Descriptor predicates, for reports and tests.
+pub mod perms {
+    use super::desc;
+    /// EL0 may access the page.
+    pub fn el0_accessible(d: u64) -> bool {
+        d & desc::AP_EL0 != 0
+    }
+    /// Writable (at whichever ELs may access it).
+    pub fn writable(d: u64) -> bool {
+        d & desc::AP_RO == 0
+    }
+    /// EL0 may execute.
+    pub fn el0_exec(d: u64) -> bool {
+        d & desc::UXN == 0
+    }
+    /// EL1 may execute.
+    pub fn el1_exec(d: u64) -> bool {
+        // EL0-writable pages are implicitly PXN in hardware; we set PXN anyway.
+        d & desc::PXN == 0
+    }
+}
+
+/// Loads the tables and turns the MMU, the caches and WXN on.
+///
+/// # Safety
+///
+/// `root` must map the running kernel (identity), its stacks and every
+/// device it will touch, with the attributes the code expects.
+#[cfg(target_arch = "aarch64")]
+pub unsafe fn enable(root: u64) {
+    use aarch64_cpu::registers::{ID_AA64MMFR0_EL1, MAIR_EL1, ReadWriteable, Readable, SCTLR_EL1, TCR_EL1, TTBR0_EL1, Writeable};
+    MAIR_EL1.set(MAIR_VALUE);
+    let ips = ID_AA64MMFR0_EL1.read(ID_AA64MMFR0_EL1::PARange).min(0b101);
+    TCR_EL1.write(
+        TCR_EL1::T0SZ.val(64 - VA_BITS as u64)
+            + TCR_EL1::IRGN0::WriteBack_ReadAlloc_WriteAlloc_Cacheable
+            + TCR_EL1::ORGN0::WriteBack_ReadAlloc_WriteAlloc_Cacheable
+            + TCR_EL1::SH0::Inner
+            + TCR_EL1::TG0::KiB_4
+            + TCR_EL1::EPD1::DisableTTBR1Walks
+            + TCR_EL1::IPS.val(ips),
+    );
+    TTBR0_EL1.set(root);
+    // SAFETY: barriers and a full local TLB invalidation before enabling.
+    unsafe {
+        core::arch::asm!("dsb ish", "tlbi vmalle1", "dsb ish", "isb", options(nostack));
+    }
+    SCTLR_EL1.modify(
+        SCTLR_EL1::M::Enable + SCTLR_EL1::C::Cacheable + SCTLR_EL1::I::Cacheable + SCTLR_EL1::WXN::Enable,
+    );
+    aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
+}
+
+/// Invalidates every TLB entry of this address space on all CPUs.
+#[cfg(target_arch = "aarch64")]
+pub fn flush_tlb_all() {
+    // SAFETY: TLB maintenance has no memory-safety effect on its own.
+    unsafe { core::arch::asm!("dsb ishst", "tlbi vmalle1is", "dsb ish", "isb", options(nostack)) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct HostTables(Vec<Box<Table>>);
+    impl TableSource for HostTables {
+        fn alloc_table(&mut self) -> Option<*mut Table> {
+            self.0.push(Box::new(Table::empty()));
+            Some(&mut **self.0.last_mut().unwrap() as *mut Table)
+        }
+    }
+
+    #[test]
+    fn no_kind_is_writable_and_executable() {
+        use MapKind::*;
+        for k in [KernelText, KernelRodata, KernelData, Device, UserText, UserRodata, UserData] {
+            let d = k.attrs();
+            if perms::writable(d) {
+                assert!(!perms::el0_exec(d) && !perms::el1_exec(d), "{k:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn kernel_kinds_are_el1_only_and_user_text_is_not_el1_executable() {
+        for k in [MapKind::KernelText, MapKind::KernelRodata, MapKind::KernelData, MapKind::Device] {
+            assert!(!perms::el0_accessible(k.attrs()));
+        }
+        assert!(perms::el0_exec(MapKind::UserText.attrs()));
+        assert!(!perms::el1_exec(MapKind::UserText.attrs()));
+        assert!(!perms::writable(MapKind::UserText.attrs()));
+    }
+
+    #[test]
+    fn blocks_and_pages_translate() {
+        let mut src = HostTables(Vec::new());
+        let mut pt = PageTables::new(&mut src).unwrap();
+        pt.map(&mut src, 0x4000_0000, 0x4000_0000, 8 << 20, MapKind::KernelData).unwrap();
+        pt.map(&mut src, 0x40_0000_0000, 0x4100_0000, 0x3000, MapKind::UserData).unwrap();
+        assert_eq!(pt.translate(0x4012_3456).unwrap().0, 0x4012_3456);
+        assert_eq!(pt.translate(0x40_0000_2010).unwrap().0, 0x4100_2010);
+        assert!(pt.translate(0x40_0000_3000).is_none());
+        assert!(pt.translate(0).is_none());
+        // Four 2 MiB blocks: root + one L2; user pages: one L2 + one L3.
+        assert_eq!(src.0.len(), 4);
+    }
+
+    #[test]
+    fn overlap_and_misalignment_are_refused() {
+        let mut src = HostTables(Vec::new());
+        let mut pt = PageTables::new(&mut src).unwrap();
+        pt.map(&mut src, 0x1000, 0x1000, 0x1000, MapKind::KernelData).unwrap();
+        assert_eq!(pt.map(&mut src, 0x1000, 0x9000, 0x1000, MapKind::KernelData), Err(MapError::AlreadyMapped(0x1000)));
+        assert_eq!(pt.map(&mut src, 0x1001, 0, 0x1000, MapKind::KernelData), Err(MapError::BadRange));
+        assert_eq!(pt.map(&mut src, 1 << 39, 0, 0x1000, MapKind::KernelData), Err(MapError::BadRange));
+    }
+
+    #[test]
+    fn unmap_removes_blocks_and_pages() {
+        let mut src = HostTables(Vec::new());
+        let mut pt = PageTables::new(&mut src).unwrap();
+        pt.map(&mut src, 0x4000_0000, 0x4000_0000, 6 << 20, MapKind::KernelData).unwrap();
+        pt.unmap(0x4020_0000, 4 << 20);
+        assert!(pt.translate(0x4000_0000).is_some());
+        assert!(pt.translate(0x4020_0000).is_none());
+        assert!(pt.translate(0x405f_ffff).is_none());
+        pt.map(&mut src, 0x40_0000_0000, 0x5000_0000, 0x2000, MapKind::UserText).unwrap();
+        pt.unmap(0x40_0000_1000, 0x1000);
+        assert!(pt.translate(0x40_0000_0000).is_some());
+        assert!(pt.translate(0x40_0000_1000).is_none());
+    }
+}

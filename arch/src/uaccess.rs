@@ -1,0 +1,120 @@
+//! Checked user access: `copy_from_user`, `copy_to_user` and the
+//! exception-fixup table that turns a fault inside them into `-EFAULT`.
+//!
+//! Two checks, as in Linux: `access_ok` rejects any range that is not wholly
+//! inside the user window (so a kernel address never reaches a load), and the
+//! unprivileged `LDTR`/`STTR` accesses fault on an unmapped or EL1-only page,
+//! which the fixup table converts into a short copy.
+
+use core::ops::Range;
+
+unsafe extern "C" {
+    fn __arch_copy_from_user(to: *mut u8, from: u64, n: usize) -> usize;
+    fn __arch_copy_to_user(to: u64, from: *const u8, n: usize) -> usize;
+    fn __arch_probe_privileged_read(addr: u64) -> i64;
+    static __start___ex_table: ExtableEntry;
+    static __stop___ex_table: ExtableEntry;
+}
+
+/// One `__ex_table` entry: a faulting instruction and where to resume.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ExtableEntry {
+    /// Address of the instruction that may fault.
+    pub insn: u64,
+    /// Address to continue at when it does.
+    pub fixup: u64,
+}
+
+/// A user access failed: the address was outside the user window or faulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault;
+
+/// The user address window, `[start, end)`, set once at boot.
+static mut USER_WINDOW: Range<u64> = 0..0;
+
+/// Sets the user window that `access_ok` checks against.
+///
+/// # Safety
+///
+/// Call once at boot, before any user access and before other CPUs run.
+pub unsafe fn set_user_window(window: Range<u64>) {
+    // SAFETY: single-threaded boot, per this function's contract.
+    unsafe { USER_WINDOW = window };
+}
+
+/// Linux's `access_ok()`: the whole range lies in the user window (no wrap).
+#[inline]
+pub fn access_ok(addr: u64, len: usize) -> bool {
+    // SAFETY: written once at boot before any reader exists.
+    let window = unsafe { &*core::ptr::addr_of!(USER_WINDOW) };
+    match addr.checked_add(len as u64) {
+        Some(end) => addr >= window.start && end <= window.end,
+        None => false,
+    }
+}
+
+/// Copies `dst.len()` bytes from user address `src` into `dst`.
+pub fn copy_from_user(dst: &mut [u8], src: u64) -> Result<(), Fault> {
+    if !access_ok(src, dst.len()) {
+        return Err(Fault);
+    }
+    // SAFETY: `dst` is a valid kernel buffer of that length; faults on the
+    // user side are fixed up by the exception table and reported as a short copy.
+    let left = unsafe { __arch_copy_from_user(dst.as_mut_ptr(), src, dst.len()) };
+    if left == 0 { Ok(()) } else { Err(Fault) }
+}
+
+/// Copies `src` to user address `dst`.
+pub fn copy_to_user(dst: u64, src: &[u8]) -> Result<(), Fault> {
+    if !access_ok(dst, src.len()) {
+        return Err(Fault);
+    }
+    // SAFETY: as in `copy_from_user`.
+    let left = unsafe { __arch_copy_to_user(dst, src.as_ptr(), src.len()) };
+    if left == 0 { Ok(()) } else { Err(Fault) }
+}
+
+/// Reads a plain-old-data value from user memory (Linux's `get_user`).
+pub fn get_user<T: Copy + Default>(addr: u64) -> Result<T, Fault> {
+    let mut val = T::default();
+    // SAFETY: `T: Copy` is plain data here (integers and #[repr(C)] structs of
+    // integers); every bit pattern the app can write is a valid `T`.
+    let bytes = unsafe {
+        core::slice::from_raw_parts_mut((&raw mut val).cast::<u8>(), core::mem::size_of::<T>())
+    };
+    copy_from_user(bytes, addr)?;
+    Ok(val)
+}
+
+/// Writes a plain-old-data value to user memory (Linux's `put_user`).
+pub fn put_user<T: Copy>(addr: u64, val: T) -> Result<(), Fault> {
+    // SAFETY: viewing a `Copy` value's bytes for the duration of the copy.
+    let bytes = unsafe {
+        core::slice::from_raw_parts((&raw const val).cast::<u8>(), core::mem::size_of::<T>())
+    };
+    copy_to_user(addr, bytes)
+}
+
+/// Does a privileged load from `addr` fault? True when PAN blocks it.
+///
+/// # Safety
+///
+/// `addr` must be mapped (the point is to test the permission, not the mapping).
+pub unsafe fn privileged_read_faults(addr: u64) -> bool {
+    // SAFETY: the load is covered by the fixup table; the caller promises the
+    // address is mapped, so only a permission fault can occur.
+    unsafe { __arch_probe_privileged_read(addr) != 0 }
+}
+
+/// Linux's `search_exception_tables()`: the fixup for a faulting kernel PC.
+pub fn search_exception_tables(pc: u64) -> Option<u64> {
+    // SAFETY: the linker script places every `__ex_table` entry between these
+    // two symbols, as an array of `ExtableEntry`.
+    let table = unsafe {
+        let start = &raw const __start___ex_table;
+        let stop = &raw const __stop___ex_table;
+        core::slice::from_raw_parts(start, stop.offset_from(start) as usize)
+    };
+    table.iter().find(|e| e.insn == pc).map(|e| e.fixup)
+}

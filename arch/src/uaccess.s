@@ -1,0 +1,73 @@
+// User access with fault fixup, in the manner of Linux's arm64 uaccess:
+// every instruction that may fault on a user address has an entry in
+// __ex_table (faulting instruction, fixup address). The EL1 sync handler
+// looks the faulting PC up there and resumes at the fixup instead of
+// treating the fault as a kernel bug.
+//
+// LDTR*/STTR* are unprivileged: at EL1 they are checked against EL0
+// permissions, so an EL1-only (kernel) page faults exactly as it would for
+// the app, and PAN does not apply to them.
+
+.macro extable insn, fixup
+    .pushsection __ex_table, "a"
+    .balign 8
+    .quad   \insn, \fixup
+    .popsection
+.endm
+
+.section .text.uaccess, "ax"
+
+// usize __arch_copy_from_user(u8 *to, const u8 __user *from, usize n)
+// Returns the number of bytes NOT copied (0 on success).
+.global __arch_copy_from_user
+__arch_copy_from_user:
+    cbz     x2, 2f
+1:  ldtrb   w3, [x1]
+    extable 1b, 9f
+    strb    w3, [x0], #1
+    add     x1, x1, #1
+    subs    x2, x2, #1
+    b.ne    1b
+2:  mov     x0, #0
+    ret
+9:  mov     x0, x2
+    ret
+
+// usize __arch_copy_to_user(u8 __user *to, const u8 *from, usize n)
+.global __arch_copy_to_user
+__arch_copy_to_user:
+    cbz     x2, 2f
+1:  ldrb    w3, [x1], #1
+3:  sttrb   w3, [x0]
+    extable 3b, 9f
+    add     x0, x0, #1
+    subs    x2, x2, #1
+    b.ne    1b
+2:  mov     x0, #0
+    ret
+9:  mov     x0, x2
+    ret
+
+// i64 __arch_probe_privileged_read(const u64 *addr)
+// A *privileged* load (subject to PAN): 0 if it read, -1 if it faulted.
+// Used once at boot to verify that PAN really blocks kernel access to user pages.
+.global __arch_probe_privileged_read
+__arch_probe_privileged_read:
+1:  ldr     x1, [x0]
+    extable 1b, 9f
+    mov     x0, #0
+    ret
+9:  mov     x0, #-1
+    ret
+
+// u64 __arch_semihosting_call(u64 op, u64 arg)
+// Returns the call's result in x0, or x0 unchanged-ish (-1) if semihosting is
+// not enabled (HLT is then an undefined instruction, fixed up here), so the
+// kernel can fall back to PSCI on real hardware.
+.global __arch_semihosting_call
+__arch_semihosting_call:
+1:  hlt     #0xf000
+    extable 1b, 9f
+    ret
+9:  mov     x0, #-1
+    ret

@@ -1,0 +1,51 @@
+//! Boards: the facts about one machine that the kernel consults at init.
+//!
+//! Exactly one board is compiled in, chosen by cargo feature (`virt`, later
+//! `rpi4`), and exposed as [`BOARD`]. Values the DTB can override (memory,
+//! GIC frames, PSCI method) are the fallbacks used when no DTB is passed.
+#![no_std]
+
+pub mod pl011;
+
+#[cfg(feature = "virt")]
+mod qemu_virt;
+#[cfg(feature = "virt")]
+pub use qemu_virt::BOARD;
+
+#[cfg(not(any(feature = "virt", feature = "rpi4")))]
+compile_error!("select a board: --features board-virt (kernel) / virt (boards)");
+
+use arch::gic::GicConfig;
+use arch::psci::Conduit;
+
+/// How the machine is powered off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PowerOff {
+    /// PSCI SYSTEM_OFF (after trying semihosting, which gives QEMU a status).
+    Psci,
+    /// No PSCI: semihosting in QEMU, else park the CPUs.
+    SemihostingOnly,
+}
+
+/// One board's description.
+#[derive(Clone, Copy, Debug)]
+pub struct Board {
+    /// Name shown in the boot banner.
+    pub name: &'static str,
+    /// Physical base of RAM.
+    pub ram_base: u64,
+    /// RAM size used when the DTB does not say.
+    pub ram_size_default: u64,
+    /// The largest RAM the early identity map covers before the DTB is read.
+    pub ram_size_max: u64,
+    /// MMIO ranges to map (base, size), rounded out to 2 MiB.
+    pub devices: &'static [(u64, u64)],
+    /// PL011 console base.
+    pub uart_base: usize,
+    /// GIC frames when the DTB does not describe them.
+    pub gic_default: GicConfig,
+    /// PSCI conduit when the DTB does not say (by entry EL: EL1 → HVC).
+    pub psci_default: Conduit,
+    /// How to power off.
+    pub power_off: PowerOff,
+}

@@ -1,0 +1,98 @@
+//! `kernel_main`: the boot sequence on CPU 0, from the assembly entry to the
+//! app's first instruction at EL0.
+
+use crate::cmdline::{self, KernelSelftest};
+use crate::power::{self, STATUS_BOOT_ERROR};
+use crate::{console, dtb, exec, irq, mm, task};
+use boards::BOARD;
+
+/// Called by `arch/src/boot.s` at EL1 on CPU 0's boot stack, MMU off,
+/// interrupts masked, BSS zeroed. `dtb` is what the loader put in x0.
+#[unsafe(no_mangle)]
+extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
+    console::init();
+    // Before the DTB is read, map the board's largest RAM so the DTB (and
+    // everything else in RAM) is reachable; `init_memory` trims it.
+    mm::init_early(BOARD.ram_base, BOARD.ram_size_max, BOARD.devices);
+
+    let info = dtb::probe(&BOARD, dtb, entry_el);
+    arch::psci::set_conduit(info.psci);
+    let (ram_base, ram_size) = info.ram;
+    mm::init_memory(ram_base, BOARD.ram_size_max, ram_size, info.dtb_range);
+
+    let config = match cmdline::parse(info.cmdline()) {
+        Ok(config) => config,
+        Err(e) => {
+            println!("[boot-error] {e}");
+            power::shutdown(STATUS_BOOT_ERROR)
+        }
+    };
+
+    // SAFETY: single-threaded boot, before any user access.
+    unsafe { arch::uaccess::set_user_window(mm::USER_BASE..mm::USER_END) };
+    arch::timer::allow_el0_virtual_counter();
+
+    let tf = match exec::load_app(config.app_args) {
+        Ok(tf) => tf,
+        Err(e) => {
+            println!("[boot-error] {e}");
+            power::shutdown(STATUS_BOOT_ERROR)
+        }
+    };
+    let pan = check_pan(tf.sp);
+
+    let gic_version = irq::init(info.gic, info.cpus, config.hz);
+    println!(
+        "[boot] rseq-os {} board={} el=EL{} cntfrq={} memory={:#x}+{:#x} gic=GICv{} cpus={} pan={} hz={} app={}",
+        env!("CARGO_PKG_VERSION"),
+        BOARD.name,
+        entry_el,
+        arch::timer::cntfrq(),
+        ram_base,
+        ram_size,
+        gic_version,
+        info.cpus,
+        if pan { "on" } else { "off" },
+        config.hz,
+        exec::APP_NAME,
+    );
+
+    if config.selftest == Some(KernelSelftest::KernelFault) {
+        provoke_kernel_fault();
+    }
+
+    let main = task::Task::new(1);
+    task::set_current(main);
+    let frame = main.user_frame();
+    // SAFETY: `frame` is the top of the new task's kernel stack, owned by it.
+    unsafe { frame.write(tf) };
+    // SAFETY: as above; the exit work runs with IRQs masked (still masked
+    // since boot), then the task enters EL0 on its own kernel stack.
+    unsafe {
+        crate::exit::irqentry_exit_to_user_mode(&mut *frame);
+        arch::boot::enter_user(frame)
+    }
+}
+
+/// Turns PAN on when the CPU has it, and proves it works: a privileged load
+/// from a mapped user page (the app's stack) must fault. Returns whether PAN is on.
+fn check_pan(user_addr: u64) -> bool {
+    if !arch::cpu::has_pan() {
+        return false;
+    }
+    arch::cpu::enable_pan();
+    // SAFETY: `user_addr` is on the app's freshly mapped stack.
+    if !unsafe { arch::uaccess::privileged_read_faults(user_addr) } {
+        panic!("PAN is enabled but a privileged load of a user page succeeded");
+    }
+    true
+}
+
+/// `selftest=kernel-fault`: a load from page 0, which is never mapped. Must
+/// end in the kernel panic report, not in a hang.
+fn provoke_kernel_fault() {
+    println!("[selftest] provoking a kernel data abort");
+    // SAFETY: deliberately unsound — the point is to fault; the fault path
+    // never returns here.
+    unsafe { core::ptr::read_volatile(0x8 as *const u64) };
+}

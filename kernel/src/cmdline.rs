@@ -1,0 +1,320 @@
+//! The kernel command line: `/chosen/bootargs` of the device tree (QEMU's
+//! `-append`, `cmdline.txt` on the Raspberry Pi).
+//!
+//! The format follows Linux (`parse_args()` in kernel/params.c, Documentation
+//! /admin-guide/kernel-parameters.rst): whitespace-separated `key=value`
+//! options, then a lone `--`, after which everything belongs to the
+//! application (Linux hands it to init). Unlike Linux, which passes unknown
+//! options on to init, we reject them: a unikernel has no init to take them,
+//! and a typo should stop the boot loudly rather than be ignored.
+//!
+//! Options live in one table, `OPTIONS`: adding one is a field in
+//! [`BootConfig`], its default in [`BootConfig::DEFAULT`], and one table
+//! entry.
+
+use core::fmt;
+
+/// The configuration the command line selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BootConfig<'a> {
+    /// `loglevel=0..=7`: console messages with a level below this are printed
+    /// (Linux `console_loglevel` semantics: 0 emergencies only, 7 debug).
+    pub loglevel: u8,
+    /// `hz=10..=1000`: scheduler tick frequency.
+    pub hz: u32,
+    /// `selftest=...`: a deliberate kernel misbehaviour after boot, to test
+    /// the failure paths.
+    pub selftest: Option<KernelSelftest>,
+    /// Everything after a lone `--`, trimmed; the kernel splits it on
+    /// whitespace into the app's `argv[1..]`. Empty without `--`.
+    pub app_args: &'a str,
+}
+
+impl BootConfig<'_> {
+    /// What an empty command line means.
+    pub const DEFAULT: BootConfig<'static> = BootConfig {
+        loglevel: 6,
+        hz: 100,
+        selftest: None,
+        app_args: "",
+    };
+}
+
+impl Default for BootConfig<'_> {
+    fn default() -> Self {
+        BootConfig::DEFAULT
+    }
+}
+
+/// A deliberate failure the kernel provokes after boot (`selftest=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelSelftest {
+    /// `selftest=kernel-fault`: take a data abort in the kernel, which must
+    /// end in the panic path (message, registers, power off with failure).
+    KernelFault,
+}
+
+/// Why the command line was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmdlineError<'a> {
+    /// An option whose key the kernel does not know; `option` is the whole
+    /// word as written.
+    Unknown {
+        /// The offending word, e.g. `frobnicate=1`.
+        option: &'a str,
+    },
+    /// A known key with a value outside its domain, or without `=value`
+    /// (then `value` is empty).
+    Invalid {
+        /// The option's key.
+        key: &'a str,
+        /// The value as written.
+        value: &'a str,
+        /// What the key accepts, e.g. `"an integer 10..=1000"`.
+        expected: &'static str,
+    },
+}
+
+impl fmt::Display for CmdlineError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unknown { option } => write!(f, "unknown boot option `{option}`"),
+            Self::Invalid {
+                key,
+                value,
+                expected,
+            } => write!(f, "boot option `{key}={value}`: expected {expected}"),
+        }
+    }
+}
+
+/// One boot option: its key, what it accepts (for error messages), and how
+/// to store a value into the configuration (`None` if the value is invalid).
+struct BootOption {
+    key: &'static str,
+    expected: &'static str,
+    apply: fn(&mut BootConfig<'_>, &str) -> Option<()>,
+}
+
+/// Every option the kernel understands.
+static OPTIONS: &[BootOption] = &[
+    BootOption {
+        key: "loglevel",
+        expected: "an integer 0..=7",
+        apply: |c, v| {
+            c.loglevel = u8::try_from(parse_u32_in(v, 0, 7)?).ok()?;
+            Some(())
+        },
+    },
+    BootOption {
+        key: "hz",
+        expected: "an integer 10..=1000",
+        apply: |c, v| {
+            c.hz = parse_u32_in(v, 10, 1000)?;
+            Some(())
+        },
+    },
+    BootOption {
+        key: "selftest",
+        expected: "`kernel-fault`",
+        apply: |c, v| {
+            c.selftest = Some(match v {
+                "kernel-fault" => KernelSelftest::KernelFault,
+                _ => return None,
+            });
+            Some(())
+        },
+    },
+];
+
+/// Parses a command line. Later occurrences of an option override earlier
+/// ones, as in Linux.
+///
+/// # Errors
+///
+/// The first unknown or invalid option, see [`CmdlineError`].
+pub fn parse(s: &str) -> Result<BootConfig<'_>, CmdlineError<'_>> {
+    let mut config = BootConfig::DEFAULT;
+    let mut rest = s;
+    while let Some((word, tail)) = next_word(rest) {
+        rest = tail;
+        if word == "--" {
+            config.app_args = tail.trim();
+            break;
+        }
+        let (key, value) = match word.split_once('=') {
+            Some((key, value)) => (key, Some(value)),
+            None => (word, None),
+        };
+        let Some(option) = OPTIONS.iter().find(|o| o.key == key) else {
+            return Err(CmdlineError::Unknown { option: word });
+        };
+        let invalid = CmdlineError::Invalid {
+            key,
+            value: value.unwrap_or(""),
+            expected: option.expected,
+        };
+        match value {
+            Some(value) if (option.apply)(&mut config, value).is_some() => {}
+            _ => return Err(invalid),
+        }
+    }
+    Ok(config)
+}
+
+/// Splits off the first whitespace-delimited word: `(word, rest after it)`,
+/// or `None` when only whitespace is left.
+fn next_word(s: &str) -> Option<(&str, &str)> {
+    let s = s.trim_start();
+    if s.is_empty() {
+        return None;
+    }
+    Some(s.split_once(char::is_whitespace).unwrap_or((s, "")))
+}
+
+/// A plain decimal integer (digits only: no sign, no spaces) in `min..=max`.
+fn parse_u32_in(v: &str, min: u32, max: u32) -> Option<u32> {
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse::<u32>().ok().filter(|n| (min..=max).contains(n))
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn empty_and_blank_give_defaults() {
+        assert_eq!(parse(""), Ok(BootConfig::DEFAULT));
+        assert_eq!(parse("  \t\n "), Ok(BootConfig::DEFAULT));
+        let d = BootConfig::default();
+        assert_eq!(
+            (d.loglevel, d.hz, d.selftest, d.app_args),
+            (6, 100, None, "")
+        );
+    }
+
+    #[test]
+    fn loglevel() {
+        assert_eq!(parse("loglevel=0").unwrap().loglevel, 0);
+        assert_eq!(parse("loglevel=7").unwrap().loglevel, 7);
+        assert_eq!(
+            parse("loglevel=8"),
+            Err(CmdlineError::Invalid {
+                key: "loglevel",
+                value: "8",
+                expected: "an integer 0..=7"
+            })
+        );
+        assert!(parse("loglevel=-1").is_err());
+        assert!(parse("loglevel=99999999999999").is_err());
+    }
+
+    #[test]
+    fn hz_bounds() {
+        assert_eq!(parse("hz=10").unwrap().hz, 10);
+        assert_eq!(parse("hz=1000").unwrap().hz, 1000);
+        assert_eq!(parse("hz=250").unwrap().hz, 250);
+        assert!(parse("hz=9").is_err());
+        assert!(parse("hz=1001").is_err());
+        assert!(parse("hz=+100").is_err(), "digits only");
+        assert!(parse("hz=0x64").is_err());
+        assert!(parse("hz=").is_err());
+    }
+
+    #[test]
+    fn selftest() {
+        assert_eq!(
+            parse("selftest=kernel-fault").unwrap().selftest,
+            Some(KernelSelftest::KernelFault)
+        );
+        let err = parse("selftest=user-fault").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "boot option `selftest=user-fault`: expected `kernel-fault`"
+        );
+    }
+
+    #[test]
+    fn several_options_and_last_one_wins() {
+        let c = parse(" hz=250\tloglevel=3  hz=500 ").unwrap();
+        assert_eq!((c.hz, c.loglevel), (500, 3));
+    }
+
+    #[test]
+    fn unknown_option() {
+        let err = parse("hz=100 frobnicate=1").unwrap_err();
+        assert_eq!(
+            err,
+            CmdlineError::Unknown {
+                option: "frobnicate=1"
+            }
+        );
+        assert_eq!(err.to_string(), "unknown boot option `frobnicate=1`");
+        assert_eq!(
+            parse("quiet"),
+            Err(CmdlineError::Unknown { option: "quiet" })
+        );
+        // Keys are case-sensitive, as in Linux.
+        assert!(matches!(parse("HZ=100"), Err(CmdlineError::Unknown { .. })));
+    }
+
+    #[test]
+    fn bad_value_message() {
+        let err = parse("hz=abc").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "boot option `hz=abc`: expected an integer 10..=1000"
+        );
+    }
+
+    #[test]
+    fn known_key_without_value_is_invalid() {
+        assert_eq!(
+            parse("hz"),
+            Err(CmdlineError::Invalid {
+                key: "hz",
+                value: "",
+                expected: "an integer 10..=1000"
+            })
+        );
+    }
+
+    #[test]
+    fn app_args_after_double_dash() {
+        let c = parse("hz=200 -- bench  --iters=5 -- x  ").unwrap();
+        assert_eq!(c.hz, 200);
+        assert_eq!(c.app_args, "bench  --iters=5 -- x");
+        // After `--` nothing is parsed as a kernel option.
+        assert_eq!(parse("-- hz=5").unwrap().app_args, "hz=5");
+        assert_eq!(parse("-- hz=5").unwrap().hz, 100);
+        assert_eq!(parse("--").unwrap().app_args, "");
+        assert_eq!(parse("loglevel=1 --").unwrap().app_args, "");
+        assert_eq!(parse("--\n a b").unwrap().app_args, "a b");
+    }
+
+    #[test]
+    fn double_dash_must_stand_alone() {
+        assert_eq!(parse("--x"), Err(CmdlineError::Unknown { option: "--x" }));
+        assert_eq!(
+            parse("hz=100--"),
+            Err(CmdlineError::Invalid {
+                key: "hz",
+                value: "100--",
+                expected: "an integer 10..=1000"
+            })
+        );
+    }
+
+    #[test]
+    fn option_keys_are_unique() {
+        for (i, a) in OPTIONS.iter().enumerate() {
+            for b in &OPTIONS[i + 1..] {
+                assert_ne!(a.key, b.key);
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The kernel's side of the generic exit path: the [`entry::ExitWork`] hooks.
+//! Every return to EL0 goes through [`syscall_exit_to_user_mode`] or
+//! [`irqentry_exit_to_user_mode`], which run `entry`'s one exit loop.
+
+use crate::task::{Task, current};
+use arch::TrapFrame;
+use entry::ExitWork;
+
+/// The current task, as the exit loop sees it.
+struct KernelExit {
+    task: &'static Task,
+}
+
+impl ExitWork for KernelExit {
+    type Regs = TrapFrame;
+
+    #[inline(always)]
+    fn read_thread_flags(&self) -> usize {
+        self.task.flags.read()
+    }
+    fn clear_thread_flag(&self, bit: u32) {
+        self.task.flags.clear(bit);
+    }
+    fn set_thread_flag(&self, bit: u32) {
+        self.task.flags.set(bit);
+    }
+    fn local_irq_enable(&mut self) {
+        arch::cpu::local_irq_enable();
+    }
+    fn local_irq_disable(&mut self) {
+        arch::cpu::local_irq_disable();
+    }
+    fn schedule(&mut self) {
+        crate::sched::schedule();
+    }
+    fn do_signal(&mut self, regs: &mut TrapFrame) {
+        crate::signal::do_signal(self.task, regs);
+    }
+    fn notify_resume(&mut self, _regs: &mut TrapFrame) {
+        // The rseq slow path arrives with the rseq issue.
+    }
+    fn rseq_fastpath(&mut self, _regs: &mut TrapFrame) -> bool {
+        // Nothing raises TIF_RSEQ before the rseq issue.
+        true
+    }
+}
+
+/// Return path of a syscall.
+#[inline(always)]
+pub fn syscall_exit_to_user_mode(tf: &mut TrapFrame) {
+    entry::syscall_exit_to_user_mode(&mut KernelExit { task: current() }, tf);
+}
+
+/// Return path of an interrupt or exception taken from EL0.
+#[inline(always)]
+pub fn irqentry_exit_to_user_mode(tf: &mut TrapFrame) {
+    arch::cpu::local_irq_disable();
+    entry::irqentry_exit_to_user_mode(&mut KernelExit { task: current() }, tf);
+}

@@ -1,0 +1,53 @@
+//! rseq-os kernel.
+//!
+//! Built for `aarch64-unknown-none-softfloat` as the kernel image; on the host
+//! the same crate builds a stub binary so the pure modules (ELF loading, the
+//! initial user stack, command line, fault classification) run as unit tests.
+#![cfg_attr(target_os = "none", no_std, no_main)]
+#![cfg_attr(not(target_os = "none"), allow(dead_code))]
+
+mod cmdline;
+mod elf;
+#[allow(dead_code)] // the errno table is the ABI, complete ahead of its users
+mod errno;
+mod fault;
+#[allow(dead_code)] // the AT_* table is complete ahead of its users
+mod user_stack;
+
+#[cfg(target_os = "none")]
+#[macro_use]
+mod console;
+#[cfg(target_os = "none")]
+mod boot;
+#[cfg(target_os = "none")]
+mod dtb;
+#[cfg(target_os = "none")]
+mod exec;
+#[cfg(target_os = "none")]
+mod exit;
+#[cfg(target_os = "none")]
+mod irq;
+#[cfg(target_os = "none")]
+mod mm;
+#[cfg(target_os = "none")]
+mod power;
+#[cfg(target_os = "none")]
+mod sched;
+#[cfg(target_os = "none")]
+mod signal;
+#[cfg(target_os = "none")]
+mod sync;
+#[cfg(target_os = "none")]
+mod syscall;
+#[cfg(target_os = "none")]
+mod task;
+#[cfg(target_os = "none")]
+mod traps;
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!("the kernel runs on aarch64: build it with `cargo xtask build`");
+}
+
+#[cfg(target_os = "none")]
+extern crate alloc;

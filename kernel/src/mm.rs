@@ -1,0 +1,170 @@
+//! Memory: the one set of page tables, the physical frame allocator, the
+//! kernel heap, and the user window.
+//!
+//! Layout (DESIGN §1, "single address space"):
+//! - RAM is identity-mapped EL1-only: kernel text RX, rodata R, everything
+//!   else RW+XN (W^X, and SCTLR_EL1.WXN on top).
+//! - MMIO ranges from the board, identity-mapped as device memory.
+//! - The app lives in the user window `[USER_BASE, USER_END)`, mapped page by
+//!   page: text EL0 RX, rodata EL0 R, data/stack/heap EL0 RW+XN.
+//! - Nothing else is mapped; in particular page 0.
+
+use crate::sync::SpinLock;
+use arch::mmu::{MapError, MapKind, PageTables, Table, TableSource};
+use arch::PAGE_SIZE;
+
+/// Bottom of the user window; `linker/app.ld` links apps here.
+pub const USER_BASE: u64 = 0x40_0000_0000;
+/// End of the user window (1 GiB).
+pub const USER_END: u64 = USER_BASE + (1 << 30);
+/// Top of the main thread's stack; the page above is never mapped.
+pub const USER_STACK_TOP: u64 = USER_END - PAGE_SIZE as u64;
+/// Main thread stack size (an unmapped guard page lies below it).
+pub const USER_STACK_SIZE: u64 = 256 * 1024;
+
+/// Kernel heap size (task structs, kernel stacks).
+const HEAP_SIZE: usize = 8 << 20;
+/// Page-table pages available (a static pool: the kernel map needs a
+/// handful, each 2 MiB of user window one more).
+const TABLE_POOL: usize = 64;
+
+unsafe extern "C" {
+    static __kernel_start: u8;
+    static __text_end: u8;
+    static __rodata_end: u8;
+    static __kernel_end: u8;
+}
+
+/// Page-table pages, from BSS (zeroed at boot).
+struct TablePool {
+    tables: [Table; TABLE_POOL],
+    used: usize,
+}
+
+static mut TABLE_POOL_MEM: TablePool = TablePool { tables: [const { Table::empty() }; TABLE_POOL], used: 0 };
+
+struct PoolSource;
+
+impl TableSource for PoolSource {
+    fn alloc_table(&mut self) -> Option<*mut Table> {
+        // SAFETY: only called with the `KERNEL_MM` lock held (or at
+        // single-threaded boot), so the pool is not shared concurrently.
+        let pool = unsafe { &mut *core::ptr::addr_of_mut!(TABLE_POOL_MEM) };
+        let t = pool.tables.get_mut(pool.used)? as *mut Table;
+        pool.used += 1;
+        Some(t)
+    }
+}
+
+/// The address space and the frame allocator.
+pub struct Mm {
+    tables: PageTables,
+    /// Next free physical frame (bump allocator) and the end of RAM.
+    next_frame: u64,
+    ram_end: u64,
+    /// Frames handed out, for the shutdown report.
+    pub frames_used: u64,
+}
+
+static KERNEL_MM: SpinLock<Option<Mm>> = SpinLock::new(None);
+
+/// Linker-symbol address.
+fn sym(s: &u8) -> u64 {
+    s as *const u8 as u64
+}
+
+fn align_up(x: u64, a: u64) -> u64 {
+    (x + a - 1) & !(a - 1)
+}
+
+/// Builds the kernel map with RAM `[ram_base, ram_base + ram_size)` and the
+/// board's devices, then turns the MMU on. Runs on CPU 0 before anything else.
+pub fn init_early(ram_base: u64, ram_size: u64, devices: &[(u64, u64)]) {
+    let mut src = PoolSource;
+    let mut pt = PageTables::new(&mut src).expect("page-table pool");
+    // SAFETY: linker symbols; only their addresses are used.
+    let (kstart, text_end, rodata_end, kend) =
+        unsafe { (sym(&__kernel_start), sym(&__text_end), sym(&__rodata_end), sym(&__kernel_end)) };
+    let ram_end = ram_base + ram_size;
+    let map = |pt: &mut PageTables, src: &mut PoolSource, start: u64, end: u64, kind| {
+        if end > start {
+            pt.map(src, start, start, end - start, kind).expect("kernel map");
+        }
+    };
+    map(&mut pt, &mut src, ram_base, kstart, MapKind::KernelData);
+    map(&mut pt, &mut src, kstart, text_end, MapKind::KernelText);
+    map(&mut pt, &mut src, text_end, rodata_end, MapKind::KernelRodata);
+    map(&mut pt, &mut src, rodata_end, kend, MapKind::KernelData);
+    // The rest of RAM: RAM after the 2 MiB block holding the kernel end can
+    // use blocks; `map` picks them where aligned.
+    map(&mut pt, &mut src, kend, ram_end, MapKind::KernelData);
+    for &(base, size) in devices {
+        let start = base & !(arch::mmu::BLOCK_2M - 1);
+        let end = align_up(base + size, arch::mmu::BLOCK_2M);
+        match pt.map(&mut src, start, start, end - start, MapKind::Device) {
+            Ok(()) | Err(MapError::AlreadyMapped(_)) => {}
+            Err(e) => panic!("device map {base:#x}: {e:?}"),
+        }
+    }
+    // SAFETY: the tables map this code, its stack (in the kernel image) and
+    // the console, identity, with the attributes the code expects.
+    unsafe { arch::mmu::enable(pt.root_addr()) };
+    *KERNEL_MM.lock() = Some(Mm { tables: pt, next_frame: align_up(kend, PAGE_SIZE as u64), ram_end, frames_used: 0 });
+}
+
+/// After the DTB was read: drops RAM beyond the real end from the map, keeps
+/// the DTB out of the allocator, and carves the kernel heap.
+pub fn init_memory(ram_base: u64, early_size: u64, ram_size: u64, reserved: Option<(u64, u64)>) -> (u64, u64) {
+    let mut guard = KERNEL_MM.lock();
+    let mm = guard.as_mut().expect("mm");
+    let real_end = ram_base + ram_size.min(early_size);
+    if real_end < ram_base + early_size {
+        mm.tables.unmap(align_up(real_end, arch::mmu::BLOCK_2M), ram_base + early_size - real_end);
+        arch::mmu::flush_tlb_all();
+    }
+    mm.ram_end = real_end;
+    if let Some((start, size)) = reserved {
+        if start + size > mm.next_frame && start < real_end {
+            mm.next_frame = align_up(start + size, PAGE_SIZE as u64);
+        }
+    }
+    let heap = mm.next_frame;
+    mm.next_frame += HEAP_SIZE as u64;
+    assert!(mm.next_frame <= mm.ram_end, "RAM too small for the kernel heap");
+    // SAFETY: `[heap, heap + HEAP_SIZE)` is mapped kernel RAM handed to no one else.
+    unsafe { HEAP.init(heap as usize, HEAP_SIZE) };
+    (heap, HEAP_SIZE as u64)
+}
+
+#[global_allocator]
+static HEAP: embedded_alloc::LlffHeap = embedded_alloc::LlffHeap::empty();
+
+/// Allocates `pages` zeroed, physically contiguous frames.
+fn alloc_frames(mm: &mut Mm, pages: u64) -> Option<u64> {
+    let start = mm.next_frame;
+    let end = start.checked_add(pages * PAGE_SIZE as u64)?;
+    if end > mm.ram_end {
+        return None;
+    }
+    mm.next_frame = end;
+    mm.frames_used += pages;
+    // SAFETY: fresh frames in identity-mapped kernel RAM, owned by nobody.
+    unsafe { core::ptr::write_bytes(start as *mut u8, 0, (end - start) as usize) };
+    Some(start)
+}
+
+/// Maps `size` bytes of fresh zeroed memory at user address `va` and returns
+/// the physical (= kernel identity) address of its first byte.
+pub fn map_user_zeroed(va: u64, size: u64, kind: MapKind) -> Result<u64, MapError> {
+    let mut guard = KERNEL_MM.lock();
+    let mm = guard.as_mut().expect("mm");
+    let pages = align_up(size, PAGE_SIZE as u64) / PAGE_SIZE as u64;
+    let pa = alloc_frames(mm, pages).ok_or(MapError::OutOfTables)?;
+    mm.tables.map(&mut PoolSource, va, pa, pages * PAGE_SIZE as u64, kind)?;
+    Ok(pa)
+}
+
+/// Frames in use, for the shutdown report.
+pub fn frames_used() -> u64 {
+    KERNEL_MM.lock().as_ref().map_or(0, |mm| mm.frames_used)
+}

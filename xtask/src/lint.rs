@@ -1,0 +1,75 @@
+//! `cargo xtask lint`: formatting and clippy for all three kinds of crate.
+//!
+//! A plain `cargo clippy` only sees the host crates (default-members); the
+//! apps and the kernel need their aarch64 targets, and the kernel's build
+//! script needs an app ELF to embed, hence a subcommand instead of a shell
+//! one-liner.
+
+use std::process::Command;
+
+use crate::boards::BOARDS;
+use crate::build::{self, APP_TARGET, KERNEL_TARGET};
+use crate::workspace::{self, Workspace};
+
+/// The EL0 crates, linted for their real target.
+const APPS: &[&str] = &["rt", "hello", "selftest"];
+
+/// Runs every lint, continuing past failures so one run lists them all;
+/// `true` when all passed.
+pub fn run(ws: &Workspace) -> bool {
+    let mut failures = Vec::new();
+
+    step(
+        &mut failures,
+        "format",
+        ws.cargo().args(["fmt", "--all", "--check"]),
+    );
+    step(
+        &mut failures,
+        "host clippy",
+        ws.cargo().args(["clippy", "--", "-D", "warnings"]),
+    );
+
+    let mut apps = ws.cargo();
+    apps.args(["clippy", "--release", "--target", APP_TARGET]);
+    for app in APPS {
+        apps.args(["-p", app]);
+    }
+    step(
+        &mut failures,
+        "app clippy",
+        apps.args(["--", "-D", "warnings"]),
+    );
+
+    // The kernel cannot even be type-checked without an app ELF to embed.
+    match build::build_app(ws, "hello") {
+        Err(e) => failures.push(format!("kernel clippy: building hello: {e}")),
+        Ok(hello) => {
+            for board in BOARDS {
+                let mut cmd = ws.cargo();
+                cmd.args(["clippy", "--release", "-p", "kernel"]);
+                cmd.args(["--target", KERNEL_TARGET, "--features", board.feature]);
+                cmd.args(["--", "-D", "warnings"]);
+                let what = format!("kernel clippy ({})", board.name);
+                step(
+                    &mut failures,
+                    &what,
+                    build::kernel_env(&mut cmd, &hello, "hello"),
+                );
+            }
+        }
+    }
+
+    for f in &failures {
+        eprintln!("lint FAILED: {f}");
+    }
+    failures.is_empty()
+}
+
+/// Runs one lint command, recording a failure instead of stopping.
+fn step(failures: &mut Vec<String>, what: &str, cmd: &mut Command) {
+    eprintln!("lint: {what}: {}", workspace::describe(cmd));
+    if let Err(e) = workspace::run(cmd) {
+        failures.push(format!("{what}: {e}"));
+    }
+}

@@ -1,0 +1,173 @@
+//! The QEMU command line for a board and a set of options.
+//!
+//! Kept separate from running QEMU so the exact command is unit-tested, and so
+//! the interactive `qemu` command, `gdb` and the test runner boot images the
+//! same way.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::boards::Board;
+
+/// The QEMU binary: every board is aarch64.
+pub const QEMU: &str = "qemu-system-aarch64";
+
+/// How to boot an image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Enter the kernel at EL2 instead of EL1.
+    pub el2: bool,
+    /// GIC version (2 or 3); `None` is the machine's default (GICv2 on virt).
+    pub gic: Option<u8>,
+    /// `-cpu` model; `None` is the board's default.
+    pub cpu: Option<String>,
+    /// Kernel command line; always passed, possibly empty.
+    pub append: String,
+    /// Wait for gdb on tcp::1234 before the first instruction (`-s -S`).
+    pub gdb: bool,
+}
+
+/// The arguments after `qemu-system-aarch64` that boot `image` on `board`.
+///
+/// # Errors
+/// When an option asks for something the board's hardware cannot change.
+pub fn args(board: &Board, image: &Path, opts: &Options) -> Result<Vec<String>, String> {
+    let mut machine = board.machine.to_string();
+    let mut args = Vec::new();
+    match &board.knobs {
+        Some(knobs) => {
+            if opts.el2 {
+                machine = format!("{machine},{}", knobs.el2);
+            }
+            match opts.gic {
+                None | Some(2) => {}
+                Some(v @ 3) => machine = format!("{machine},{}{v}", knobs.gic_version),
+                Some(v) => return Err(format!("GIC version {v} is not supported (use 2 or 3)")),
+            }
+            let cpu = opts.cpu.as_deref().unwrap_or(knobs.default_cpu);
+            args.extend(["-cpu".to_string(), cpu.to_string()]);
+        }
+        None => {
+            if opts.el2 || opts.gic.is_some() || opts.cpu.is_some() {
+                return Err(format!(
+                    "board {} has fixed hardware: --el2, --gic and --cpu do not apply",
+                    board.name
+                ));
+            }
+        }
+    }
+    let mut all = vec!["-M".to_string(), machine];
+    all.append(&mut args);
+    all.extend(board.qemu_args.iter().map(|a| a.to_string()));
+    all.extend(["-kernel".to_string(), image.display().to_string()]);
+    all.extend(["-append".to_string(), opts.append.clone()]);
+    if opts.gdb {
+        all.extend(["-s".to_string(), "-S".to_string()]);
+    }
+    Ok(all)
+}
+
+/// A ready-to-spawn QEMU command.
+pub fn command(board: &Board, image: &Path, opts: &Options) -> Result<Command, String> {
+    let mut cmd = Command::new(QEMU);
+    cmd.args(args(board, image, opts)?);
+    Ok(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::boards;
+
+    fn line(opts: &Options) -> String {
+        let virt = boards::find("virt").unwrap();
+        args(virt, Path::new("target/images/virt-hello.img"), opts)
+            .unwrap()
+            .iter()
+            .map(|a| {
+                if a.is_empty() {
+                    "\"\"".to_string()
+                } else {
+                    a.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn virt_defaults() {
+        assert_eq!(
+            line(&Options::default()),
+            "-M virt -cpu cortex-a72 -smp 4 -m 256M -nographic \
+             -semihosting-config enable=on,target=native \
+             -kernel target/images/virt-hello.img -append \"\""
+        );
+    }
+
+    #[test]
+    fn virt_el2_gicv3_cpu_append_gdb() {
+        let opts = Options {
+            el2: true,
+            gic: Some(3),
+            cpu: Some("cortex-a76".into()),
+            append: "hz=250 -- ticks".into(),
+            gdb: true,
+        };
+        let virt = boards::find("virt").unwrap();
+        let a = args(virt, Path::new("x.img"), &opts).unwrap();
+        assert_eq!(
+            a[..4],
+            [
+                "-M",
+                "virt,virtualization=on,gic-version=3",
+                "-cpu",
+                "cortex-a76"
+            ]
+        );
+        let append = a.iter().position(|x| x == "-append").unwrap();
+        assert_eq!(
+            a[append + 1],
+            "hz=250 -- ticks",
+            "one argument, spaces kept"
+        );
+        assert_eq!(a[a.len() - 2..], ["-s", "-S"]);
+    }
+
+    #[test]
+    fn gic_2_is_the_default() {
+        let explicit = Options {
+            gic: Some(2),
+            ..Options::default()
+        };
+        assert_eq!(line(&explicit), line(&Options::default()));
+    }
+
+    #[test]
+    fn bad_gic_rejected() {
+        let virt = boards::find("virt").unwrap();
+        let opts = Options {
+            gic: Some(4),
+            ..Options::default()
+        };
+        assert!(args(virt, Path::new("x"), &opts).is_err());
+    }
+
+    #[test]
+    fn fixed_board_rejects_knobs() {
+        let fixed = boards::Board {
+            name: "fixed",
+            feature: "board-fixed",
+            machine: "raspi4b",
+            knobs: None,
+            qemu_args: &["-serial", "stdio"],
+        };
+        let plain = args(&fixed, Path::new("k.img"), &Options::default()).unwrap();
+        assert_eq!(plain[..4], ["-M", "raspi4b", "-serial", "stdio"]);
+        let el2 = Options {
+            el2: true,
+            ..Options::default()
+        };
+        assert!(args(&fixed, Path::new("k.img"), &el2).is_err());
+    }
+}

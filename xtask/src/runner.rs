@@ -1,0 +1,245 @@
+//! `cargo xtask test`: host tests, then every selected QEMU scenario.
+//!
+//! Images are built once per (board, app) before any QEMU starts, since a
+//! scenario differs from its neighbours only in QEMU options and command line.
+//! Then up to `jobs` QEMUs run at once, each with a deadline; the main thread
+//! alone prints, so results never interleave.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::path::PathBuf;
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::boards;
+use crate::build::{self, Image};
+use crate::check;
+use crate::host;
+use crate::log::Log;
+use crate::qemu;
+use crate::scenarios::{self, Scenario};
+use crate::workspace::{self, Workspace};
+
+/// How many log lines a failure shows.
+const TAIL_LINES: usize = 30;
+/// How often a running QEMU is polled for exit.
+const POLL: Duration = Duration::from_millis(20);
+
+/// What `cargo xtask test` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Run only scenarios whose `board/name` contains this.
+    pub filter: Option<String>,
+    /// QEMU instances at once.
+    pub jobs: usize,
+    /// Run the host `cargo test` first.
+    pub host: bool,
+    /// Build images; without, reuse the ones in `target/images`.
+    pub build: bool,
+    /// Deadline per scenario.
+    pub timeout: Duration,
+}
+
+/// The result of one scenario.
+#[derive(Debug)]
+struct Verdict {
+    scenario: &'static Scenario,
+    /// Empty when it passed.
+    problems: Vec<String>,
+    /// The end of the serial log, shown on failure.
+    tail: Vec<String>,
+    log_path: Option<PathBuf>,
+}
+
+/// Runs everything; `true` when nothing failed. Prints one PASS/FAIL line per
+/// host test binary and per scenario, then `N passed, N failed`.
+pub fn run(ws: &Workspace, opts: &Options) -> bool {
+    let mut passed = 0;
+    let mut failed = 0;
+
+    if opts.host {
+        let totals = host::run(ws);
+        passed += totals.passed;
+        failed += totals.failed;
+    }
+
+    let selected = scenarios::select(opts.filter.as_deref());
+    if selected.is_empty() {
+        println!(
+            "no scenario matches {:?}",
+            opts.filter.as_deref().unwrap_or("")
+        );
+    }
+    let images = images(ws, &selected, opts.build);
+
+    let (tx, rx) = mpsc::channel();
+    let queue = Mutex::new(selected.into_iter());
+    thread::scope(|scope| {
+        for _ in 0..opts.jobs.max(1) {
+            let tx = tx.clone();
+            let (queue, images) = (&queue, &images);
+            scope.spawn(move || {
+                // Take the lock only to pick the next scenario.
+                let next = || queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                while let Some(scenario) = next() {
+                    let image = &images[&(scenario.board, scenario.app)];
+                    let verdict = run_scenario(ws, scenario, image, opts.timeout);
+                    if tx.send(verdict).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for verdict in rx {
+            if report(ws, &verdict) {
+                passed += 1;
+            } else {
+                failed += 1;
+            }
+        }
+    });
+
+    println!("{passed} passed, {failed} failed");
+    failed == 0
+}
+
+/// Builds (or, with `build == false`, locates) each image the scenarios need,
+/// once. A failed build becomes an `Err` that fails its scenarios.
+fn images(
+    ws: &Workspace,
+    selected: &[&'static Scenario],
+    build: bool,
+) -> BTreeMap<(&'static str, &'static str), Result<Image, String>> {
+    let mut images = BTreeMap::new();
+    for s in selected {
+        images.entry((s.board, s.app)).or_insert_with(|| {
+            let board = boards::find(s.board)?;
+            if build {
+                println!("build: {}-{}", s.board, s.app);
+                build::build(ws, board, s.app).map_err(|e| format!("image build failed: {e}"))
+            } else {
+                let image = build::image_paths(ws, board, s.app);
+                if image.img.is_file() {
+                    Ok(image)
+                } else {
+                    Err(format!("{} missing (--no-build)", ws.display(&image.img)))
+                }
+            }
+        });
+    }
+    images
+}
+
+/// Boots one scenario and judges its log.
+fn run_scenario(
+    ws: &Workspace,
+    scenario: &'static Scenario,
+    image: &Result<Image, String>,
+    timeout: Duration,
+) -> Verdict {
+    let mut verdict = Verdict {
+        scenario,
+        problems: Vec::new(),
+        tail: Vec::new(),
+        log_path: None,
+    };
+    let (status, log_path) = match image
+        .clone()
+        .and_then(|image| boot(ws, scenario, &image, timeout))
+    {
+        Ok(done) => done,
+        Err(problem) => {
+            verdict.problems.push(problem);
+            return verdict;
+        }
+    };
+    let text = fs::read(&log_path).unwrap_or_default();
+    let log = Log::parse(&String::from_utf8_lossy(&text));
+    verdict.problems = match status {
+        Some(status) => check::evaluate(scenario, &log, status.code()),
+        None => vec![format!("timeout after {} s", timeout.as_secs_f32())],
+    };
+    verdict.tail = log.tail(TAIL_LINES).to_vec();
+    verdict.log_path = Some(log_path);
+    verdict
+}
+
+/// Runs QEMU with its console going to the scenario's log file. Returns the
+/// exit status (`None` on timeout, QEMU then killed) and the log's path.
+fn boot(
+    ws: &Workspace,
+    scenario: &Scenario,
+    image: &Image,
+    timeout: Duration,
+) -> Result<(Option<ExitStatus>, PathBuf), String> {
+    let board = boards::find(scenario.board)?;
+    let opts = qemu::Options {
+        el2: scenario.el2,
+        gic: Some(scenario.gic),
+        cpu: Some(scenario.cpu.to_string()),
+        append: scenario.append.to_string(),
+        gdb: false,
+    };
+    let mut cmd = qemu::command(board, &image.img, &opts)?;
+    let dir = ws.test_logs().join(scenario.board);
+    let log_path = dir.join(format!("{}.log", scenario.name));
+    let io = |e: std::io::Error| format!("{}: {e}", log_path.display());
+    fs::create_dir_all(&dir).map_err(io)?;
+    let log = File::create(&log_path).map_err(io)?;
+    // QEMU's own complaints (bad option, missing image) go to the same file,
+    // so the tail of a failed run shows them.
+    let stderr = log.try_clone().map_err(io)?;
+    // stdin from /dev/null: QEMU must not read (or put into raw mode) the
+    // terminal of the person running the tests.
+    cmd.stdin(Stdio::null()).stdout(log).stderr(stderr);
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", workspace::describe(&cmd)))?;
+    let status =
+        wait_with_deadline(child, timeout).map_err(|e| format!("waiting for QEMU: {e}"))?;
+    Ok((status, log_path))
+}
+
+/// Waits for `child` until `timeout`; then kills it and returns `None`.
+/// (std has no wait-with-timeout; polling `try_wait` keeps this dependency
+/// free, and 20 ms is nothing next to a QEMU boot.)
+fn wait_with_deadline(mut child: Child, timeout: Duration) -> std::io::Result<Option<ExitStatus>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            // Already exited in between is fine; the wait reaps it either way.
+            let _ = child.kill();
+            child.wait()?;
+            return Ok(None);
+        }
+        thread::sleep(POLL);
+    }
+}
+
+/// Prints the PASS/FAIL line of one scenario (with the log's tail on
+/// failure); `true` when it passed.
+fn report(ws: &Workspace, verdict: &Verdict) -> bool {
+    let id = verdict.scenario.id();
+    if verdict.problems.is_empty() {
+        println!("PASS {id}");
+        return true;
+    }
+    println!("FAIL {id}: {}", verdict.problems.join("; "));
+    if let Some(path) = &verdict.log_path {
+        println!(
+            "    --- last {TAIL_LINES} lines of {} ---",
+            ws.display(path)
+        );
+        for line in &verdict.tail {
+            println!("    {line}");
+        }
+    }
+    false
+}

@@ -1,0 +1,323 @@
+//! The QEMU scenarios that `cargo xtask test` runs: pure data.
+//!
+//! A scenario is one boot of one image with one set of QEMU options and kernel
+//! command line, plus what its serial log and exit status must show. Adding a
+//! case is adding an entry to [`SCENARIOS`]; what a [`Check`] means is defined
+//! in `check.rs`, and the checks every scenario gets for free (no failed TEST,
+//! no unexpected panic, a `[shutdown]` line, the exit status) are listed there
+//! too.
+
+use crate::check::Check::{self, *};
+
+/// One boot under QEMU and what it must show.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario {
+    /// Unique within its board; names the log file.
+    pub name: &'static str,
+    /// A name from `boards::BOARDS`.
+    pub board: &'static str,
+    /// The EL0 app linked into the image.
+    pub app: &'static str,
+    /// Enter the kernel at EL2 (`virtualization=on` on virt).
+    pub el2: bool,
+    /// GIC version, 2 or 3.
+    pub gic: u8,
+    /// QEMU `-cpu` model.
+    pub cpu: &'static str,
+    /// Kernel command line (`-append`); app arguments follow ` -- `.
+    pub append: &'static str,
+    /// The QEMU exit status the kernel must report through semihosting.
+    pub status: i32,
+    /// Scenario-specific checks, on top of the generic ones.
+    pub checks: &'static [Check],
+}
+
+impl Scenario {
+    /// `board/name`, as printed in PASS/FAIL lines and matched by `--filter`.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.board, self.name)
+    }
+}
+
+/// The defaults every entry starts from: virt, Cortex-A72 (no FEAT_PAN),
+/// GICv2, entered at EL1, empty command line, clean exit.
+const HELLO: Scenario = Scenario {
+    name: "",
+    board: "virt",
+    app: "hello",
+    el2: false,
+    gic: 2,
+    cpu: "cortex-a72",
+    append: "",
+    status: 0,
+    checks: &[],
+};
+
+/// As [`HELLO`], running the selftest app.
+const SELFTEST: Scenario = Scenario {
+    app: "selftest",
+    ..HELLO
+};
+
+/// Every scenario, in the order they are started.
+pub static SCENARIOS: &[Scenario] = &[
+    // --- boot matrix: entry level x GIC version x PAN -------------------------
+    Scenario {
+        name: "hello-el1-gicv2",
+        checks: &[
+            Banner("el", "EL1"),
+            Banner("gic", "GICv2"),
+            Banner("app", "hello"),
+            Banner("cpus", "4"),
+            // Cortex-A72 has no FEAT_PAN: the banner must not claim it.
+            Banner("pan", "off"),
+            LineContains("hello from EL0"),
+            Exit("app", "hello"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "hello-el2-gicv2",
+        el2: true,
+        checks: &[
+            Banner("el", "EL2"),
+            Banner("gic", "GICv2"),
+            LineContains("hello from EL0"),
+            Exit("app", "hello"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "hello-el1-gicv3",
+        gic: 3,
+        checks: &[
+            Banner("el", "EL1"),
+            Banner("gic", "GICv3"),
+            LineContains("hello from EL0"),
+            Exit("app", "hello"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "hello-el2-gicv3",
+        el2: true,
+        gic: 3,
+        checks: &[
+            Banner("el", "EL2"),
+            Banner("gic", "GICv3"),
+            LineContains("hello from EL0"),
+            Exit("app", "hello"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "pan-cortex-a76",
+        cpu: "cortex-a76",
+        checks: &[
+            Banner("pan", "on"),
+            LineContains("hello from EL0"),
+            Exit("app", "hello"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    // --- selftest: syscalls, FP state, the tick -------------------------------
+    Scenario {
+        name: "syscalls",
+        append: "-- syscalls",
+        checks: &[
+            TestOk("getpid"),
+            TestOk("gettid"),
+            TestOk("clock_gettime"),
+            TestOk("enosys"),
+            TestOk("write-stdout"),
+            TestOk("write-badfd"),
+            TestOk("write-efault-unmapped"),
+            TestOk("write-efault-kernel"),
+            TestOk("write-efault-null"),
+            TestOk("write-efault-straddle"),
+            Exit("app", "selftest"),
+            Exit("status", "0"),
+        ],
+        ..SELFTEST
+    },
+    Scenario {
+        name: "fp-survives",
+        append: "-- fp",
+        checks: &[
+            TestOk("fp-syscall"),
+            TestOk("fp-irq"),
+            // fp-irq proves nothing unless an interrupt really hit EL0.
+            ShutdownAtLeast("irqs_el0", 1),
+        ],
+        ..SELFTEST
+    },
+    Scenario {
+        name: "ticks",
+        append: "-- ticks",
+        checks: &[TestOk("ticks"), ShutdownAtLeast("irqs_el0", 5)],
+        ..SELFTEST
+    },
+    Scenario {
+        name: "hz-250",
+        append: "hz=250 -- ticks",
+        checks: &[
+            Banner("hz", "250"),
+            TestOk("ticks"),
+            ShutdownAtLeast("irqs_el0", 10),
+        ],
+        ..SELFTEST
+    },
+    // --- faults at EL0 kill the app with Linux's signal and status 128+sig ----
+    Scenario {
+        name: "data-abort",
+        append: "-- data-abort",
+        status: 128 + 11,
+        checks: &[
+            Kill("app", "selftest"),
+            Kill("signal", "SIGSEGV"),
+            Kill("ec", "0x24"),
+        ],
+        ..SELFTEST
+    },
+    Scenario {
+        name: "undef",
+        append: "-- undef",
+        status: 128 + 4,
+        checks: &[Kill("signal", "SIGILL"), Kill("ec", "0x00")],
+        ..SELFTEST
+    },
+    Scenario {
+        name: "brk",
+        append: "-- brk",
+        status: 128 + 5,
+        checks: &[Kill("signal", "SIGTRAP"), Kill("ec", "0x3c")],
+        ..SELFTEST
+    },
+    Scenario {
+        name: "alignment",
+        append: "-- alignment",
+        status: 128 + 7,
+        checks: &[Kill("signal", "SIGBUS"), Kill("ec", "0x24")],
+        ..SELFTEST
+    },
+    Scenario {
+        name: "inst-abort",
+        append: "-- inst-abort",
+        status: 128 + 11,
+        checks: &[Kill("signal", "SIGSEGV"), Kill("ec", "0x20")],
+        ..SELFTEST
+    },
+    // --- how runs end ----------------------------------------------------------
+    Scenario {
+        name: "exit-status",
+        append: "-- exit 42",
+        status: 42,
+        checks: &[Exit("app", "selftest"), Exit("status", "42")],
+        ..SELFTEST
+    },
+    Scenario {
+        name: "app-panic",
+        append: "-- panic",
+        // Rust's conventional panic exit status.
+        status: 101,
+        checks: &[LineContains("panicked"), Exit("status", "101")],
+        ..SELFTEST
+    },
+    Scenario {
+        name: "kernel-fault",
+        append: "selftest=kernel-fault",
+        status: 255,
+        checks: &[Panics, LineContains("ELR")],
+        ..HELLO
+    },
+    Scenario {
+        name: "bad-cmdline",
+        append: "hz=abc",
+        status: 2,
+        checks: &[LineStartsWith("[boot-error]")],
+        ..HELLO
+    },
+    Scenario {
+        name: "unknown-option",
+        append: "frobnicate=1",
+        status: 2,
+        checks: &[LineStartsWith("[boot-error]")],
+        ..HELLO
+    },
+];
+
+/// The scenarios whose `board/name` contains `filter` (all when `None`).
+pub fn select(filter: Option<&str>) -> Vec<&'static Scenario> {
+    SCENARIOS
+        .iter()
+        .filter(|s| filter.is_none_or(|f| s.id().contains(f)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::boards;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_named() {
+        let mut seen = HashSet::new();
+        for s in SCENARIOS {
+            assert!(!s.name.is_empty());
+            assert!(seen.insert(s.id()), "duplicate scenario {}", s.id());
+        }
+    }
+
+    #[test]
+    fn options_are_valid() {
+        for s in SCENARIOS {
+            let board = boards::find(s.board).expect("known board");
+            assert!(matches!(s.gic, 2 | 3), "{}: gic {}", s.id(), s.gic);
+            assert!((0..=255).contains(&s.status), "{}: status", s.id());
+            assert!(board.name == s.board);
+        }
+    }
+
+    /// The exit status of a killed app is 128 + the signal number (Linux's
+    /// shell convention, which the kernel follows): keep the table honest.
+    #[test]
+    fn kill_status_matches_signal() {
+        let number = |sig: &str| match sig {
+            "SIGILL" => 4,
+            "SIGTRAP" => 5,
+            "SIGBUS" => 7,
+            "SIGSEGV" => 11,
+            other => panic!("add {other} to this test"),
+        };
+        for s in SCENARIOS {
+            for c in s.checks {
+                if let Kill("signal", sig) = c {
+                    assert_eq!(s.status, 128 + number(sig), "{}", s.id());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn filter_selects_by_substring() {
+        assert_eq!(select(None).len(), SCENARIOS.len());
+        let hello: Vec<_> = select(Some("hello-")).iter().map(|s| s.name).collect();
+        assert_eq!(
+            hello,
+            [
+                "hello-el1-gicv2",
+                "hello-el2-gicv2",
+                "hello-el1-gicv3",
+                "hello-el2-gicv3"
+            ]
+        );
+        assert_eq!(select(Some("virt/ticks")).len(), 1);
+        assert!(select(Some("no-such-scenario")).is_empty());
+    }
+}
