@@ -27,7 +27,11 @@ fn main() {
     println!("cargo:rustc-env=RSEQ_APP_NAME={name}");
 
     if target_os == "none" {
-        let board = if env::var("CARGO_FEATURE_BOARD_RPI4").is_ok() { "rpi4" } else { "virt" };
+        let board = if env::var("CARGO_FEATURE_BOARD_RPI4").is_ok() {
+            "rpi4"
+        } else {
+            "virt"
+        };
         let linker = manifest.join("../linker");
         println!("cargo:rustc-link-arg=-L{}", linker.display());
         println!("cargo:rustc-link-arg=-T{board}.ld");

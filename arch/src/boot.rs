@@ -7,8 +7,8 @@
 //! `&mut TrapFrame` (except `kernel_main`). The linker script provides
 //! `__stacks_start`, `__bss_start`, `__bss_end` and `__kernel_size`.
 
-use crate::trapframe::{TF_PC, TF_SIZE, TF_SP};
 use crate::BOOT_STACK_SIZE;
+use crate::trapframe::{TF_PC, TF_SIZE, TF_SP};
 
 /// SCTLR_EL1 with MMU and caches off and every RES1 bit set: the state the
 /// EL2→EL1 drop hands to EL1.

@@ -47,7 +47,9 @@ pub fn cpu_id() -> usize {
 pub fn has_pan() -> bool {
     let mmfr1: u64;
     // SAFETY: reading an ID register has no side effects.
-    unsafe { core::arch::asm!("mrs {}, id_aa64mmfr1_el1", out(reg) mmfr1, options(nomem, nostack)) };
+    unsafe {
+        core::arch::asm!("mrs {}, id_aa64mmfr1_el1", out(reg) mmfr1, options(nomem, nostack))
+    };
     (mmfr1 >> 20) & 0xf != 0
 }
 

@@ -52,6 +52,9 @@ impl Gic {
                 }
                 .expect("GICv3 redistributors");
                 gic.setup(cpu);
+                // arm-gic leaves ICC_PMR_EL1 at its reset value 0, which masks
+                // every interrupt: open it to all priorities.
+                GicCpuInterface::set_priority_mask(0xff);
                 Gic::V3(gic)
             }
         }
@@ -76,9 +79,12 @@ impl Gic {
                 gic.enable_interrupt(id, true).expect("enable PPI");
             }
             Gic::V3(gic) => {
-                gic.set_interrupt_priority(id, Some(cpu), priority).expect("PPI priority");
-                gic.set_trigger(id, Some(cpu), Trigger::Level).expect("PPI trigger");
-                gic.enable_interrupt(id, Some(cpu), true).expect("enable PPI");
+                gic.set_interrupt_priority(id, Some(cpu), priority)
+                    .expect("PPI priority");
+                gic.set_trigger(id, Some(cpu), Trigger::Level)
+                    .expect("PPI trigger");
+                gic.enable_interrupt(id, Some(cpu), true)
+                    .expect("enable PPI");
             }
         }
     }

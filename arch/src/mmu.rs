@@ -90,7 +90,10 @@ impl MapKind {
 
     /// User mappings always use 4 KiB pages so they can be changed page by page.
     const fn allows_blocks(self) -> bool {
-        !matches!(self, MapKind::UserText | MapKind::UserRodata | MapKind::UserData)
+        !matches!(
+            self,
+            MapKind::UserText | MapKind::UserRodata | MapKind::UserData
+        )
     }
 }
 
@@ -116,7 +119,9 @@ unsafe impl Send for PageTables {}
 impl PageTables {
     /// Fresh, empty tables.
     pub fn new(src: &mut impl TableSource) -> Result<Self, MapError> {
-        Ok(PageTables { root: src.alloc_table().ok_or(MapError::OutOfTables)? })
+        Ok(PageTables {
+            root: src.alloc_table().ok_or(MapError::OutOfTables)?,
+        })
     }
 
     /// Physical address of the level-1 table (for TTBR0_EL1).
@@ -134,7 +139,7 @@ impl PageTables {
         size: u64,
         kind: MapKind,
     ) -> Result<(), MapError> {
-        if va % PAGE != 0 || pa % PAGE != 0 || size % PAGE != 0 {
+        if !va.is_multiple_of(PAGE) || !pa.is_multiple_of(PAGE) || !size.is_multiple_of(PAGE) {
             return Err(MapError::BadRange);
         }
         let end = va.checked_add(size).ok_or(MapError::BadRange)?;
@@ -144,8 +149,8 @@ impl PageTables {
         let (mut va, mut pa) = (va, pa);
         while va < end {
             let block = kind.allows_blocks()
-                && va % BLOCK_2M == 0
-                && pa % BLOCK_2M == 0
+                && va.is_multiple_of(BLOCK_2M)
+                && pa.is_multiple_of(BLOCK_2M)
                 && end - va >= BLOCK_2M;
             if block {
                 let l2 = self.next_table(src, self.root, l1_index(va))?;
@@ -186,7 +191,7 @@ impl PageTables {
             // SAFETY: `l2` is a live table reached from the root.
             let e2 = unsafe { &mut (*l2).0[l2_index(va)] };
             if *e2 & desc::VALID != 0 && *e2 & desc::TABLE_OR_PAGE == 0 {
-                if va % BLOCK_2M == 0 && end - va >= BLOCK_2M {
+                if va.is_multiple_of(BLOCK_2M) && end - va >= BLOCK_2M {
                     *e2 = 0;
                 }
                 va = (va | (BLOCK_2M - 1)) + 1;
@@ -209,7 +214,10 @@ impl PageTables {
             return None;
         }
         if e2 & desc::TABLE_OR_PAGE == 0 {
-            return Some(((e2 & desc::ADDR_MASK & !(BLOCK_2M - 1)) | (va & (BLOCK_2M - 1)), e2));
+            return Some((
+                (e2 & desc::ADDR_MASK & !(BLOCK_2M - 1)) | (va & (BLOCK_2M - 1)),
+                e2,
+            ));
         }
         let l3 = self.table_at(l2, l2_index(va))?;
         // SAFETY: `l3` is a live table reached from the root.
@@ -286,7 +294,10 @@ pub mod perms {
 /// device it will touch, with the attributes the code expects.
 #[cfg(target_arch = "aarch64")]
 pub unsafe fn enable(root: u64) {
-    use aarch64_cpu::registers::{ID_AA64MMFR0_EL1, MAIR_EL1, ReadWriteable, Readable, SCTLR_EL1, TCR_EL1, TTBR0_EL1, Writeable};
+    use aarch64_cpu::registers::{
+        ID_AA64MMFR0_EL1, MAIR_EL1, ReadWriteable, Readable, SCTLR_EL1, TCR_EL1, TTBR0_EL1,
+        Writeable,
+    };
     MAIR_EL1.set(MAIR_VALUE);
     let ips = ID_AA64MMFR0_EL1.read(ID_AA64MMFR0_EL1::PARange).min(0b101);
     TCR_EL1.write(
@@ -301,10 +312,19 @@ pub unsafe fn enable(root: u64) {
     TTBR0_EL1.set(root);
     // SAFETY: barriers and a full local TLB invalidation before enabling.
     unsafe {
-        core::arch::asm!("dsb ish", "tlbi vmalle1", "dsb ish", "isb", options(nostack));
+        core::arch::asm!(
+            "dsb ish",
+            "tlbi vmalle1",
+            "dsb ish",
+            "isb",
+            options(nostack)
+        );
     }
     SCTLR_EL1.modify(
-        SCTLR_EL1::M::Enable + SCTLR_EL1::C::Cacheable + SCTLR_EL1::I::Cacheable + SCTLR_EL1::WXN::Enable,
+        SCTLR_EL1::M::Enable
+            + SCTLR_EL1::C::Cacheable
+            + SCTLR_EL1::I::Cacheable
+            + SCTLR_EL1::WXN::Enable,
     );
     aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
 }
@@ -313,7 +333,15 @@ pub unsafe fn enable(root: u64) {
 #[cfg(target_arch = "aarch64")]
 pub fn flush_tlb_all() {
     // SAFETY: TLB maintenance has no memory-safety effect on its own.
-    unsafe { core::arch::asm!("dsb ishst", "tlbi vmalle1is", "dsb ish", "isb", options(nostack)) };
+    unsafe {
+        core::arch::asm!(
+            "dsb ishst",
+            "tlbi vmalle1is",
+            "dsb ish",
+            "isb",
+            options(nostack)
+        )
+    };
 }
 
 #[cfg(test)]
@@ -331,7 +359,15 @@ mod tests {
     #[test]
     fn no_kind_is_writable_and_executable() {
         use MapKind::*;
-        for k in [KernelText, KernelRodata, KernelData, Device, UserText, UserRodata, UserData] {
+        for k in [
+            KernelText,
+            KernelRodata,
+            KernelData,
+            Device,
+            UserText,
+            UserRodata,
+            UserData,
+        ] {
             let d = k.attrs();
             if perms::writable(d) {
                 assert!(!perms::el0_exec(d) && !perms::el1_exec(d), "{k:?}");
@@ -341,7 +377,12 @@ mod tests {
 
     #[test]
     fn kernel_kinds_are_el1_only_and_user_text_is_not_el1_executable() {
-        for k in [MapKind::KernelText, MapKind::KernelRodata, MapKind::KernelData, MapKind::Device] {
+        for k in [
+            MapKind::KernelText,
+            MapKind::KernelRodata,
+            MapKind::KernelData,
+            MapKind::Device,
+        ] {
             assert!(!perms::el0_accessible(k.attrs()));
         }
         assert!(perms::el0_exec(MapKind::UserText.attrs()));
@@ -353,8 +394,22 @@ mod tests {
     fn blocks_and_pages_translate() {
         let mut src = HostTables(Vec::new());
         let mut pt = PageTables::new(&mut src).unwrap();
-        pt.map(&mut src, 0x4000_0000, 0x4000_0000, 8 << 20, MapKind::KernelData).unwrap();
-        pt.map(&mut src, 0x40_0000_0000, 0x4100_0000, 0x3000, MapKind::UserData).unwrap();
+        pt.map(
+            &mut src,
+            0x4000_0000,
+            0x4000_0000,
+            8 << 20,
+            MapKind::KernelData,
+        )
+        .unwrap();
+        pt.map(
+            &mut src,
+            0x40_0000_0000,
+            0x4100_0000,
+            0x3000,
+            MapKind::UserData,
+        )
+        .unwrap();
         assert_eq!(pt.translate(0x4012_3456).unwrap().0, 0x4012_3456);
         assert_eq!(pt.translate(0x40_0000_2010).unwrap().0, 0x4100_2010);
         assert!(pt.translate(0x40_0000_3000).is_none());
@@ -367,22 +422,46 @@ mod tests {
     fn overlap_and_misalignment_are_refused() {
         let mut src = HostTables(Vec::new());
         let mut pt = PageTables::new(&mut src).unwrap();
-        pt.map(&mut src, 0x1000, 0x1000, 0x1000, MapKind::KernelData).unwrap();
-        assert_eq!(pt.map(&mut src, 0x1000, 0x9000, 0x1000, MapKind::KernelData), Err(MapError::AlreadyMapped(0x1000)));
-        assert_eq!(pt.map(&mut src, 0x1001, 0, 0x1000, MapKind::KernelData), Err(MapError::BadRange));
-        assert_eq!(pt.map(&mut src, 1 << 39, 0, 0x1000, MapKind::KernelData), Err(MapError::BadRange));
+        pt.map(&mut src, 0x1000, 0x1000, 0x1000, MapKind::KernelData)
+            .unwrap();
+        assert_eq!(
+            pt.map(&mut src, 0x1000, 0x9000, 0x1000, MapKind::KernelData),
+            Err(MapError::AlreadyMapped(0x1000))
+        );
+        assert_eq!(
+            pt.map(&mut src, 0x1001, 0, 0x1000, MapKind::KernelData),
+            Err(MapError::BadRange)
+        );
+        assert_eq!(
+            pt.map(&mut src, 1 << 39, 0, 0x1000, MapKind::KernelData),
+            Err(MapError::BadRange)
+        );
     }
 
     #[test]
     fn unmap_removes_blocks_and_pages() {
         let mut src = HostTables(Vec::new());
         let mut pt = PageTables::new(&mut src).unwrap();
-        pt.map(&mut src, 0x4000_0000, 0x4000_0000, 6 << 20, MapKind::KernelData).unwrap();
+        pt.map(
+            &mut src,
+            0x4000_0000,
+            0x4000_0000,
+            6 << 20,
+            MapKind::KernelData,
+        )
+        .unwrap();
         pt.unmap(0x4020_0000, 4 << 20);
         assert!(pt.translate(0x4000_0000).is_some());
         assert!(pt.translate(0x4020_0000).is_none());
         assert!(pt.translate(0x405f_ffff).is_none());
-        pt.map(&mut src, 0x40_0000_0000, 0x5000_0000, 0x2000, MapKind::UserText).unwrap();
+        pt.map(
+            &mut src,
+            0x40_0000_0000,
+            0x5000_0000,
+            0x2000,
+            MapKind::UserText,
+        )
+        .unwrap();
         pt.unmap(0x40_0000_1000, 0x1000);
         assert!(pt.translate(0x40_0000_0000).is_some());
         assert!(pt.translate(0x40_0000_1000).is_none());

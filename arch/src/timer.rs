@@ -1,7 +1,9 @@
 //! The ARM generic timer: the system counter and the EL1 physical timer
 //! (PPI 14, INTID 30), which drives the scheduler tick.
 
-use aarch64_cpu::registers::{CNTFRQ_EL0, CNTP_CTL_EL0, CNTP_TVAL_EL0, CNTPCT_EL0, Readable, Writeable};
+use aarch64_cpu::registers::{
+    CNTFRQ_EL0, CNTP_CTL_EL0, CNTP_TVAL_EL0, CNTPCT_EL0, Readable, Writeable,
+};
 
 /// GIC INTID of the EL1 physical timer (PPI 14).
 pub const PHYS_TIMER_INTID: u32 = 30;

@@ -60,7 +60,11 @@ mod tests {
     #[test]
     fn layout_matches_vectors_and_pt_regs() {
         assert_eq!(TF_SIZE, 288);
-        assert_eq!(TF_SIZE % 16, 0, "the kernel stack must stay 16-byte aligned");
+        assert_eq!(
+            TF_SIZE % 16,
+            0,
+            "the kernel stack must stay 16-byte aligned"
+        );
         assert_eq!(TF_SP, 248);
         assert_eq!(TF_PC, 256);
         assert_eq!(core::mem::offset_of!(TrapFrame, pstate), 264);

@@ -12,8 +12,15 @@ mod qemu_virt;
 #[cfg(feature = "virt")]
 pub use qemu_virt::BOARD;
 
+#[cfg(feature = "rpi4")]
+mod rpi4;
+#[cfg(feature = "rpi4")]
+pub use rpi4::BOARD;
+
 #[cfg(not(any(feature = "virt", feature = "rpi4")))]
-compile_error!("select a board: --features board-virt (kernel) / virt (boards)");
+compile_error!("select a board: kernel feature board-virt or board-rpi4");
+#[cfg(all(feature = "virt", feature = "rpi4"))]
+compile_error!("select exactly one board");
 
 use arch::gic::GicConfig;
 use arch::psci::Conduit;
@@ -40,12 +47,26 @@ pub struct Board {
     pub ram_size_max: u64,
     /// MMIO ranges to map (base, size), rounded out to 2 MiB.
     pub devices: &'static [(u64, u64)],
-    /// PL011 console base.
-    pub uart_base: usize,
+    /// The PL011 console.
+    pub uart: UartConfig,
     /// GIC frames when the DTB does not describe them.
     pub gic_default: GicConfig,
+    /// Whether the DTB's GIC node (top-level, untranslated `reg`) is to be used.
+    pub gic_from_dtb: bool,
     /// PSCI conduit when the DTB does not say (by entry EL: EL1 → HVC).
     pub psci_default: Conduit,
     /// How to power off.
     pub power_off: PowerOff,
+}
+
+/// The console UART.
+#[derive(Clone, Copy, Debug)]
+pub struct UartConfig {
+    /// PL011 MMIO base.
+    pub base: usize,
+    /// Reference clock when the kernel must program the baud rate; `None`
+    /// when the emulator ignores it and firmware left it usable.
+    pub clock_hz: Option<u32>,
+    /// Baud rate programmed when `clock_hz` is known.
+    pub baud: u32,
 }

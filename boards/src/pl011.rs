@@ -53,7 +53,9 @@ impl Pl011 {
     ///
     /// `base` must be a mapped PL011 that nothing else drives.
     pub const unsafe fn new(base: usize) -> Self {
-        Pl011 { regs: base as *const Registers }
+        Pl011 {
+            regs: base as *const Registers,
+        }
     }
 
     fn regs(&self) -> &Registers {

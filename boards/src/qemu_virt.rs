@@ -1,7 +1,7 @@
 //! QEMU `virt` (DESIGN §5): RAM at 1 GiB, PL011 at 0x0900_0000, GICv2 or
 //! GICv3 (`gic-version=3`) in the 0x0800_0000 window, PSCI for power.
 
-use crate::{Board, PowerOff};
+use crate::{Board, PowerOff, UartConfig};
 use arch::gic::GicConfig;
 use arch::psci::Conduit;
 
@@ -17,8 +17,16 @@ pub static BOARD: Board = Board {
         // PL011 UART0.
         (0x0900_0000, 0x1000),
     ],
-    uart_base: 0x0900_0000,
-    gic_default: GicConfig::V2 { gicd: 0x0800_0000, gicc: 0x0801_0000 },
+    uart: UartConfig {
+        base: 0x0900_0000,
+        clock_hz: None,
+        baud: 115_200,
+    },
+    gic_default: GicConfig::V2 {
+        gicd: 0x0800_0000,
+        gicc: 0x0801_0000,
+    },
+    gic_from_dtb: true,
     psci_default: Conduit::Hvc,
     power_off: PowerOff::Psci,
 };

@@ -46,7 +46,11 @@ pub trait ExitWork {
 /// Linux's `exit_to_user_mode_loop()`: handles work bits until none but
 /// possibly TIF_RSEQ remain, then the rseq fast path, which may send the
 /// loop round again through the slow path. Returns the final TIF word.
-pub fn exit_to_user_mode_loop<W: ExitWork>(w: &mut W, regs: &mut W::Regs, mut ti_work: usize) -> usize {
+pub fn exit_to_user_mode_loop<W: ExitWork>(
+    w: &mut W,
+    regs: &mut W::Regs,
+    mut ti_work: usize,
+) -> usize {
     loop {
         while ti_work & EXIT_TO_USER_MODE_WORK_LOOP != 0 {
             w.local_irq_enable();
@@ -151,7 +155,11 @@ mod tests {
             }
         }
         fn notify_resume(&mut self, _regs: &mut u64) {
-            assert_eq!(self.flags.get() & _TIF_NOTIFY_RESUME, 0, "cleared before the hook");
+            assert_eq!(
+                self.flags.get() & _TIF_NOTIFY_RESUME,
+                0,
+                "cleared before the hook"
+            );
             self.log.borrow_mut().push("resume");
         }
         fn rseq_fastpath(&mut self, _regs: &mut u64) -> bool {
@@ -168,7 +176,11 @@ mod tests {
     fn run(fake: &mut Fake) -> Vec<&'static str> {
         let mut regs = 0;
         exit_to_user_mode_prepare(fake, &mut regs);
-        assert_eq!(fake.flags.get() & EXIT_TO_USER_MODE_WORK, 0, "no work left on return");
+        assert_eq!(
+            fake.flags.get() & EXIT_TO_USER_MODE_WORK,
+            0,
+            "no work left on return"
+        );
         fake.log.borrow().clone()
     }
 
@@ -181,7 +193,8 @@ mod tests {
     #[test]
     fn work_runs_in_linux_order() {
         let mut f = Fake::default();
-        f.flags.set(_TIF_NOTIFY_RESUME | _TIF_SIGPENDING | _TIF_NEED_RESCHED);
+        f.flags
+            .set(_TIF_NOTIFY_RESUME | _TIF_SIGPENDING | _TIF_NEED_RESCHED);
         assert_eq!(run(&mut f), ["schedule", "signal", "resume", "fastpath"]);
     }
 
@@ -194,7 +207,10 @@ mod tests {
 
     #[test]
     fn fast_path_failure_falls_back_to_the_slow_path() {
-        let mut f = Fake { fastpath_failures: Cell::new(1), ..Default::default() };
+        let mut f = Fake {
+            fastpath_failures: Cell::new(1),
+            ..Default::default()
+        };
         f.flags.set(_TIF_RSEQ);
         // Fast path fails: NOTIFY_RESUME is raised, the slow path runs, TIF_RSEQ is
         // still set, so the fast path runs once more and succeeds.
@@ -203,7 +219,10 @@ mod tests {
 
     #[test]
     fn work_raised_by_work_is_handled_before_return() {
-        let mut f = Fake { signal_raises_resume: true, ..Default::default() };
+        let mut f = Fake {
+            signal_raises_resume: true,
+            ..Default::default()
+        };
         f.flags.set(_TIF_SIGPENDING);
         assert_eq!(run(&mut f), ["signal", "resume"]);
     }

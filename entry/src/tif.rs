@@ -79,9 +79,18 @@ mod tests {
 
     #[test]
     fn linux_numbering() {
-        assert_eq!((TIF_NOTIFY_RESUME, TIF_SIGPENDING, TIF_NOTIFY_SIGNAL), (0, 1, 2));
-        assert_eq!((TIF_NEED_RESCHED, TIF_NEED_RESCHED_LAZY, TIF_RSEQ), (4, 5, 11));
-        assert!(EXIT_TO_USER_MODE_WORK < 1 << 16, "only generic bits are work");
+        assert_eq!(
+            (TIF_NOTIFY_RESUME, TIF_SIGPENDING, TIF_NOTIFY_SIGNAL),
+            (0, 1, 2)
+        );
+        assert_eq!(
+            (TIF_NEED_RESCHED, TIF_NEED_RESCHED_LAZY, TIF_RSEQ),
+            (4, 5, 11)
+        );
+        assert!(
+            EXIT_TO_USER_MODE_WORK < 1 << 16,
+            "only generic bits are work"
+        );
     }
 
     #[test]

@@ -18,7 +18,8 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     let info = dtb::probe(&BOARD, dtb, entry_el);
     arch::psci::set_conduit(info.psci);
     let (ram_base, ram_size) = info.ram;
-    mm::init_memory(ram_base, BOARD.ram_size_max, ram_size, info.dtb_range);
+    let (heap, heap_size) = mm::init_memory(ram_base, BOARD.ram_size_max, ram_size, info.dtb_range);
+    mm::verify_kernel_wx();
 
     let config = match cmdline::parse(info.cmdline()) {
         Ok(config) => config,
@@ -27,6 +28,26 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
             power::shutdown(STATUS_BOOT_ERROR)
         }
     };
+    console::set_loglevel(config.loglevel);
+    pr_debug!(
+        "[debug] dtb={dtb:#x} ({}) ram={:#x}+{:#x} gic={:?} psci={:?} cmdline=\"{}\"",
+        if info.dtb_range.is_some() {
+            "parsed"
+        } else {
+            "absent"
+        },
+        ram_base,
+        ram_size,
+        info.gic,
+        info.psci,
+        info.cmdline()
+    );
+    pr_debug!("[debug] kernel heap {heap:#x}+{heap_size:#x}");
+    pr_info!(
+        "[mm] kernel W^X verified; user window {:#x}..{:#x}",
+        mm::USER_BASE,
+        mm::USER_END
+    );
 
     // SAFETY: single-threaded boot, before any user access.
     unsafe { arch::uaccess::set_user_window(mm::USER_BASE..mm::USER_END) };
@@ -94,5 +115,5 @@ fn provoke_kernel_fault() {
     println!("[selftest] provoking a kernel data abort");
     // SAFETY: deliberately unsound — the point is to fault; the fault path
     // never returns here.
-    unsafe { core::ptr::read_volatile(0x8 as *const u64) };
+    unsafe { core::ptr::read_volatile(core::ptr::without_provenance::<u64>(0x8)) };
 }

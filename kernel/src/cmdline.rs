@@ -17,8 +17,11 @@ use core::fmt;
 /// The configuration the command line selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BootConfig<'a> {
-    /// `loglevel=0..=7`: console messages with a level below this are printed
-    /// (Linux `console_loglevel` semantics: 0 emergencies only, 7 debug).
+    /// `loglevel=0..=8`: console messages with a level below this are printed
+    /// (Linux `console_loglevel` semantics: a message of level L shows when
+    /// L < loglevel; info is 6, debug 7, so the default 7 shows info and
+    /// `loglevel=8` adds debug). The serial-log protocol lines (`[boot]`,
+    /// `[exit]`, `[kill]`, `[shutdown]`, ...) are always printed.
     pub loglevel: u8,
     /// `hz=10..=1000`: scheduler tick frequency.
     pub hz: u32,
@@ -33,7 +36,7 @@ pub struct BootConfig<'a> {
 impl BootConfig<'_> {
     /// What an empty command line means.
     pub const DEFAULT: BootConfig<'static> = BootConfig {
-        loglevel: 6,
+        loglevel: 7,
         hz: 100,
         selftest: None,
         app_args: "",
@@ -100,9 +103,9 @@ struct BootOption {
 static OPTIONS: &[BootOption] = &[
     BootOption {
         key: "loglevel",
-        expected: "an integer 0..=7",
+        expected: "an integer 0..=8",
         apply: |c, v| {
-            c.loglevel = u8::try_from(parse_u32_in(v, 0, 7)?).ok()?;
+            c.loglevel = u8::try_from(parse_u32_in(v, 0, 8)?).ok()?;
             Some(())
         },
     },
@@ -193,20 +196,20 @@ mod tests {
         let d = BootConfig::default();
         assert_eq!(
             (d.loglevel, d.hz, d.selftest, d.app_args),
-            (6, 100, None, "")
+            (7, 100, None, "")
         );
     }
 
     #[test]
     fn loglevel() {
         assert_eq!(parse("loglevel=0").unwrap().loglevel, 0);
-        assert_eq!(parse("loglevel=7").unwrap().loglevel, 7);
+        assert_eq!(parse("loglevel=8").unwrap().loglevel, 8);
         assert_eq!(
-            parse("loglevel=8"),
+            parse("loglevel=9"),
             Err(CmdlineError::Invalid {
                 key: "loglevel",
-                value: "8",
-                expected: "an integer 0..=7"
+                value: "9",
+                expected: "an integer 0..=8"
             })
         );
         assert!(parse("loglevel=-1").is_err());

@@ -3,14 +3,36 @@
 use crate::sync::SpinLock;
 use boards::pl011::Pl011;
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU8, Ordering};
 
 static CONSOLE: SpinLock<Option<Pl011>> = SpinLock::new(None);
 
+/// Linux's `console_loglevel`: a message of level L is printed when L < it.
+static CONSOLE_LOGLEVEL: AtomicU8 = AtomicU8::new(7);
+/// `KERN_INFO`.
+pub const LOGLEVEL_INFO: u8 = 6;
+/// `KERN_DEBUG`.
+pub const LOGLEVEL_DEBUG: u8 = 7;
+
+/// Sets the console log level (from `loglevel=` on the command line).
+pub fn set_loglevel(level: u8) {
+    CONSOLE_LOGLEVEL.store(level, Ordering::Relaxed);
+}
+
+/// Would a message of `level` be printed?
+pub fn enabled(level: u8) -> bool {
+    level < CONSOLE_LOGLEVEL.load(Ordering::Relaxed)
+}
+
 /// Starts the console on the board's UART.
 pub fn init() {
-    // SAFETY: the board's UART address, mapped as device memory (identity
-    // before the MMU is on, and in the kernel map after), driven only here.
-    let uart = unsafe { Pl011::new(boards::BOARD.uart_base) };
+    let config = boards::BOARD.uart;
+    // SAFETY: the board's UART, mapped as device memory (identity before the
+    // MMU is on, in the kernel map after), driven only through this lock.
+    let uart = unsafe { Pl011::new(config.base) };
+    if let Some(clock) = config.clock_hz {
+        uart.init(clock, config.baud);
+    }
     *CONSOLE.lock() = Some(uart);
 }
 
@@ -63,4 +85,22 @@ macro_rules! print {
 macro_rules! println {
     () => (print!("\n"));
     ($($arg:tt)*) => ($crate::console::print(format_args!("{}\n", format_args!($($arg)*))));
+}
+
+/// `pr_info()`: informational, shown by default.
+macro_rules! pr_info {
+    ($($arg:tt)*) => {
+        if $crate::console::enabled($crate::console::LOGLEVEL_INFO) {
+            println!($($arg)*);
+        }
+    };
+}
+
+/// `pr_debug()`: shown with `loglevel=8`.
+macro_rules! pr_debug {
+    ($($arg:tt)*) => {
+        if $crate::console::enabled($crate::console::LOGLEVEL_DEBUG) {
+            println!($($arg)*);
+        }
+    };
 }

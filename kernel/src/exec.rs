@@ -7,8 +7,8 @@ use crate::elf::{self, Elf};
 use crate::mm::{self, USER_BASE, USER_END, USER_STACK_SIZE, USER_STACK_TOP};
 use crate::user_stack::{self, *};
 use alloc::vec::Vec;
-use arch::mmu::MapKind;
 use arch::TrapFrame;
+use arch::mmu::MapKind;
 
 /// The app's ELF, embedded at build time (kernel/build.rs).
 static APP_ELF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/app.elf"));
@@ -54,7 +54,8 @@ pub fn load_app(args: &str) -> Result<TrapFrame, ExecError> {
         } else {
             MapKind::UserRodata
         };
-        let pa = mm::map_user_zeroed(pages.start, pages.end - pages.start, kind).map_err(ExecError::Map)?;
+        let pa = mm::map_user_zeroed(pages.start, pages.end - pages.start, kind)
+            .map_err(ExecError::Map)?;
         let bytes = image.segment_bytes(&seg);
         let dst = pa + (seg.vaddr - pages.start);
         // SAFETY: `[pa, pa + pages)` are fresh frames just mapped for this
@@ -63,10 +64,12 @@ pub fn load_app(args: &str) -> Result<TrapFrame, ExecError> {
     }
 
     let stack_bottom = USER_STACK_TOP - USER_STACK_SIZE;
-    let stack_pa = mm::map_user_zeroed(stack_bottom, USER_STACK_SIZE, MapKind::UserData).map_err(ExecError::Map)?;
+    let stack_pa = mm::map_user_zeroed(stack_bottom, USER_STACK_SIZE, MapKind::UserData)
+        .map_err(ExecError::Map)?;
     // SAFETY: the stack frames were just allocated contiguously and zeroed;
     // nothing else refers to them until the app runs.
-    let stack = unsafe { core::slice::from_raw_parts_mut(stack_pa as *mut u8, USER_STACK_SIZE as usize) };
+    let stack =
+        unsafe { core::slice::from_raw_parts_mut(stack_pa as *mut u8, USER_STACK_SIZE as usize) };
 
     let mut argv: Vec<&str> = Vec::new();
     argv.push(APP_NAME);
@@ -85,8 +88,15 @@ pub fn load_app(args: &str) -> Result<TrapFrame, ExecError> {
         auxv.push((AT_PHDR, phdr));
     }
     let random = boot_random();
-    let sp = user_stack::build_initial_stack(stack, USER_STACK_TOP, &argv, &["RSEQ_OS=1"], &auxv, &random)
-        .map_err(|_| ExecError::Stack)?;
+    let sp = user_stack::build_initial_stack(
+        stack,
+        USER_STACK_TOP,
+        &argv,
+        &["RSEQ_OS=1"],
+        &auxv,
+        &random,
+    )
+    .map_err(|_| ExecError::Stack)?;
     Ok(TrapFrame::new_user(image.entry(), sp))
 }
 

@@ -32,7 +32,9 @@ pub fn init(config: GicConfig, cpus: usize, hz: u32) -> u8 {
 /// Handles every pending interrupt (called from the vectors with IRQs masked).
 pub fn handle() {
     loop {
-        let Some(irq) = GIC.lock().as_mut().and_then(|g| g.ack()) else { return };
+        let Some(irq) = GIC.lock().as_mut().and_then(|g| g.ack()) else {
+            return;
+        };
         match irq.intid() {
             arch::timer::PHYS_TIMER_INTID => tick(),
             other => println!("[irq] unexpected interrupt {other}"),

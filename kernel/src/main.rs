@@ -11,6 +11,7 @@ mod elf;
 #[allow(dead_code)] // the errno table is the ABI, complete ahead of its users
 mod errno;
 mod fault;
+mod fdt;
 #[allow(dead_code)] // the AT_* table is complete ahead of its users
 mod user_stack;
 

@@ -10,8 +10,8 @@
 //! - Nothing else is mapped; in particular page 0.
 
 use crate::sync::SpinLock;
-use arch::mmu::{MapError, MapKind, PageTables, Table, TableSource};
 use arch::PAGE_SIZE;
+use arch::mmu::{MapError, MapKind, PageTables, Table, TableSource};
 
 /// Bottom of the user window; `linker/app.ld` links apps here.
 pub const USER_BASE: u64 = 0x40_0000_0000;
@@ -41,7 +41,10 @@ struct TablePool {
     used: usize,
 }
 
-static mut TABLE_POOL_MEM: TablePool = TablePool { tables: [const { Table::empty() }; TABLE_POOL], used: 0 };
+static mut TABLE_POOL_MEM: TablePool = TablePool {
+    tables: [const { Table::empty() }; TABLE_POOL],
+    used: 0,
+};
 
 struct PoolSource;
 
@@ -83,17 +86,38 @@ pub fn init_early(ram_base: u64, ram_size: u64, devices: &[(u64, u64)]) {
     let mut src = PoolSource;
     let mut pt = PageTables::new(&mut src).expect("page-table pool");
     // SAFETY: linker symbols; only their addresses are used.
-    let (kstart, text_end, rodata_end, kend) =
-        unsafe { (sym(&__kernel_start), sym(&__text_end), sym(&__rodata_end), sym(&__kernel_end)) };
+    let (kstart, text_end, rodata_end, kend) = unsafe {
+        (
+            sym(&__kernel_start),
+            sym(&__text_end),
+            sym(&__rodata_end),
+            sym(&__kernel_end),
+        )
+    };
     let ram_end = ram_base + ram_size;
     let map = |pt: &mut PageTables, src: &mut PoolSource, start: u64, end: u64, kind| {
         if end > start {
-            pt.map(src, start, start, end - start, kind).expect("kernel map");
+            pt.map(src, start, start, end - start, kind)
+                .expect("kernel map");
         }
     };
-    map(&mut pt, &mut src, ram_base, kstart, MapKind::KernelData);
+    // Page 0 stays unmapped even where RAM starts at 0 (Pi 4), so a null
+    // dereference in the kernel faults.
+    map(
+        &mut pt,
+        &mut src,
+        ram_base.max(PAGE_SIZE as u64),
+        kstart,
+        MapKind::KernelData,
+    );
     map(&mut pt, &mut src, kstart, text_end, MapKind::KernelText);
-    map(&mut pt, &mut src, text_end, rodata_end, MapKind::KernelRodata);
+    map(
+        &mut pt,
+        &mut src,
+        text_end,
+        rodata_end,
+        MapKind::KernelRodata,
+    );
     map(&mut pt, &mut src, rodata_end, kend, MapKind::KernelData);
     // The rest of RAM: RAM after the 2 MiB block holding the kernel end can
     // use blocks; `map` picks them where aligned.
@@ -109,28 +133,45 @@ pub fn init_early(ram_base: u64, ram_size: u64, devices: &[(u64, u64)]) {
     // SAFETY: the tables map this code, its stack (in the kernel image) and
     // the console, identity, with the attributes the code expects.
     unsafe { arch::mmu::enable(pt.root_addr()) };
-    *KERNEL_MM.lock() = Some(Mm { tables: pt, next_frame: align_up(kend, PAGE_SIZE as u64), ram_end, frames_used: 0 });
+    *KERNEL_MM.lock() = Some(Mm {
+        tables: pt,
+        next_frame: align_up(kend, PAGE_SIZE as u64),
+        ram_end,
+        frames_used: 0,
+    });
 }
 
 /// After the DTB was read: drops RAM beyond the real end from the map, keeps
 /// the DTB out of the allocator, and carves the kernel heap.
-pub fn init_memory(ram_base: u64, early_size: u64, ram_size: u64, reserved: Option<(u64, u64)>) -> (u64, u64) {
+pub fn init_memory(
+    ram_base: u64,
+    early_size: u64,
+    ram_size: u64,
+    reserved: Option<(u64, u64)>,
+) -> (u64, u64) {
     let mut guard = KERNEL_MM.lock();
     let mm = guard.as_mut().expect("mm");
     let real_end = ram_base + ram_size.min(early_size);
     if real_end < ram_base + early_size {
-        mm.tables.unmap(align_up(real_end, arch::mmu::BLOCK_2M), ram_base + early_size - real_end);
+        mm.tables.unmap(
+            align_up(real_end, arch::mmu::BLOCK_2M),
+            ram_base + early_size - real_end,
+        );
         arch::mmu::flush_tlb_all();
     }
     mm.ram_end = real_end;
-    if let Some((start, size)) = reserved {
-        if start + size > mm.next_frame && start < real_end {
-            mm.next_frame = align_up(start + size, PAGE_SIZE as u64);
-        }
+    if let Some((start, size)) = reserved
+        && start + size > mm.next_frame
+        && start < real_end
+    {
+        mm.next_frame = align_up(start + size, PAGE_SIZE as u64);
     }
     let heap = mm.next_frame;
     mm.next_frame += HEAP_SIZE as u64;
-    assert!(mm.next_frame <= mm.ram_end, "RAM too small for the kernel heap");
+    assert!(
+        mm.next_frame <= mm.ram_end,
+        "RAM too small for the kernel heap"
+    );
     // SAFETY: `[heap, heap + HEAP_SIZE)` is mapped kernel RAM handed to no one else.
     unsafe { HEAP.init(heap as usize, HEAP_SIZE) };
     (heap, HEAP_SIZE as u64)
@@ -160,8 +201,41 @@ pub fn map_user_zeroed(va: u64, size: u64, kind: MapKind) -> Result<u64, MapErro
     let mm = guard.as_mut().expect("mm");
     let pages = align_up(size, PAGE_SIZE as u64) / PAGE_SIZE as u64;
     let pa = alloc_frames(mm, pages).ok_or(MapError::OutOfTables)?;
-    mm.tables.map(&mut PoolSource, va, pa, pages * PAGE_SIZE as u64, kind)?;
+    mm.tables
+        .map(&mut PoolSource, va, pa, pages * PAGE_SIZE as u64, kind)?;
     Ok(pa)
+}
+
+/// Checks the live tables against the W^X layout: kernel text EL1 RX,
+/// rodata EL1 R, data EL1 RW+XN, none of it EL0-accessible. A mismatch is a
+/// kernel bug, caught at boot rather than exploited later.
+pub fn verify_kernel_wx() {
+    use arch::mmu::perms::*;
+    let guard = KERNEL_MM.lock();
+    let mm = guard.as_ref().expect("mm");
+    // SAFETY: linker symbols; only their addresses are used.
+    let (text, rodata, data) =
+        unsafe { (sym(&__kernel_start), sym(&__text_end), sym(&__rodata_end)) };
+    let desc = |va: u64| {
+        mm.tables
+            .translate(va)
+            .map(|(_, d)| d)
+            .expect("kernel page mapped")
+    };
+    let (t, r, d) = (desc(text), desc(rodata), desc(data));
+    assert!(!writable(t) && el1_exec(t), "kernel text must be RX");
+    assert!(!writable(r) && !el1_exec(r), "kernel rodata must be R");
+    assert!(writable(d) && !el1_exec(d), "kernel data must be RW+XN");
+    for x in [t, r, d] {
+        assert!(
+            !el0_accessible(x) && !el0_exec(x),
+            "kernel pages must be EL1-only"
+        );
+    }
+    assert!(
+        mm.tables.translate(0).is_none(),
+        "page 0 must stay unmapped"
+    );
 }
 
 /// Frames in use, for the shutdown report.

@@ -4,8 +4,8 @@
 
 use crate::fault::Signal;
 use crate::task::Task;
-use arch::esr::Esr;
 use arch::TrapFrame;
+use arch::esr::Esr;
 use entry::tif::TIF_SIGPENDING;
 
 /// What a fault-raised signal carries (Linux's `siginfo` plus the report).
@@ -32,7 +32,9 @@ pub fn force_sig_fault(task: &Task, info: SigInfo) {
 /// report and status 128 + signal, as a shell would report it.
 pub fn do_signal(task: &Task, _tf: &mut TrapFrame) {
     task.flags.clear(TIF_SIGPENDING);
-    let Some(info) = task.pending_fault.lock().take() else { return };
+    let Some(info) = task.pending_fault.lock().take() else {
+        return;
+    };
     println!(
         "[kill] app={} tid={} signal={} esr={:#x} ec={:#04x} far={:#x} elr={:#x} what=\"{}\"",
         crate::exec::APP_NAME,

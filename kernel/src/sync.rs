@@ -20,7 +20,10 @@ unsafe impl<T: Send> Send for SpinLock<T> {}
 impl<T> SpinLock<T> {
     /// An unlocked lock.
     pub const fn new(data: T) -> Self {
-        SpinLock { locked: AtomicBool::new(false), data: UnsafeCell::new(data) }
+        SpinLock {
+            locked: AtomicBool::new(false),
+            data: UnsafeCell::new(data),
+        }
     }
 
     /// Masks IRQs, then spins until the lock is ours.

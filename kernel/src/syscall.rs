@@ -120,7 +120,10 @@ fn sys_clock_gettime(tf: &mut TrapFrame) -> i64 {
         return -EINVAL;
     }
     let ns = arch::timer::ticks_to_ns(arch::timer::counter(), arch::timer::cntfrq());
-    let val = Timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 };
+    let val = Timespec {
+        tv_sec: (ns / 1_000_000_000) as i64,
+        tv_nsec: (ns % 1_000_000_000) as i64,
+    };
     match uaccess::put_user(ts, val) {
         Ok(()) => 0,
         Err(_) => -EFAULT,

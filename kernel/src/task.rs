@@ -46,7 +46,11 @@ impl Task {
     /// stack, so that every exception from EL0 lands exactly there.
     pub fn user_frame(&self) -> *mut TrapFrame {
         // SAFETY: in bounds of the stack allocation (size > TrapFrame).
-        unsafe { self.kstack.add(KERNEL_STACK_SIZE - core::mem::size_of::<TrapFrame>()).cast() }
+        unsafe {
+            self.kstack
+                .add(KERNEL_STACK_SIZE - core::mem::size_of::<TrapFrame>())
+                .cast()
+        }
     }
 }
 

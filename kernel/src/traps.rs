@@ -24,7 +24,12 @@ extern "C" fn el0_sync_handler(tf: &mut TrapFrame) {
             crate::exit::syscall_exit_to_user_mode(tf);
         }
         El0Sync::Fault { signal } => {
-            let info = SigInfo { signal, esr, far: FAR_EL1.get(), elr: tf.pc };
+            let info = SigInfo {
+                signal,
+                esr,
+                far: FAR_EL1.get(),
+                elr: tf.pc,
+            };
             force_sig_fault(crate::task::current(), info);
             crate::exit::irqentry_exit_to_user_mode(tf);
         }
@@ -44,7 +49,12 @@ extern "C" fn el0_irq_handler(tf: &mut TrapFrame) {
 #[unsafe(no_mangle)]
 extern "C" fn el0_bad_handler(tf: &mut TrapFrame) {
     let esr = Esr(ESR_EL1.get());
-    let info = SigInfo { signal: crate::fault::Signal::SIGBUS, esr, far: FAR_EL1.get(), elr: tf.pc };
+    let info = SigInfo {
+        signal: crate::fault::Signal::SIGBUS,
+        esr,
+        far: FAR_EL1.get(),
+        elr: tf.pc,
+    };
     force_sig_fault(crate::task::current(), info);
     crate::exit::irqentry_exit_to_user_mode(tf);
 }
@@ -75,8 +85,18 @@ extern "C" fn el1_bad_handler(tf: &mut TrapFrame) {
 /// Prints a panic report with the registers and powers off with status 255.
 fn kernel_fault(what: &str, tf: &TrapFrame) -> ! {
     let esr = Esr(ESR_EL1.get());
-    println!("[panic] {what}: {esr} (ESR {:#x}, EC {:#04x})", esr.0, esr.ec());
-    println!("  ELR {:#018x}  FAR {:#018x}  SPSR {:#010x}  SP {:#018x}", tf.pc, FAR_EL1.get(), tf.pstate, tf.sp);
+    println!(
+        "[panic] {what}: {esr} (ESR {:#x}, EC {:#04x})",
+        esr.0,
+        esr.ec()
+    );
+    println!(
+        "  ELR {:#018x}  FAR {:#018x}  SPSR {:#010x}  SP {:#018x}",
+        tf.pc,
+        FAR_EL1.get(),
+        tf.pstate,
+        tf.sp
+    );
     for (i, pair) in tf.regs.chunks(4).enumerate() {
         print!(" ");
         for (j, r) in pair.iter().enumerate() {

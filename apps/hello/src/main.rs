@@ -7,6 +7,11 @@ use rt::{println, sys};
 rt::main!(main);
 
 fn main(args: rt::Args) -> i32 {
-    println!("hello from EL0: {} (pid {}, tid {})", args.get(0), sys::getpid(), sys::gettid());
+    println!(
+        "hello from EL0: {} (pid {}, tid {})",
+        args.get(0),
+        sys::getpid(),
+        sys::gettid()
+    );
     0
 }

@@ -21,7 +21,11 @@ impl Args {
             while !(*envp).is_null() {
                 envp = envp.add(1);
             }
-            Args { argc, argv, auxv: envp.add(1) as *const [u64; 2] }
+            Args {
+                argc,
+                argv,
+                auxv: envp.add(1) as *const [u64; 2],
+            }
         }
     }
 

@@ -12,7 +12,11 @@ pub struct FdWriter {
 impl FdWriter {
     /// A writer for `fd`.
     pub const fn new(fd: u64) -> Self {
-        FdWriter { fd, buf: [0; 256], len: 0 }
+        FdWriter {
+            fd,
+            buf: [0; 256],
+            len: 0,
+        }
     }
 
     /// Writes out what is buffered.

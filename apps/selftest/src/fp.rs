@@ -15,7 +15,9 @@ fn patterns() -> [u128; 32] {
     let mut p = [0u128; 32];
     for (i, v) in p.iter_mut().enumerate() {
         let i = i as u128;
-        *v = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210 ^ (i * 0x0101_0101_0101_0101_0101_0101_0101_0101) ^ (i << 120);
+        *v = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210
+            ^ (i * 0x0101_0101_0101_0101_0101_0101_0101_0101)
+            ^ (i << 120);
     }
     p
 }
@@ -87,8 +89,16 @@ fn roundtrip(svcs: u64, spin_ticks: u64) -> ([u128; 32], u64) {
 fn compare(name: &str, (regs, fpcr): ([u128; 32], u64)) -> bool {
     let want = patterns();
     match (0..32).find(|&i| regs[i] != want[i]) {
-        Some(i) => check(name, false, format_args!("v{i} = {:#034x}, expected {:#034x}", regs[i], want[i])),
-        None => check(name, fpcr == FPCR_PATTERN, format_args!("FPCR = {fpcr:#x}, expected {FPCR_PATTERN:#x}")),
+        Some(i) => check(
+            name,
+            false,
+            format_args!("v{i} = {:#034x}, expected {:#034x}", regs[i], want[i]),
+        ),
+        None => check(
+            name,
+            fpcr == FPCR_PATTERN,
+            format_args!("FPCR = {fpcr:#x}, expected {FPCR_PATTERN:#x}"),
+        ),
     }
 }
 

@@ -28,11 +28,15 @@ fn main(args: Args) -> i32 {
         "brk" => brk(),
         "alignment" => alignment(),
         "inst-abort" => inst_abort(),
+        "write-text" => write_text(),
+        "exec-data" => exec_data(),
+        "read-kernel" => read_kernel(),
         "exit" => args.get(2).parse().unwrap_or(1),
         "panic" => panic!("deliberate panic from EL0"),
         other => {
             println!("selftest: unknown scenario `{other}`");
-            println!("scenarios: syscalls fp ticks data-abort undef brk alignment inst-abort exit N panic");
+            println!("scenarios: syscalls fp ticks data-abort undef brk alignment inst-abort");
+            println!("           write-text exec-data read-kernel exit N panic");
             2
         }
     }
@@ -61,32 +65,63 @@ fn syscalls(args: &Args) -> i32 {
     let ret = sys::clock_gettime_raw(0x7777, &mut bad as *mut _ as u64);
     all &= check(
         "clock_gettime",
-        b >= a && a.tv_nsec < 1_000_000_000 && (a.tv_sec, a.tv_nsec) != (0, 0) && ret == -errno::EINVAL,
+        b >= a
+            && a.tv_nsec < 1_000_000_000
+            && (a.tv_sec, a.tv_nsec) != (0, 0)
+            && ret == -errno::EINVAL,
         format_args!("a={a:?} b={b:?} bad-clock={ret}"),
     );
     let ret = sys::clock_gettime_raw(sys::CLOCK_MONOTONIC, USER_UNMAPPED);
-    all &= check("clock_gettime-efault", ret == -errno::EFAULT, format_args!("got {ret}"));
+    all &= check(
+        "clock_gettime-efault",
+        ret == -errno::EFAULT,
+        format_args!("got {ret}"),
+    );
 
     let r1 = sys::syscall3(9999, 0, 0, 0);
     let r2 = sys::syscall3(400, 0, 0, 0);
-    all &= check("enosys", r1 == -errno::ENOSYS && r2 == -errno::ENOSYS, format_args!("got {r1}, {r2}"));
+    all &= check(
+        "enosys",
+        r1 == -errno::ENOSYS && r2 == -errno::ENOSYS,
+        format_args!("got {r1}, {r2}"),
+    );
 
     let msg = b"write-stdout payload\n";
     let n = sys::write(1, msg);
-    all &= check("write-stdout", n == msg.len() as i64, format_args!("got {n}"));
+    all &= check(
+        "write-stdout",
+        n == msg.len() as i64,
+        format_args!("got {n}"),
+    );
     let n = sys::write(5, msg);
     all &= check("write-badfd", n == -errno::EBADF, format_args!("got {n}"));
     let n = sys::write_raw(1, USER_UNMAPPED, 8);
-    all &= check("write-efault-unmapped", n == -errno::EFAULT, format_args!("got {n}"));
+    all &= check(
+        "write-efault-unmapped",
+        n == -errno::EFAULT,
+        format_args!("got {n}"),
+    );
     let n = sys::write_raw(1, KERNEL_ADDR, 8);
-    all &= check("write-efault-kernel", n == -errno::EFAULT, format_args!("got {n}"));
+    all &= check(
+        "write-efault-kernel",
+        n == -errno::EFAULT,
+        format_args!("got {n}"),
+    );
     let n = sys::write_raw(1, 0, 8);
-    all &= check("write-efault-null", n == -errno::EFAULT, format_args!("got {n}"));
+    all &= check(
+        "write-efault-null",
+        n == -errno::EFAULT,
+        format_args!("got {n}"),
+    );
     // The top of the stack page is followed by an unmapped page: a buffer
     // that starts 16 bytes below the end straddles the boundary.
     let stack_top = args.auxval(25).map_or(0, |r| (r | 0xfff) + 1); // AT_RANDOM lies on the top stack page
     let n = sys::write_raw(1, stack_top - 16, 64);
-    all &= check("write-efault-straddle", n == -errno::EFAULT, format_args!("got {n} at {:#x}", stack_top - 16));
+    all &= check(
+        "write-efault-straddle",
+        n == -errno::EFAULT,
+        format_args!("got {n} at {:#x}", stack_top - 16),
+    );
     if all { 0 } else { 1 }
 }
 
@@ -138,5 +173,39 @@ fn inst_abort() -> i32 {
     println!("selftest: branching to unmapped {USER_UNMAPPED:#x}");
     // SAFETY: deliberately invalid: the kernel must kill the app.
     unsafe { core::arch::asm!("blr {t}", t = in(reg) USER_UNMAPPED, clobber_abi("C")) };
+    1
+}
+
+/// App text is mapped read+execute: a store to it is a permission fault.
+fn write_text() -> i32 {
+    let addr = main as *const () as u64;
+    println!("selftest: storing to own text at {addr:#x}");
+    // SAFETY: deliberately invalid: W^X must stop it and the kernel kill the app.
+    unsafe { core::ptr::write_volatile(addr as *mut u32, 0xd503_201f) };
+    1
+}
+
+/// App data is mapped read+write, never executable: branching into it is a
+/// permission fault (instruction abort).
+fn exec_data() -> i32 {
+    static RET: [u32; 1] = [0xd65f_03c0]; // `ret`, placed in a writable, XN page below
+    static mut CODE: [u32; 1] = [0];
+    // SAFETY: single-threaded app; the copy only writes our own static.
+    let addr = unsafe {
+        CODE[0] = RET[0];
+        core::ptr::addr_of!(CODE) as u64
+    };
+    println!("selftest: branching into own data at {addr:#x}");
+    // SAFETY: deliberately invalid: the page is XN at EL0.
+    unsafe { core::arch::asm!("blr {t}", t = in(reg) addr, clobber_abi("C")) };
+    1
+}
+
+/// Kernel memory is EL1-only: a load from EL0 is a permission fault.
+fn read_kernel() -> i32 {
+    println!("selftest: loading from kernel address {KERNEL_ADDR:#x}");
+    // SAFETY: deliberately invalid: the kernel must kill the app.
+    let v = unsafe { core::ptr::read_volatile(KERNEL_ADDR as *const u64) };
+    println!("selftest: read kernel memory?! {v:#x}");
     1
 }

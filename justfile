@@ -1,0 +1,40 @@
+# rseq-os entry points. Every recipe is a thin wrapper over `cargo xtask`
+# (`cargo xtask help`), so CI and developers run one code path.
+#
+# Recipe options are passed through to xtask, which accepts them as
+# `name=value` (`just qemu app=selftest append="-- ticks"`), positionally in
+# the order shown (`just qemu selftest 1 3`), or as `--name value`.
+
+set shell := ["bash", "-uc"]
+
+# List the recipes.
+default:
+    @just --list --unsorted
+
+# Build target/images/<board>-<app>.img and .elf. Options: app=hello board=virt
+[positional-arguments]
+build *options:
+    cargo xtask build "$@"
+
+# Boot on QEMU virt in this terminal, quit with Ctrl-A X. Options: app=hello el2=0 gic=2 cpu=cortex-a72 append=""
+[positional-arguments]
+qemu *options:
+    cargo xtask qemu --board virt "$@"
+
+# Host tests, then the QEMU scenarios. Options: filter=SUBSTR jobs=2 timeout=60 no-host no-build
+[positional-arguments]
+test *options:
+    cargo xtask test "$@"
+
+# rustfmt --check, and clippy -D warnings on the host crates, the apps and the kernel.
+lint:
+    cargo xtask lint
+
+# Boot halted before the first instruction, waiting for gdb on localhost:1234 (prints the gdb command). Options: as qemu
+[positional-arguments]
+gdb *options:
+    cargo xtask qemu --board virt --gdb "$@"
+
+# Remove all build output (target/: images, test logs, cargo artefacts).
+clean:
+    cargo clean

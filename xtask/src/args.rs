@@ -1,0 +1,220 @@
+//! Command-line options of the subcommands, parsed by hand (no dependency).
+//!
+//! Three spellings are accepted for every option, because xtask is called both
+//! directly and through the justfile:
+//!
+//! - `--app selftest` / `--app=selftest` (cargo style),
+//! - `app=selftest` (just style: `just qemu app=selftest append="-- ticks"`),
+//! - positionally, in the order the subcommand declares
+//!   (`just qemu selftest 1 3` is app, el2, gic).
+//!
+//! A flag (`--el2`) may also be given a value: `el2=1`, `el2=0`, `--el2=true`.
+
+use std::collections::HashMap;
+
+/// One option of a subcommand.
+#[derive(Debug, Clone, Copy)]
+pub struct Opt {
+    /// Name without dashes: `app`, `no-host`.
+    pub name: &'static str,
+    /// A flag is on/off; others take a value.
+    pub flag: bool,
+}
+
+/// What a subcommand accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub opts: &'static [Opt],
+    /// Option names that bare arguments fill, in order.
+    pub positional: &'static [&'static str],
+}
+
+/// An option taking a value.
+pub const fn value(name: &'static str) -> Opt {
+    Opt { name, flag: false }
+}
+
+/// An on/off option.
+pub const fn flag(name: &'static str) -> Opt {
+    Opt { name, flag: true }
+}
+
+/// Parsed options: the last occurrence of an option wins.
+#[derive(Debug, Default)]
+pub struct Args {
+    values: HashMap<&'static str, String>,
+}
+
+impl Args {
+    /// Parses `args` against `spec`. Unknown `--options` are errors, so a typo
+    /// never silently changes what runs. An argument holding a space (a
+    /// command line such as `-- ticks`) is always a value, never an option.
+    pub fn parse(args: impl IntoIterator<Item = String>, spec: &Spec) -> Result<Args, String> {
+        let mut parsed = Args::default();
+        let mut positional = spec.positional.iter();
+        let mut args = args.into_iter();
+        let find = |name: &str| spec.opts.iter().find(|o| o.name == name).copied();
+        while let Some(arg) = args.next() {
+            let (name, inline) = match arg.split_once('=') {
+                Some((name, value)) => (name, Some(value.to_string())),
+                None => (arg.as_str(), None),
+            };
+            let free_text = arg.contains(char::is_whitespace);
+            let known = match name.strip_prefix("--") {
+                Some(long) => find(long),
+                None if inline.is_some() => find(name),
+                None => None,
+            };
+            if let Some(opt) = known {
+                let value = match (opt.flag, inline) {
+                    (_, Some(value)) => value,
+                    (true, None) => "1".to_string(),
+                    (false, None) => args
+                        .next()
+                        .ok_or_else(|| format!("--{} needs a value", opt.name))?,
+                };
+                parsed.values.insert(opt.name, value);
+            } else if arg.starts_with('-') && !free_text {
+                return Err(format!("unknown option {arg:?}\n{}", usage(spec)));
+            } else {
+                let Some(&name) = positional.next() else {
+                    return Err(format!("unexpected argument {arg:?}\n{}", usage(spec)));
+                };
+                parsed.values.insert(name, arg);
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// The value of option `name`, if given.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// Whether flag `name` is on: absent is off; `1/true/yes/on` and
+    /// `0/false/no/off` (or empty) as values.
+    pub fn flag(&self, name: &str) -> Result<bool, String> {
+        match self.value(name) {
+            None | Some("" | "0" | "false" | "no" | "off") => Ok(false),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some(other) => Err(format!("{name}={other}: expected 1/0, true/false")),
+        }
+    }
+
+    /// Option `name` as a number, if given.
+    pub fn number(&self, name: &str) -> Result<Option<u64>, String> {
+        self.value(name)
+            .map(|v| v.parse().map_err(|_| format!("{name}={v}: not a number")))
+            .transpose()
+    }
+}
+
+/// The accepted options, for error messages.
+fn usage(spec: &Spec) -> String {
+    let opts: Vec<_> = spec
+        .opts
+        .iter()
+        .map(|o| {
+            if o.flag {
+                format!("--{}", o.name)
+            } else {
+                format!("--{} V", o.name)
+            }
+        })
+        .collect();
+    match opts.is_empty() {
+        true => "(this command takes no options)".to_string(),
+        false => format!("options: {}", opts.join(" ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: Spec = Spec {
+        opts: &[value("app"), flag("el2"), value("gic"), value("append")],
+        positional: &["app", "el2", "gic", "append"],
+    };
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        Args::parse(args.iter().map(|a| a.to_string()), &SPEC)
+    }
+
+    #[test]
+    fn cargo_style() {
+        let a = parse(&["--app", "selftest", "--el2", "--append=hz=250 -- ticks"]).unwrap();
+        assert_eq!(a.value("app"), Some("selftest"));
+        assert_eq!(a.value("append"), Some("hz=250 -- ticks"));
+        assert_eq!(a.flag("el2"), Ok(true));
+        assert_eq!(a.value("gic"), None);
+    }
+
+    #[test]
+    fn just_style() {
+        let a = parse(&["app=selftest", "append=-- syscalls", "el2=0", "gic=3"]).unwrap();
+        assert_eq!(a.value("app"), Some("selftest"));
+        assert_eq!(a.value("append"), Some("-- syscalls"));
+        assert_eq!(a.flag("el2"), Ok(false));
+        assert_eq!(a.value("gic"), Some("3"));
+    }
+
+    #[test]
+    fn positional_style() {
+        let a = parse(&["selftest", "1", "3", "hz=250 -- ticks"]).unwrap();
+        assert_eq!(a.value("app"), Some("selftest"));
+        assert_eq!(a.flag("el2"), Ok(true));
+        assert_eq!(a.value("gic"), Some("3"));
+        assert_eq!(a.value("append"), Some("hz=250 -- ticks"));
+        // Free text that is not `known=...` fills the next slot.
+        let a = parse(&["hello", "0", "2", "-- exit 42"]).unwrap();
+        assert_eq!(a.value("append"), Some("-- exit 42"));
+    }
+
+    #[test]
+    fn mixed_and_last_wins() {
+        let a = parse(&["selftest", "gic=3", "--gic", "2", "el2=yes"]).unwrap();
+        assert_eq!(a.value("app"), Some("selftest"));
+        assert_eq!(a.value("gic"), Some("2"));
+        assert_eq!(a.flag("el2"), Ok(true));
+    }
+
+    #[test]
+    fn values_that_look_like_options() {
+        let a = parse(&["--append", "--el2"]).unwrap();
+        assert_eq!(a.value("append"), Some("--el2"));
+        assert_eq!(a.flag("el2"), Ok(false));
+        let a = parse(&["--append", ""]).unwrap();
+        assert_eq!(a.value("append"), Some(""));
+        let a = parse(&["append="]).unwrap();
+        assert_eq!(a.value("append"), Some(""));
+    }
+
+    #[test]
+    fn errors() {
+        assert!(parse(&["--bogus"]).unwrap_err().contains("unknown option"));
+        assert!(parse(&["-x"]).is_err());
+        assert!(parse(&["--app"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["a", "1", "2", "x", "extra"]).is_err());
+        assert!(parse(&["el2=maybe"]).unwrap().flag("el2").is_err());
+        let none = Spec {
+            opts: &[],
+            positional: &[],
+        };
+        let err = Args::parse(["x".to_string()], &none).unwrap_err();
+        assert!(err.contains("no options"), "{err}");
+    }
+
+    #[test]
+    fn numbers() {
+        const JOBS: Spec = Spec {
+            opts: &[value("jobs")],
+            positional: &[],
+        };
+        let a = Args::parse(["--jobs".into(), "3".into()], &JOBS).unwrap();
+        assert_eq!(a.number("jobs"), Ok(Some(3)));
+        let a = Args::parse(["jobs=x".into()], &JOBS).unwrap();
+        assert!(a.number("jobs").is_err());
+        assert_eq!(Args::default().number("jobs"), Ok(None));
+    }
+}
