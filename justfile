@@ -21,6 +21,11 @@ build *options:
 qemu *options:
     cargo xtask qemu --board virt "$@"
 
+# Boot on QEMU raspi4b (the Pi 4 image; Debian's bcm2711-rpi-4-b.dtb is fetched on first use). Options: app=hello append=""
+[positional-arguments]
+qemu-rpi4 *options:
+    cargo xtask qemu --board rpi4 "$@"
+
 # Host tests, then the QEMU scenarios. Options: filter=SUBSTR jobs=2 timeout=60 no-host no-build
 [positional-arguments]
 test *options:

@@ -43,3 +43,7 @@ if ! command -v just >/dev/null; then
     pip install -q rust-just || cargo install --locked just
 fi
 just --version
+
+# Raspberry Pi 4 firmware and DTB (QEMU raspi4b needs the DTB; the SD card
+# image needs all of it). xtask fetches them on demand too.
+bash xtask/fetch-rpi4-firmware.sh target/rpi4-firmware

@@ -19,6 +19,12 @@ pub struct Board {
     pub knobs: Option<MachineKnobs>,
     /// Arguments after `-M ...`: memory, CPU count, console, semihosting.
     pub qemu_args: &'static [&'static str],
+    /// QEMU must be given the board's real DTB (`-dtb`, see `firmware.rs`):
+    /// raspi4b does not generate one.
+    pub needs_firmware_dtb: bool,
+    /// Where the kernel image starts (RAM base + 0x80000): an EL1-only
+    /// address that scenarios hand to apps as `{kernel}`.
+    pub kernel_base: u64,
 }
 
 /// Machine properties a board exposes to `--el2` and `--gic`.
@@ -32,9 +38,11 @@ pub struct MachineKnobs {
     pub default_cpu: &'static str,
 }
 
-/// Every board. Only virt exists today; rpi4 will be
-/// `Board { name: "rpi4", feature: "board-rpi4", machine: "raspi4b", knobs: None, .. }`.
-pub const BOARDS: &[Board] = &[Board {
+/// Every board.
+pub const BOARDS: &[Board] = &[VIRT, RPI4];
+
+/// QEMU virt: configurable entry level, GIC version and CPU model.
+const VIRT: Board = Board {
     name: "virt",
     feature: "board-virt",
     machine: "virt",
@@ -55,7 +63,25 @@ pub const BOARDS: &[Board] = &[Board {
         "-semihosting-config",
         "enable=on,target=native",
     ],
-}];
+    needs_firmware_dtb: false,
+    kernel_base: 0x4008_0000,
+};
+
+/// QEMU raspi4b (BCM2711, 4 x Cortex-A72, 2 GiB): fixed hardware, entered at
+/// EL2 with a GIC-400; boots the same kernel8.img a real Pi 4 does.
+const RPI4: Board = Board {
+    name: "rpi4",
+    feature: "board-rpi4",
+    machine: "raspi4b",
+    knobs: None,
+    qemu_args: &[
+        "-nographic",
+        "-semihosting-config",
+        "enable=on,target=native",
+    ],
+    needs_firmware_dtb: true,
+    kernel_base: 0x8_0000,
+};
 
 /// Looks a board up by name.
 pub fn find(name: &str) -> Result<&'static Board, String> {
@@ -72,6 +98,7 @@ mod tests {
     #[test]
     fn find_known_and_unknown() {
         assert_eq!(find("virt").unwrap().feature, "board-virt");
+        assert_eq!(find("rpi4").unwrap().machine, "raspi4b");
         let err = find("pc").unwrap_err();
         assert!(err.contains("virt"), "{err}");
     }

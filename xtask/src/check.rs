@@ -224,6 +224,7 @@ hello from EL0
 TEST getpid ok
 TEST gettid ok
 TEST clock_gettime ok
+TEST clock_gettime-efault ok
 TEST enosys ok
 TEST write-stdout ok
 TEST write-badfd ok

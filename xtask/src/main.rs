@@ -9,6 +9,7 @@ mod args;
 mod boards;
 mod build;
 mod check;
+mod firmware;
 mod host;
 mod lint;
 mod log;
@@ -142,10 +143,15 @@ fn qemu_command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
         cpu: opts.value("cpu").map(str::to_string),
         append: opts.value("append").unwrap_or("").to_string(),
         gdb: opts.flag("gdb")?,
+        dtb: None,
     };
     // Reject options the board cannot honour before a minute of building.
     qemu::args(board, &build::image_paths(ws, board, app).img, &qemu_opts)?;
     let image = build::build(ws, board, app)?;
+    let qemu_opts = qemu::Options {
+        dtb: firmware::qemu_dtb(ws, board)?,
+        ..qemu_opts
+    };
     let mut cmd = qemu::command(board, &image.img, &qemu_opts)?;
     eprintln!("{}", workspace::describe(&cmd));
     if qemu_opts.gdb {

@@ -25,6 +25,8 @@ pub struct Options {
     pub append: String,
     /// Wait for gdb on tcp::1234 before the first instruction (`-s -S`).
     pub gdb: bool,
+    /// A device tree for machines that need one (`firmware::qemu_dtb`).
+    pub dtb: Option<std::path::PathBuf>,
 }
 
 /// The arguments after `qemu-system-aarch64` that boot `image` on `board`.
@@ -60,6 +62,9 @@ pub fn args(board: &Board, image: &Path, opts: &Options) -> Result<Vec<String>, 
     all.append(&mut args);
     all.extend(board.qemu_args.iter().map(|a| a.to_string()));
     all.extend(["-kernel".to_string(), image.display().to_string()]);
+    if let Some(dtb) = &opts.dtb {
+        all.extend(["-dtb".to_string(), dtb.display().to_string()]);
+    }
     all.extend(["-append".to_string(), opts.append.clone()]);
     if opts.gdb {
         all.extend(["-s".to_string(), "-S".to_string()]);
@@ -113,6 +118,7 @@ mod tests {
             cpu: Some("cortex-a76".into()),
             append: "hz=250 -- ticks".into(),
             gdb: true,
+            dtb: None,
         };
         let virt = boards::find("virt").unwrap();
         let a = args(virt, Path::new("x.img"), &opts).unwrap();
@@ -161,9 +167,17 @@ mod tests {
             machine: "raspi4b",
             knobs: None,
             qemu_args: &["-serial", "stdio"],
+            needs_firmware_dtb: true,
+            kernel_base: 0x8_0000,
         };
         let plain = args(&fixed, Path::new("k.img"), &Options::default()).unwrap();
         assert_eq!(plain[..4], ["-M", "raspi4b", "-serial", "stdio"]);
+        let with_dtb = Options {
+            dtb: Some("fw/pi.dtb".into()),
+            ..Options::default()
+        };
+        let a = args(&fixed, Path::new("k.img"), &with_dtb).unwrap();
+        assert_eq!(a[4..8], ["-kernel", "k.img", "-dtb", "fw/pi.dtb"]);
         let el2 = Options {
             el2: true,
             ..Options::default()

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crate::boards;
 use crate::build::{self, Image};
 use crate::check;
+use crate::firmware;
 use crate::host;
 use crate::log::Log;
 use crate::qemu;
@@ -118,6 +119,9 @@ fn images(
     for s in selected {
         images.entry((s.board, s.app)).or_insert_with(|| {
             let board = boards::find(s.board)?;
+            // Fetch what QEMU needs for this board now, once, before the
+            // scenarios start in parallel.
+            firmware::qemu_dtb(ws, board)?;
             if build {
                 println!("build: {}-{}", s.board, s.app);
                 build::build(ws, board, s.app).map_err(|e| format!("image build failed: {e}"))
@@ -177,12 +181,14 @@ fn boot(
     timeout: Duration,
 ) -> Result<(Option<ExitStatus>, PathBuf), String> {
     let board = boards::find(scenario.board)?;
+    let configurable = board.knobs.is_some();
     let opts = qemu::Options {
         el2: scenario.el2,
-        gic: Some(scenario.gic),
-        cpu: Some(scenario.cpu.to_string()),
+        gic: configurable.then_some(scenario.gic),
+        cpu: configurable.then(|| scenario.cpu.to_string()),
         append: scenario.append.to_string(),
         gdb: false,
+        dtb: firmware::qemu_dtb(ws, board)?,
     };
     let mut cmd = qemu::command(board, &image.img, &opts)?;
     let dir = ws.test_logs().join(scenario.board);

@@ -7,6 +7,7 @@
 //! no unexpected panic, a `[shutdown]` line, the exit status) are listed there
 //! too.
 
+use crate::boards;
 use crate::check::Check::{self, *};
 
 /// One boot under QEMU and what it must show.
@@ -30,6 +31,10 @@ pub struct Scenario {
     pub status: i32,
     /// Scenario-specific checks, on top of the generic ones.
     pub checks: &'static [Check],
+    /// Board-independent: also run on every board with fixed hardware
+    /// (rpi4), with `el2`/`gic`/`cpu` left to that board. `{kernel}` in
+    /// `append` becomes each board's kernel base address.
+    pub shared: bool,
 }
 
 impl Scenario {
@@ -51,11 +56,13 @@ const HELLO: Scenario = Scenario {
     append: "",
     status: 0,
     checks: &[],
+    shared: false,
 };
 
 /// As [`HELLO`], running the selftest app.
 const SELFTEST: Scenario = Scenario {
     app: "selftest",
+    shared: true,
     ..HELLO
 };
 
@@ -125,14 +132,53 @@ pub static SCENARIOS: &[Scenario] = &[
         ],
         ..HELLO
     },
+    Scenario {
+        name: "hello",
+        board: "rpi4",
+        checks: &[
+            Banner("board", "rpi4"),
+            // The firmware (and QEMU raspi4b) enter the kernel at EL2.
+            Banner("el", "EL2"),
+            Banner("gic", "GICv2"),
+            Banner("cpus", "4"),
+            Banner("pan", "off"),
+            LineContains("hello from EL0"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "ticks-el2-gicv3",
+        el2: true,
+        gic: 3,
+        append: "-- ticks",
+        checks: &[
+            Banner("gic", "GICv3"),
+            TestOk("ticks"),
+            ShutdownAtLeast("irqs_el0", 5),
+        ],
+        shared: false,
+        ..SELFTEST
+    },
+    Scenario {
+        name: "loglevel-debug",
+        append: "loglevel=8",
+        checks: &[
+            LineStartsWith("[debug] dtb="),
+            LineStartsWith("[mm] kernel W^X verified"),
+        ],
+        shared: true,
+        ..HELLO
+    },
     // --- selftest: syscalls, FP state, the tick -------------------------------
     Scenario {
         name: "syscalls",
-        append: "-- syscalls",
+        append: "-- syscalls {kernel}",
         checks: &[
             TestOk("getpid"),
             TestOk("gettid"),
             TestOk("clock_gettime"),
+            TestOk("clock_gettime-efault"),
             TestOk("enosys"),
             TestOk("write-stdout"),
             TestOk("write-badfd"),
@@ -212,6 +258,40 @@ pub static SCENARIOS: &[Scenario] = &[
         checks: &[Kill("signal", "SIGSEGV"), Kill("ec", "0x20")],
         ..SELFTEST
     },
+    // --- W^X and EL1-only kernel pages, seen from EL0 ---------------------------
+    Scenario {
+        name: "write-text",
+        append: "-- write-text",
+        status: 128 + 11,
+        checks: &[
+            Kill("signal", "SIGSEGV"),
+            Kill("ec", "0x24"),
+            LineContains("permission fault"),
+        ],
+        ..SELFTEST
+    },
+    Scenario {
+        name: "exec-data",
+        append: "-- exec-data",
+        status: 128 + 11,
+        checks: &[
+            Kill("signal", "SIGSEGV"),
+            Kill("ec", "0x20"),
+            LineContains("permission fault"),
+        ],
+        ..SELFTEST
+    },
+    Scenario {
+        name: "read-kernel",
+        append: "-- read-kernel {kernel}",
+        status: 128 + 11,
+        checks: &[
+            Kill("signal", "SIGSEGV"),
+            Kill("ec", "0x24"),
+            LineContains("permission fault"),
+        ],
+        ..SELFTEST
+    },
     // --- how runs end ----------------------------------------------------------
     Scenario {
         name: "exit-status",
@@ -230,6 +310,7 @@ pub static SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "kernel-fault",
+        shared: true,
         append: "selftest=kernel-fault",
         status: 255,
         checks: &[Panics, LineContains("ELR")],
@@ -237,6 +318,7 @@ pub static SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "bad-cmdline",
+        shared: true,
         append: "hz=abc",
         status: 2,
         checks: &[LineStartsWith("[boot-error]")],
@@ -244,6 +326,7 @@ pub static SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "unknown-option",
+        shared: true,
         append: "frobnicate=1",
         status: 2,
         checks: &[LineStartsWith("[boot-error]")],
@@ -251,10 +334,48 @@ pub static SCENARIOS: &[Scenario] = &[
     },
 ];
 
+/// Every scenario to run: the table, plus a copy of each shared scenario for
+/// each fixed-hardware board, with `{kernel}` filled in per board. (Leaked:
+/// the list lives for the whole run of the runner.)
+pub fn all() -> Vec<&'static Scenario> {
+    let mut out = Vec::new();
+    for s in SCENARIOS {
+        out.push(for_board(s, s.board));
+    }
+    for board in boards::BOARDS.iter().filter(|b| b.knobs.is_none()) {
+        for s in SCENARIOS
+            .iter()
+            .filter(|s| s.shared && s.board != board.name)
+        {
+            out.push(for_board(s, board.name));
+        }
+    }
+    out
+}
+
+/// `s` as run on `board`.
+fn for_board(s: &'static Scenario, board: &'static str) -> &'static Scenario {
+    let kernel = boards::find(board).map_or(0, |b| b.kernel_base);
+    let append = s.append.replace("{kernel}", &format!("{kernel:#x}"));
+    if board == s.board && append == s.append {
+        return s;
+    }
+    let append: &'static str = Box::leak(append.into_boxed_str());
+    let fixed = board != s.board;
+    Box::leak(Box::new(Scenario {
+        board,
+        append,
+        el2: if fixed { false } else { s.el2 },
+        gic: if fixed { 2 } else { s.gic },
+        cpu: if fixed { "" } else { s.cpu },
+        ..*s
+    }))
+}
+
 /// The scenarios whose `board/name` contains `filter` (all when `None`).
 pub fn select(filter: Option<&str>) -> Vec<&'static Scenario> {
-    SCENARIOS
-        .iter()
+    all()
+        .into_iter()
         .filter(|s| filter.is_none_or(|f| s.id().contains(f)))
         .collect()
 }
@@ -305,8 +426,25 @@ mod tests {
     }
 
     #[test]
+    fn shared_scenarios_run_on_rpi4_with_its_kernel_address() {
+        let all = all();
+        let shared = SCENARIOS.iter().filter(|s| s.shared).count();
+        assert_eq!(all.len(), SCENARIOS.len() + shared);
+        let rpi = all
+            .iter()
+            .find(|s| s.id() == "rpi4/read-kernel")
+            .expect("rpi4 copy");
+        assert_eq!(rpi.append, "-- read-kernel 0x80000");
+        assert_eq!((rpi.el2, rpi.gic, rpi.cpu), (false, 2, ""));
+        let virt = all.iter().find(|s| s.id() == "virt/read-kernel").unwrap();
+        assert_eq!(virt.append, "-- read-kernel 0x40080000");
+        let ids: HashSet<_> = all.iter().map(|s| s.id()).collect();
+        assert_eq!(ids.len(), all.len(), "ids unique across boards");
+    }
+
+    #[test]
     fn filter_selects_by_substring() {
-        assert_eq!(select(None).len(), SCENARIOS.len());
+        assert_eq!(select(None).len(), all().len());
         let hello: Vec<_> = select(Some("hello-")).iter().map(|s| s.name).collect();
         assert_eq!(
             hello,
@@ -317,7 +455,8 @@ mod tests {
                 "hello-el2-gicv3"
             ]
         );
-        assert_eq!(select(Some("virt/ticks")).len(), 1);
+        assert_eq!(select(Some("virt/ticks")).len(), 2);
+        assert_eq!(select(Some("rpi4/ticks")).len(), 1);
         assert!(select(Some("no-such-scenario")).is_empty());
     }
 }
