@@ -28,6 +28,7 @@ core::arch::global_asm!(
 );
 
 core::arch::global_asm!(include_str!("uaccess.s"));
+core::arch::global_asm!(include_str!("switch.s"));
 
 unsafe extern "C" {
     fn __arch_enter_user(tf: *mut crate::TrapFrame) -> !;
@@ -43,4 +44,41 @@ unsafe extern "C" {
 pub unsafe fn enter_user(tf: *mut crate::TrapFrame) -> ! {
     // SAFETY: forwarded from the caller.
     unsafe { __arch_enter_user(tf) }
+}
+
+/// What a secondary CPU needs to turn its MMU on before running Rust code:
+/// CPU 0's translation registers. Read by `secondary_entry` with caches off,
+/// so [`publish_secondary_boot`] cleans it to memory.
+#[repr(C)]
+pub struct SecondaryBoot {
+    mair: u64,
+    tcr: u64,
+    ttbr0: u64,
+    sctlr: u64,
+}
+
+#[unsafe(no_mangle)]
+static mut SECONDARY_BOOT: SecondaryBoot = SecondaryBoot { mair: 0, tcr: 0, ttbr0: 0, sctlr: 0 };
+
+unsafe extern "C" {
+    fn secondary_entry();
+}
+
+/// Physical (= virtual) address secondaries must start at.
+pub fn secondary_entry_addr() -> u64 {
+    secondary_entry as *const () as u64
+}
+
+/// Copies this CPU's MMU registers for the secondaries and cleans them to
+/// the point of coherency. Call on CPU 0 after its MMU is on, before
+/// starting any secondary.
+pub fn publish_secondary_boot() {
+    use aarch64_cpu::registers::{MAIR_EL1, Readable, SCTLR_EL1, TCR_EL1, TTBR0_EL1};
+    let boot = SecondaryBoot { mair: MAIR_EL1.get(), tcr: TCR_EL1.get(), ttbr0: TTBR0_EL1.get(), sctlr: SCTLR_EL1.get() };
+    // SAFETY: written only here, on CPU 0, before any secondary reads it.
+    unsafe {
+        let p = &raw mut SECONDARY_BOOT;
+        p.write_volatile(boot);
+        crate::cpu::clean_dcache_range(p as u64, core::mem::size_of::<SecondaryBoot>());
+    }
 }

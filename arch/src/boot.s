@@ -93,3 +93,53 @@ el2_to_el1:
     msr     elr_el2, x30
     isb
     eret
+
+// Entry of CPUs 1..3, from PSCI CPU_ON (virt) or the spin table (Pi 4), at
+// EL2 or EL1 with the MMU off. The MMU is turned on here, before any Rust
+// runs, with the registers CPU 0 published (and cleaned to memory) in
+// SECONDARY_BOOT: Rust code must not run with caches off and stale data.
+.section .text.boot, "ax"
+.global secondary_entry
+secondary_entry:
+    mrs     x20, CurrentEL
+    ubfx    x20, x20, #2, #2
+    mrs     x19, mpidr_el1
+    and     x19, x19, #0xff
+    cmp     x20, #2
+    b.ne    1f
+    bl      el2_to_el1
+1:
+    adrp    x0, SECONDARY_BOOT
+    add     x0, x0, :lo12:SECONDARY_BOOT
+    ldp     x1, x2, [x0]            // mair, tcr
+    ldp     x3, x4, [x0, #16]       // ttbr0, sctlr
+    msr     mair_el1, x1
+    msr     tcr_el1, x2
+    msr     ttbr0_el1, x3
+    dsb     ish
+    tlbi    vmalle1
+    dsb     ish
+    isb
+    msr     sctlr_el1, x4
+    isb
+
+    adrp    x0, __stacks_start
+    add     x0, x0, :lo12:__stacks_start
+    mov     x1, #{BOOT_STACK_SIZE}
+    add     x2, x19, #1
+    mul     x2, x2, x1
+    add     x0, x0, x2
+    mov     sp, x0
+
+    adrp    x0, exception_vectors
+    add     x0, x0, :lo12:exception_vectors
+    msr     vbar_el1, x0
+    mov     x0, #(3 << 20)
+    msr     cpacr_el1, x0
+    isb
+
+    mov     x0, x19
+    mov     x1, x20
+    bl      secondary_main
+2:  wfe
+    b       2b

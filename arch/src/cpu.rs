@@ -72,3 +72,35 @@ pub fn halt() -> ! {
         aarch64_cpu::asm::wfe();
     }
 }
+
+/// Cleans and invalidates the data cache lines of `[addr, addr + len)` to
+/// the point of coherency, so a CPU running with its MMU off (non-cacheable
+/// accesses) sees what was written with caches on.
+pub fn clean_dcache_range(addr: u64, len: usize) {
+    let line = 64; // smallest line size on the supported cores (Cortex-A72: 64)
+    let mut a = addr & !(line - 1);
+    while a < addr + len as u64 {
+        // SAFETY: cache maintenance by VA on mapped memory has no memory-safety effect.
+        unsafe { core::arch::asm!("dc civac, {}", in(reg) a, options(nostack)) };
+        a += line;
+    }
+    // SAFETY: barrier only.
+    unsafe { core::arch::asm!("dsb sy", options(nostack)) };
+}
+
+/// Wakes CPUs waiting in `wfe` (spin-table secondaries).
+pub fn sev() {
+    aarch64_cpu::asm::sev();
+}
+
+/// The EL0 thread pointer (TPIDR_EL0), saved per thread on context switch.
+#[inline(always)]
+pub fn read_tpidr_el0() -> u64 {
+    aarch64_cpu::registers::TPIDR_EL0.get()
+}
+
+/// Sets the EL0 thread pointer.
+#[inline(always)]
+pub fn write_tpidr_el0(v: u64) {
+    aarch64_cpu::registers::TPIDR_EL0.set(v)
+}

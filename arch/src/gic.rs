@@ -89,6 +89,63 @@ impl Gic {
         }
     }
 
+    /// Initialises the calling CPU's interface (GICv2: the banked GICC and
+    /// ISENABLER0; GICv3: its redistributor and ICC registers).
+    pub fn init_cpu(&mut self, cpu: usize) {
+        match self {
+            // `setup` also (re)writes the distributor's global state with the
+            // same values: harmless, and arm-gic has no CPU-only entry point.
+            Gic::V2(gic) => gic.setup(),
+            Gic::V3(gic) => {
+                gic.init_cpu(cpu);
+                GicCpuInterface::enable_group1(true);
+                GicCpuInterface::set_priority_mask(0xff);
+            }
+        }
+    }
+
+    /// Enables software-generated interrupt `sgi` on `cpu` (the calling CPU
+    /// for GICv2, whose SGI enables are banked).
+    pub fn enable_sgi(&mut self, sgi: u32, cpu: usize, priority: u8) {
+        let id = IntId::sgi(sgi);
+        match self {
+            Gic::V2(gic) => {
+                gic.set_interrupt_priority(id, priority);
+                gic.set_group(id, InterruptGroup::Group0);
+                // SGIs are often always-enabled (RAO/WI): ignore a refusal.
+                let _ = gic.enable_interrupt(id, true);
+            }
+            Gic::V3(gic) => {
+                gic.set_interrupt_priority(id, Some(cpu), priority).expect("SGI priority");
+                gic.enable_interrupt(id, Some(cpu), true).expect("enable SGI");
+            }
+        }
+    }
+
+    /// Sends SGI `sgi` to CPU `cpu` (Aff0 = cpu, other affinity levels 0 on
+    /// the supported boards; GICv2 CPU interface number = cpu).
+    pub fn send_sgi(&mut self, sgi: u32, cpu: usize) {
+        let id = IntId::sgi(sgi);
+        match self {
+            Gic::V2(gic) => gic.send_sgi(
+                id,
+                arm_gic::gicv2::SgiTarget::List {
+                    target_list_filter: arm_gic::gicv2::SgiTargetListFilter::CPUTargetList,
+                    target_list: 1 << cpu,
+                },
+            ),
+            Gic::V3(_) => {
+                let target = arm_gic::gicv3::SgiTarget::List {
+                    affinity3: 0,
+                    affinity2: 0,
+                    affinity1: 0,
+                    target_list: 1 << cpu,
+                };
+                let _ = GicCpuInterface::send_sgi(id, target, arm_gic::gicv3::SgiTargetGroup::CurrentGroup1);
+            }
+        }
+    }
+
     /// Acknowledges the highest-priority pending interrupt (IAR path).
     pub fn ack(&mut self) -> Option<AckedIrq> {
         let raw = match self {

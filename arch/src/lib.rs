@@ -12,6 +12,7 @@
 //! compiling for aarch64.
 #![cfg_attr(not(test), no_std)]
 
+pub mod context;
 pub mod esr;
 pub mod mmu;
 pub mod trapframe;

@@ -27,3 +27,12 @@ pub fn system_off() {
         psci::system_off::<Hvc>()
     };
 }
+
+/// PSCI CPU_ON: starts CPU `mpidr` at physical address `entry`.
+pub fn cpu_on(mpidr: u64, entry: u64, context: u64) -> Result<(), smccc::psci::Error> {
+    if USE_SMC.load(Ordering::Relaxed) {
+        psci::cpu_on::<Smc>(mpidr, entry, context)
+    } else {
+        psci::cpu_on::<Hvc>(mpidr, entry, context)
+    }
+}

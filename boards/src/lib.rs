@@ -57,6 +57,17 @@ pub struct Board {
     pub psci_default: Conduit,
     /// How to power off.
     pub power_off: PowerOff,
+    /// How CPUs 1..3 are started.
+    pub secondary_start: SecondaryStart,
+}
+
+/// How secondary CPUs are released.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecondaryStart {
+    /// PSCI CPU_ON.
+    Psci,
+    /// The firmware's spin table (release addresses at 0xe0/0xe8/0xf0).
+    SpinTable,
 }
 
 /// The console UART.

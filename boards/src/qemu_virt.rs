@@ -1,7 +1,7 @@
 //! QEMU `virt` (DESIGN §5): RAM at 1 GiB, PL011 at 0x0900_0000, GICv2 or
 //! GICv3 (`gic-version=3`) in the 0x0800_0000 window, PSCI for power.
 
-use crate::{Board, PowerOff, UartConfig};
+use crate::{Board, PowerOff, SecondaryStart, UartConfig};
 use arch::gic::GicConfig;
 use arch::psci::Conduit;
 
@@ -29,4 +29,5 @@ pub static BOARD: Board = Board {
     gic_from_dtb: true,
     psci_default: Conduit::Hvc,
     power_off: PowerOff::Psci,
+    secondary_start: SecondaryStart::Psci,
 };

@@ -4,7 +4,7 @@
 //! 0xFE00_0000; GIC-400 at 0xFF84_0000; no PSCI (secondaries wait in the
 //! firmware's spin table; power-off is semihosting under QEMU, else park).
 
-use crate::{Board, PowerOff, UartConfig};
+use crate::{Board, PowerOff, SecondaryStart, UartConfig};
 use arch::gic::GicConfig;
 use arch::psci::Conduit;
 
@@ -36,4 +36,5 @@ pub static BOARD: Board = Board {
     gic_from_dtb: false,
     psci_default: Conduit::Smc,
     power_off: PowerOff::SemihostingOnly,
+    secondary_start: SecondaryStart::SpinTable,
 };

@@ -3,7 +3,7 @@
 
 use crate::cmdline::{self, KernelSelftest};
 use crate::power::{self, STATUS_BOOT_ERROR};
-use crate::{console, dtb, exec, irq, mm, task};
+use crate::{console, dtb, exec, irq, mm, percpu, sched, smp, task};
 use boards::BOARD;
 
 /// Called by `arch/src/boot.s` at EL1 on CPU 0's boot stack, MMU off,
@@ -63,6 +63,8 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     let pan = check_pan(tf.sp);
 
     let gic_version = irq::init(info.gic, info.cpus, config.hz);
+    smp::cpu_up(0);
+    smp::start_secondaries(info.cpus);
     println!(
         "[boot] rseq-os {} board={} el=EL{} cntfrq={} memory={:#x}+{:#x} gic=GICv{} cpus={} pan={} hz={} app={}",
         env!("CARGO_PKG_VERSION"),
@@ -72,7 +74,7 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
         ram_base,
         ram_size,
         gic_version,
-        info.cpus,
+        percpu::nr_online(),
         if pan { "on" } else { "off" },
         config.hz,
         exec::APP_NAME,
@@ -82,17 +84,19 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
         provoke_kernel_fault();
     }
 
-    let main = task::Task::new(1);
-    task::set_current(main);
-    let frame = main.user_frame();
-    // SAFETY: `frame` is the top of the new task's kernel stack, owned by it.
-    unsafe { frame.write(tf) };
-    // SAFETY: as above; the exit work runs with IRQs masked (still masked
-    // since boot), then the task enters EL0 on its own kernel stack.
-    unsafe {
-        crate::exit::irqentry_exit_to_user_mode(&mut *frame);
-        arch::boot::enter_user(frame)
-    }
+    // The app's main thread (TID 1) starts on CPU 0; this boot context
+    // becomes CPU 0's idle thread.
+    let main = task::Task::new_user(tf, 0);
+    main.cpus_allowed.store(u64::MAX, core::sync::atomic::Ordering::Relaxed);
+    sched::enqueue(main, 0);
+    sched::cpu_idle()
+}
+
+static PAN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Whether PAN was enabled on CPU 0 (secondaries follow).
+pub fn pan_enabled() -> bool {
+    PAN.load(core::sync::atomic::Ordering::Relaxed)
 }
 
 /// Turns PAN on when the CPU has it, and proves it works: a privileged load
@@ -106,6 +110,7 @@ fn check_pan(user_addr: u64) -> bool {
     if !unsafe { arch::uaccess::privileged_read_faults(user_addr) } {
         panic!("PAN is enabled but a privileged load of a user page succeeded");
     }
+    PAN.store(true, core::sync::atomic::Ordering::Relaxed);
     true
 }
 

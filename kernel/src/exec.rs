@@ -63,6 +63,8 @@ pub fn load_app(args: &str) -> Result<TrapFrame, ExecError> {
         unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst as *mut u8, bytes.len()) };
     }
 
+    map_sigpage().map_err(ExecError::Map)?;
+
     let stack_bottom = USER_STACK_TOP - USER_STACK_SIZE;
     let stack_pa = mm::map_user_zeroed(stack_bottom, USER_STACK_SIZE, MapKind::UserData)
         .map_err(ExecError::Map)?;
@@ -98,6 +100,17 @@ pub fn load_app(args: &str) -> Result<TrapFrame, ExecError> {
     )
     .map_err(|_| ExecError::Stack)?;
     Ok(TrapFrame::new_user(image.entry(), sp))
+}
+
+/// The signal-return trampoline page: `mov x8, #139; svc #0` (rt_sigreturn),
+/// used as the handler's return address when SA_RESTORER is not given, as
+/// Linux uses the vDSO's `__kernel_rt_sigreturn`.
+fn map_sigpage() -> Result<(), arch::mmu::MapError> {
+    const TRAMPOLINE: [u32; 2] = [0xd280_1168, 0xd400_0001];
+    let pa = mm::map_user_zeroed(mm::SIGPAGE, arch::PAGE_SIZE as u64, MapKind::UserText)?;
+    // SAFETY: a fresh frame just mapped for this page.
+    unsafe { core::ptr::copy_nonoverlapping(TRAMPOLINE.as_ptr(), pa as *mut u32, 2) };
+    Ok(())
 }
 
 /// 16 bytes for AT_RANDOM. Not cryptographic: the counter mixed with

@@ -51,6 +51,13 @@ pub fn syscall_exit_to_user_mode(tf: &mut TrapFrame) {
     entry::syscall_exit_to_user_mode(&mut KernelExit { task: current() }, tf);
 }
 
+/// A new thread's first kernel code (from `__arch_ret_from_fork`): finish
+/// the switch that started it, then the same exit work as any return to EL0.
+pub extern "C" fn ret_from_fork(tf: &mut TrapFrame) {
+    crate::sched::finish_task_switch();
+    irqentry_exit_to_user_mode(tf);
+}
+
 /// Return path of an interrupt or exception taken from EL0.
 #[inline(always)]
 pub fn irqentry_exit_to_user_mode(tf: &mut TrapFrame) {

@@ -6,6 +6,7 @@
 #![cfg_attr(target_os = "none", no_std, no_main)]
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
+mod clone_flags;
 mod cmdline;
 mod elf;
 #[allow(dead_code)] // the errno table is the ABI, complete ahead of its users
@@ -26,6 +27,18 @@ mod dtb;
 mod exec;
 #[cfg(target_os = "none")]
 mod exit;
+#[cfg(target_os = "none")]
+mod futex;
+#[cfg(target_os = "none")]
+mod membarrier;
+#[cfg(target_os = "none")]
+mod percpu;
+#[cfg(target_os = "none")]
+mod process;
+#[cfg(target_os = "none")]
+mod smp;
+#[cfg(target_os = "none")]
+mod vm;
 #[cfg(target_os = "none")]
 mod irq;
 #[cfg(target_os = "none")]

@@ -17,6 +17,18 @@ use arch::mmu::{MapError, MapKind, PageTables, Table, TableSource};
 pub const USER_BASE: u64 = 0x40_0000_0000;
 /// End of the user window (1 GiB).
 pub const USER_END: u64 = USER_BASE + (1 << 30);
+/// The anonymous-mmap area (thread stacks, heaps). Below it,
+/// `[USER_BASE + 0x2000_0000, MMAP_BASE)` is never mapped: tests rely on a
+/// hole there.
+pub const MMAP_BASE: u64 = USER_BASE + 0x2400_0000;
+/// End of the mmap area.
+pub const MMAP_END: u64 = USER_BASE + 0x3c00_0000;
+/// The signal-return trampoline page (Linux's vDSO `__kernel_rt_sigreturn`
+/// role), used when a handler was installed without SA_RESTORER.
+pub const SIGPAGE: u64 = USER_BASE + 0x3e00_0000;
+/// A kernel-only virtual page for reaching physical pages the identity map
+/// leaves out (page 0, with the Pi 4 spin table).
+const FIXMAP: u64 = 0x7f_ffff_f000;
 /// Top of the main thread's stack; the page above is never mapped.
 pub const USER_STACK_TOP: u64 = USER_END - PAGE_SIZE as u64;
 /// Main thread stack size (an unmapped guard page lies below it).
@@ -62,9 +74,11 @@ impl TableSource for PoolSource {
 /// The address space and the frame allocator.
 pub struct Mm {
     tables: PageTables,
-    /// Next free physical frame (bump allocator) and the end of RAM.
+    /// Next never-used physical frame (bump allocator) and the end of RAM.
     next_frame: u64,
     ram_end: u64,
+    /// Frames given back (munmap), reused first.
+    free_frames: alloc::vec::Vec<u64>,
     /// Frames handed out, for the shutdown report.
     pub frames_used: u64,
 }
@@ -137,6 +151,7 @@ pub fn init_early(ram_base: u64, ram_size: u64, devices: &[(u64, u64)]) {
         tables: pt,
         next_frame: align_up(kend, PAGE_SIZE as u64),
         ram_end,
+        free_frames: alloc::vec::Vec::new(),
         frames_used: 0,
     });
 }
@@ -236,6 +251,75 @@ pub fn verify_kernel_wx() {
         mm.tables.translate(0).is_none(),
         "page 0 must stay unmapped"
     );
+}
+
+/// One zeroed frame, from the free list or the bump allocator.
+fn alloc_frame(mm: &mut Mm) -> Option<u64> {
+    if let Some(pa) = mm.free_frames.pop() {
+        mm.frames_used += 1;
+        // SAFETY: a frame returned by munmap, unmapped from user space.
+        unsafe { core::ptr::write_bytes(pa as *mut u8, 0, PAGE_SIZE) };
+        return Some(pa);
+    }
+    alloc_frames(mm, 1)
+}
+
+/// Maps fresh zeroed pages at `[va, va + size)`, page by page (mmap).
+/// On failure nothing stays mapped.
+pub fn map_user_pages(va: u64, size: u64, kind: MapKind) -> Result<(), MapError> {
+    let mut guard = KERNEL_MM.lock();
+    let mm = guard.as_mut().expect("mm");
+    let mut done = 0;
+    while done < size {
+        let result = match alloc_frame(mm) {
+            Some(pa) => mm.tables.map(&mut PoolSource, va + done, pa, PAGE_SIZE as u64, kind).map_err(|e| {
+                mm.free_frames.push(pa);
+                mm.frames_used -= 1;
+                e
+            }),
+            None => Err(MapError::OutOfTables),
+        };
+        if let Err(e) = result {
+            drop(guard);
+            unmap_user_pages(va, done);
+            return Err(e);
+        }
+        done += PAGE_SIZE as u64;
+    }
+    Ok(())
+}
+
+/// Unmaps `[va, va + size)` and frees the frames behind it (munmap).
+pub fn unmap_user_pages(va: u64, size: u64) {
+    let mut guard = KERNEL_MM.lock();
+    let mm = guard.as_mut().expect("mm");
+    let mut off = 0;
+    while off < size {
+        if let Some((pa, _)) = mm.tables.translate(va + off) {
+            mm.tables.unmap(va + off, PAGE_SIZE as u64);
+            mm.free_frames.push(pa & !(PAGE_SIZE as u64 - 1));
+            mm.frames_used -= 1;
+        }
+        off += PAGE_SIZE as u64;
+    }
+    drop(guard);
+    arch::mmu::flush_tlb_all();
+}
+
+/// Writes a u64 to physical address `pa` through the fixmap page, and
+/// cleans it to memory for observers with caches off (spin-table CPUs).
+pub fn write_phys_u64(pa: u64, val: u64) {
+    let mut guard = KERNEL_MM.lock();
+    let mm = guard.as_mut().expect("mm");
+    let page = pa & !(PAGE_SIZE as u64 - 1);
+    mm.tables.unmap(FIXMAP, PAGE_SIZE as u64);
+    arch::mmu::flush_tlb_all();
+    mm.tables.map(&mut PoolSource, FIXMAP, page, PAGE_SIZE as u64, MapKind::KernelData).expect("fixmap");
+    let va = FIXMAP + (pa - page);
+    // SAFETY: the fixmap page now maps `page`, owned by the firmware protocol
+    // that asked for this write; `va` is 8-aligned (`pa` is).
+    unsafe { (va as *mut u64).write_volatile(val) };
+    arch::cpu::clean_dcache_range(va, 8);
 }
 
 /// Frames in use, for the shutdown report.

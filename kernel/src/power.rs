@@ -1,6 +1,7 @@
 //! Power-off with a status: semihosting gives QEMU its exit status; PSCI
 //! SYSTEM_OFF or a parked CPU is the fallback on real hardware.
 
+use crate::percpu;
 use core::sync::atomic::Ordering;
 
 /// Status after a kernel panic.
@@ -12,11 +13,13 @@ pub const STATUS_BOOT_ERROR: u32 = 2;
 pub fn shutdown(status: u32) -> ! {
     arch::cpu::local_irq_disable();
     println!(
-        "[shutdown] status={status} ticks={} irqs_el0={} syscalls={} schedule={} frames={}",
-        crate::irq::TICKS.load(Ordering::Relaxed),
-        crate::traps::IRQS_FROM_EL0.load(Ordering::Relaxed),
+        "[shutdown] status={status} ticks={} irqs_el0={} syscalls={} switches={} migrations={} ipis={} frames={}",
+        percpu::sum(|s| &s.ticks),
+        percpu::sum(|s| &s.irqs_el0),
         crate::syscall::SYSCALLS.load(Ordering::Relaxed),
-        crate::sched::SCHEDULE_CALLS.load(Ordering::Relaxed),
+        percpu::sum(|s| &s.context_switches),
+        crate::sched::MIGRATIONS.load(Ordering::Relaxed),
+        percpu::sum(|s| &s.ipi_resched) + percpu::sum(|s| &s.ipi_call),
         crate::mm::frames_used(),
     );
     crate::console::flush();

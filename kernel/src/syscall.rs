@@ -12,27 +12,69 @@ pub static SYSCALLS: AtomicU64 = AtomicU64::new(0);
 
 type SyscallFn = fn(&mut TrapFrame) -> i64;
 
-/// One past the highest syscall number we know of (rseq_slice_yield = 471).
-const NR_SYSCALLS: usize = 472;
 
-/// Linux aarch64 syscall numbers (include/uapi/asm-generic/unistd.h).
+/// Linux aarch64 syscall numbers (include/uapi/asm-generic/unistd.h),
+/// plus rseq-os's own above Linux's range.
 pub mod nr {
     pub const WRITE: usize = 64;
     pub const EXIT: usize = 93;
     pub const EXIT_GROUP: usize = 94;
+    pub const SET_TID_ADDRESS: usize = 96;
+    pub const FUTEX: usize = 98;
+    pub const NANOSLEEP: usize = 101;
     pub const CLOCK_GETTIME: usize = 113;
+    pub const CLOCK_NANOSLEEP: usize = 115;
+    pub const SCHED_SETAFFINITY: usize = 122;
+    pub const SCHED_GETAFFINITY: usize = 123;
+    pub const SCHED_YIELD: usize = 124;
+    pub const KILL: usize = 129;
+    pub const TGKILL: usize = 131;
+    pub const RT_SIGACTION: usize = 134;
+    pub const RT_SIGPROCMASK: usize = 135;
+    pub const RT_SIGRETURN: usize = 139;
+    pub const GETCPU: usize = 168;
     pub const GETPID: usize = 172;
     pub const GETTID: usize = 178;
+    pub const MUNMAP: usize = 215;
+    pub const CLONE: usize = 220;
+    pub const MMAP: usize = 222;
+    pub const MEMBARRIER: usize = 283;
+    /// rseq-os: kernel counters (see `sys_kstats`).
+    pub const KSTATS: usize = 1000;
 }
+
+/// One past the highest syscall number.
+const NR_SYSCALLS: usize = 1001;
 
 static SYS_CALL_TABLE: [SyscallFn; NR_SYSCALLS] = {
     let mut t = [sys_ni_syscall as SyscallFn; NR_SYSCALLS];
     t[nr::WRITE] = sys_write;
-    t[nr::EXIT] = sys_exit;
-    t[nr::EXIT_GROUP] = sys_exit_group;
+    t[nr::EXIT] = |tf| crate::process::do_exit(tf.regs[0] as u32 & 0xff);
+    t[nr::EXIT_GROUP] = |tf| crate::process::do_group_exit(tf.regs[0] as u32 & 0xff);
+    t[nr::SET_TID_ADDRESS] = |tf| crate::process::sys_set_tid_address(tf.regs[0]);
+    t[nr::FUTEX] = |tf| crate::futex::sys_futex(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
+    t[nr::NANOSLEEP] = |tf| sys_clock_nanosleep(CLOCK_MONOTONIC, 0, tf.regs[0], tf.regs[1]);
     t[nr::CLOCK_GETTIME] = sys_clock_gettime;
+    t[nr::CLOCK_NANOSLEEP] = |tf| sys_clock_nanosleep(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
+    t[nr::SCHED_SETAFFINITY] = |tf| sys_sched_setaffinity(tf.regs[0], tf.regs[1], tf.regs[2]);
+    t[nr::SCHED_GETAFFINITY] = |tf| sys_sched_getaffinity(tf.regs[0], tf.regs[1], tf.regs[2]);
+    t[nr::SCHED_YIELD] = |_| {
+        crate::sched::yield_now();
+        0
+    };
+    t[nr::KILL] = |tf| crate::signal::sys_kill(tf.regs[0] as i32 as i64, tf.regs[1]);
+    t[nr::TGKILL] = |tf| crate::signal::sys_tgkill(tf.regs[0] as i32 as i64, tf.regs[1] as i32 as i64, tf.regs[2]);
+    t[nr::RT_SIGACTION] = |tf| crate::signal::sys_rt_sigaction(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
+    t[nr::RT_SIGPROCMASK] = |tf| crate::signal::sys_rt_sigprocmask(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
+    t[nr::RT_SIGRETURN] = crate::signal::sys_rt_sigreturn;
+    t[nr::GETCPU] = |tf| sys_getcpu(tf.regs[0], tf.regs[1]);
     t[nr::GETPID] = sys_getpid;
     t[nr::GETTID] = sys_gettid;
+    t[nr::MUNMAP] = |tf| crate::vm::sys_munmap(tf.regs[0], tf.regs[1]);
+    t[nr::CLONE] = crate::process::sys_clone;
+    t[nr::MMAP] = |tf| crate::vm::sys_mmap(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3], tf.regs[4], tf.regs[5]);
+    t[nr::MEMBARRIER] = |tf| crate::membarrier::sys_membarrier(tf.regs[0], tf.regs[1], tf.regs[2]);
+    t[nr::KSTATS] = |tf| sys_kstats(tf.regs[0], tf.regs[1]);
     t
 };
 
@@ -78,21 +120,6 @@ fn sys_write(tf: &mut TrapFrame) -> i64 {
     done as i64
 }
 
-/// exit(status): ends the calling thread; the app's only thread ends the app.
-fn sys_exit(tf: &mut TrapFrame) -> i64 {
-    do_group_exit(tf.regs[0] as u32 & 0xff)
-}
-
-/// exit_group(status): ends the app.
-fn sys_exit_group(tf: &mut TrapFrame) -> i64 {
-    do_group_exit(tf.regs[0] as u32 & 0xff)
-}
-
-fn do_group_exit(status: u32) -> ! {
-    println!("[exit] app={} status={status}", crate::exec::APP_NAME);
-    crate::power::shutdown(status)
-}
-
 /// getpid(): the app is process 1.
 fn sys_getpid(_tf: &mut TrapFrame) -> i64 {
     1
@@ -126,6 +153,142 @@ fn sys_clock_gettime(tf: &mut TrapFrame) -> i64 {
     };
     match uaccess::put_user(ts, val) {
         Ok(()) => 0,
+        Err(_) => -EFAULT,
+    }
+}
+
+/// clock_nanosleep(clock, flags, req, rem) (and nanosleep): relative or
+/// TIMER_ABSTIME on CLOCK_MONOTONIC, tick resolution; -EINTR on a signal,
+/// with the time left in `rem` (relative sleeps only).
+fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> i64 {
+    const TIMER_ABSTIME: u64 = 1;
+    if clock != CLOCK_MONOTONIC || flags & !TIMER_ABSTIME != 0 {
+        return -EINVAL;
+    }
+    let ticks = match crate::futex::timespec_to_ticks(req) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let freq = arch::timer::cntfrq();
+    let now = arch::timer::counter();
+    let deadline = if flags & TIMER_ABSTIME != 0 { ticks } else { now.saturating_add(ticks) };
+    match crate::sched::sleep_until(deadline) {
+        crate::task::WakeReason::Signal => {
+            if rem != 0 && flags & TIMER_ABSTIME == 0 {
+                let left = arch::timer::ticks_to_ns(deadline.saturating_sub(arch::timer::counter()), freq);
+                let ts = Timespec { tv_sec: (left / 1_000_000_000) as i64, tv_nsec: (left % 1_000_000_000) as i64 };
+                if uaccess::put_user(rem, ts).is_err() {
+                    return -EFAULT;
+                }
+            }
+            -EINTR
+        }
+        _ => 0,
+    }
+}
+
+/// Bytes of a CPU mask the kernel uses (Linux rounds to `unsigned long`).
+const CPUMASK_BYTES: u64 = 8;
+
+/// sched_setaffinity(pid, len, mask): 0 or a thread of the app; moves a
+/// running thread off CPUs it may no longer use before returning.
+fn sys_sched_setaffinity(pid: u64, len: u64, mask: u64) -> i64 {
+    let Some(task) = task_by_pid(pid) else { return -ESRCH };
+    let mut bytes = [0u8; 8];
+    let n = len.min(CPUMASK_BYTES) as usize;
+    if uaccess::copy_from_user(&mut bytes[..n], mask).is_err() {
+        return -EFAULT;
+    }
+    let online: u64 = crate::percpu::online().fold(0, |m, c| m | 1 << c.id);
+    let allowed = u64::from_le_bytes(bytes) & online;
+    if allowed == 0 {
+        return -EINVAL;
+    }
+    task.cpus_allowed.store(allowed, Ordering::SeqCst);
+    let cpu = task.cpu.load(Ordering::Relaxed);
+    if allowed & (1 << cpu) == 0 {
+        if core::ptr::eq(task, crate::task::current()) {
+            crate::sched::schedule(); // migrates now; returns on an allowed CPU
+        } else {
+            task.flags.set(entry::tif::TIF_NEED_RESCHED);
+            crate::smp::send_reschedule(cpu);
+        }
+    }
+    0
+}
+
+/// sched_getaffinity(pid, len, mask): returns the bytes written (8).
+fn sys_sched_getaffinity(pid: u64, len: u64, mask: u64) -> i64 {
+    let Some(task) = task_by_pid(pid) else { return -ESRCH };
+    if len < CPUMASK_BYTES || len % 8 != 0 {
+        return -EINVAL;
+    }
+    match uaccess::put_user(mask, task.cpus_allowed.load(Ordering::Relaxed) & online_mask()) {
+        Ok(()) => CPUMASK_BYTES as i64,
+        Err(_) => -EFAULT,
+    }
+}
+
+fn online_mask() -> u64 {
+    crate::percpu::online().fold(0, |m, c| m | 1 << c.id)
+}
+
+/// pid 0 is the caller; otherwise a live thread's TID.
+fn task_by_pid(pid: u64) -> Option<&'static crate::task::Task> {
+    if pid == 0 {
+        return Some(crate::task::current());
+    }
+    crate::task::find(pid as u32).filter(|t| t.state() != crate::task::TaskState::Dead)
+}
+
+/// getcpu(cpu, node, cache): node is always 0.
+fn sys_getcpu(cpu: u64, node: u64) -> i64 {
+    let id = arch::cpu::cpu_id() as u32;
+    if cpu != 0 && uaccess::put_user(cpu, id).is_err() {
+        return -EFAULT;
+    }
+    if node != 0 && uaccess::put_user(node, 0u32).is_err() {
+        return -EFAULT;
+    }
+    0
+}
+
+/// Kernel counters for apps and tests (rseq-os syscall 1000): version 1 of
+/// `struct kstats`, documented in the README. Returns bytes written.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct KStats {
+    version: u64,
+    nr_cpus: u64,
+    ticks: [u64; 4],
+    irqs_el0: [u64; 4],
+    ipi_resched: [u64; 4],
+    ipi_call: [u64; 4],
+    membarrier_ipis: [u64; 4],
+    context_switches: [u64; 4],
+    migrations: u64,
+    syscalls: u64,
+}
+
+fn sys_kstats(buf: u64, len: u64) -> i64 {
+    let mut k = KStats { version: 1, nr_cpus: crate::percpu::nr_online() as u64, ..Default::default() };
+    for c in 0..arch::MAX_CPUS {
+        let s = &crate::percpu::cpu(c).stats;
+        k.ticks[c] = s.ticks.load(Ordering::Relaxed);
+        k.irqs_el0[c] = s.irqs_el0.load(Ordering::Relaxed);
+        k.ipi_resched[c] = s.ipi_resched.load(Ordering::Relaxed);
+        k.ipi_call[c] = s.ipi_call.load(Ordering::Relaxed);
+        k.membarrier_ipis[c] = s.membarrier_ipis.load(Ordering::Relaxed);
+        k.context_switches[c] = s.context_switches.load(Ordering::Relaxed);
+    }
+    k.migrations = crate::sched::MIGRATIONS.load(Ordering::Relaxed);
+    k.syscalls = SYSCALLS.load(Ordering::Relaxed);
+    let size = core::mem::size_of::<KStats>();
+    if (len as usize) < size {
+        return -EINVAL;
+    }
+    match uaccess::put_user(buf, k) {
+        Ok(()) => size as i64,
         Err(_) => -EFAULT,
     }
 }

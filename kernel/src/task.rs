@@ -1,60 +1,217 @@
-//! Tasks (threads of the one app). For now the app has one thread on CPU 0;
-//! the scheduler issue adds more. `current()` lives in TPIDR_EL1, which EL0
-//! cannot read, as Linux keeps it in a per-CPU register.
+//! Tasks: the threads of the one app, and one idle thread per CPU.
+//!
+//! `current()` lives in TPIDR_EL1, which EL0 cannot read, as Linux keeps it
+//! in a per-CPU register. Tasks are never freed (a thread's kernel stack may
+//! still be in use while it exits); the app is short-lived by design.
 
-use crate::signal::SigInfo;
+use crate::signal::SigState;
 use crate::sync::SpinLock;
 use aarch64_cpu::registers::{Readable, TPIDR_EL1, Writeable};
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use arch::TrapFrame;
+use arch::context::{CpuContext, FpState};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use entry::tif::ThreadFlags;
 
-/// Kernel stack per task: exceptions from EL0 start at its top.
+/// Kernel stack per user thread: exceptions from EL0 start at its top.
 pub const KERNEL_STACK_SIZE: usize = 32 * 1024;
+
+/// Linux's task states, reduced to what we need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TaskState {
+    /// On a CPU.
+    Running = 0,
+    /// In a run queue.
+    Runnable = 1,
+    /// Waiting (futex, sleep); woken by `sched::wake_up`.
+    Blocked = 2,
+    /// Exited; never runs again.
+    Dead = 3,
+}
+
+/// Why a blocked task was woken (read by the code that blocked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum WakeReason {
+    /// Not woken yet.
+    None = 0,
+    /// The event it waited for (futex wake).
+    Event = 1,
+    /// Its timeout expired.
+    Timeout = 2,
+    /// A signal arrived.
+    Signal = 3,
+}
+
+/// No concurrency ID held.
+pub const NO_CID: u32 = u32::MAX;
 
 /// One thread (Linux's `task_struct`, the parts we need).
 pub struct Task {
-    /// Thread ID (the main thread's equals the PID).
+    /// Thread ID (the main thread's equals the PID, 1).
     pub tid: u32,
     /// The TIF word the exit loop works from.
     pub flags: ThreadFlags,
-    /// A fault-raised signal waiting for delivery on exit to user mode.
-    pub pending_fault: SpinLock<Option<SigInfo>>,
-    /// Bottom of this task's kernel stack.
+    /// A [`TaskState`]. Changed under `sched_lock` (except by the running
+    /// task itself going Runnable→Running when picked).
+    pub state: AtomicU8,
+    /// Serialises sleeping and waking; holds "deactivated": the task blocked
+    /// and `schedule()` took it off its CPU, so a waker must enqueue it.
+    pub sched_lock: SpinLock<bool>,
+    /// 1 while a CPU runs it (or is still saving it): another CPU must not
+    /// switch to it until this is 0 (Linux's `on_cpu`).
+    pub on_cpu: AtomicU32,
+    /// The CPU it runs on, or last ran on.
+    pub cpu: AtomicUsize,
+    /// CPUs it may run on (bit n = CPU n).
+    pub cpus_allowed: AtomicU64,
+    /// An idle thread (kernel only, never in a run queue).
+    pub is_idle: bool,
+    /// A [`WakeReason`].
+    pub wake_reason: AtomicU8,
+    /// `set_tid_address` / CLONE_CHILD_CLEARTID: zeroed and futex-woken at exit.
+    pub clear_child_tid: AtomicU64,
+    /// TPIDR_EL0 while the thread is not running.
+    pub tpidr_el0: AtomicU64,
+    /// Blocked and pending signals, and the fault that raised one.
+    pub sig: SpinLock<SigState>,
+    /// The mm_cid it holds while running (`NO_CID` when not running).
+    pub mm_cid: AtomicU32,
+    /// The mm_cid it held last; a new, different value is a change rseq v2 reports.
+    pub last_mm_cid: AtomicU32,
+    /// How often its mm_cid changed.
+    pub mm_cid_changes: AtomicU64,
+    /// How often it changed CPU.
+    pub migrations: AtomicU64,
+    /// Saved kernel registers while switched out. Touched only by the CPU
+    /// switching it, under the `on_cpu` protocol.
+    ctx: UnsafeCell<CpuContext>,
+    /// Saved EL0 FP/SIMD state while switched out (same protocol).
+    fp: UnsafeCell<FpState>,
+    /// Bottom of its kernel stack (null for idle threads, which use the boot stack).
     kstack: *mut u8,
 }
 
-// SAFETY: the raw stack pointer is owned by the task and only used to find
-// its top; all mutable state is atomic or locked.
+// SAFETY: `ctx`, `fp` and `kstack` are only touched by the one CPU that runs
+// or switches the task (serialised by `on_cpu`); everything else is atomic or locked.
 unsafe impl Sync for Task {}
 // SAFETY: as above.
 unsafe impl Send for Task {}
 
+/// Every user thread ever created (for kill, membarrier, exit_group).
+static THREADS: SpinLock<Vec<&'static Task>> = SpinLock::new(Vec::new());
+/// Threads not yet exited; the app ends when this drops to 0.
+pub static LIVE_THREADS: AtomicU32 = AtomicU32::new(0);
+static NEXT_TID: AtomicU32 = AtomicU32::new(1);
+
 impl Task {
-    /// A task with a fresh kernel stack. Tasks live until shutdown.
-    pub fn new(tid: u32) -> &'static Task {
-        let stack = Box::leak(alloc::vec![0u8; KERNEL_STACK_SIZE].into_boxed_slice());
-        Box::leak(Box::new(Task {
+    fn alloc(tid: u32, is_idle: bool, cpus_allowed: u64) -> Task {
+        let kstack = if is_idle {
+            core::ptr::null_mut()
+        } else {
+            Box::leak(alloc::vec![0u8; KERNEL_STACK_SIZE].into_boxed_slice()).as_mut_ptr()
+        };
+        Task {
             tid,
             flags: ThreadFlags::new(),
-            pending_fault: SpinLock::new(None),
-            kstack: stack.as_mut_ptr(),
-        }))
+            state: AtomicU8::new(TaskState::Runnable as u8),
+            sched_lock: SpinLock::new(false),
+            on_cpu: AtomicU32::new(0),
+            cpu: AtomicUsize::new(0),
+            cpus_allowed: AtomicU64::new(cpus_allowed),
+            is_idle,
+            wake_reason: AtomicU8::new(WakeReason::None as u8),
+            clear_child_tid: AtomicU64::new(0),
+            tpidr_el0: AtomicU64::new(0),
+            sig: SpinLock::new(SigState::default()),
+            mm_cid: AtomicU32::new(NO_CID),
+            last_mm_cid: AtomicU32::new(NO_CID),
+            mm_cid_changes: AtomicU64::new(0),
+            migrations: AtomicU64::new(0),
+            ctx: UnsafeCell::new(CpuContext::default()),
+            fp: UnsafeCell::new(FpState::default()),
+            kstack,
+        }
+    }
+
+    /// A new user thread that will start at EL0 with `frame`, on any CPU.
+    pub fn new_user(frame: TrapFrame, tpidr_el0: u64) -> &'static Task {
+        let tid = NEXT_TID.fetch_add(1, Ordering::Relaxed);
+        let task: &'static Task = Box::leak(Box::new(Task::alloc(tid, false, u64::MAX)));
+        task.tpidr_el0.store(tpidr_el0, Ordering::Relaxed);
+        let top = task.user_frame();
+        // SAFETY: the frame slot at the top of the task's fresh kernel stack.
+        unsafe { top.write(frame) };
+        let ctx = arch::context::new_thread_context(top, crate::exit::ret_from_fork);
+        // SAFETY: the task is not visible to any scheduler yet.
+        unsafe { *task.ctx.get() = ctx };
+        THREADS.lock().push(task);
+        LIVE_THREADS.fetch_add(1, Ordering::SeqCst);
+        task
+    }
+
+    /// CPU `cpu`'s idle thread; it adopts the running boot stack.
+    pub fn new_idle(cpu: usize) -> &'static Task {
+        let task: &'static Task = Box::leak(Box::new(Task::alloc(0, true, 1 << cpu)));
+        task.cpu.store(cpu, Ordering::Relaxed);
+        task.state.store(TaskState::Running as u8, Ordering::Relaxed);
+        task.on_cpu.store(1, Ordering::Relaxed);
+        task
     }
 
     /// Where the user TrapFrame of this task sits: the top of its kernel
     /// stack, so that every exception from EL0 lands exactly there.
     pub fn user_frame(&self) -> *mut TrapFrame {
+        debug_assert!(!self.is_idle);
         // SAFETY: in bounds of the stack allocation (size > TrapFrame).
-        unsafe {
-            self.kstack
-                .add(KERNEL_STACK_SIZE - core::mem::size_of::<TrapFrame>())
-                .cast()
+        unsafe { self.kstack.add(KERNEL_STACK_SIZE - core::mem::size_of::<TrapFrame>()).cast() }
+    }
+
+    /// The task's [`TaskState`].
+    pub fn state(&self) -> TaskState {
+        match self.state.load(Ordering::Acquire) {
+            0 => TaskState::Running,
+            1 => TaskState::Runnable,
+            2 => TaskState::Blocked,
+            _ => TaskState::Dead,
         }
+    }
+
+    /// Sets the state unconditionally.
+    pub fn set_state(&self, to: TaskState) {
+        self.state.store(to as u8, Ordering::Release);
+    }
+
+    /// May it run on `cpu`?
+    pub fn allowed_on(&self, cpu: usize) -> bool {
+        self.cpus_allowed.load(Ordering::Relaxed) & (1 << cpu) != 0
+    }
+
+    /// Raw pointers to the switch state, for `sched::context_switch`.
+    ///
+    /// # Safety
+    ///
+    /// Only the CPU switching this task away from or to itself may use them.
+    pub unsafe fn switch_state(&self) -> (*mut CpuContext, *mut FpState) {
+        (self.ctx.get(), self.fp.get())
     }
 }
 
+/// Every user thread created so far (exited ones are `Dead`).
+pub fn threads() -> Vec<&'static Task> {
+    THREADS.lock().clone()
+}
+
+/// Looks a thread up by TID.
+pub fn find(tid: u32) -> Option<&'static Task> {
+    THREADS.lock().iter().copied().find(|t| t.tid == tid)
+}
+
 /// Makes `task` the one running on this CPU.
+#[inline(always)]
 pub fn set_current(task: &'static Task) {
     TPIDR_EL1.set(task as *const Task as u64);
 }
@@ -67,7 +224,7 @@ pub fn try_current() -> Option<&'static Task> {
     unsafe { p.as_ref() }
 }
 
-/// The task running on this CPU; only called on paths that come from EL0.
+/// The task running on this CPU.
 #[inline(always)]
 pub fn current() -> &'static Task {
     try_current().expect("no current task")

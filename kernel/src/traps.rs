@@ -7,10 +7,7 @@ use crate::signal::{SigInfo, force_sig_fault};
 use aarch64_cpu::registers::{ESR_EL1, FAR_EL1, Readable};
 use arch::TrapFrame;
 use arch::esr::Esr;
-use core::sync::atomic::{AtomicU64, Ordering};
-
-/// Interrupts taken while EL0 ran (a test checks ticks arrive during EL0 spins).
-pub static IRQS_FROM_EL0: AtomicU64 = AtomicU64::new(0);
+use core::sync::atomic::Ordering;
 
 /// Synchronous exception from EL0: a syscall or a fault.
 #[unsafe(no_mangle)]
@@ -39,7 +36,7 @@ extern "C" fn el0_sync_handler(tf: &mut TrapFrame) {
 /// IRQ from EL0.
 #[unsafe(no_mangle)]
 extern "C" fn el0_irq_handler(tf: &mut TrapFrame) {
-    IRQS_FROM_EL0.fetch_add(1, Ordering::Relaxed);
+    crate::percpu::this_cpu().stats.irqs_el0.fetch_add(1, Ordering::Relaxed);
     crate::irq::handle();
     crate::exit::irqentry_exit_to_user_mode(tf);
 }

@@ -1,0 +1,120 @@
+//! futex(2): FUTEX_WAIT and FUTEX_WAKE (private or not: there is one
+//! process), with an optional relative timeout. One global wait list keyed
+//! by user address; the word is read under its lock, so a wake between the
+//! check and the sleep cannot be lost.
+
+use crate::errno::*;
+use crate::sched;
+use crate::sync::SpinLock;
+use crate::task::{Task, WakeReason, current};
+use alloc::vec::Vec;
+use arch::uaccess;
+
+const FUTEX_WAIT: u64 = 0;
+const FUTEX_WAKE: u64 = 1;
+const FUTEX_PRIVATE_FLAG: u64 = 128;
+const FUTEX_CLOCK_REALTIME: u64 = 256;
+const ETIMEDOUT: i64 = 110;
+
+/// Waiters: (user address, task).
+static WAITERS: SpinLock<Vec<(u64, &'static Task)>> = SpinLock::new(Vec::new());
+
+/// `struct timespec`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct Timespec {
+    /// Seconds.
+    pub tv_sec: i64,
+    /// Nanoseconds, 0..1e9.
+    pub tv_nsec: i64,
+}
+
+/// A relative timespec from user memory as counter ticks.
+pub fn timespec_to_ticks(ts: u64) -> Result<u64, i64> {
+    let t: Timespec = uaccess::get_user(ts).map_err(|_| -EFAULT)?;
+    if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
+        return Err(-EINVAL);
+    }
+    let ns = (t.tv_sec as u128) * 1_000_000_000 + t.tv_nsec as u128;
+    Ok((ns * arch::timer::cntfrq() as u128 / 1_000_000_000).min(u64::MAX as u128 / 2) as u64)
+}
+
+/// futex(uaddr, op, val, timeout, uaddr2, val3).
+pub fn sys_futex(uaddr: u64, op: u64, val: u64, timeout: u64) -> i64 {
+    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    if uaddr % 4 != 0 {
+        return -EINVAL;
+    }
+    match cmd {
+        FUTEX_WAIT => futex_wait(uaddr, val as u32, timeout),
+        FUTEX_WAKE => futex_wake(uaddr, val.min(i32::MAX as u64) as usize) as i64,
+        _ => -ENOSYS,
+    }
+}
+
+fn futex_wait(uaddr: u64, val: u32, timeout: u64) -> i64 {
+    let deadline = if timeout != 0 {
+        match timespec_to_ticks(timeout) {
+            Ok(t) => Some(arch::timer::counter().saturating_add(t)),
+            Err(e) => return e,
+        }
+    } else {
+        None
+    };
+    let me = current();
+    {
+        let mut waiters = WAITERS.lock();
+        match uaccess::get_user::<u32>(uaddr) {
+            Err(_) => return -EFAULT,
+            Ok(v) if v != val => return -EAGAIN,
+            Ok(_) => {}
+        }
+        sched::prepare_to_wait();
+        if me.flags.test(entry::tif::TIF_SIGPENDING) {
+            sched::finish_wait();
+            return -EINTR;
+        }
+        waiters.push((uaddr, me));
+    }
+    if let Some(d) = deadline {
+        sched::timer_add(d);
+    }
+    let why = sched::wait();
+    if deadline.is_some() {
+        sched::timer_del();
+    }
+    // Still queued unless a waker took us off.
+    let was_queued = {
+        let mut waiters = WAITERS.lock();
+        let before = waiters.len();
+        waiters.retain(|&(_, t)| !core::ptr::eq(t, me));
+        waiters.len() != before
+    };
+    match why {
+        _ if !was_queued => 0,
+        WakeReason::Timeout => -ETIMEDOUT,
+        WakeReason::Signal => -EINTR,
+        _ => 0,
+    }
+}
+
+/// Wakes up to `n` waiters on `uaddr`; returns how many.
+pub fn futex_wake(uaddr: u64, n: usize) -> usize {
+    let woken: Vec<&'static Task> = {
+        let mut waiters = WAITERS.lock();
+        let mut out = Vec::new();
+        waiters.retain(|&(a, t)| {
+            if a == uaddr && out.len() < n {
+                out.push(t);
+                false
+            } else {
+                true
+            }
+        });
+        out
+    };
+    for t in &woken {
+        sched::wake_up(t, WakeReason::Event);
+    }
+    woken.len()
+}

@@ -1,0 +1,70 @@
+//! membarrier(2), private expedited flavours: an IPI to every other CPU that
+//! is running a thread of the app (or only `cpu_id` with
+//! MEMBARRIER_CMD_FLAG_CPU), waited for, so that each of them has executed a
+//! full barrier before the call returns. The _RSEQ variant also makes those
+//! threads' rseq critical sections restart (the rseq issue adds that work).
+
+use crate::errno::*;
+use crate::percpu::{self, PerCpu};
+use core::sync::atomic::{AtomicU32, Ordering};
+
+const CMD_QUERY: u64 = 0;
+const CMD_PRIVATE_EXPEDITED: u64 = 1 << 3;
+const CMD_REGISTER_PRIVATE_EXPEDITED: u64 = 1 << 4;
+const CMD_PRIVATE_EXPEDITED_RSEQ: u64 = 1 << 7;
+const CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ: u64 = 1 << 8;
+const CMD_FLAG_CPU: u64 = 1;
+
+/// What the app registered for (CMD_REGISTER_* bits).
+static REGISTERED: AtomicU32 = AtomicU32::new(0);
+
+const SUPPORTED: u64 =
+    CMD_PRIVATE_EXPEDITED | CMD_REGISTER_PRIVATE_EXPEDITED | CMD_PRIVATE_EXPEDITED_RSEQ | CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ;
+
+/// membarrier(cmd, flags, cpu_id).
+pub fn sys_membarrier(cmd: u64, flags: u64, cpu_id: u64) -> i64 {
+    let cpu_flag = flags & CMD_FLAG_CPU != 0;
+    if flags & !CMD_FLAG_CPU != 0 || (cpu_flag && cmd != CMD_PRIVATE_EXPEDITED_RSEQ) {
+        return -EINVAL;
+    }
+    match cmd {
+        CMD_QUERY => SUPPORTED as i64,
+        CMD_REGISTER_PRIVATE_EXPEDITED | CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ => {
+            REGISTERED.fetch_or(cmd as u32, Ordering::SeqCst);
+            0
+        }
+        CMD_PRIVATE_EXPEDITED | CMD_PRIVATE_EXPEDITED_RSEQ => {
+            let needed = if cmd == CMD_PRIVATE_EXPEDITED { CMD_REGISTER_PRIVATE_EXPEDITED } else { CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ };
+            if REGISTERED.load(Ordering::SeqCst) as u64 & needed == 0 {
+                return -EPERM;
+            }
+            let mut mask = 0u64;
+            for c in percpu::online() {
+                let runs_app = c.rq.lock().running_user();
+                if runs_app && (!cpu_flag || c.id as u64 == cpu_id) {
+                    mask |= 1 << c.id;
+                }
+            }
+            if cpu_flag && cpu_id as usize >= arch::MAX_CPUS {
+                return -EINVAL;
+            }
+            let kinds = if cmd == CMD_PRIVATE_EXPEDITED { crate::smp::CALL_MEMBARRIER } else { crate::smp::CALL_MEMBARRIER_RSEQ };
+            // A barrier on this CPU first, as Linux's smp_mb().
+            core::sync::atomic::fence(Ordering::SeqCst);
+            crate::smp::call_function_many(mask, kinds);
+            core::sync::atomic::fence(Ordering::SeqCst);
+            0
+        }
+        _ => -EINVAL,
+    }
+}
+
+/// The IPI's work on the target CPU.
+pub fn ipi(cpu: &PerCpu, kinds: u64) {
+    core::sync::atomic::fence(Ordering::SeqCst);
+    if kinds & (crate::smp::CALL_MEMBARRIER | crate::smp::CALL_MEMBARRIER_RSEQ) != 0 {
+        cpu.stats.membarrier_ipis.fetch_add(1, Ordering::Relaxed);
+    }
+    // CALL_MEMBARRIER_RSEQ: the rseq issue makes the running thread restart
+    // its critical section here (rseq_preempt-like event).
+}

@@ -1,0 +1,128 @@
+//! The app's anonymous mappings: `mmap`/`munmap` inside
+//! `[MMAP_BASE, MMAP_END)` (thread stacks and heaps). Pages are allocated and
+//! zeroed at mmap time; there is no demand paging and no file mapping.
+
+use crate::errno::*;
+use crate::mm::{self, MMAP_BASE, MMAP_END};
+use crate::sync::SpinLock;
+use alloc::vec::Vec;
+use arch::PAGE_SIZE;
+use arch::mmu::MapKind;
+
+/// Linux's PROT_* and MAP_* bits that we look at.
+pub const PROT_READ: u64 = 1;
+/// Writable.
+pub const PROT_WRITE: u64 = 2;
+/// Executable.
+pub const PROT_EXEC: u64 = 4;
+/// Private mapping.
+pub const MAP_PRIVATE: u64 = 0x02;
+/// Place exactly at `addr`.
+pub const MAP_FIXED: u64 = 0x10;
+/// Not backed by a file.
+pub const MAP_ANONYMOUS: u64 = 0x20;
+/// Flags accepted beyond the above (ignored): MAP_NORESERVE, MAP_STACK, MAP_POPULATE, MAP_GROWSDOWN.
+const MAP_IGNORED: u64 = 0x4000 | 0x20000 | 0x8000 | 0x0100;
+
+/// Mapped `[start, end)` ranges of the mmap area, sorted.
+static REGIONS: SpinLock<Vec<(u64, u64)>> = SpinLock::new(Vec::new());
+
+fn page_align(len: u64) -> Option<u64> {
+    len.checked_add(PAGE_SIZE as u64 - 1).map(|l| l & !(PAGE_SIZE as u64 - 1))
+}
+
+/// The mapping kind for `prot`, or None for W+X (refused: the kernel keeps
+/// W^X for the app too) and PROT_NONE (reserved, not mapped).
+fn kind(prot: u64) -> Result<Option<MapKind>, i64> {
+    match (prot & PROT_WRITE != 0, prot & PROT_EXEC != 0, prot & PROT_READ != 0) {
+        (true, true, _) => Err(-EINVAL),
+        (true, false, _) => Ok(Some(MapKind::UserData)),
+        (false, true, _) => Ok(Some(MapKind::UserText)),
+        (false, false, true) => Ok(Some(MapKind::UserRodata)),
+        (false, false, false) => Ok(None),
+    }
+}
+
+/// First gap of `len` bytes in the area (first fit).
+fn find_gap(regions: &[(u64, u64)], len: u64) -> Option<u64> {
+    let mut start = MMAP_BASE;
+    for &(s, e) in regions {
+        if s >= start + len {
+            break;
+        }
+        start = start.max(e);
+    }
+    (start + len <= MMAP_END).then_some(start)
+}
+
+/// mmap(addr, len, prot, flags, fd, off): anonymous private mappings only.
+pub fn sys_mmap(addr: u64, len: u64, prot: u64, flags: u64, fd: u64, off: u64) -> i64 {
+    if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+        return -EINVAL;
+    }
+    if flags & !(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_IGNORED) != 0
+        || flags & (MAP_PRIVATE | MAP_ANONYMOUS) != (MAP_PRIVATE | MAP_ANONYMOUS)
+    {
+        return -EINVAL;
+    }
+    if fd as i64 != -1 || off != 0 {
+        return -EINVAL; // no files
+    }
+    let Some(len) = page_align(len).filter(|&l| l > 0 && l <= MMAP_END - MMAP_BASE) else { return -EINVAL };
+    let kind = match kind(prot) {
+        Ok(k) => k,
+        Err(e) => return e,
+    };
+    let mut regions = REGIONS.lock();
+    let start = if flags & MAP_FIXED != 0 {
+        if addr % PAGE_SIZE as u64 != 0 || addr < MMAP_BASE || addr.saturating_add(len) > MMAP_END {
+            return -EINVAL;
+        }
+        if regions.iter().any(|&(s, e)| s < addr + len && addr < e) {
+            return -EINVAL; // no implicit munmap of an overlap (Linux would replace it)
+        }
+        addr
+    } else {
+        match find_gap(&regions, len) {
+            Some(a) => a,
+            None => return -ENOMEM,
+        }
+    };
+    if let Some(kind) = kind
+        && mm::map_user_pages(start, len, kind).is_err()
+    {
+        return -ENOMEM;
+    }
+    let pos = regions.partition_point(|&(s, _)| s < start);
+    regions.insert(pos, (start, start + len));
+    start as i64
+}
+
+/// munmap(addr, len): inside the mmap area; unmapped parts are fine.
+pub fn sys_munmap(addr: u64, len: u64) -> i64 {
+    let Some(len) = page_align(len).filter(|&l| l > 0) else { return -EINVAL };
+    if addr % PAGE_SIZE as u64 != 0 {
+        return -EINVAL;
+    }
+    let Some(end) = addr.checked_add(len) else { return -EINVAL };
+    if addr < MMAP_BASE || end > MMAP_END {
+        return -EINVAL; // the image and the main stack stay mapped
+    }
+    let mut regions = REGIONS.lock();
+    let mut out = Vec::with_capacity(regions.len() + 1);
+    for &(s, e) in regions.iter() {
+        if e <= addr || s >= end {
+            out.push((s, e));
+            continue;
+        }
+        if s < addr {
+            out.push((s, addr));
+        }
+        if e > end {
+            out.push((end, e));
+        }
+    }
+    *regions = out;
+    mm::unmap_user_pages(addr, len);
+    0
+}
