@@ -31,6 +31,16 @@ qemu-rpi4 *options:
 test *options:
     cargo xtask test "$@"
 
+# Build target/rpi4-sdcard.img, a Raspberry Pi 4 SD card image, and verify it. Options: app=hello cmdline="" out=target/rpi4-sdcard.img
+[positional-arguments]
+sdcard *options:
+    cargo xtask sdcard "$@"
+
+# Write the card image to a removable disk, then read it back (refuses mounted, fixed or system disks). Options: device=/dev/sdX image=target/rpi4-sdcard.img yes=0
+[positional-arguments]
+flash *options:
+    cargo xtask flash "$@"
+
 # rustfmt --check, and clippy -D warnings on the host crates, the apps and the kernel.
 lint:
     cargo xtask lint

@@ -58,7 +58,12 @@ pub struct SecondaryBoot {
 }
 
 #[unsafe(no_mangle)]
-static mut SECONDARY_BOOT: SecondaryBoot = SecondaryBoot { mair: 0, tcr: 0, ttbr0: 0, sctlr: 0 };
+static mut SECONDARY_BOOT: SecondaryBoot = SecondaryBoot {
+    mair: 0,
+    tcr: 0,
+    ttbr0: 0,
+    sctlr: 0,
+};
 
 unsafe extern "C" {
     fn secondary_entry();
@@ -74,7 +79,12 @@ pub fn secondary_entry_addr() -> u64 {
 /// starting any secondary.
 pub fn publish_secondary_boot() {
     use aarch64_cpu::registers::{MAIR_EL1, Readable, SCTLR_EL1, TCR_EL1, TTBR0_EL1};
-    let boot = SecondaryBoot { mair: MAIR_EL1.get(), tcr: TCR_EL1.get(), ttbr0: TTBR0_EL1.get(), sctlr: SCTLR_EL1.get() };
+    let boot = SecondaryBoot {
+        mair: MAIR_EL1.get(),
+        tcr: TCR_EL1.get(),
+        ttbr0: TTBR0_EL1.get(),
+        sctlr: SCTLR_EL1.get(),
+    };
     // SAFETY: written only here, on CPU 0, before any secondary reads it.
     unsafe {
         let p = &raw mut SECONDARY_BOOT;

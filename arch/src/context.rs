@@ -4,6 +4,7 @@
 //! of the user thread that last ran on this CPU: they are saved only when the
 //! CPU switches to another thread (and around signal frames), never on a trap.
 
+#[cfg(target_arch = "aarch64")]
 use core::sync::atomic::AtomicU32;
 
 /// What `__arch_cpu_switch_to` saves: x19–x29, sp, lr (Linux's `cpu_context`).
@@ -22,7 +23,7 @@ pub struct CpuContext {
 
 /// The EL0 FP/SIMD state: v0–v31, FPSR, FPCR (Linux's `user_fpsimd_state`).
 #[repr(C, align(16))]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct FpState {
     /// The 32 128-bit vector registers.
     pub vregs: [u128; 32],
@@ -32,15 +33,13 @@ pub struct FpState {
     pub fpcr: u64,
 }
 
-impl Default for FpState {
-    fn default() -> Self {
-        FpState { vregs: [0; 32], fpsr: 0, fpcr: 0 }
-    }
-}
-
 #[cfg(target_arch = "aarch64")]
 unsafe extern "C" {
-    fn __arch_cpu_switch_to(prev: *mut CpuContext, next: *const CpuContext, prev_on_cpu: *const AtomicU32);
+    fn __arch_cpu_switch_to(
+        prev: *mut CpuContext,
+        next: *const CpuContext,
+        prev_on_cpu: *const AtomicU32,
+    );
     fn __arch_fpsimd_save(st: *mut FpState);
     fn __arch_fpsimd_load(st: *const FpState);
     fn __arch_ret_from_fork();
@@ -55,7 +54,11 @@ unsafe extern "C" {
 /// [`new_thread_context`], and its stack is not in use; `prev_on_cpu` is the
 /// previous task's on-CPU flag, cleared once its registers are saved.
 #[cfg(target_arch = "aarch64")]
-pub unsafe fn cpu_switch_to(prev: *mut CpuContext, next: *const CpuContext, prev_on_cpu: &AtomicU32) {
+pub unsafe fn cpu_switch_to(
+    prev: *mut CpuContext,
+    next: *const CpuContext,
+    prev_on_cpu: &AtomicU32,
+) {
     // SAFETY: forwarded from the caller.
     unsafe { __arch_cpu_switch_to(prev, next, prev_on_cpu) }
 }
@@ -63,8 +66,15 @@ pub unsafe fn cpu_switch_to(prev: *mut CpuContext, next: *const CpuContext, prev
 /// A context that starts a new thread: it calls `first(frame)` with `frame`
 /// (the user TrapFrame at the top of its kernel stack), then returns to EL0.
 #[cfg(target_arch = "aarch64")]
-pub fn new_thread_context(frame: *mut crate::TrapFrame, first: extern "C" fn(&mut crate::TrapFrame)) -> CpuContext {
-    let mut ctx = CpuContext { sp: frame as u64, lr: __arch_ret_from_fork as *const () as u64, ..Default::default() };
+pub fn new_thread_context(
+    frame: *mut crate::TrapFrame,
+    first: extern "C" fn(&mut crate::TrapFrame),
+) -> CpuContext {
+    let mut ctx = CpuContext {
+        sp: frame as u64,
+        lr: __arch_ret_from_fork as *const () as u64,
+        ..Default::default()
+    };
     ctx.x19_x28[0] = first as *const () as u64;
     ctx
 }

@@ -116,8 +116,10 @@ impl Gic {
                 let _ = gic.enable_interrupt(id, true);
             }
             Gic::V3(gic) => {
-                gic.set_interrupt_priority(id, Some(cpu), priority).expect("SGI priority");
-                gic.enable_interrupt(id, Some(cpu), true).expect("enable SGI");
+                gic.set_interrupt_priority(id, Some(cpu), priority)
+                    .expect("SGI priority");
+                gic.enable_interrupt(id, Some(cpu), true)
+                    .expect("enable SGI");
             }
         }
     }
@@ -141,7 +143,11 @@ impl Gic {
                     affinity1: 0,
                     target_list: 1 << cpu,
                 };
-                let _ = GicCpuInterface::send_sgi(id, target, arm_gic::gicv3::SgiTargetGroup::CurrentGroup1);
+                let _ = GicCpuInterface::send_sgi(
+                    id,
+                    target,
+                    arm_gic::gicv3::SgiTargetGroup::CurrentGroup1,
+                );
             }
         }
     }

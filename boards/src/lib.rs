@@ -59,6 +59,8 @@ pub struct Board {
     pub power_off: PowerOff,
     /// How CPUs 1..3 are started.
     pub secondary_start: SecondaryStart,
+    /// Board glue run first at boot (MMU off), before the console starts.
+    pub early_init: fn(),
 }
 
 /// How secondary CPUs are released.

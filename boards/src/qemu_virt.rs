@@ -30,4 +30,5 @@ pub static BOARD: Board = Board {
     psci_default: Conduit::Hvc,
     power_off: PowerOff::Psci,
     secondary_start: SecondaryStart::Psci,
+    early_init: || {},
 };

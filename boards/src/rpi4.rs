@@ -5,6 +5,37 @@
 //! firmware's spin table; power-off is semihosting under QEMU, else park).
 
 use crate::{Board, PowerOff, SecondaryStart, UartConfig};
+use tock_registers::interfaces::{Readable, Writeable};
+use tock_registers::register_structs;
+use tock_registers::registers::ReadWrite;
+
+register_structs! {
+    /// BCM2711 GPIO block (the registers we use).
+    GpioRegisters {
+        (0x00 => _reserved0),
+        (0x04 => gpfsel1: ReadWrite<u32>),
+        (0x08 => _reserved1),
+        (0xe4 => pup_pdn_cntrl0: ReadWrite<u32>),
+        (0xe8 => @END),
+    }
+}
+
+/// GPIO base in low-peripheral mode.
+const GPIO_BASE: usize = 0xfe20_0000;
+
+/// Routes GPIO14/15 (header pins 8/10) to the PL011 (function ALT0) with no
+/// pull: the firmware gives those pins to the mini UART and the PL011 to
+/// Bluetooth, so without this the console would not reach the header.
+fn uart_pins() {
+    // SAFETY: the BCM2711 GPIO block, identity-accessible at boot (MMU off)
+    // and mapped by `devices` after; only this function touches it.
+    let gpio = unsafe { &*(GPIO_BASE as *const GpioRegisters) };
+    let alt0 = 0b100;
+    let fsel = gpio.gpfsel1.get() & !(0b111 << 12 | 0b111 << 15);
+    gpio.gpfsel1.set(fsel | alt0 << 12 | alt0 << 15);
+    let pulls = gpio.pup_pdn_cntrl0.get() & !(0b11 << 28 | 0b11 << 30);
+    gpio.pup_pdn_cntrl0.set(pulls);
+}
 use arch::gic::GicConfig;
 use arch::psci::Conduit;
 
@@ -37,4 +68,5 @@ pub static BOARD: Board = Board {
     psci_default: Conduit::Smc,
     power_off: PowerOff::SemihostingOnly,
     secondary_start: SecondaryStart::SpinTable,
+    early_init: uart_pins,
 };

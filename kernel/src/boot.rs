@@ -29,6 +29,12 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
         }
     };
     console::set_loglevel(config.loglevel);
+    if config.foreign > 0 {
+        pr_info!(
+            "[cmdline] skipped {} firmware/Linux boot options",
+            config.foreign
+        );
+    }
     pr_debug!(
         "[debug] dtb={dtb:#x} ({}) ram={:#x}+{:#x} gic={:?} psci={:?} cmdline=\"{}\"",
         if info.dtb_range.is_some() {
@@ -87,7 +93,8 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     // The app's main thread (TID 1) starts on CPU 0; this boot context
     // becomes CPU 0's idle thread.
     let main = task::Task::new_user(tf, 0);
-    main.cpus_allowed.store(u64::MAX, core::sync::atomic::Ordering::Relaxed);
+    main.cpus_allowed
+        .store(u64::MAX, core::sync::atomic::Ordering::Relaxed);
     sched::enqueue(main, 0);
     sched::cpu_idle()
 }

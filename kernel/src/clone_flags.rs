@@ -19,8 +19,13 @@ pub const CLONE_CHILD_SETTID: u64 = 0x1000000;
 /// What a thread must share: one address space, one signal table, one thread group.
 const REQUIRED: u64 = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
 /// What may be asked on top (the rest of glibc's pthread_create set).
-const OPTIONAL: u64 =
-    CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID;
+const OPTIONAL: u64 = CLONE_FS
+    | CLONE_FILES
+    | CLONE_SYSVSEM
+    | CLONE_SETTLS
+    | CLONE_PARENT_SETTID
+    | CLONE_CHILD_CLEARTID
+    | CLONE_CHILD_SETTID;
 
 /// Checks clone flags: pthread-style threads only (no fork, no namespaces,
 /// no exit signal). Pure, host-tested.

@@ -31,6 +31,8 @@ pub struct BootConfig<'a> {
     /// Everything after a lone `--`, trimmed; the kernel splits it on
     /// whitespace into the app's `argv[1..]`. Empty without `--`.
     pub app_args: &'a str,
+    /// How many firmware/Linux options (see `FOREIGN`) were skipped.
+    pub foreign: usize,
 }
 
 impl BootConfig<'_> {
@@ -40,6 +42,7 @@ impl BootConfig<'_> {
         hz: 100,
         selftest: None,
         app_args: "",
+        foreign: 0,
     };
 }
 
@@ -130,6 +133,30 @@ static OPTIONS: &[BootOption] = &[
     },
 ];
 
+/// Options that are not ours but that boot firmware and Linux-minded
+/// configurations put on every command line (the Raspberry Pi firmware
+/// prepends `coherent_pool=1M 8250.nr_uarts=1 ... vc_mem.mem_base=...
+/// video=...` to cmdline.txt): skipped and counted, never an error. Any key
+/// containing a dot is a Linux module parameter and is skipped too.
+const FOREIGN: &[&str] = &[
+    "coherent_pool",
+    "video",
+    "console",
+    "earlycon",
+    "root",
+    "rootfstype",
+    "rootwait",
+    "quiet",
+    "splash",
+    "plymouth.ignore-serial-consoles",
+    "cma",
+];
+
+/// Is `key` someone else's option (see [`FOREIGN`])?
+fn is_foreign(key: &str) -> bool {
+    key.contains('.') || FOREIGN.contains(&key)
+}
+
 /// Parses a command line. Later occurrences of an option override earlier
 /// ones, as in Linux.
 ///
@@ -150,6 +177,10 @@ pub fn parse(s: &str) -> Result<BootConfig<'_>, CmdlineError<'_>> {
             None => (word, None),
         };
         let Some(option) = OPTIONS.iter().find(|o| o.key == key) else {
+            if is_foreign(key) {
+                config.foreign += 1;
+                continue;
+            }
             return Err(CmdlineError::Unknown { option: word });
         };
         let invalid = CmdlineError::Invalid {
@@ -198,6 +229,20 @@ mod tests {
             (d.loglevel, d.hz, d.selftest, d.app_args),
             (7, 100, None, "")
         );
+    }
+
+    #[test]
+    fn firmware_options_are_skipped_but_ours_still_checked() {
+        let pi = "coherent_pool=1M 8250.nr_uarts=1 snd_bcm2835.enable_headphones=0 \
+                  bcm2708_fb.fbwidth=0 vc_mem.mem_base=0x3ec00000 video=HDMI-A-1:1920x1080M@60 \
+                  console=ttyS0,115200 hz=250 rootwait -- ticks";
+        let c = parse(pi).unwrap();
+        assert_eq!((c.hz, c.foreign, c.app_args), (250, 8, "ticks"));
+        assert!(matches!(
+            parse("coherent_pool=1M frobnicate=1"),
+            Err(CmdlineError::Unknown { .. })
+        ));
+        assert!(parse("video=x hz=abc").is_err());
     }
 
     #[test]
@@ -258,8 +303,8 @@ mod tests {
         );
         assert_eq!(err.to_string(), "unknown boot option `frobnicate=1`");
         assert_eq!(
-            parse("quiet"),
-            Err(CmdlineError::Unknown { option: "quiet" })
+            parse("nosmp"),
+            Err(CmdlineError::Unknown { option: "nosmp" })
         );
         // Keys are case-sensitive, as in Linux.
         assert!(matches!(parse("HZ=100"), Err(CmdlineError::Unknown { .. })));

@@ -26,6 +26,7 @@ pub fn enabled(level: u8) -> bool {
 
 /// Starts the console on the board's UART.
 pub fn init() {
+    (boards::BOARD.early_init)();
     let config = boards::BOARD.uart;
     // SAFETY: the board's UART, mapped as device memory (identity before the
     // MMU is on, in the kernel map after), driven only through this lock.

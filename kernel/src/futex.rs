@@ -42,7 +42,7 @@ pub fn timespec_to_ticks(ts: u64) -> Result<u64, i64> {
 /// futex(uaddr, op, val, timeout, uaddr2, val3).
 pub fn sys_futex(uaddr: u64, op: u64, val: u64, timeout: u64) -> i64 {
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return -EINVAL;
     }
     match cmd {

@@ -51,7 +51,9 @@ pub fn send_sgi(sgi: u32, cpu: usize) {
 pub fn handle() {
     let cpu = percpu::this_cpu();
     loop {
-        let Some(irq) = GIC.lock().as_mut().and_then(|g| g.ack()) else { return };
+        let Some(irq) = GIC.lock().as_mut().and_then(|g| g.ack()) else {
+            return;
+        };
         let eoi = || {
             if let Some(g) = GIC.lock().as_mut() {
                 g.eoi(irq)

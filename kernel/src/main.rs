@@ -30,25 +30,23 @@ mod exit;
 #[cfg(target_os = "none")]
 mod futex;
 #[cfg(target_os = "none")]
-mod membarrier;
-#[cfg(target_os = "none")]
-mod percpu;
-#[cfg(target_os = "none")]
-mod process;
-#[cfg(target_os = "none")]
-mod smp;
-#[cfg(target_os = "none")]
-mod vm;
-#[cfg(target_os = "none")]
 mod irq;
+#[cfg(target_os = "none")]
+mod membarrier;
 #[cfg(target_os = "none")]
 mod mm;
 #[cfg(target_os = "none")]
+mod percpu;
+#[cfg(target_os = "none")]
 mod power;
+#[cfg(target_os = "none")]
+mod process;
 #[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
 mod signal;
+#[cfg(target_os = "none")]
+mod smp;
 #[cfg(target_os = "none")]
 mod sync;
 #[cfg(target_os = "none")]
@@ -57,6 +55,8 @@ mod syscall;
 mod task;
 #[cfg(target_os = "none")]
 mod traps;
+#[cfg(target_os = "none")]
+mod vm;
 
 #[cfg(not(target_os = "none"))]
 fn main() {

@@ -18,8 +18,10 @@ const CMD_FLAG_CPU: u64 = 1;
 /// What the app registered for (CMD_REGISTER_* bits).
 static REGISTERED: AtomicU32 = AtomicU32::new(0);
 
-const SUPPORTED: u64 =
-    CMD_PRIVATE_EXPEDITED | CMD_REGISTER_PRIVATE_EXPEDITED | CMD_PRIVATE_EXPEDITED_RSEQ | CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ;
+const SUPPORTED: u64 = CMD_PRIVATE_EXPEDITED
+    | CMD_REGISTER_PRIVATE_EXPEDITED
+    | CMD_PRIVATE_EXPEDITED_RSEQ
+    | CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ;
 
 /// membarrier(cmd, flags, cpu_id).
 pub fn sys_membarrier(cmd: u64, flags: u64, cpu_id: u64) -> i64 {
@@ -34,7 +36,11 @@ pub fn sys_membarrier(cmd: u64, flags: u64, cpu_id: u64) -> i64 {
             0
         }
         CMD_PRIVATE_EXPEDITED | CMD_PRIVATE_EXPEDITED_RSEQ => {
-            let needed = if cmd == CMD_PRIVATE_EXPEDITED { CMD_REGISTER_PRIVATE_EXPEDITED } else { CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ };
+            let needed = if cmd == CMD_PRIVATE_EXPEDITED {
+                CMD_REGISTER_PRIVATE_EXPEDITED
+            } else {
+                CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ
+            };
             if REGISTERED.load(Ordering::SeqCst) as u64 & needed == 0 {
                 return -EPERM;
             }
@@ -48,7 +54,11 @@ pub fn sys_membarrier(cmd: u64, flags: u64, cpu_id: u64) -> i64 {
             if cpu_flag && cpu_id as usize >= arch::MAX_CPUS {
                 return -EINVAL;
             }
-            let kinds = if cmd == CMD_PRIVATE_EXPEDITED { crate::smp::CALL_MEMBARRIER } else { crate::smp::CALL_MEMBARRIER_RSEQ };
+            let kinds = if cmd == CMD_PRIVATE_EXPEDITED {
+                crate::smp::CALL_MEMBARRIER
+            } else {
+                crate::smp::CALL_MEMBARRIER_RSEQ
+            };
             // A barrier on this CPU first, as Linux's smp_mb().
             core::sync::atomic::fence(Ordering::SeqCst);
             crate::smp::call_function_many(mask, kinds);

@@ -272,11 +272,13 @@ pub fn map_user_pages(va: u64, size: u64, kind: MapKind) -> Result<(), MapError>
     let mut done = 0;
     while done < size {
         let result = match alloc_frame(mm) {
-            Some(pa) => mm.tables.map(&mut PoolSource, va + done, pa, PAGE_SIZE as u64, kind).map_err(|e| {
-                mm.free_frames.push(pa);
-                mm.frames_used -= 1;
-                e
-            }),
+            Some(pa) => mm
+                .tables
+                .map(&mut PoolSource, va + done, pa, PAGE_SIZE as u64, kind)
+                .inspect_err(|_| {
+                    mm.free_frames.push(pa);
+                    mm.frames_used -= 1;
+                }),
             None => Err(MapError::OutOfTables),
         };
         if let Err(e) = result {
@@ -314,7 +316,15 @@ pub fn write_phys_u64(pa: u64, val: u64) {
     let page = pa & !(PAGE_SIZE as u64 - 1);
     mm.tables.unmap(FIXMAP, PAGE_SIZE as u64);
     arch::mmu::flush_tlb_all();
-    mm.tables.map(&mut PoolSource, FIXMAP, page, PAGE_SIZE as u64, MapKind::KernelData).expect("fixmap");
+    mm.tables
+        .map(
+            &mut PoolSource,
+            FIXMAP,
+            page,
+            PAGE_SIZE as u64,
+            MapKind::KernelData,
+        )
+        .expect("fixmap");
     let va = FIXMAP + (pa - page);
     // SAFETY: the fixmap page now maps `page`, owned by the firmware protocol
     // that asked for this write; `va` is 8-aligned (`pa` is).

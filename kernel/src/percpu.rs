@@ -70,7 +70,12 @@ impl PerCpu {
     }
 }
 
-static CPUS: [PerCpu; arch::MAX_CPUS] = [PerCpu::new(0), PerCpu::new(1), PerCpu::new(2), PerCpu::new(3)];
+static CPUS: [PerCpu; arch::MAX_CPUS] = [
+    PerCpu::new(0),
+    PerCpu::new(1),
+    PerCpu::new(2),
+    PerCpu::new(3),
+];
 
 /// CPU `id`'s data.
 pub fn cpu(id: usize) -> &'static PerCpu {
@@ -95,5 +100,7 @@ pub fn nr_online() -> usize {
 
 /// Sum of one counter over all CPUs.
 pub fn sum(f: impl Fn(&CpuStats) -> &AtomicU64) -> u64 {
-    CPUS.iter().map(|c| f(&c.stats).load(Ordering::Relaxed)).sum()
+    CPUS.iter()
+        .map(|c| f(&c.stats).load(Ordering::Relaxed))
+        .sum()
 }

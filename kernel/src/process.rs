@@ -8,11 +8,14 @@ use arch::TrapFrame;
 use arch::uaccess;
 use core::sync::atomic::Ordering;
 
-use crate::clone_flags::{CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, check_clone_flags};
+use crate::clone_flags::{
+    CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, check_clone_flags,
+};
 
 /// clone(flags, newsp, parent_tidptr, tls, child_tidptr) (aarch64 order).
 pub fn sys_clone(tf: &mut TrapFrame) -> i64 {
-    let (flags, newsp, parent_tid, tls, child_tid) = (tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3], tf.regs[4]);
+    let (flags, newsp, parent_tid, tls, child_tid) =
+        (tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3], tf.regs[4]);
     if let Err(e) = check_clone_flags(flags) {
         return e;
     }
@@ -24,11 +27,18 @@ pub fn sys_clone(tf: &mut TrapFrame) -> i64 {
     frame.sp = newsp;
     frame.syscallno = -1;
     let parent = current();
-    let tpidr = if flags & CLONE_SETTLS != 0 { tls } else { arch::cpu::read_tpidr_el0() };
+    let tpidr = if flags & CLONE_SETTLS != 0 {
+        tls
+    } else {
+        arch::cpu::read_tpidr_el0()
+    };
     let child = Task::new_user(frame, tpidr);
     // Inherit the signal mask; affinity too (as Linux does).
     child.sig.lock().blocked = parent.sig.lock().blocked;
-    child.cpus_allowed.store(parent.cpus_allowed.load(Ordering::Relaxed), Ordering::Relaxed);
+    child.cpus_allowed.store(
+        parent.cpus_allowed.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
     child.cpu.store(arch::cpu::cpu_id(), Ordering::Relaxed);
     let tid = child.tid;
     if flags & CLONE_PARENT_SETTID != 0 && uaccess::put_user(parent_tid, tid).is_err() {

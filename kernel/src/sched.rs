@@ -30,7 +30,10 @@ pub struct RunQueue {
 impl RunQueue {
     /// Empty.
     pub const fn new() -> RunQueue {
-        RunQueue { queue: VecDeque::new(), curr_is_user: false }
+        RunQueue {
+            queue: VecDeque::new(),
+            curr_is_user: false,
+        }
     }
 
     /// Is a user thread running on this CPU?
@@ -45,7 +48,8 @@ impl RunQueue {
 }
 
 /// Tasks to hand to another CPU after the current switch (one per CPU).
-static PENDING_MIGRATION: [AtomicPtr<Task>; arch::MAX_CPUS] = [const { AtomicPtr::new(core::ptr::null_mut()) }; arch::MAX_CPUS];
+static PENDING_MIGRATION: [AtomicPtr<Task>; arch::MAX_CPUS] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; arch::MAX_CPUS];
 
 /// Thread migrations between CPUs.
 pub static MIGRATIONS: AtomicU64 = AtomicU64::new(0);
@@ -70,7 +74,8 @@ pub fn schedule() {
                     if prev.allowed_on(cpu.id) {
                         rq.queue.push_back(prev);
                     } else {
-                        PENDING_MIGRATION[cpu.id].store(prev as *const Task as *mut Task, Ordering::Release);
+                        PENDING_MIGRATION[cpu.id]
+                            .store(prev as *const Task as *mut Task, Ordering::Release);
                     }
                 }
                 // Off the CPU until a waker (or never, when dead) queues it.
@@ -116,11 +121,13 @@ fn context_switch(cpu: &PerCpu, prev: &'static Task, next: &'static Task) {
     }
     // SAFETY: this CPU owns both tasks' switch state: `prev` is running here
     // and `next` is off every CPU (on_cpu was 0) and now claimed by us.
-    let ((prev_ctx, prev_fp), (next_ctx, next_fp)) = unsafe { (prev.switch_state(), next.switch_state()) };
+    let ((prev_ctx, prev_fp), (next_ctx, next_fp)) =
+        unsafe { (prev.switch_state(), next.switch_state()) };
     if !prev.is_idle {
         // SAFETY: as above.
         arch::context::fpsimd_save(unsafe { &mut *prev_fp });
-        prev.tpidr_el0.store(arch::cpu::read_tpidr_el0(), Ordering::Relaxed);
+        prev.tpidr_el0
+            .store(arch::cpu::read_tpidr_el0(), Ordering::Relaxed);
         mm_cid_put(prev);
     }
     if !next.is_idle {
@@ -179,7 +186,7 @@ pub fn enqueue(t: &'static Task, cpu: usize) {
     };
     if cpu == arch::cpu::cpu_id() {
         current().flags.set(TIF_NEED_RESCHED);
-    } else if was_idle || target.rq.lock().queue.len() > 0 {
+    } else if was_idle || !target.rq.lock().queue.is_empty() {
         crate::smp::send_reschedule(cpu);
     }
 }
@@ -225,7 +232,10 @@ pub fn wake_up(t: &'static Task, reason: WakeReason) -> bool {
 /// [`prepare_to_wait`]).
 pub fn wait() -> WakeReason {
     schedule();
-    match current().wake_reason.swap(WakeReason::None as u8, Ordering::AcqRel) {
+    match current()
+        .wake_reason
+        .swap(WakeReason::None as u8, Ordering::AcqRel)
+    {
         1 => WakeReason::Event,
         2 => WakeReason::Timeout,
         3 => WakeReason::Signal,
@@ -237,7 +247,8 @@ pub fn wait() -> WakeReason {
 pub fn prepare_to_wait() {
     let t = current();
     let _guard = t.sched_lock.lock();
-    t.wake_reason.store(WakeReason::None as u8, Ordering::Relaxed);
+    t.wake_reason
+        .store(WakeReason::None as u8, Ordering::Relaxed);
     t.set_state(TaskState::Blocked);
 }
 
@@ -269,7 +280,7 @@ pub fn scheduler_tick(cpu: &PerCpu, ticks: u64) {
         resched_curr();
     }
     timer_tick();
-    if ticks % 4 == 0 {
+    if ticks.is_multiple_of(4) {
         balance(cpu);
     }
 }
@@ -287,7 +298,9 @@ pub fn balance(cpu: &PerCpu) {
             busiest = Some((c, load));
         }
     }
-    let Some((victim, load)) = busiest else { return };
+    let Some((victim, load)) = busiest else {
+        return;
+    };
     if !(load >= mine + 2 || (mine == 0 && load >= 1)) {
         return;
     }

@@ -80,7 +80,11 @@ pub struct SigState {
 
 impl Default for SigState {
     fn default() -> Self {
-        SigState { blocked: 0, pending: 0, info: [KSigInfo::default(); NSIG] }
+        SigState {
+            blocked: 0,
+            pending: 0,
+            info: [KSigInfo::default(); NSIG],
+        }
     }
 }
 
@@ -99,7 +103,14 @@ pub struct SigAction {
 }
 
 /// The app's signal actions (shared by all threads: CLONE_SIGHAND).
-static ACTIONS: SpinLock<[SigAction; NSIG]> = SpinLock::new([SigAction { handler: 0, flags: 0, restorer: 0, mask: 0 }; NSIG]);
+static ACTIONS: SpinLock<[SigAction; NSIG]> = SpinLock::new(
+    [SigAction {
+        handler: 0,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    }; NSIG],
+);
 
 fn bit(sig: u32) -> u64 {
     1 << (sig - 1)
@@ -132,16 +143,31 @@ pub fn send_signal(task: &'static Task, sig: u32, info: KSigInfo) {
 
 /// Linux's `force_sig_fault()`: a fault in `task` raises `info.signal`.
 pub fn force_sig_fault(task: &'static Task, info: SigInfo) {
-    let report = FaultReport { esr: info.esr, far: info.far, elr: info.elr };
-    let code = if info.esr.class().is_abort() && (info.esr.abort_fsc() & 0x3c) == 0x0c { 2 } else { 1 };
-    let k = KSigInfo { code, pid: 0, addr: info.far, fault: Some(report) };
+    let report = FaultReport {
+        esr: info.esr,
+        far: info.far,
+        elr: info.elr,
+    };
+    let code = if info.esr.class().is_abort() && (info.esr.abort_fsc() & 0x3c) == 0x0c {
+        2
+    } else {
+        1
+    };
+    let k = KSigInfo {
+        code,
+        pid: 0,
+        addr: info.far,
+        fault: Some(report),
+    };
     send_signal(task, info.signal.0 as u32, k);
 }
 
 /// Dequeues the lowest pending deliverable signal of the current thread.
 fn dequeue(task: &Task) -> Option<(u32, KSigInfo)> {
     let mut st = task.sig.lock();
-    let forced = (0..NSIG as u32).map(|i| i + 1).find(|&s| st.pending & bit(s) != 0 && st.info[s as usize - 1].fault.is_some());
+    let forced = (0..NSIG as u32)
+        .map(|i| i + 1)
+        .find(|&s| st.pending & bit(s) != 0 && st.info[s as usize - 1].fault.is_some());
     let deliverable = st.pending & !st.blocked;
     let sig = forced.or_else(|| (deliverable != 0).then(|| deliverable.trailing_zeros() + 1))?;
     st.pending &= !bit(sig);
@@ -164,7 +190,9 @@ pub fn do_signal(task: &'static Task, tf: &mut TrapFrame) {
     task.flags.clear(TIF_SIGPENDING);
     while let Some((sig, info)) = dequeue(task) {
         let mut action = ACTIONS.lock()[sig as usize - 1];
-        if info.fault.is_some() && (action.handler == SIG_IGN || task.sig.lock().blocked & bit(sig) != 0) {
+        if info.fault.is_some()
+            && (action.handler == SIG_IGN || task.sig.lock().blocked & bit(sig) != 0)
+        {
             // A fault cannot be ignored or blocked: Linux resets it to default.
             action.handler = SIG_DFL;
         }
@@ -175,8 +203,19 @@ pub fn do_signal(task: &'static Task, tf: &mut TrapFrame) {
             _ => {
                 if setup_rt_frame(task, sig, &info, &action, tf).is_err() {
                     // The frame could not be written: Linux's force_sigsegv().
-                    let report = FaultReport { esr: Esr(0), far: tf.sp, elr: tf.pc };
-                    fatal(task, Signal::SIGSEGV.0 as u32, &KSigInfo { fault: Some(report), ..info });
+                    let report = FaultReport {
+                        esr: Esr(0),
+                        far: tf.sp,
+                        elr: tf.pc,
+                    };
+                    fatal(
+                        task,
+                        Signal::SIGSEGV.0 as u32,
+                        &KSigInfo {
+                            fault: Some(report),
+                            ..info
+                        },
+                    );
                 }
                 if action.flags & SA_RESETHAND != 0 {
                     ACTIONS.lock()[sig as usize - 1].handler = SIG_DFL;
@@ -257,7 +296,13 @@ fn get32(buf: &[u8], off: usize) -> u32 {
 }
 
 /// Builds the signal frame on the user stack and points the thread at the handler.
-fn setup_rt_frame(task: &Task, sig: u32, info: &KSigInfo, action: &SigAction, tf: &mut TrapFrame) -> Result<(), ()> {
+fn setup_rt_frame(
+    task: &Task,
+    sig: u32,
+    info: &KSigInfo,
+    action: &SigAction,
+    tf: &mut TrapFrame,
+) -> Result<(), ()> {
     let sp = (tf.sp.wrapping_sub(FRAME_TOTAL as u64)) & !15;
     let mut buf = alloc::vec![0u8; FRAME_TOTAL];
     put32(&mut buf, 0, sig);
@@ -295,7 +340,11 @@ fn setup_rt_frame(task: &Task, sig: u32, info: &KSigInfo, action: &SigAction, tf
     tf.regs[1] = sp;
     tf.regs[2] = sp + UC as u64;
     tf.regs[29] = sp + FRAME_SIZE as u64;
-    tf.regs[30] = if action.flags & SA_RESTORER != 0 { action.restorer } else { crate::mm::SIGPAGE };
+    tf.regs[30] = if action.flags & SA_RESTORER != 0 {
+        action.restorer
+    } else {
+        crate::mm::SIGPAGE
+    };
     tf.sp = sp;
     tf.pc = action.handler;
     Ok(())
@@ -311,8 +360,19 @@ pub fn sys_rt_sigreturn(tf: &mut TrapFrame) -> i64 {
     let pstate = get(&buf, MC_PSTATE);
     // Only EL0t AArch64 with the flags the app may set (Linux's valid_user_regs).
     if !ok || pstate & 0x1f != 0 {
-        let report = FaultReport { esr: Esr(0), far: tf.sp, elr: tf.pc };
-        fatal(task, Signal::SIGSEGV.0 as u32, &KSigInfo { fault: Some(report), ..Default::default() });
+        let report = FaultReport {
+            esr: Esr(0),
+            far: tf.sp,
+            elr: tf.pc,
+        };
+        fatal(
+            task,
+            Signal::SIGSEGV.0 as u32,
+            &KSigInfo {
+                fault: Some(report),
+                ..Default::default()
+            },
+        );
     }
     for i in 0..31 {
         tf.regs[i] = get(&buf, MC_REGS + 8 * i);
@@ -320,7 +380,11 @@ pub fn sys_rt_sigreturn(tf: &mut TrapFrame) -> i64 {
     tf.sp = get(&buf, MC_SP);
     tf.pc = get(&buf, MC_PC);
     tf.pstate = pstate & 0xf000_0000; // NZCV only
-    let mut fp = FpState { fpsr: get32(&buf, MC_RESERVED + 8) as u64, fpcr: get32(&buf, MC_RESERVED + 12) as u64, ..Default::default() };
+    let mut fp = FpState {
+        fpsr: get32(&buf, MC_RESERVED + 8) as u64,
+        fpcr: get32(&buf, MC_RESERVED + 12) as u64,
+        ..Default::default()
+    };
     for (i, v) in fp.vregs.iter_mut().enumerate() {
         let off = MC_RESERVED + 16 + 16 * i;
         *v = u128::from_le_bytes(buf[off..off + 16].try_into().unwrap());
@@ -408,7 +472,7 @@ pub fn sys_kill(pid: i64, sig: u64) -> i64 {
         Ok(s) => s,
         Err(e) => return e,
     };
-    if !matches!(pid, 0 | 1 | -1) {
+    if !matches!(pid, -1..=1) {
         return -ESRCH;
     }
     let Some(sig) = sig else { return 0 };
@@ -423,7 +487,15 @@ pub fn sys_kill(pid: i64, sig: u64) -> i64 {
             .find(|t| t.state() != TaskState::Dead && t.sig.lock().blocked & bit(sig) == 0)
             .unwrap_or(me)
     };
-    send_signal(target, sig, KSigInfo { code: SI_USER, pid: 1, ..Default::default() });
+    send_signal(
+        target,
+        sig,
+        KSigInfo {
+            code: SI_USER,
+            pid: 1,
+            ..Default::default()
+        },
+    );
     0
 }
 
@@ -443,7 +515,15 @@ pub fn sys_tgkill(tgid: i64, tid: i64, sig: u64) -> i64 {
         return -ESRCH;
     };
     if let Some(sig) = sig {
-        send_signal(task, sig, KSigInfo { code: SI_TKILL, pid: 1, ..Default::default() });
+        send_signal(
+            task,
+            sig,
+            KSigInfo {
+                code: SI_TKILL,
+                pid: 1,
+                ..Default::default()
+            },
+        );
     }
     0
 }

@@ -31,7 +31,9 @@ pub fn start_secondaries(cpus: usize) {
     let entry = arch::boot::secondary_entry_addr();
     for cpu in 1..cpus.min(arch::MAX_CPUS) {
         let started = match boards::BOARD.secondary_start {
-            boards::SecondaryStart::Psci => arch::psci::cpu_on(cpu as u64, entry, cpu as u64).is_ok(),
+            boards::SecondaryStart::Psci => {
+                arch::psci::cpu_on(cpu as u64, entry, cpu as u64).is_ok()
+            }
             boards::SecondaryStart::SpinTable => {
                 crate::mm::write_phys_u64(SPIN_TABLE_BASE + 8 * cpu as u64, entry);
                 arch::cpu::sev();
@@ -57,7 +59,9 @@ pub fn start_secondaries(cpus: usize) {
 /// too, before it starts the others.
 pub fn cpu_up(cpu: usize) -> &'static Task {
     let idle = Task::new_idle(cpu);
-    percpu::cpu(cpu).idle.store(idle as *const Task as *mut Task, Ordering::Release);
+    percpu::cpu(cpu)
+        .idle
+        .store(idle as *const Task as *mut Task, Ordering::Release);
     set_current(idle);
     crate::irq::init_this_cpu();
     percpu::cpu(cpu).online.store(true, Ordering::Release);

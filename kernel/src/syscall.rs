@@ -12,7 +12,6 @@ pub static SYSCALLS: AtomicU64 = AtomicU64::new(0);
 
 type SyscallFn = fn(&mut TrapFrame) -> i64;
 
-
 /// Linux aarch64 syscall numbers (include/uapi/asm-generic/unistd.h),
 /// plus rseq-os's own above Linux's range.
 pub mod nr {
@@ -55,7 +54,8 @@ static SYS_CALL_TABLE: [SyscallFn; NR_SYSCALLS] = {
     t[nr::FUTEX] = |tf| crate::futex::sys_futex(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
     t[nr::NANOSLEEP] = |tf| sys_clock_nanosleep(CLOCK_MONOTONIC, 0, tf.regs[0], tf.regs[1]);
     t[nr::CLOCK_GETTIME] = sys_clock_gettime;
-    t[nr::CLOCK_NANOSLEEP] = |tf| sys_clock_nanosleep(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
+    t[nr::CLOCK_NANOSLEEP] =
+        |tf| sys_clock_nanosleep(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
     t[nr::SCHED_SETAFFINITY] = |tf| sys_sched_setaffinity(tf.regs[0], tf.regs[1], tf.regs[2]);
     t[nr::SCHED_GETAFFINITY] = |tf| sys_sched_getaffinity(tf.regs[0], tf.regs[1], tf.regs[2]);
     t[nr::SCHED_YIELD] = |_| {
@@ -63,16 +63,28 @@ static SYS_CALL_TABLE: [SyscallFn; NR_SYSCALLS] = {
         0
     };
     t[nr::KILL] = |tf| crate::signal::sys_kill(tf.regs[0] as i32 as i64, tf.regs[1]);
-    t[nr::TGKILL] = |tf| crate::signal::sys_tgkill(tf.regs[0] as i32 as i64, tf.regs[1] as i32 as i64, tf.regs[2]);
-    t[nr::RT_SIGACTION] = |tf| crate::signal::sys_rt_sigaction(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
-    t[nr::RT_SIGPROCMASK] = |tf| crate::signal::sys_rt_sigprocmask(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
+    t[nr::TGKILL] = |tf| {
+        crate::signal::sys_tgkill(
+            tf.regs[0] as i32 as i64,
+            tf.regs[1] as i32 as i64,
+            tf.regs[2],
+        )
+    };
+    t[nr::RT_SIGACTION] =
+        |tf| crate::signal::sys_rt_sigaction(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
+    t[nr::RT_SIGPROCMASK] =
+        |tf| crate::signal::sys_rt_sigprocmask(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
     t[nr::RT_SIGRETURN] = crate::signal::sys_rt_sigreturn;
     t[nr::GETCPU] = |tf| sys_getcpu(tf.regs[0], tf.regs[1]);
     t[nr::GETPID] = sys_getpid;
     t[nr::GETTID] = sys_gettid;
     t[nr::MUNMAP] = |tf| crate::vm::sys_munmap(tf.regs[0], tf.regs[1]);
     t[nr::CLONE] = crate::process::sys_clone;
-    t[nr::MMAP] = |tf| crate::vm::sys_mmap(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3], tf.regs[4], tf.regs[5]);
+    t[nr::MMAP] = |tf| {
+        crate::vm::sys_mmap(
+            tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3], tf.regs[4], tf.regs[5],
+        )
+    };
     t[nr::MEMBARRIER] = |tf| crate::membarrier::sys_membarrier(tf.regs[0], tf.regs[1], tf.regs[2]);
     t[nr::KSTATS] = |tf| sys_kstats(tf.regs[0], tf.regs[1]);
     t
@@ -171,12 +183,20 @@ fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> i64 {
     };
     let freq = arch::timer::cntfrq();
     let now = arch::timer::counter();
-    let deadline = if flags & TIMER_ABSTIME != 0 { ticks } else { now.saturating_add(ticks) };
+    let deadline = if flags & TIMER_ABSTIME != 0 {
+        ticks
+    } else {
+        now.saturating_add(ticks)
+    };
     match crate::sched::sleep_until(deadline) {
         crate::task::WakeReason::Signal => {
             if rem != 0 && flags & TIMER_ABSTIME == 0 {
-                let left = arch::timer::ticks_to_ns(deadline.saturating_sub(arch::timer::counter()), freq);
-                let ts = Timespec { tv_sec: (left / 1_000_000_000) as i64, tv_nsec: (left % 1_000_000_000) as i64 };
+                let left =
+                    arch::timer::ticks_to_ns(deadline.saturating_sub(arch::timer::counter()), freq);
+                let ts = Timespec {
+                    tv_sec: (left / 1_000_000_000) as i64,
+                    tv_nsec: (left % 1_000_000_000) as i64,
+                };
                 if uaccess::put_user(rem, ts).is_err() {
                     return -EFAULT;
                 }
@@ -193,7 +213,9 @@ const CPUMASK_BYTES: u64 = 8;
 /// sched_setaffinity(pid, len, mask): 0 or a thread of the app; moves a
 /// running thread off CPUs it may no longer use before returning.
 fn sys_sched_setaffinity(pid: u64, len: u64, mask: u64) -> i64 {
-    let Some(task) = task_by_pid(pid) else { return -ESRCH };
+    let Some(task) = task_by_pid(pid) else {
+        return -ESRCH;
+    };
     let mut bytes = [0u8; 8];
     let n = len.min(CPUMASK_BYTES) as usize;
     if uaccess::copy_from_user(&mut bytes[..n], mask).is_err() {
@@ -219,11 +241,16 @@ fn sys_sched_setaffinity(pid: u64, len: u64, mask: u64) -> i64 {
 
 /// sched_getaffinity(pid, len, mask): returns the bytes written (8).
 fn sys_sched_getaffinity(pid: u64, len: u64, mask: u64) -> i64 {
-    let Some(task) = task_by_pid(pid) else { return -ESRCH };
-    if len < CPUMASK_BYTES || len % 8 != 0 {
+    let Some(task) = task_by_pid(pid) else {
+        return -ESRCH;
+    };
+    if len < CPUMASK_BYTES || !len.is_multiple_of(8) {
         return -EINVAL;
     }
-    match uaccess::put_user(mask, task.cpus_allowed.load(Ordering::Relaxed) & online_mask()) {
+    match uaccess::put_user(
+        mask,
+        task.cpus_allowed.load(Ordering::Relaxed) & online_mask(),
+    ) {
         Ok(()) => CPUMASK_BYTES as i64,
         Err(_) => -EFAULT,
     }
@@ -271,7 +298,11 @@ struct KStats {
 }
 
 fn sys_kstats(buf: u64, len: u64) -> i64 {
-    let mut k = KStats { version: 1, nr_cpus: crate::percpu::nr_online() as u64, ..Default::default() };
+    let mut k = KStats {
+        version: 1,
+        nr_cpus: crate::percpu::nr_online() as u64,
+        ..Default::default()
+    };
     for c in 0..arch::MAX_CPUS {
         let s = &crate::percpu::cpu(c).stats;
         k.ticks[c] = s.ticks.load(Ordering::Relaxed);

@@ -157,7 +157,8 @@ impl Task {
     pub fn new_idle(cpu: usize) -> &'static Task {
         let task: &'static Task = Box::leak(Box::new(Task::alloc(0, true, 1 << cpu)));
         task.cpu.store(cpu, Ordering::Relaxed);
-        task.state.store(TaskState::Running as u8, Ordering::Relaxed);
+        task.state
+            .store(TaskState::Running as u8, Ordering::Relaxed);
         task.on_cpu.store(1, Ordering::Relaxed);
         task
     }
@@ -167,7 +168,11 @@ impl Task {
     pub fn user_frame(&self) -> *mut TrapFrame {
         debug_assert!(!self.is_idle);
         // SAFETY: in bounds of the stack allocation (size > TrapFrame).
-        unsafe { self.kstack.add(KERNEL_STACK_SIZE - core::mem::size_of::<TrapFrame>()).cast() }
+        unsafe {
+            self.kstack
+                .add(KERNEL_STACK_SIZE - core::mem::size_of::<TrapFrame>())
+                .cast()
+        }
     }
 
     /// The task's [`TaskState`].

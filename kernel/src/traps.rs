@@ -36,7 +36,10 @@ extern "C" fn el0_sync_handler(tf: &mut TrapFrame) {
 /// IRQ from EL0.
 #[unsafe(no_mangle)]
 extern "C" fn el0_irq_handler(tf: &mut TrapFrame) {
-    crate::percpu::this_cpu().stats.irqs_el0.fetch_add(1, Ordering::Relaxed);
+    crate::percpu::this_cpu()
+        .stats
+        .irqs_el0
+        .fetch_add(1, Ordering::Relaxed);
     crate::irq::handle();
     crate::exit::irqentry_exit_to_user_mode(tf);
 }

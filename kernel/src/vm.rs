@@ -28,13 +28,18 @@ const MAP_IGNORED: u64 = 0x4000 | 0x20000 | 0x8000 | 0x0100;
 static REGIONS: SpinLock<Vec<(u64, u64)>> = SpinLock::new(Vec::new());
 
 fn page_align(len: u64) -> Option<u64> {
-    len.checked_add(PAGE_SIZE as u64 - 1).map(|l| l & !(PAGE_SIZE as u64 - 1))
+    len.checked_add(PAGE_SIZE as u64 - 1)
+        .map(|l| l & !(PAGE_SIZE as u64 - 1))
 }
 
 /// The mapping kind for `prot`, or None for W+X (refused: the kernel keeps
 /// W^X for the app too) and PROT_NONE (reserved, not mapped).
 fn kind(prot: u64) -> Result<Option<MapKind>, i64> {
-    match (prot & PROT_WRITE != 0, prot & PROT_EXEC != 0, prot & PROT_READ != 0) {
+    match (
+        prot & PROT_WRITE != 0,
+        prot & PROT_EXEC != 0,
+        prot & PROT_READ != 0,
+    ) {
         (true, true, _) => Err(-EINVAL),
         (true, false, _) => Ok(Some(MapKind::UserData)),
         (false, true, _) => Ok(Some(MapKind::UserText)),
@@ -68,14 +73,19 @@ pub fn sys_mmap(addr: u64, len: u64, prot: u64, flags: u64, fd: u64, off: u64) -
     if fd as i64 != -1 || off != 0 {
         return -EINVAL; // no files
     }
-    let Some(len) = page_align(len).filter(|&l| l > 0 && l <= MMAP_END - MMAP_BASE) else { return -EINVAL };
+    let Some(len) = page_align(len).filter(|&l| l > 0 && l <= MMAP_END - MMAP_BASE) else {
+        return -EINVAL;
+    };
     let kind = match kind(prot) {
         Ok(k) => k,
         Err(e) => return e,
     };
     let mut regions = REGIONS.lock();
     let start = if flags & MAP_FIXED != 0 {
-        if addr % PAGE_SIZE as u64 != 0 || addr < MMAP_BASE || addr.saturating_add(len) > MMAP_END {
+        if !addr.is_multiple_of(PAGE_SIZE as u64)
+            || addr < MMAP_BASE
+            || addr.saturating_add(len) > MMAP_END
+        {
             return -EINVAL;
         }
         if regions.iter().any(|&(s, e)| s < addr + len && addr < e) {
@@ -100,11 +110,15 @@ pub fn sys_mmap(addr: u64, len: u64, prot: u64, flags: u64, fd: u64, off: u64) -
 
 /// munmap(addr, len): inside the mmap area; unmapped parts are fine.
 pub fn sys_munmap(addr: u64, len: u64) -> i64 {
-    let Some(len) = page_align(len).filter(|&l| l > 0) else { return -EINVAL };
-    if addr % PAGE_SIZE as u64 != 0 {
+    let Some(len) = page_align(len).filter(|&l| l > 0) else {
+        return -EINVAL;
+    };
+    if !addr.is_multiple_of(PAGE_SIZE as u64) {
         return -EINVAL;
     }
-    let Some(end) = addr.checked_add(len) else { return -EINVAL };
+    let Some(end) = addr.checked_add(len) else {
+        return -EINVAL;
+    };
     if addr < MMAP_BASE || end > MMAP_END {
         return -EINVAL; // the image and the main stack stay mapped
     }

@@ -10,12 +10,14 @@ mod boards;
 mod build;
 mod check;
 mod firmware;
+mod flash;
 mod host;
 mod lint;
 mod log;
 mod qemu;
 mod runner;
 mod scenarios;
+mod sdcard;
 mod workspace;
 
 use std::env;
@@ -44,6 +46,15 @@ commands:
          SUBSTR (all by default), jobs at a time, each killed after timeout
          seconds; ends with `N passed, N failed`. no-build reuses the images in
          target/images. Serial logs: target/test-logs/<board>/<scenario>.log
+  sdcard [app=hello] [cmdline=ARGS] [out=target/rpi4-sdcard.img]
+         build the rpi4 kernel and a Raspberry Pi 4 SD card image: MBR, one
+         FAT32 partition holding start4.elf, fixup4.dat, bcm2711-rpi-4-b.dtb
+         (fetched from Debian when absent), config.txt, cmdline.txt (ARGS) and
+         kernel8.img; then verify the image file by file against its sources
+  flash  device=/dev/sdX [image=target/rpi4-sdcard.img] [yes]
+         write the image to a removable, unmounted disk that is not the system
+         disk, after asking (yes=1: without asking), with progress; then read
+         it back and compare. Needs write access to the device (root)
   lint   cargo fmt --check, and clippy -D warnings on host crates, apps and kernel
   help   this text";
 
@@ -114,6 +125,8 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
             };
             Ok(exit(runner::run(&ws, &opts)))
         }
+        "sdcard" => sdcard::command(&ws, args),
+        "flash" => flash::command(&ws, args),
         "lint" => {
             Args::parse(args, &LINT)?;
             Ok(exit(lint::run(&ws)))

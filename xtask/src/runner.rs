@@ -67,6 +67,22 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
         failed += totals.failed;
     }
 
+    // The SD card image: built from the real firmware and kernel, reopened
+    // and checked file by file (issue: "a test opens the image").
+    let card = "rpi4/sdcard-image";
+    if opts.build && opts.filter.as_deref().is_none_or(|f| card.contains(f)) {
+        match crate::sdcard::self_test(ws) {
+            Ok(summary) => {
+                println!("PASS {card}: {summary}");
+                passed += 1;
+            }
+            Err(e) => {
+                println!("FAIL {card}: {e}");
+                failed += 1;
+            }
+        }
+    }
+
     let selected = scenarios::select(opts.filter.as_deref());
     if selected.is_empty() {
         println!(

@@ -1,22 +1,58 @@
 //! Raw syscalls (Linux aarch64: number in x8, arguments x0..x5, `svc #0`,
 //! result in x0, negative errno on error) and typed wrappers.
 
-/// Syscall numbers (include/uapi/asm-generic/unistd.h).
+/// Syscall numbers (include/uapi/asm-generic/unistd.h), plus rseq-os's own.
 pub mod nr {
     pub const WRITE: u64 = 64;
     pub const EXIT: u64 = 93;
     pub const EXIT_GROUP: u64 = 94;
+    pub const SET_TID_ADDRESS: u64 = 96;
+    pub const FUTEX: u64 = 98;
+    pub const NANOSLEEP: u64 = 101;
     pub const CLOCK_GETTIME: u64 = 113;
+    pub const CLOCK_NANOSLEEP: u64 = 115;
+    pub const SCHED_SETAFFINITY: u64 = 122;
+    pub const SCHED_GETAFFINITY: u64 = 123;
+    pub const SCHED_YIELD: u64 = 124;
+    pub const KILL: u64 = 129;
+    pub const TGKILL: u64 = 131;
+    pub const RT_SIGACTION: u64 = 134;
+    pub const RT_SIGPROCMASK: u64 = 135;
+    pub const RT_SIGRETURN: u64 = 139;
+    pub const GETCPU: u64 = 168;
     pub const GETPID: u64 = 172;
     pub const GETTID: u64 = 178;
+    pub const MUNMAP: u64 = 215;
+    pub const CLONE: u64 = 220;
+    pub const MMAP: u64 = 222;
+    pub const MEMBARRIER: u64 = 283;
+    /// rseq-os private: `kstats(buf, len)`, see [`super::KStats`].
+    pub const KSTATS: u64 = 1000;
 }
 
-/// errno values the tests compare against.
+/// errno values the tests compare against (syscalls return them negated).
 pub mod errno {
+    pub const EPERM: i64 = 1;
+    pub const ESRCH: i64 = 3;
+    pub const EINTR: i64 = 4;
     pub const EBADF: i64 = 9;
+    pub const EAGAIN: i64 = 11;
+    pub const ENOMEM: i64 = 12;
     pub const EFAULT: i64 = 14;
     pub const EINVAL: i64 = 22;
     pub const ENOSYS: i64 = 38;
+    pub const ETIMEDOUT: i64 = 110;
+}
+
+/// Turns a raw syscall return into `Ok(value)` or `Err(-errno)` (the
+/// negative value as returned by the kernel, e.g. `Err(-EINVAL)`).
+#[inline]
+pub fn result(ret: i64) -> Result<u64, i64> {
+    if (-4095..0).contains(&ret) {
+        Err(ret)
+    } else {
+        Ok(ret as u64)
+    }
 }
 
 /// A syscall with up to six arguments.
@@ -107,4 +143,320 @@ pub fn counter() -> (u64, u64) {
         core::arch::asm!("isb", "mrs {}, cntvct_el0", "mrs {}, cntfrq_el0", out(reg) cnt, out(reg) frq, options(nostack))
     };
     (cnt, frq)
+}
+
+/// exit(2): ends the calling thread only (the process ends with its last
+/// thread). With `CLONE_CHILD_CLEARTID` the kernel then zeroes the thread's
+/// tid word and wakes one futex waiter on it.
+pub fn exit(status: i32) -> ! {
+    syscall3(nr::EXIT, status as u64, 0, 0);
+    unreachable!("exit returned")
+}
+
+/// set_tid_address(2): sets the calling thread's clear-child-tid pointer;
+/// returns the caller's tid.
+pub fn set_tid_address(tidptr: *mut u32) -> i64 {
+    syscall3(nr::SET_TID_ADDRESS, tidptr as u64, 0, 0)
+}
+
+/// The raw clone(2) syscall, aarch64 argument order: flags, newsp,
+/// parent_tidptr, tls, child_tidptr. Only usable from asm in practice (the
+/// child returns on `newsp`); see [`crate::thread`] for a safe spawn.
+///
+/// # Safety
+///
+/// With a zero `newsp` and `CLONE_VM` the child would share the caller's
+/// stack; the caller must make sure a successful clone cannot corrupt memory
+/// (e.g. expect only failure).
+pub unsafe fn clone_raw(flags: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64) -> i64 {
+    syscall6(nr::CLONE, [flags, newsp, ptid, tls, ctid, 0])
+}
+
+/// clone(2) flags (include/uapi/linux/sched.h).
+pub mod clone_flags {
+    pub const CSIGNAL: u64 = 0x0000_00ff;
+    pub const CLONE_VM: u64 = 0x0000_0100;
+    pub const CLONE_FS: u64 = 0x0000_0200;
+    pub const CLONE_FILES: u64 = 0x0000_0400;
+    pub const CLONE_SIGHAND: u64 = 0x0000_0800;
+    pub const CLONE_PIDFD: u64 = 0x0000_1000;
+    pub const CLONE_PTRACE: u64 = 0x0000_2000;
+    pub const CLONE_VFORK: u64 = 0x0000_4000;
+    pub const CLONE_PARENT: u64 = 0x0000_8000;
+    pub const CLONE_THREAD: u64 = 0x0001_0000;
+    pub const CLONE_NEWNS: u64 = 0x0002_0000;
+    pub const CLONE_SYSVSEM: u64 = 0x0004_0000;
+    pub const CLONE_SETTLS: u64 = 0x0008_0000;
+    pub const CLONE_PARENT_SETTID: u64 = 0x0010_0000;
+    pub const CLONE_CHILD_CLEARTID: u64 = 0x0020_0000;
+    pub const CLONE_DETACHED: u64 = 0x0040_0000;
+    pub const CLONE_UNTRACED: u64 = 0x0080_0000;
+    pub const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
+    /// What glibc's and musl's pthread_create pass: 0x3d0f00.
+    pub const THREAD_FLAGS: u64 = CLONE_VM
+        | CLONE_FS
+        | CLONE_FILES
+        | CLONE_SIGHAND
+        | CLONE_THREAD
+        | CLONE_SYSVSEM
+        | CLONE_SETTLS
+        | CLONE_PARENT_SETTID
+        | CLONE_CHILD_CLEARTID;
+}
+
+/// futex(2) operations and flags.
+pub mod futex_op {
+    pub const FUTEX_WAIT: u64 = 0;
+    pub const FUTEX_WAKE: u64 = 1;
+    pub const FUTEX_PRIVATE_FLAG: u64 = 128;
+    pub const FUTEX_WAIT_PRIVATE: u64 = FUTEX_WAIT | FUTEX_PRIVATE_FLAG;
+    pub const FUTEX_WAKE_PRIVATE: u64 = FUTEX_WAKE | FUTEX_PRIVATE_FLAG;
+}
+
+/// The raw futex(2): uaddr, op, val, timeout (or val2), uaddr2, val3.
+pub fn futex(uaddr: *const u32, op: u64, val: u32, timeout: *const Timespec) -> i64 {
+    syscall6(
+        nr::FUTEX,
+        [uaddr as u64, op, val as u64, timeout as u64, 0, 0],
+    )
+}
+
+fn timeout_ptr(timeout: Option<&Timespec>) -> *const Timespec {
+    timeout.map_or(core::ptr::null(), |t| t as *const Timespec)
+}
+
+/// FUTEX_WAIT|FUTEX_PRIVATE_FLAG: sleeps while `*word == val`, at most the
+/// relative `timeout`. 0 when woken (or spuriously), `-EAGAIN` if the word
+/// did not hold `val`, `-ETIMEDOUT`, `-EINTR`.
+pub fn futex_wait(
+    word: &core::sync::atomic::AtomicU32,
+    val: u32,
+    timeout: Option<&Timespec>,
+) -> i64 {
+    futex(
+        word.as_ptr(),
+        futex_op::FUTEX_WAIT_PRIVATE,
+        val,
+        timeout_ptr(timeout),
+    )
+}
+
+/// FUTEX_WAKE|FUTEX_PRIVATE_FLAG: wakes up to `n` waiters; returns how many.
+pub fn futex_wake(word: &core::sync::atomic::AtomicU32, n: u32) -> i64 {
+    futex(
+        word.as_ptr(),
+        futex_op::FUTEX_WAKE_PRIVATE,
+        n,
+        core::ptr::null(),
+    )
+}
+
+/// FUTEX_WAIT without FUTEX_PRIVATE_FLAG (a "shared" futex). Needed for the
+/// `CLONE_CHILD_CLEARTID` word: Linux wakes it with a shared FUTEX_WAKE,
+/// which does not match private waiters.
+pub fn futex_wait_shared(
+    word: &core::sync::atomic::AtomicU32,
+    val: u32,
+    timeout: Option<&Timespec>,
+) -> i64 {
+    futex(
+        word.as_ptr(),
+        futex_op::FUTEX_WAIT,
+        val,
+        timeout_ptr(timeout),
+    )
+}
+
+/// FUTEX_WAKE without FUTEX_PRIVATE_FLAG.
+pub fn futex_wake_shared(word: &core::sync::atomic::AtomicU32, n: u32) -> i64 {
+    futex(word.as_ptr(), futex_op::FUTEX_WAKE, n, core::ptr::null())
+}
+
+/// mmap(2) protections and flags.
+pub mod mman {
+    pub const PROT_NONE: u64 = 0;
+    pub const PROT_READ: u64 = 1;
+    pub const PROT_WRITE: u64 = 2;
+    pub const PROT_EXEC: u64 = 4;
+    pub const MAP_SHARED: u64 = 0x01;
+    pub const MAP_PRIVATE: u64 = 0x02;
+    pub const MAP_FIXED: u64 = 0x10;
+    pub const MAP_ANONYMOUS: u64 = 0x20;
+}
+
+/// mmap(2): the mapping's address, or -errno.
+pub fn mmap(addr: u64, len: u64, prot: u64, flags: u64, fd: i64, off: u64) -> i64 {
+    syscall6(nr::MMAP, [addr, len, prot, flags, fd as u64, off])
+}
+
+/// An anonymous private read-write mapping of `len` bytes (zero-filled).
+pub fn mmap_anon(len: usize) -> Result<*mut u8, i64> {
+    let ret = mmap(
+        0,
+        len as u64,
+        mman::PROT_READ | mman::PROT_WRITE,
+        mman::MAP_PRIVATE | mman::MAP_ANONYMOUS,
+        -1,
+        0,
+    );
+    result(ret).map(|a| a as *mut u8)
+}
+
+/// munmap(2).
+pub fn munmap(addr: u64, len: u64) -> i64 {
+    syscall3(nr::MUNMAP, addr, len, 0)
+}
+
+/// sched_yield(2).
+pub fn sched_yield() -> i64 {
+    syscall3(nr::SCHED_YIELD, 0, 0, 0)
+}
+
+/// sched_setaffinity(2) with a one-word mask (CPUs 0..63); `tid` 0 = self.
+pub fn sched_setaffinity(tid: i64, mask: u64) -> i64 {
+    syscall3(
+        nr::SCHED_SETAFFINITY,
+        tid as u64,
+        8,
+        &mask as *const u64 as u64,
+    )
+}
+
+/// sched_getaffinity(2) into a one-word mask; `tid` 0 = self. Returns the
+/// number of bytes the kernel wrote (Linux: its cpumask size) or -errno.
+pub fn sched_getaffinity(tid: i64, mask: &mut u64) -> i64 {
+    syscall3(
+        nr::SCHED_GETAFFINITY,
+        tid as u64,
+        8,
+        mask as *mut u64 as u64,
+    )
+}
+
+/// getcpu(2): (cpu, node), or -errno.
+pub fn getcpu() -> Result<(u32, u32), i64> {
+    let (mut cpu, mut node) = (u32::MAX, u32::MAX);
+    let ret = syscall3(
+        nr::GETCPU,
+        &mut cpu as *mut u32 as u64,
+        &mut node as *mut u32 as u64,
+        0,
+    );
+    result(ret).map(|_| (cpu, node))
+}
+
+/// clock_nanosleep(2) with a relative request (flags 0); `rem` receives the
+/// remaining time when interrupted (-EINTR).
+pub fn clock_nanosleep(clock: u64, flags: u64, req: &Timespec, rem: Option<&mut Timespec>) -> i64 {
+    let rem = rem.map_or(0, |r| r as *mut Timespec as u64);
+    syscall6(
+        nr::CLOCK_NANOSLEEP,
+        [clock, flags, req as *const Timespec as u64, rem, 0, 0],
+    )
+}
+
+/// nanosleep(2).
+pub fn nanosleep(req: &Timespec, rem: Option<&mut Timespec>) -> i64 {
+    let rem = rem.map_or(0, |r| r as *mut Timespec as u64);
+    syscall3(nr::NANOSLEEP, req as *const Timespec as u64, rem, 0)
+}
+
+impl Timespec {
+    /// A timespec of `ns` nanoseconds.
+    pub const fn from_nanos(ns: u64) -> Timespec {
+        Timespec {
+            tv_sec: (ns / 1_000_000_000) as i64,
+            tv_nsec: (ns % 1_000_000_000) as i64,
+        }
+    }
+
+    /// The value in nanoseconds (negative fields count as 0).
+    pub const fn as_nanos(&self) -> u64 {
+        let s = if self.tv_sec < 0 {
+            0
+        } else {
+            self.tv_sec as u64
+        };
+        let n = if self.tv_nsec < 0 {
+            0
+        } else {
+            self.tv_nsec as u64
+        };
+        s * 1_000_000_000 + n
+    }
+}
+
+/// rt_sigaction(2) (sigsetsize 8); see [`crate::signal`] for typed use.
+pub fn rt_sigaction(sig: u64, act: u64, oact: u64) -> i64 {
+    syscall6(nr::RT_SIGACTION, [sig, act, oact, 8, 0, 0])
+}
+
+/// rt_sigprocmask(2) (sigsetsize 8); see [`crate::signal`] for typed use.
+pub fn rt_sigprocmask(how: u64, set: u64, oset: u64) -> i64 {
+    syscall6(nr::RT_SIGPROCMASK, [how, set, oset, 8, 0, 0])
+}
+
+/// kill(2).
+pub fn kill(pid: i64, sig: i32) -> i64 {
+    syscall3(nr::KILL, pid as u64, sig as u64, 0)
+}
+
+/// tgkill(2).
+pub fn tgkill(tgid: i64, tid: i64, sig: i32) -> i64 {
+    syscall3(nr::TGKILL, tgid as u64, tid as u64, sig as u64)
+}
+
+/// membarrier(2) commands and flags (include/uapi/linux/membarrier.h).
+pub mod membarrier_cmd {
+    pub const QUERY: u64 = 0;
+    pub const GLOBAL: u64 = 1 << 0;
+    pub const GLOBAL_EXPEDITED: u64 = 1 << 1;
+    pub const REGISTER_GLOBAL_EXPEDITED: u64 = 1 << 2;
+    pub const PRIVATE_EXPEDITED: u64 = 1 << 3;
+    pub const REGISTER_PRIVATE_EXPEDITED: u64 = 1 << 4;
+    pub const PRIVATE_EXPEDITED_SYNC_CORE: u64 = 1 << 5;
+    pub const REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: u64 = 1 << 6;
+    pub const PRIVATE_EXPEDITED_RSEQ: u64 = 1 << 7;
+    pub const REGISTER_PRIVATE_EXPEDITED_RSEQ: u64 = 1 << 8;
+    pub const GET_REGISTRATIONS: u64 = 1 << 9;
+    /// `flags`: `cpu_id` selects the one CPU to interrupt (RSEQ command).
+    pub const FLAG_CPU: u64 = 1;
+}
+
+/// membarrier(2): cmd, flags, cpu_id.
+pub fn membarrier(cmd: u64, flags: u64, cpu_id: i32) -> i64 {
+    syscall3(nr::MEMBARRIER, cmd, flags, cpu_id as i64 as u64)
+}
+
+/// What the rseq-os private `kstats` syscall (1000) fills in: per-CPU
+/// counters indexed by CPU number (CPUs beyond `nr_cpus` are 0).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KStats {
+    /// Layout version: 1.
+    pub version: u64,
+    pub nr_cpus: u64,
+    pub ticks: [u64; 4],
+    pub irqs_el0: [u64; 4],
+    pub ipi_resched: [u64; 4],
+    pub ipi_call: [u64; 4],
+    pub membarrier_ipis: [u64; 4],
+    pub context_switches: [u64; 4],
+    pub migrations: u64,
+    pub syscalls: u64,
+}
+
+/// The raw `kstats(buf, len)` syscall: bytes written or -errno.
+pub fn kstats_raw(buf: *mut KStats, len: usize) -> i64 {
+    syscall3(nr::KSTATS, buf as u64, len as u64, 0)
+}
+
+/// The kernel's counters (rseq-os only; `Err(-ENOSYS)` elsewhere).
+pub fn kstats() -> Result<KStats, i64> {
+    let mut k = KStats::default();
+    let n = result(kstats_raw(&mut k, core::mem::size_of::<KStats>()))?;
+    if n < 16 {
+        return Err(-errno::EINVAL);
+    }
+    Ok(k)
 }

@@ -1,0 +1,110 @@
+//! SMP scenarios, one per boot: `smp -- <scenario> [arg]`.
+//!
+//! Written against Linux's aarch64 syscall ABI and semantics (threads by
+//! `clone`, futexes, affinity, signals, membarrier), plus rseq-os's private
+//! `kstats` syscall for the membarrier IPI counts. Each scenario says what
+//! it does, prints `TEST <name> ok|FAIL <why>` lines and returns 0 when all
+//! passed; `sigsegv-thread` must instead be killed by the kernel (139).
+#![no_std]
+#![no_main]
+
+mod affinity;
+mod futex;
+mod membarrier;
+mod misc;
+mod preempt;
+mod progress;
+mod sigregs;
+
+use rt::sched;
+use rt::{Args, println, sys};
+
+rt::main!(main);
+
+fn main(args: Args) -> i32 {
+    rt::thread::init_main();
+    let arg2 = args.get(2);
+    match args.get(1) {
+        "progress" => progress::run(),
+        "preempt" => preempt::run(),
+        "affinity" => affinity::run(),
+        "signal-regs" => sigregs::run(),
+        "sigsegv-thread" => misc::sigsegv_thread(),
+        "membarrier" => membarrier::run(),
+        "futex-sum" => futex::run(arg2.parse().unwrap_or(100_000)),
+        "sleep" => misc::sleep(),
+        "stress" => misc::stress(arg2.parse().unwrap_or(60)),
+        "clone-errors" => misc::clone_errors(),
+        other => {
+            println!("smp: unknown scenario `{other}`");
+            println!("scenarios: progress preempt affinity signal-regs sigsegv-thread membarrier");
+            println!("           futex-sum [N] sleep stress [SECONDS] clone-errors");
+            2
+        }
+    }
+}
+
+/// Prints one TEST line; returns whether it passed.
+pub fn check(name: &str, ok: bool, detail: core::fmt::Arguments) -> bool {
+    if ok {
+        println!("TEST {name} ok");
+    } else {
+        println!("TEST {name} FAIL {detail}");
+    }
+    ok
+}
+
+/// The virtual counter and its frequency ([`sys::counter`]). A frequency
+/// of 0 is taken as 1 GHz: qemu-user (`qemu-aarch64`, handy for running
+/// these scenarios on a Linux host) reads CNTFRQ_EL0 as 0 and counts ns.
+pub fn counter() -> (u64, u64) {
+    let (cnt, freq) = sys::counter();
+    (cnt, if freq == 0 { SEC } else { freq })
+}
+
+/// Nanoseconds on the virtual counter (CNTVCT_EL0 / CNTFRQ_EL0).
+pub fn now_ns() -> u64 {
+    let (cnt, freq) = counter();
+    sched::ticks_to_ns(cnt, freq)
+}
+
+pub const MS: u64 = 1_000_000;
+pub const SEC: u64 = 1_000_000_000;
+
+/// Polls `cond` (yielding between polls) until it holds or `timeout_ns` of
+/// counter time passed; returns whether it held.
+pub fn wait_for(timeout_ns: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let start = now_ns();
+    loop {
+        if cond() {
+            return true;
+        }
+        if now_ns() - start > timeout_ns {
+            return cond();
+        }
+        sched::yield_now();
+    }
+}
+
+/// The number of CPUs: one past the highest CPU in the initial affinity
+/// mask (all online CPUs), else kstats' `nr_cpus`, else 1.
+pub fn nr_cpus() -> u32 {
+    let mask = sched::get_affinity();
+    if mask != 0 {
+        return 64 - mask.leading_zeros();
+    }
+    match sys::kstats() {
+        Ok(k) if k.nr_cpus > 0 => k.nr_cpus as u32,
+        _ => 1,
+    }
+}
+
+/// The CPU mask with every CPU below `nr` set.
+pub fn all_cpus(nr: u32) -> u64 {
+    if nr >= 64 { u64::MAX } else { (1u64 << nr) - 1 }
+}
+
+/// The bit of `cpu` in a mask (0 for a bogus CPU number).
+pub fn cpu_bit(cpu: u32) -> u64 {
+    if cpu < 64 { 1 << cpu } else { 0 }
+}
