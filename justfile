@@ -41,6 +41,11 @@ sdcard *options:
 flash *options:
     cargo xtask flash "$@"
 
+# The long SMP stress run on 4 CPUs (not in `test`). Options: seconds=120 board=all|virt|rpi4
+[positional-arguments]
+stress *options:
+    cargo xtask stress "$@"
+
 # rustfmt --check, and clippy -D warnings on the host crates, the apps and the kernel.
 lint:
     cargo xtask lint

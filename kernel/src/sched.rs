@@ -51,6 +51,10 @@ impl RunQueue {
 static PENDING_MIGRATION: [AtomicPtr<Task>; arch::MAX_CPUS] =
     [const { AtomicPtr::new(core::ptr::null_mut()) }; arch::MAX_CPUS];
 
+/// Dead threads whose kernel stack can be freed after the current switch.
+static PENDING_REAP: [AtomicPtr<Task>; arch::MAX_CPUS] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; arch::MAX_CPUS];
+
 /// Thread migrations between CPUs.
 pub static MIGRATIONS: AtomicU64 = AtomicU64::new(0);
 
@@ -78,8 +82,12 @@ pub fn schedule() {
                             .store(prev as *const Task as *mut Task, Ordering::Release);
                     }
                 }
-                // Off the CPU until a waker (or never, when dead) queues it.
-                TaskState::Blocked | TaskState::Dead => *deactivated = true,
+                // Off the CPU until a waker queues it.
+                TaskState::Blocked => *deactivated = true,
+                TaskState::Dead => {
+                    *deactivated = true;
+                    PENDING_REAP[cpu.id].store(prev as *const Task as *mut Task, Ordering::Release);
+                }
                 TaskState::Runnable => {}
             }
         }
@@ -151,6 +159,15 @@ pub fn finish_task_switch() {
     // SAFETY: a leaked Task stored by `schedule` on this CPU.
     if let Some(t) = unsafe { t.as_ref() } {
         enqueue(t, select_cpu(t));
+    }
+    let dead = PENDING_REAP[cpu].swap(core::ptr::null_mut(), Ordering::AcqRel);
+    // SAFETY: a leaked Task that died on this CPU; we run on another stack now.
+    if let Some(t) = unsafe { dead.as_ref() } {
+        while t.on_cpu.load(Ordering::Acquire) != 0 {
+            core::hint::spin_loop();
+        }
+        // SAFETY: dead and its switch-out complete (on_cpu == 0).
+        unsafe { t.free_kstack() };
     }
 }
 

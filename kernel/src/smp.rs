@@ -63,6 +63,7 @@ pub fn cpu_up(cpu: usize) -> &'static Task {
         .idle
         .store(idle as *const Task as *mut Task, Ordering::Release);
     set_current(idle);
+    arch::timer::allow_el0_virtual_counter();
     crate::irq::init_this_cpu();
     percpu::cpu(cpu).online.store(true, Ordering::Release);
     idle

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use arch::TrapFrame;
 use arch::context::{CpuContext, FpState};
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use entry::tif::ThreadFlags;
 
 /// Kernel stack per user thread: exceptions from EL0 start at its top.
@@ -91,8 +91,9 @@ pub struct Task {
     ctx: UnsafeCell<CpuContext>,
     /// Saved EL0 FP/SIMD state while switched out (same protocol).
     fp: UnsafeCell<FpState>,
-    /// Bottom of its kernel stack (null for idle threads, which use the boot stack).
-    kstack: *mut u8,
+    /// Bottom of its kernel stack (null for idle threads, which use the boot
+    /// stack, and for reaped dead threads).
+    kstack: AtomicPtr<u8>,
 }
 
 // SAFETY: `ctx`, `fp` and `kstack` are only touched by the one CPU that runs
@@ -133,7 +134,7 @@ impl Task {
             migrations: AtomicU64::new(0),
             ctx: UnsafeCell::new(CpuContext::default()),
             fp: UnsafeCell::new(FpState::default()),
-            kstack,
+            kstack: AtomicPtr::new(kstack),
         }
     }
 
@@ -167,11 +168,29 @@ impl Task {
     /// stack, so that every exception from EL0 lands exactly there.
     pub fn user_frame(&self) -> *mut TrapFrame {
         debug_assert!(!self.is_idle);
+        let kstack = self.kstack.load(Ordering::Relaxed);
         // SAFETY: in bounds of the stack allocation (size > TrapFrame).
         unsafe {
-            self.kstack
+            kstack
                 .add(KERNEL_STACK_SIZE - core::mem::size_of::<TrapFrame>())
                 .cast()
+        }
+    }
+
+    /// Frees the kernel stack of a dead thread (Linux's `put_task_stack`).
+    /// The small Task itself stays, so stale TID lookups stay safe.
+    ///
+    /// # Safety
+    ///
+    /// The task is Dead and off every CPU (its last switch completed).
+    pub unsafe fn free_kstack(&self) {
+        let p = self.kstack.swap(core::ptr::null_mut(), Ordering::AcqRel);
+        if !p.is_null() {
+            // SAFETY: allocated in `alloc` as a boxed slice of this size and
+            // no longer used (caller's contract).
+            drop(unsafe {
+                Box::from_raw(core::ptr::slice_from_raw_parts_mut(p, KERNEL_STACK_SIZE))
+            });
         }
     }
 

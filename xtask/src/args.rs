@@ -63,7 +63,8 @@ impl Args {
             let known = match name.strip_prefix("--") {
                 Some(long) => find(long),
                 None if inline.is_some() => find(name),
-                None => None,
+                // A bare flag name (`just test no-host`) is that flag.
+                None => find(name).filter(|o| o.flag),
             };
             if let Some(opt) = known {
                 let value = match (opt.flag, inline) {

@@ -12,7 +12,7 @@ use crate::build::{self, APP_TARGET, KERNEL_TARGET};
 use crate::workspace::{self, Workspace};
 
 /// The EL0 crates, linted for their real target.
-const APPS: &[&str] = &["rt", "hello", "selftest"];
+const APPS: &[&str] = &["rt", "hello", "selftest", "smp"];
 
 /// Runs every lint, continuing past failures so one run lists them all;
 /// `true` when all passed.

@@ -46,6 +46,10 @@ commands:
          SUBSTR (all by default), jobs at a time, each killed after timeout
          seconds; ends with `N passed, N failed`. no-build reuses the images in
          target/images. Serial logs: target/test-logs/<board>/<scenario>.log
+  stress [seconds=120] [board=all|virt|rpi4]
+         the long SMP stress (apps/smp `stress`): futex-mutex sums, thread
+         churn, yields and migrations on 4 CPUs, every total exact; not part
+         of `test`
   sdcard [app=hello] [cmdline=ARGS] [out=target/rpi4-sdcard.img]
          build the rpi4 kernel and a Raspberry Pi 4 SD card image: MBR, one
          FAT32 partition holding start4.elf, fixup4.dat, bcm2711-rpi-4-b.dtb
@@ -85,6 +89,10 @@ const TEST: Spec = Spec {
     ],
     positional: &["filter"],
 };
+const STRESS: Spec = Spec {
+    opts: &[value("seconds"), value("board")],
+    positional: &["seconds", "board"],
+};
 const LINT: Spec = Spec {
     opts: &[],
     positional: &[],
@@ -122,6 +130,30 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
                 host: !opts.flag("no-host")?,
                 build: !opts.flag("no-build")?,
                 timeout: Duration::from_secs(opts.number("timeout")?.unwrap_or(60)),
+                only: None,
+            };
+            Ok(exit(runner::run(&ws, &opts)))
+        }
+        "stress" => {
+            let opts = Args::parse(args, &STRESS)?;
+            let seconds = opts.number("seconds")?.unwrap_or(120);
+            let boards: Vec<&'static str> = match opts.value("board").unwrap_or("all") {
+                "all" => boards::BOARDS.iter().map(|b| b.name).collect(),
+                one => vec![boards::find(one)?.name],
+            };
+            let only = boards
+                .into_iter()
+                .map(|b| scenarios::stress(b, seconds))
+                .collect();
+            let opts = runner::Options {
+                filter: None,
+                jobs: 2,
+                host: false,
+                build: true,
+                // Rounds are bounded by counter time; allow the last one to
+                // finish slowly under emulation.
+                timeout: Duration::from_secs(seconds * 2 + 120),
+                only: Some(only),
             };
             Ok(exit(runner::run(&ws, &opts)))
         }

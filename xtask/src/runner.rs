@@ -42,6 +42,9 @@ pub struct Options {
     pub build: bool,
     /// Deadline per scenario.
     pub timeout: Duration,
+    /// Run exactly these scenarios (and no host tests or card check)
+    /// instead of the table: `cargo xtask stress`.
+    pub only: Option<Vec<&'static Scenario>>,
 }
 
 /// The result of one scenario.
@@ -70,7 +73,8 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
     // The SD card image: built from the real firmware and kernel, reopened
     // and checked file by file (issue: "a test opens the image").
     let card = "rpi4/sdcard-image";
-    if opts.build && opts.filter.as_deref().is_none_or(|f| card.contains(f)) {
+    if opts.only.is_none() && opts.build && opts.filter.as_deref().is_none_or(|f| card.contains(f))
+    {
         match crate::sdcard::self_test(ws) {
             Ok(summary) => {
                 println!("PASS {card}: {summary}");
@@ -83,7 +87,10 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
         }
     }
 
-    let selected = scenarios::select(opts.filter.as_deref());
+    let selected = match &opts.only {
+        Some(list) => list.clone(),
+        None => scenarios::select(opts.filter.as_deref()),
+    };
     if selected.is_empty() {
         println!(
             "no scenario matches {:?}",

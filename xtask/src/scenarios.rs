@@ -59,6 +59,13 @@ const HELLO: Scenario = Scenario {
     shared: false,
 };
 
+/// As [`HELLO`], running the threads/SMP test app, on both boards.
+const SMP: Scenario = Scenario {
+    app: "smp",
+    shared: true,
+    ..HELLO
+};
+
 /// As [`HELLO`], running the selftest app.
 const SELFTEST: Scenario = Scenario {
     app: "selftest",
@@ -292,6 +299,107 @@ pub static SCENARIOS: &[Scenario] = &[
         ],
         ..SELFTEST
     },
+    // --- threads on 4 CPUs (apps/smp) -------------------------------------------
+    Scenario {
+        name: "smp-progress",
+        append: "-- progress",
+        checks: &[
+            TestOk("progress"),
+            TestOk("tls"),
+            TestOk("spread"),
+            Banner("cpus", "4"),
+        ],
+        ..SMP
+    },
+    Scenario {
+        name: "smp-preempt",
+        append: "-- preempt",
+        checks: &[TestOk("preempt")],
+        ..SMP
+    },
+    Scenario {
+        name: "smp-affinity",
+        append: "-- affinity",
+        checks: &[
+            TestOk("affinity-self"),
+            TestOk("affinity-other"),
+            TestOk("getaffinity"),
+        ],
+        ..SMP
+    },
+    Scenario {
+        name: "smp-signal-regs",
+        append: "-- signal-regs",
+        checks: &[
+            TestOk("signal-regs"),
+            TestOk("signal-info"),
+            TestOk("signal-tid"),
+            TestOk("signal-frame"),
+        ],
+        ..SMP
+    },
+    Scenario {
+        name: "smp-sigsegv-thread",
+        append: "-- sigsegv-thread",
+        status: 128 + 11,
+        checks: &[
+            Kill("app", "smp"),
+            Kill("signal", "SIGSEGV"),
+            Kill("ec", "0x24"),
+        ],
+        ..SMP
+    },
+    Scenario {
+        name: "smp-membarrier",
+        append: "-- membarrier",
+        checks: &[
+            TestOk("membarrier-all"),
+            TestOk("membarrier-cpu"),
+            TestOk("membarrier-query"),
+        ],
+        ..SMP
+    },
+    Scenario {
+        name: "smp-futex-sum",
+        append: "-- futex-sum",
+        checks: &[
+            TestOk("futex-sum"),
+            TestOk("futex-eagain"),
+            TestOk("futex-timeout"),
+        ],
+        ..SMP
+    },
+    Scenario {
+        name: "smp-sleep",
+        append: "-- sleep",
+        checks: &[TestOk("nanosleep")],
+        ..SMP
+    },
+    Scenario {
+        name: "smp-clone-errors",
+        append: "-- clone-errors",
+        checks: &[TestOk("clone-einval")],
+        ..SMP
+    },
+    Scenario {
+        name: "smp-churn",
+        append: "-- churn 600",
+        checks: &[TestOk("churn")],
+        ..SMP
+    },
+    Scenario {
+        name: "smp-gicv3-el2",
+        el2: true,
+        gic: 3,
+        append: "-- membarrier",
+        checks: &[
+            Banner("gic", "GICv3"),
+            TestOk("membarrier-all"),
+            TestOk("membarrier-cpu"),
+        ],
+        shared: false,
+        ..SMP
+    },
     // --- how runs end ----------------------------------------------------------
     Scenario {
         name: "exit-status",
@@ -369,6 +477,21 @@ fn for_board(s: &'static Scenario, board: &'static str) -> &'static Scenario {
         gic: if fixed { 2 } else { s.gic },
         cpu: if fixed { "" } else { s.cpu },
         ..*s
+    }))
+}
+
+/// The long SMP stress run (`cargo xtask stress`, not in `just test`):
+/// futex-mutex sums, thread churn, yields and migrations for `seconds` of
+/// counter time, every round's total exact.
+pub fn stress(board: &'static str, seconds: u64) -> &'static Scenario {
+    let fixed = boards::find(board).is_ok_and(|b| b.knobs.is_none());
+    Box::leak(Box::new(Scenario {
+        name: "stress",
+        board,
+        append: Box::leak(format!("-- stress {seconds}").into_boxed_str()),
+        checks: &[TestOk("stress")],
+        cpu: if fixed { "" } else { SMP.cpu },
+        ..SMP
     }))
 }
 

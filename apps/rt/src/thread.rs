@@ -86,6 +86,15 @@ const _: () = assert!(core::mem::offset_of!(ThreadBlock, tid_word) == 0);
 /// The main thread's block (its stack is the kernel's initial stack).
 static MAIN_BLOCK: ThreadBlock = ThreadBlock::empty();
 
+/// How many spawned threads found `TPIDR_EL0` not pointing at their block
+/// (a kernel that ignored `CLONE_SETTLS`) and had to set it themselves.
+static TLS_FIXUPS: AtomicU32 = AtomicU32::new(0);
+
+/// See [`TLS_FIXUPS`]: 0 on a kernel that implements `CLONE_SETTLS`.
+pub fn tls_fixups() -> u32 {
+    TLS_FIXUPS.load(Ordering::SeqCst)
+}
+
 /// `TPIDR_EL0`.
 #[inline(always)]
 pub fn tpidr() -> u64 {
@@ -263,6 +272,7 @@ extern "C" fn thread_start(block: usize) -> ! {
             tpidr(),
             block as u64
         );
+        TLS_FIXUPS.fetch_add(1, Ordering::SeqCst);
         set_tpidr(block as u64);
     }
     let ret = match b.f {

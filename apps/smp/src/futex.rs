@@ -4,31 +4,28 @@
 //! `-EAGAIN`, and a relative timeout on an unchanging word is `-ETIMEDOUT`
 //! no earlier than the timeout.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use rt::sync::{Barrier, Mutex};
 use rt::sys::{self, Timespec, errno};
 use rt::{println, sched, thread};
 
-use crate::{MS, check, now_ns, nr_cpus};
+use crate::{MS, check, now_ns};
 
-pub const THREADS: usize = 8;
+const THREADS: usize = 8;
 
 static SUM: Mutex<u64> = Mutex::new(0);
 static START: Barrier = Barrier::new(THREADS as u32);
 static PER_THREAD: AtomicU64 = AtomicU64::new(0);
-static MIGRATE: AtomicBool = AtomicBool::new(false);
-static NR_CPUS: AtomicU32 = AtomicU32::new(1);
 
 /// In migrating rounds, every this many increments a thread yields, and
 /// every other time moves itself to another CPU.
 const SHAKE: u64 = 512;
 
-fn adder(i: usize) -> i32 {
-    let n = PER_THREAD.load(Ordering::SeqCst);
-    let migrate = MIGRATE.load(Ordering::SeqCst);
-    let nr = NR_CPUS.load(Ordering::SeqCst).max(1) as u64;
-    START.wait();
+/// `n` locked increments of [`SUM`]; if `migrate`, every [`SHAKE`]
+/// increments alternately move to another of `nr` CPUs or yield.
+pub fn add(i: usize, n: u64, migrate: bool, nr: u32) {
+    let nr = nr.max(1) as u64;
     for j in 0..n {
         *SUM.lock() += 1;
         if migrate && j.is_multiple_of(SHAKE) {
@@ -39,15 +36,25 @@ fn adder(i: usize) -> i32 {
             }
         }
     }
+}
+
+/// Reads and resets the shared sum.
+pub fn take_sum() -> u64 {
+    core::mem::take(&mut *SUM.lock())
+}
+
+fn adder(i: usize) -> i32 {
+    let n = PER_THREAD.load(Ordering::SeqCst);
+    START.wait();
+    add(i, n, false, 1);
     0
 }
 
-/// One round: `THREADS` x `n` locked increments. Returns (sum, spawn error).
-pub fn round(n: u64, migrate: bool) -> (u64, Option<i64>) {
-    *SUM.lock() = 0;
+/// One round: `THREADS` threads x `n` locked increments, released together
+/// by a barrier. Returns (sum, spawn error).
+fn round(n: u64) -> (u64, Option<i64>) {
+    take_sum();
     PER_THREAD.store(n, Ordering::SeqCst);
-    MIGRATE.store(migrate, Ordering::SeqCst);
-    NR_CPUS.store(nr_cpus(), Ordering::SeqCst);
     let mut handles = [const { None }; THREADS];
     let mut spawn_error = None;
     for (i, h) in handles.iter_mut().enumerate() {
@@ -68,7 +75,7 @@ pub fn round(n: u64, migrate: bool) -> (u64, Option<i64>) {
             j.join();
         }
     }
-    (*SUM.lock(), spawn_error)
+    (take_sum(), spawn_error)
 }
 
 pub fn run(n: u64) -> i32 {
@@ -76,7 +83,7 @@ pub fn run(n: u64) -> i32 {
         "smp: futex-sum: {THREADS} threads x {n} increments of one u64 under the futex mutex; FUTEX_WAIT -EAGAIN and -ETIMEDOUT"
     );
     let t0 = now_ns();
-    let (sum, err) = round(n, false);
+    let (sum, err) = round(n);
     println!("smp: sum {sum} in {} ms", (now_ns() - t0) / MS);
     let want = THREADS as u64 * n;
     let mut ok = check(

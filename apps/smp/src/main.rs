@@ -15,6 +15,7 @@ mod misc;
 mod preempt;
 mod progress;
 mod sigregs;
+mod stress;
 
 use rt::sched;
 use rt::{Args, println, sys};
@@ -33,8 +34,9 @@ fn main(args: Args) -> i32 {
         "membarrier" => membarrier::run(),
         "futex-sum" => futex::run(arg2.parse().unwrap_or(100_000)),
         "sleep" => misc::sleep(),
-        "stress" => misc::stress(arg2.parse().unwrap_or(60)),
+        "stress" => stress::run(arg2.parse().unwrap_or(60)),
         "clone-errors" => misc::clone_errors(),
+        "churn" => misc::churn(arg2.parse().unwrap_or(600)),
         other => {
             println!("smp: unknown scenario `{other}`");
             println!("scenarios: progress preempt affinity signal-regs sigsegv-thread membarrier");

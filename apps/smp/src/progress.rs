@@ -2,6 +2,8 @@
 //! own counter until a stop flag; every thread must make progress (the
 //! kernel preempts EL0 spinners fairly) and the threads must spread over the
 //! CPUs (more runnable threads than CPUs means they cannot all share one).
+//! Each thread also checks its thread pointer (`tls`: `CLONE_SETTLS` set
+//! TPIDR_EL0 to the thread's block, so `current_tid()` is its tid).
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -9,49 +11,54 @@ use rt::{println, sched, thread};
 
 use crate::{MS, check, cpu_bit, now_ns, nr_cpus};
 
-pub const THREADS: usize = 8;
+const THREADS: usize = 8;
 
 /// How often (in iterations) a spinner asks `getcpu` where it is, and (in
 /// migrating rounds) moves itself.
 const SAMPLE: u64 = 1 << 14;
 
 static STOP: AtomicBool = AtomicBool::new(false);
-static MIGRATE: AtomicBool = AtomicBool::new(false);
 static NR_CPUS: AtomicU64 = AtomicU64::new(1);
 static COUNTS: [AtomicU64; THREADS] = [const { AtomicU64::new(0) }; THREADS];
 static CPUS: [AtomicU64; THREADS] = [const { AtomicU64::new(0) }; THREADS];
+/// Threads whose `thread::current_tid()` (read through TPIDR_EL0) was not
+/// their `gettid()`.
+static BAD_TLS: AtomicU64 = AtomicU64::new(0);
+
+/// The number of CPUs [`spin`] migrates over.
+pub fn set_nr_cpus(nr: u32) {
+    NR_CPUS.store(nr as u64, Ordering::SeqCst);
+}
 
 /// The outcome of one round.
-pub struct Round {
-    pub counts: [u64; THREADS],
+struct Round {
+    counts: [u64; THREADS],
     /// Per thread, the CPUs `getcpu` reported.
-    pub cpus: [u64; THREADS],
+    cpus: [u64; THREADS],
     /// Threads that could not be spawned (-errno of the first failure).
-    pub spawn_error: Option<i64>,
+    spawn_error: Option<i64>,
 }
 
 impl Round {
-    pub fn min_count(&self) -> u64 {
+    fn min_count(&self) -> u64 {
         self.counts.iter().copied().min().unwrap_or(0)
     }
 
-    pub fn total(&self) -> u64 {
-        self.counts.iter().sum()
-    }
-
-    pub fn cpu_union(&self) -> u64 {
+    fn cpu_union(&self) -> u64 {
         self.cpus.iter().fold(0, |a, &m| a | m)
     }
 }
 
-fn spinner(i: usize) -> i32 {
+/// Thread `i`'s spin loop: counts in `count` until `stop`, sampling
+/// `getcpu` every [`SAMPLE`] iterations (and, if `migrate`, moving itself to
+/// another CPU and yielding). Returns the mask of CPUs seen.
+pub fn spin(i: usize, migrate: bool, stop: &AtomicBool, count: &AtomicU64) -> u64 {
     let nr = NR_CPUS.load(Ordering::Relaxed).max(1);
-    let migrate = MIGRATE.load(Ordering::Relaxed);
     let mut mask = cpu_bit(sched::getcpu());
     let mut n = 0u64;
-    while !STOP.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Relaxed) {
         n += 1;
-        COUNTS[i].store(n, Ordering::Relaxed);
+        count.store(n, Ordering::Relaxed);
         if n.is_multiple_of(SAMPLE) {
             mask |= cpu_bit(sched::getcpu());
             if migrate {
@@ -62,17 +69,24 @@ fn spinner(i: usize) -> i32 {
             }
         }
     }
-    mask |= cpu_bit(sched::getcpu());
+    mask | cpu_bit(sched::getcpu())
+}
+
+fn spinner(i: usize) -> i32 {
+    if thread::current_tid() != rt::sys::gettid() || thread::is_main() {
+        BAD_TLS.fetch_add(1, Ordering::SeqCst);
+    }
+    let mask = spin(i, false, &STOP, &COUNTS[i]);
     CPUS[i].store(mask, Ordering::Relaxed);
     0
 }
 
 /// Runs one round: `THREADS` spinners for `duration_ns` of counter time
 /// (the main thread sleeps meanwhile), then stops and joins them.
-pub fn round(duration_ns: u64, migrate: bool) -> Round {
+fn round(duration_ns: u64) -> Round {
     STOP.store(false, Ordering::SeqCst);
-    MIGRATE.store(migrate, Ordering::SeqCst);
-    NR_CPUS.store(nr_cpus() as u64, Ordering::SeqCst);
+    set_nr_cpus(nr_cpus());
+    BAD_TLS.store(0, Ordering::SeqCst);
     for i in 0..THREADS {
         COUNTS[i].store(0, Ordering::SeqCst);
         CPUS[i].store(0, Ordering::SeqCst);
@@ -113,9 +127,9 @@ pub fn round(duration_ns: u64, migrate: bool) -> Round {
 pub fn run() -> i32 {
     let nr = nr_cpus();
     println!(
-        "smp: progress: {THREADS} threads spin on {nr} CPUs for 300 ms, each counting; all must advance and spread"
+        "smp: progress: {THREADS} threads spin on {nr} CPUs for 300 ms, each counting; all must advance and spread; TPIDR_EL0 per thread"
     );
-    let r = round(300 * MS, false);
+    let r = round(300 * MS);
     for i in 0..THREADS {
         println!(
             "smp: thread {i}: count={} cpus={:#x}",
@@ -126,6 +140,16 @@ pub fn run() -> i32 {
         "progress",
         r.spawn_error.is_none() && r.min_count() > 0,
         format_args!("spawn error {:?}, counts {:?}", r.spawn_error, r.counts),
+    );
+    let bad_tls = BAD_TLS.load(Ordering::SeqCst);
+    let fixups = thread::tls_fixups();
+    let main_tls = thread::is_main() && thread::current_tid() == rt::sys::gettid();
+    ok &= check(
+        "tls",
+        bad_tls == 0 && fixups == 0 && main_tls,
+        format_args!(
+            "{bad_tls} threads saw a wrong current_tid(), {fixups} found TPIDR_EL0 not set by CLONE_SETTLS, main ok {main_tls}"
+        ),
     );
     let distinct = r.cpu_union().count_ones();
     let want = if nr >= 4 { 3 } else { 2 };

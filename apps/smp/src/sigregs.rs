@@ -3,25 +3,27 @@
 //! destroys them all.
 //!
 //! The worker thread (`__smp_regs_spin`, asm) loads distinct patterns into
-//! x0-x15, x17-x30, v0-v31 (all 128 bits), FPCR and NZCV, announces itself
+//! x0-x15, x17-x30, v0-v31 (all 128 bits), FPCR, FPSR and NZCV, announces itself
 //! and spins until a flag word becomes nonzero, then stores everything back
 //! (and SP). The main thread `tgkill`s it with SIGUSR1. The handler
 //! (`__smp_handler`, asm) records what it got (Rust), sets the flag and
-//! then loads junk into x0-x29, v0-v31, FPCR and NZCV before returning
+//! then loads junk into x0-x29, v0-v31, FPCR, FPSR and NZCV before returning
 //! through the restorer: only `rt_sigreturn` restoring the frame brings the
 //! patterns back.
 //!
 //! Not checked: x16, the one scratch register of the spin loop (it holds the
 //! flag's address, then the flag's value: `adrp x16; ldr x16; cbz x16`) and
 //! of the final stores (their base address). SP is checked (stored after the
-//! loop, compared with its value before). x18 is treated like any other
+//! loop, compared with its value before), and TPIDR_EL0 (not part of the
+//! signal frame: left alone by the handler, it must be unchanged). x18 is
+//! treated like any other
 //! register (the function saves and restores it, as it does x19-x30 and
 //! d8-d15, which the AAPCS64 requires it to preserve).
 //!
 //! Also checked: the handler's arguments (`signal-info`: sig and si_signo
 //! 10), the thread it ran on (`signal-tid`), and the kernel's signal frame
 //! (`signal-frame`: the ucontext's x0-x30 minus x16, SP, PC in the spin
-//! loop, NZCV in PSTATE, and the fpsimd record's v0-v31 and FPCR).
+//! loop, NZCV in PSTATE, and the fpsimd record's v0-v31, FPCR and FPSR).
 
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
@@ -33,7 +35,8 @@ use rt::{println, sched, sys, thread};
 use crate::{MS, SEC, check, wait_for};
 
 /// A full register file as the asm stores it. Offsets are hard-coded in the
-/// asm: x at 0, v at 256, fpcr 768, nzcv 776, sp 784, sp_before 792.
+/// asm: x at 0, v at 256, fpcr 768, nzcv 776, sp 784, sp_before 792,
+/// fpsr 800.
 #[repr(C, align(16))]
 #[derive(Clone, Copy)]
 pub struct Regs {
@@ -43,6 +46,8 @@ pub struct Regs {
     nzcv: u64,
     sp: u64,
     sp_before: u64,
+    fpsr: u64,
+    _pad: u64,
 }
 
 const _: () = assert!(core::mem::offset_of!(Regs, v) == 256);
@@ -50,6 +55,7 @@ const _: () = assert!(core::mem::offset_of!(Regs, fpcr) == 768);
 const _: () = assert!(core::mem::offset_of!(Regs, nzcv) == 776);
 const _: () = assert!(core::mem::offset_of!(Regs, sp) == 784);
 const _: () = assert!(core::mem::offset_of!(Regs, sp_before) == 792);
+const _: () = assert!(core::mem::offset_of!(Regs, fpsr) == 800);
 
 /// The register the spin loop needs for itself.
 const SCRATCH: usize = 16;
@@ -58,6 +64,10 @@ const SCRATCH: usize = 16;
 const FPCR_PATTERN: u64 = 0x07c0_0000;
 /// FPCR in the handler: round towards +infinity only.
 const FPCR_JUNK: u64 = 0x0040_0000;
+/// FPSR: QC, IDC, IXC, DZC, IOC (cumulative flags, writable at EL0).
+const FPSR_PATTERN: u64 = 0x0800_0093;
+/// FPSR in the handler: OFC, UFC.
+const FPSR_JUNK: u64 = 0x0000_000c;
 /// NZCV: N and C.
 const NZCV_PATTERN: u64 = 0xa000_0000;
 /// NZCV in the handler: Z and V.
@@ -71,6 +81,8 @@ const fn patterns(junk: bool) -> Regs {
         nzcv: if junk { NZCV_JUNK } else { NZCV_PATTERN },
         sp: 0,
         sp_before: 0,
+        fpsr: if junk { FPSR_JUNK } else { FPSR_PATTERN },
+        _pad: 0,
     };
     let mut i = 0;
     while i < 32 {
@@ -119,6 +131,7 @@ struct Frame {
     pstate: u64,
     fpsimd: bool,
     fpcr: u32,
+    fpsr: u32,
     v: [u128; 32],
 }
 
@@ -132,6 +145,7 @@ static FRAME: FrameCell = FrameCell(UnsafeCell::new(Frame {
     pstate: 0,
     fpsimd: false,
     fpcr: 0,
+    fpsr: 0,
     v: [0; 32],
 }));
 
@@ -151,7 +165,7 @@ core::arch::global_asm!(
     ".type __smp_regs_spin, %function",
     ".p2align 2",
     "__smp_regs_spin:",
-    // Save what the AAPCS64 says a callee preserves (and x18, FPCR).
+    // Save what the AAPCS64 says a callee preserves (and x18, FPCR, FPSR).
     "    stp x29, x30, [sp, #-192]!",
     "    mov x29, sp",
     "    stp x18, x19, [sp, #16]",
@@ -165,7 +179,8 @@ core::arch::global_asm!(
     "    stp d12, d13, [sp, #144]",
     "    stp d14, d15, [sp, #160]",
     "    mrs x9, fpcr",
-    "    str x9, [sp, #176]",
+    "    mrs x10, fpsr",
+    "    stp x9, x10, [sp, #176]",
     "    adrp x16, {save}",
     "    add x16, x16, :lo12:{save}",
     "    mov x9, sp",
@@ -177,6 +192,8 @@ core::arch::global_asm!(
     "    msr fpcr, x9",
     "    ldr x9, [x16, #776]",
     "    msr nzcv, x9",
+    "    ldr x9, [x16, #800]",
+    "    msr fpsr, x9",
     "    ldp q0, q1, [x16, #256]",
     "    ldp q2, q3, [x16, #288]",
     "    ldp q4, q5, [x16, #320]",
@@ -261,9 +278,12 @@ core::arch::global_asm!(
     "    str x0, [x16, #776]",
     "    mov x0, sp",
     "    str x0, [x16, #784]",
+    "    mrs x0, fpsr",
+    "    str x0, [x16, #800]",
     // Restore the caller's registers.
-    "    ldr x9, [sp, #176]",
+    "    ldp x9, x10, [sp, #176]",
     "    msr fpcr, x9",
+    "    msr fpsr, x10",
     "    ldp d8, d9, [sp, #112]",
     "    ldp d10, d11, [sp, #128]",
     "    ldp d12, d13, [sp, #144]",
@@ -295,6 +315,8 @@ core::arch::global_asm!(
     "    msr fpcr, x9",
     "    ldr x9, [x17, #776]",
     "    msr nzcv, x9",
+    "    ldr x9, [x17, #800]",
+    "    msr fpsr, x9",
     "    ldp q0, q1, [x17, #256]",
     "    ldp q2, q3, [x17, #288]",
     "    ldp q4, q5, [x17, #320]",
@@ -363,6 +385,7 @@ extern "C" fn record(sig: i32, info: *mut SigInfo, uctx: *mut c_void) -> u64 {
             if let Some(fp) = mc.fpsimd() {
                 f.fpsimd = true;
                 f.fpcr = fp.fpcr;
+                f.fpsr = fp.fpsr;
                 f.v = fp.vregs;
             }
         }
@@ -374,17 +397,23 @@ extern "C" fn record(sig: i32, info: *mut SigInfo, uctx: *mut c_void) -> u64 {
     u64::from(tid == WORKER_TID.load(Ordering::SeqCst))
 }
 
+static TPIDR_BEFORE: AtomicU64 = AtomicU64::new(0);
+static TPIDR_AFTER: AtomicU64 = AtomicU64::new(1);
+
 fn worker(_: usize) -> i32 {
     WORKER_TID.store(sys::gettid(), Ordering::SeqCst);
+    TPIDR_BEFORE.store(thread::tpidr(), Ordering::SeqCst);
     // SAFETY: a self-contained AAPCS64 function: it preserves x18-x30,
-    // d8-d15, SP and FPCR, and writes only the static SAVE and READY.
+    // d8-d15, SP, FPCR and FPSR, and writes only the statics SAVE and READY.
     unsafe { __smp_regs_spin() };
+    // TPIDR_EL0 is not in the signal frame: it must simply be left alone.
+    TPIDR_AFTER.store(thread::tpidr(), Ordering::SeqCst);
     0
 }
 
 pub fn run() -> i32 {
     println!(
-        "smp: signal-regs: a thread spins with patterns in x0-x30 (not x16), v0-v31, FPCR, NZCV; main tgkills it with SIGUSR1, whose handler clobbers them all"
+        "smp: signal-regs: a thread spins with patterns in x0-x30 (not x16), v0-v31, FPCR, FPSR, NZCV; main tgkills it with SIGUSR1, whose handler clobbers them all"
     );
     let fail_all = |why: core::fmt::Arguments| {
         for name in ["signal-regs", "signal-info", "signal-tid", "signal-frame"] {
@@ -419,6 +448,8 @@ pub fn run() -> i32 {
     let handler_tid = HANDLER_TID.load(Ordering::SeqCst);
     let on_worker = handler_tid == worker_tid;
     let runs = HANDLER_RUNS.load(Ordering::SeqCst);
+    let tpidr_before = TPIDR_BEFORE.load(Ordering::SeqCst);
+    let tpidr_after = TPIDR_AFTER.load(Ordering::SeqCst);
 
     let mut ok = true;
     let bad_x = (0..31).find(|&i| i != SCRATCH && save.x[i] != PAT.x[i]);
@@ -428,16 +459,19 @@ pub fn run() -> i32 {
         && bad_x.is_none()
         && bad_v.is_none()
         && save.fpcr == FPCR_PATTERN
+        && save.fpsr == FPSR_PATTERN
         && save.nzcv == NZCV_PATTERN
+        && tpidr_after == tpidr_before
         && save.sp == save.sp_before;
     ok &= check(
         "signal-regs",
         regs_ok,
         format_args!(
-            "handler on worker {on_worker}, runs {runs}; {}{}fpcr {:#x} (want {FPCR_PATTERN:#x}) nzcv {:#x} (want {NZCV_PATTERN:#x}) sp {:#x} (want {:#x})",
+            "handler on worker {on_worker}, runs {runs}; {}{}fpcr {:#x} (want {FPCR_PATTERN:#x}) fpsr {:#x} (want {FPSR_PATTERN:#x}) nzcv {:#x} (want {NZCV_PATTERN:#x}) sp {:#x} (want {:#x}) tpidr {tpidr_before:#x} -> {tpidr_after:#x}",
             Mismatch("x", bad_x, |i| save.x[i] as u128, |i| PAT.x[i] as u128),
             Mismatch("v", bad_v, |i| save.v[i], |i| PAT.v[i]),
             save.fpcr,
+            save.fpsr,
             save.nzcv,
             save.sp,
             save.sp_before
@@ -475,8 +509,8 @@ pub fn run() -> i32 {
     let bad_fx = (0..31).find(|&i| i != SCRATCH && frame.regs[i] != PAT.x[i]);
     let bad_fv = (0..32).find(|&i| frame.v[i] != PAT.v[i]);
     println!(
-        "smp: frame: pc={:#x} (loop {begin:#x}..{end:#x}) sp={:#x} pstate={:#x} fpsimd={} fpcr={:#x}",
-        frame.pc, frame.sp, frame.pstate, frame.fpsimd, frame.fpcr
+        "smp: frame: pc={:#x} (loop {begin:#x}..{end:#x}) sp={:#x} pstate={:#x} fpsimd={} fpcr={:#x} fpsr={:#x}",
+        frame.pc, frame.sp, frame.pstate, frame.fpsimd, frame.fpcr, frame.fpsr
     );
     ok &= check(
         "signal-frame",
@@ -487,9 +521,10 @@ pub fn run() -> i32 {
             && bad_fx.is_none()
             && frame.fpsimd
             && bad_fv.is_none()
-            && frame.fpcr as u64 == FPCR_PATTERN,
+            && frame.fpcr as u64 == FPCR_PATTERN
+            && frame.fpsr as u64 == FPSR_PATTERN,
         format_args!(
-            "ucontext: {}{}pc {:#x} in loop {}, sp {:#x} (want {:#x}), pstate {:#x}, fpsimd record {}, fpcr {:#x}",
+            "ucontext: {}{}pc {:#x} in loop {}, sp {:#x} (want {:#x}), pstate {:#x}, fpsimd record {}, fpcr {:#x}, fpsr {:#x}",
             Mismatch("x", bad_fx, |i| frame.regs[i] as u128, |i| PAT.x[i] as u128),
             Mismatch("v", bad_fv, |i| frame.v[i], |i| PAT.v[i]),
             frame.pc,
@@ -498,7 +533,8 @@ pub fn run() -> i32 {
             save.sp_before,
             frame.pstate,
             frame.fpsimd,
-            frame.fpcr
+            frame.fpcr,
+            frame.fpsr
         ),
     );
     if ok { 0 } else { 1 }
