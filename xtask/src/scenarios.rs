@@ -382,6 +382,12 @@ pub static SCENARIOS: &[Scenario] = &[
         ..SMP
     },
     Scenario {
+        name: "smp-fp-switch",
+        append: "-- fp-switch",
+        checks: &[TestOk("fp-switch"), TestOk("fp-switch-preempted")],
+        ..SMP
+    },
+    Scenario {
         name: "smp-churn",
         append: "-- churn 600",
         checks: &[TestOk("churn")],

@@ -9,6 +9,7 @@
 #![no_main]
 
 mod affinity;
+mod fpswitch;
 mod futex;
 mod membarrier;
 mod misc;
@@ -36,6 +37,7 @@ fn main(args: Args) -> i32 {
         "sleep" => misc::sleep(),
         "stress" => stress::run(arg2.parse().unwrap_or(60)),
         "clone-errors" => misc::clone_errors(),
+        "fp-switch" => fpswitch::run(),
         "churn" => misc::churn(arg2.parse().unwrap_or(600)),
         other => {
             println!("smp: unknown scenario `{other}`");
