@@ -41,6 +41,9 @@ pub trait ExitWork {
     /// `false` when it could not finish (a user-memory fault): the loop then
     /// raises TIF_NOTIFY_RESUME and runs the slow path.
     fn rseq_fastpath(&mut self, regs: &mut Self::Regs) -> bool;
+    /// Linux's `rseq_exit_to_user_mode()`: the last step of every exit to
+    /// user mode, after all work (clears the per-exit rseq events).
+    fn exit_to_user_mode(&mut self);
 }
 
 /// Linux's `exit_to_user_mode_loop()`: handles work bits until none but
@@ -89,6 +92,7 @@ pub fn exit_to_user_mode_prepare<W: ExitWork>(w: &mut W, regs: &mut W::Regs) {
     if ti_work & EXIT_TO_USER_MODE_WORK != 0 {
         exit_to_user_mode_loop(w, regs, ti_work);
     }
+    w.exit_to_user_mode();
 }
 
 /// Linux's `syscall_exit_to_user_mode()`.
@@ -162,6 +166,9 @@ mod tests {
             );
             self.log.borrow_mut().push("resume");
         }
+        fn exit_to_user_mode(&mut self) {
+            self.log.borrow_mut().push("exit");
+        }
         fn rseq_fastpath(&mut self, _regs: &mut u64) -> bool {
             assert!(!self.irqs_on.get(), "fast path runs with interrupts off");
             self.log.borrow_mut().push("fastpath");
@@ -181,7 +188,13 @@ mod tests {
             0,
             "no work left on return"
         );
-        fake.log.borrow().clone()
+        let mut log = fake.log.borrow().clone();
+        assert_eq!(
+            log.pop(),
+            Some("exit"),
+            "every exit ends with exit_to_user_mode"
+        );
+        log
     }
 
     #[test]

@@ -29,6 +29,7 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
         }
     };
     console::set_loglevel(config.loglevel);
+    crate::rseq_hooks::set_debug(config.rseq_debug);
     if config.foreign > 0 {
         pr_info!(
             "[cmdline] skipped {} firmware/Linux boot options",
@@ -72,7 +73,7 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     smp::cpu_up(0);
     smp::start_secondaries(info.cpus);
     println!(
-        "[boot] rseq-os {} board={} el=EL{} cntfrq={} memory={:#x}+{:#x} gic=GICv{} cpus={} pan={} hz={} app={}",
+        "[boot] rseq-os {} board={} el=EL{} cntfrq={} memory={:#x}+{:#x} gic=GICv{} cpus={} pan={} hz={} rseq={} app={}",
         env!("CARGO_PKG_VERSION"),
         BOARD.name,
         entry_el,
@@ -83,6 +84,7 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
         percpu::nr_online(),
         if pan { "on" } else { "off" },
         config.hz,
+        crate::rseq_hooks::mode_name(),
         exec::APP_NAME,
     );
 
@@ -100,6 +102,11 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
 }
 
 static PAN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Whether the rseq time slice extension is offered (a later issue).
+pub fn slice_ext_available() -> bool {
+    false
+}
 
 /// Whether PAN was enabled on CPU 0 (secondaries follow).
 pub fn pan_enabled() -> bool {

@@ -33,6 +33,8 @@ pub struct BootConfig<'a> {
     pub app_args: &'a str,
     /// How many firmware/Linux options (see `FOREIGN`) were skipped.
     pub foreign: usize,
+    /// `rseq_debug=0|1`: Linux's CONFIG_RSEQ_DEBUG validation at run time.
+    pub rseq_debug: bool,
 }
 
 impl BootConfig<'_> {
@@ -43,6 +45,7 @@ impl BootConfig<'_> {
         selftest: None,
         app_args: "",
         foreign: 0,
+        rseq_debug: false,
     };
 }
 
@@ -104,6 +107,18 @@ struct BootOption {
 
 /// Every option the kernel understands.
 static OPTIONS: &[BootOption] = &[
+    BootOption {
+        key: "rseq_debug",
+        expected: "0 or 1",
+        apply: |c, v| {
+            c.rseq_debug = match v {
+                "0" => false,
+                "1" => true,
+                _ => return None,
+            };
+            Some(())
+        },
+    },
     BootOption {
         key: "loglevel",
         expected: "an integer 0..=8",

@@ -36,12 +36,16 @@ impl ExitWork for KernelExit {
     fn do_signal(&mut self, regs: &mut TrapFrame) {
         crate::signal::do_signal(self.task, regs);
     }
-    fn notify_resume(&mut self, _regs: &mut TrapFrame) {
-        // The rseq slow path arrives with the rseq issue.
+    fn notify_resume(&mut self, regs: &mut TrapFrame) {
+        crate::rseq_hooks::slowpath(self.task, regs);
     }
-    fn rseq_fastpath(&mut self, _regs: &mut TrapFrame) -> bool {
-        // Nothing raises TIF_RSEQ before the rseq issue.
-        true
+    #[inline(always)]
+    fn rseq_fastpath(&mut self, regs: &mut TrapFrame) -> bool {
+        crate::rseq_hooks::fastpath(self.task, regs)
+    }
+    #[inline(always)]
+    fn exit_to_user_mode(&mut self) {
+        crate::rseq_hooks::exit_to_user_mode(self.task);
     }
 }
 

@@ -42,6 +42,8 @@ mod power;
 #[cfg(target_os = "none")]
 mod process;
 #[cfg(target_os = "none")]
+mod rseq_hooks;
+#[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
 mod signal;

@@ -75,6 +75,7 @@ pub fn ipi(cpu: &PerCpu, kinds: u64) {
     if kinds & (crate::smp::CALL_MEMBARRIER | crate::smp::CALL_MEMBARRIER_RSEQ) != 0 {
         cpu.stats.membarrier_ipis.fetch_add(1, Ordering::Relaxed);
     }
-    // CALL_MEMBARRIER_RSEQ: the rseq issue makes the running thread restart
-    // its critical section here (rseq_preempt-like event).
+    if kinds & crate::smp::CALL_MEMBARRIER_RSEQ != 0 {
+        crate::rseq_hooks::membarrier_ipi();
+    }
 }

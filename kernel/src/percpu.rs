@@ -3,7 +3,9 @@
 use crate::sched::RunQueue;
 use crate::sync::SpinLock;
 use crate::task::Task;
+use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use rseq::RseqStats;
 
 /// Counters per CPU, exported through the `kstats` syscall and the shutdown line.
 #[derive(Default)]
@@ -40,7 +42,14 @@ pub struct PerCpu {
     pub call_done: AtomicU64,
     /// ...and the kinds of work requested (`smp::CALL_*` bits).
     pub call_kinds: AtomicU64,
+    /// rseq statistics of this CPU: written only by this CPU with IRQs
+    /// masked (the fast path must stay cheap), read by others as snapshots.
+    rseq_stats: UnsafeCell<RseqStats>,
 }
+
+// SAFETY: every field is atomic or locked except `rseq_stats`, which only
+// its own CPU writes (IRQs masked); others only take snapshots of it.
+unsafe impl Sync for PerCpu {}
 
 impl PerCpu {
     const fn new(id: usize) -> PerCpu {
@@ -60,7 +69,42 @@ impl PerCpu {
             call_req: AtomicU64::new(0),
             call_done: AtomicU64::new(0),
             call_kinds: AtomicU64::new(0),
+            rseq_stats: UnsafeCell::new(RseqStats {
+                exit: 0,
+                signal: 0,
+                slowpath: 0,
+                fastpath: 0,
+                ids: 0,
+                cs: 0,
+                clear: 0,
+                fixup: 0,
+                s_granted: 0,
+                s_expired: 0,
+                s_revoked: 0,
+                s_yielded: 0,
+                s_aborted: 0,
+            }),
         }
+    }
+
+    /// This CPU's rseq statistics, for updating.
+    ///
+    /// # Safety
+    ///
+    /// Call on this CPU (`self` is `this_cpu()`), IRQs masked, no other
+    /// reference alive.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn rseq_stats_mut(&self) -> &mut RseqStats {
+        // SAFETY: exclusive by the caller's contract.
+        unsafe { &mut *self.rseq_stats.get() }
+    }
+
+    /// A copy of this CPU's rseq statistics. From another CPU it may be a
+    /// few increments old; each counter is an aligned u64, so it is never torn.
+    pub fn rseq_stats_snapshot(&self) -> RseqStats {
+        // SAFETY: a volatile read of plain counters that only their own CPU
+        // writes; aligned 64-bit accesses are single-copy atomic on aarch64.
+        unsafe { core::ptr::read_volatile(self.rseq_stats.get()) }
     }
 
     /// The idle thread.

@@ -12,6 +12,7 @@ pub const STATUS_BOOT_ERROR: u32 = 2;
 /// Prints the shutdown line and powers off.
 pub fn shutdown(status: u32) -> ! {
     arch::cpu::local_irq_disable();
+    crate::rseq_hooks::print_stats();
     println!(
         "[shutdown] status={status} ticks={} irqs_el0={} syscalls={} switches={} migrations={} ipis={} frames={}",
         percpu::sum(|s| &s.ticks),

@@ -143,6 +143,7 @@ fn context_switch(cpu: &PerCpu, prev: &'static Task, next: &'static Task) {
         arch::context::fpsimd_load(unsafe { &*next_fp });
         arch::cpu::write_tpidr_el0(next.tpidr_el0.load(Ordering::Relaxed));
         mm_cid_get(next);
+        crate::rseq_hooks::sched_switch_in(next, cpu.id, next.mm_cid.load(Ordering::Relaxed));
     }
     set_current(next);
     cpu.stats.context_switches.fetch_add(1, Ordering::Relaxed);

@@ -201,6 +201,9 @@ pub fn do_signal(task: &'static Task, tf: &mut TrapFrame) {
             SIG_DFL if default_ignored(sig) => continue,
             SIG_DFL => fatal(task, sig, &info),
             _ => {
+                // rseq first: an interrupted critical section is aborted so
+                // the frame records its abort address (rseq_signal_deliver).
+                crate::rseq_hooks::signal_deliver(task, tf);
                 if setup_rt_frame(task, sig, &info, &action, tf).is_err() {
                     // The frame could not be written: Linux's force_sigsegv().
                     let report = FaultReport {
@@ -231,6 +234,19 @@ pub fn do_signal(task: &'static Task, tf: &mut TrapFrame) {
         }
     }
     recalc_sigpending(task);
+}
+
+/// Ends the app for a reason the kernel found (not a fault): a `[kill]`
+/// report with that reason, status 128 + signal.
+pub fn fatal_report(task: &Task, sig: Signal, why: &dyn core::fmt::Display) -> ! {
+    println!(
+        "[kill] app={} tid={} signal={} what=\"{}\"",
+        crate::exec::APP_NAME,
+        task.tid,
+        sig.name(),
+        why
+    );
+    crate::power::shutdown(128 + sig.0 as u32)
 }
 
 /// The default action of a fatal signal: the app ends with a report.

@@ -38,6 +38,7 @@ pub mod nr {
     pub const CLONE: usize = 220;
     pub const MMAP: usize = 222;
     pub const MEMBARRIER: usize = 283;
+    pub const RSEQ: usize = 293;
     /// rseq-os: kernel counters (see `sys_kstats`).
     pub const KSTATS: usize = 1000;
 }
@@ -86,6 +87,7 @@ static SYS_CALL_TABLE: [SyscallFn; NR_SYSCALLS] = {
         )
     };
     t[nr::MEMBARRIER] = |tf| crate::membarrier::sys_membarrier(tf.regs[0], tf.regs[1], tf.regs[2]);
+    t[nr::RSEQ] = crate::rseq_hooks::sys_rseq;
     t[nr::KSTATS] = |tf| sys_kstats(tf.regs[0], tf.regs[1]);
     t
 };
@@ -295,11 +297,13 @@ struct KStats {
     context_switches: [u64; 4],
     migrations: u64,
     syscalls: u64,
+    rseq_mode: u64,
+    rseq: [rseq::RseqStats; 4],
 }
 
 fn sys_kstats(buf: u64, len: u64) -> i64 {
     let mut k = KStats {
-        version: 1,
+        version: 2,
         nr_cpus: crate::percpu::nr_online() as u64,
         ..Default::default()
     };
@@ -314,6 +318,10 @@ fn sys_kstats(buf: u64, len: u64) -> i64 {
     }
     k.migrations = crate::sched::MIGRATIONS.load(Ordering::Relaxed);
     k.syscalls = SYSCALLS.load(Ordering::Relaxed);
+    k.rseq_mode = crate::rseq_hooks::MODE.version() as u64;
+    for c in 0..arch::MAX_CPUS {
+        k.rseq[c] = crate::percpu::cpu(c).rseq_stats_snapshot();
+    }
     let size = core::mem::size_of::<KStats>();
     if (len as usize) < size {
         return -EINVAL;

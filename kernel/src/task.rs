@@ -86,6 +86,9 @@ pub struct Task {
     pub mm_cid_changes: AtomicU64,
     /// How often it changed CPU.
     pub migrations: AtomicU64,
+    /// rseq state (registration, events, cached IDs): touched only by the
+    /// CPU running or switching in the task, IRQs masked (`rseq_hooks`).
+    rseq: UnsafeCell<rseq::TaskRseq>,
     /// Saved kernel registers while switched out. Touched only by the CPU
     /// switching it, under the `on_cpu` protocol.
     ctx: UnsafeCell<CpuContext>,
@@ -132,6 +135,7 @@ impl Task {
             last_mm_cid: AtomicU32::new(NO_CID),
             mm_cid_changes: AtomicU64::new(0),
             migrations: AtomicU64::new(0),
+            rseq: UnsafeCell::new(rseq::TaskRseq::default()),
             ctx: UnsafeCell::new(CpuContext::default()),
             fp: UnsafeCell::new(FpState::default()),
             kstack: AtomicPtr::new(kstack),
@@ -175,6 +179,18 @@ impl Task {
                 .add(KERNEL_STACK_SIZE - core::mem::size_of::<TrapFrame>())
                 .cast()
         }
+    }
+
+    /// The task's rseq state.
+    ///
+    /// # Safety
+    ///
+    /// Only on the CPU running the task (or switching it in), with IRQs
+    /// masked, and no other reference alive.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn rseq_mut(&self) -> &mut rseq::TaskRseq {
+        // SAFETY: exclusive by the caller's contract.
+        unsafe { &mut *self.rseq.get() }
     }
 
     /// Frees the kernel stack of a dead thread (Linux's `put_task_stack`).

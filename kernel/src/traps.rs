@@ -17,10 +17,12 @@ extern "C" fn el0_sync_handler(tf: &mut TrapFrame) {
         El0Sync::Syscall => {
             // As Linux's el0_svc: syscalls run with interrupts enabled.
             arch::cpu::local_irq_enable();
+            crate::rseq_hooks::debug_syscall(crate::task::current(), tf);
             crate::syscall::invoke(tf);
             crate::exit::syscall_exit_to_user_mode(tf);
         }
         El0Sync::Fault { signal } => {
+            crate::rseq_hooks::note_user_irq_entry(crate::task::current());
             let info = SigInfo {
                 signal,
                 esr,
@@ -40,6 +42,7 @@ extern "C" fn el0_irq_handler(tf: &mut TrapFrame) {
         .stats
         .irqs_el0
         .fetch_add(1, Ordering::Relaxed);
+    crate::rseq_hooks::note_user_irq_entry(crate::task::current());
     crate::irq::handle();
     crate::exit::irqentry_exit_to_user_mode(tf);
 }

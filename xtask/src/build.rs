@@ -50,9 +50,66 @@ pub fn kernel_env<'a>(cmd: &'a mut Command, app_elf: &Path, app: &str) -> &'a mu
     cmd.env("RSEQ_APP_ELF", app_elf).env("RSEQ_APP_NAME", app)
 }
 
+/// The rseq mode an app declared with `rt::rseq_mode!`: the contents of its
+/// `.rseq_mode` ELF section, `v1`, `v2` or `none`.
+pub fn rseq_mode(elf: &[u8]) -> Result<&'static str, String> {
+    let section = elf_section(elf, ".rseq_mode")
+        .ok_or("the app declares no rseq mode: add rt::rseq_mode!(v1|v2|none) to its main.rs")?;
+    match section.split(|&b| b == 0).next().unwrap_or_default() {
+        b"v1" => Ok("v1"),
+        b"v2" => Ok("v2"),
+        b"none" => Ok("none"),
+        other => Err(format!(
+            "unknown rseq mode {:?} in .rseq_mode",
+            String::from_utf8_lossy(other)
+        )),
+    }
+}
+
+/// The kernel feature for an app's rseq mode: the image is built for that
+/// mode only; an app without rseq gets the v2 kernel (it never registers).
+pub fn rseq_feature(mode: &str) -> &'static str {
+    if mode == "v1" { "rseq-v1" } else { "rseq-v2" }
+}
+
+/// The bytes of section `name` of a little-endian ELF64 file.
+fn elf_section<'a>(elf: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    let u16_at = |o: usize| Some(u16::from_le_bytes(elf.get(o..o + 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(elf.get(o..o + 4)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(elf.get(o..o + 8)?.try_into().ok()?));
+    if elf.get(..5)? != b"\x7fELF\x02" {
+        return None;
+    }
+    let shoff = u64_at(0x28)? as usize;
+    let (shentsize, shnum, shstrndx) = (
+        u16_at(0x3a)? as usize,
+        u16_at(0x3c)? as usize,
+        u16_at(0x3e)? as usize,
+    );
+    let header = |i: usize| shoff.checked_add(i.checked_mul(shentsize)?);
+    let strtab = header(shstrndx)?;
+    let (str_off, str_size) = (
+        u64_at(strtab + 0x18)? as usize,
+        u64_at(strtab + 0x20)? as usize,
+    );
+    let names = elf.get(str_off..str_off.checked_add(str_size)?)?;
+    (0..shnum).find_map(|i| {
+        let h = header(i)?;
+        let name_off = u32_at(h)? as usize;
+        let this = names.get(name_off..)?.split(|&b| b == 0).next()?;
+        if this != name.as_bytes() {
+            return None;
+        }
+        let (off, size) = (u64_at(h + 0x18)? as usize, u64_at(h + 0x20)? as usize);
+        elf.get(off..off.checked_add(size)?)
+    })
+}
+
 /// Builds app + kernel for `board` and leaves the image in `target/images`.
 pub fn build(ws: &Workspace, board: &Board, app: &str) -> Result<Image, String> {
     let app_elf = build_app(ws, app)?;
+    let elf = fs::read(&app_elf).map_err(|e| format!("{}: {e}", app_elf.display()))?;
+    let mode = rseq_mode(&elf).map_err(|e| format!("{app}: {e}"))?;
     let mut cargo = ws.cargo();
     cargo.args([
         "build",
@@ -62,7 +119,7 @@ pub fn build(ws: &Workspace, board: &Board, app: &str) -> Result<Image, String> 
         "--target",
         KERNEL_TARGET,
         "--features",
-        board.feature,
+        &format!("{},{}", board.feature, rseq_feature(mode)),
     ]);
     workspace::run(kernel_env(&mut cargo, &app_elf, app))?;
     let kernel_elf = ws.target.join(KERNEL_TARGET).join("release").join("kernel");
@@ -88,6 +145,11 @@ pub fn build(ws: &Workspace, board: &Board, app: &str) -> Result<Image, String> 
 /// `llvm-objcopy` from the toolchain's llvm-tools component, so no system
 /// binutils for aarch64 are needed.
 fn objcopy(ws: &Workspace) -> Result<PathBuf, String> {
+    llvm_tool(ws, "llvm-objcopy")
+}
+
+/// A tool of the `llvm-tools` rustup component (llvm-objcopy, llvm-nm).
+pub fn llvm_tool(ws: &Workspace, name: &str) -> Result<PathBuf, String> {
     let sysroot = rustc_output(ws, &["--print", "sysroot"])?;
     let version = rustc_output(ws, &["-vV"])?;
     let host = version
@@ -97,7 +159,8 @@ fn objcopy(ws: &Workspace) -> Result<PathBuf, String> {
     let path = Path::new(sysroot.trim())
         .join("lib/rustlib")
         .join(host.trim())
-        .join("bin/llvm-objcopy");
+        .join("bin")
+        .join(name);
     if path.is_file() {
         Ok(path)
     } else {
@@ -117,4 +180,58 @@ fn rustc_output(ws: &Workspace, args: &[&str]) -> Result<String, String> {
         .map_err(|e| format!("cannot run {}: {e}", workspace::describe(&cmd)))?;
     workspace::check(&cmd, out.status)?;
     String::from_utf8(out.stdout).map_err(|_| format!("`{}`: not UTF-8", workspace::describe(&cmd)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal ELF64 with a null section, `.shstrtab` and `.rseq_mode`.
+    fn elf_with_mode(mode: &[u8; 4]) -> Vec<u8> {
+        let names = b"\0.shstrtab\0.rseq_mode\0";
+        let mut elf = vec![0u8; 64];
+        elf[..5].copy_from_slice(b"\x7fELF\x02");
+        let names_off = elf.len();
+        elf.extend_from_slice(names);
+        let mode_off = elf.len();
+        elf.extend_from_slice(mode);
+        while elf.len() % 8 != 0 {
+            elf.push(0);
+        }
+        let shoff = elf.len();
+        let section = |name: u32, off: usize, size: usize| {
+            let mut h = vec![0u8; 64];
+            h[..4].copy_from_slice(&name.to_le_bytes());
+            h[0x18..0x20].copy_from_slice(&(off as u64).to_le_bytes());
+            h[0x20..0x28].copy_from_slice(&(size as u64).to_le_bytes());
+            h
+        };
+        elf.extend(section(0, 0, 0));
+        elf.extend(section(1, names_off, names.len()));
+        elf.extend(section(11, mode_off, 4));
+        elf[0x28..0x30].copy_from_slice(&(shoff as u64).to_le_bytes());
+        elf[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+        elf[0x3c..0x3e].copy_from_slice(&3u16.to_le_bytes());
+        elf[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes());
+        elf
+    }
+
+    #[test]
+    fn reads_the_declared_mode() {
+        assert_eq!(rseq_mode(&elf_with_mode(b"v1\0\0")), Ok("v1"));
+        assert_eq!(rseq_mode(&elf_with_mode(b"v2\0\0")), Ok("v2"));
+        assert_eq!(rseq_mode(&elf_with_mode(b"none")), Ok("none"));
+        assert!(rseq_mode(&elf_with_mode(b"v3\0\0")).is_err());
+        assert_eq!(rseq_feature("none"), "rseq-v2");
+        assert_eq!(rseq_feature("v1"), "rseq-v1");
+    }
+
+    #[test]
+    fn missing_declaration_or_garbage_is_an_error() {
+        let mut elf = elf_with_mode(b"v1\0\0");
+        elf[0x3c] = 2; // drop the .rseq_mode section
+        assert!(rseq_mode(&elf).unwrap_err().contains("rt::rseq_mode!"));
+        assert!(rseq_mode(b"not an elf").is_err());
+        assert!(rseq_mode(&[]).is_err());
+    }
 }

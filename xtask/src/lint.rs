@@ -12,7 +12,9 @@ use crate::build::{self, APP_TARGET, KERNEL_TARGET};
 use crate::workspace::{self, Workspace};
 
 /// The EL0 crates, linted for their real target.
-const APPS: &[&str] = &["rt", "hello", "selftest", "smp"];
+const APPS: &[&str] = &[
+    "rt", "hello", "selftest", "smp", "librseq", "rseqtest", "rseq-v1", "rseq-v2",
+];
 
 /// Runs every lint, continuing past failures so one run lists them all;
 /// `true` when all passed.
@@ -45,12 +47,14 @@ pub fn run(ws: &Workspace) -> bool {
     match build::build_app(ws, "hello") {
         Err(e) => failures.push(format!("kernel clippy: building hello: {e}")),
         Ok(hello) => {
-            for board in BOARDS {
+            // Every board, and both rseq modes (each compiles different code).
+            for (board, mode) in BOARDS.iter().flat_map(|b| ["v1", "v2"].map(|m| (b, m))) {
+                let features = format!("{},{}", board.feature, build::rseq_feature(mode));
                 let mut cmd = ws.cargo();
                 cmd.args(["clippy", "--release", "-p", "kernel"]);
-                cmd.args(["--target", KERNEL_TARGET, "--features", board.feature]);
+                cmd.args(["--target", KERNEL_TARGET, "--features", &features]);
                 cmd.args(["--", "-D", "warnings"]);
-                let what = format!("kernel clippy ({})", board.name);
+                let what = format!("kernel clippy ({}, rseq {mode})", board.name);
                 step(
                     &mut failures,
                     &what,

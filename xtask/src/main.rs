@@ -14,6 +14,7 @@ mod flash;
 mod host;
 mod lint;
 mod log;
+mod modecheck;
 mod qemu;
 mod runner;
 mod scenarios;

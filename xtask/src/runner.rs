@@ -20,6 +20,7 @@ use crate::check;
 use crate::firmware;
 use crate::host;
 use crate::log::Log;
+use crate::modecheck;
 use crate::qemu;
 use crate::scenarios::{self, Scenario};
 use crate::workspace::{self, Workspace};
@@ -126,6 +127,40 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
             }
         }
     });
+
+    // The images of the two rseq test apps must each hold only their
+    // mode's kernel code (issue 5: "a test proves it from the built image").
+    let mode_check = "virt/rseq-mode-symbols";
+    if opts.only.is_none()
+        && opts
+            .filter
+            .as_deref()
+            .is_none_or(|f| mode_check.contains(f))
+    {
+        let board = boards::find("virt").expect("virt board");
+        let built = modecheck::APPS
+            .iter()
+            .all(|(app, _)| images.get(&("virt", *app)).is_some_and(|i| i.is_ok()));
+        let result = if built {
+            modecheck::check(ws, board)
+        } else {
+            // Not selected by the filter: build them now.
+            modecheck::APPS
+                .iter()
+                .try_for_each(|(app, _)| build::build(ws, board, app).map(|_| ()))
+                .and_then(|()| modecheck::check(ws, board))
+        };
+        match result {
+            Ok(summary) => {
+                println!("PASS {mode_check}: {summary}");
+                passed += 1;
+            }
+            Err(e) => {
+                println!("FAIL {mode_check}: {e}");
+                failed += 1;
+            }
+        }
+    }
 
     println!("{passed} passed, {failed} failed");
     failed == 0

@@ -1,0 +1,243 @@
+//! The kernel's glue to the `rseq` crate: user memory through the checked
+//! user-access helpers, this CPU's statistics, debug mode, and the hooks the
+//! scheduler, the exit loop, signal delivery, membarrier and the syscall
+//! table call. The rseq semantics themselves live in `rseq/`.
+//!
+//! The image is built for one mode (`rseq::MODE`, cargo feature `rseq-v1`
+//! or `rseq-v2` of this crate, chosen by the app's declaration at image
+//! build time).
+//!
+//! A task's rseq state is touched only by the CPU running it (or switching
+//! it in, under the `on_cpu` protocol), with IRQs masked, so that a
+//! membarrier IPI on the same CPU cannot interleave.
+
+use crate::percpu;
+use crate::task::{Task, current};
+use arch::TrapFrame;
+use arch::uaccess;
+use core::sync::atomic::{AtomicBool, Ordering};
+use entry::tif::TIF_RSEQ;
+use rseq::{Ctx, Fault, Mode, RseqStats, TaskRseq, UserMem};
+
+/// The mode this image was built for.
+pub const MODE: Mode = rseq::MODE;
+
+/// `rseq_debug=1`: Linux's CONFIG_RSEQ_DEBUG checks at run time.
+static DEBUG: AtomicBool = AtomicBool::new(false);
+
+/// Sets debug mode (from the command line).
+pub fn set_debug(on: bool) {
+    DEBUG.store(on, Ordering::Relaxed);
+}
+
+/// User memory as the rseq crate sees it: LDTR/STTR with fault fixup.
+struct KernelUserMem;
+
+impl UserMem for KernelUserMem {
+    fn read_u32(&mut self, addr: u64) -> Result<u32, Fault> {
+        uaccess::get_user(addr).map_err(|_| Fault)
+    }
+    fn read_u64(&mut self, addr: u64) -> Result<u64, Fault> {
+        uaccess::get_user(addr).map_err(|_| Fault)
+    }
+    fn write_u32(&mut self, addr: u64, v: u32) -> Result<(), Fault> {
+        uaccess::put_user(addr, v).map_err(|_| Fault)
+    }
+    fn write_u64(&mut self, addr: u64, v: u64) -> Result<(), Fault> {
+        uaccess::put_user(addr, v).map_err(|_| Fault)
+    }
+    fn access_ok(&self, addr: u64, len: u64) -> bool {
+        uaccess::access_ok(addr, len as usize)
+    }
+}
+
+/// Runs `f` on `task`'s rseq state and this CPU's statistics with IRQs masked.
+fn with<R>(task: &Task, f: impl FnOnce(&mut TaskRseq, &mut RseqStats) -> R) -> R {
+    let flags = arch::cpu::local_irq_save();
+    // SAFETY: the task runs (or is being switched in) on this CPU, IRQs are
+    // masked, and only this CPU touches its own statistics.
+    let r = unsafe { f(task.rseq_mut(), percpu::this_cpu().rseq_stats_mut()) };
+    arch::cpu::local_irq_restore(flags);
+    r
+}
+
+/// A context for the paths: this CPU's IDs as `task` will see them.
+fn ctx<'a>(
+    mem: &'a mut KernelUserMem,
+    stats: &'a mut RseqStats,
+    task: &Task,
+) -> Ctx<'a, KernelUserMem> {
+    let mm_cid = task.mm_cid.load(Ordering::Relaxed);
+    Ctx {
+        mem,
+        stats,
+        cpu_id: arch::cpu::cpu_id() as u32,
+        mm_cid: if mm_cid == crate::task::NO_CID {
+            0
+        } else {
+            mm_cid
+        },
+        node_id: 0,
+        debug: DEBUG.load(Ordering::Relaxed),
+        mode: MODE,
+    }
+}
+
+/// Ends the app: an rseq area or critical section was unusable or forged.
+fn die(task: &Task, why: &dyn core::fmt::Display) -> ! {
+    crate::signal::fatal_report(task, crate::fault::Signal::SIGSEGV, why)
+}
+
+/// IRQ or exception entry from EL0 (Linux's `rseq_note_user_irq_entry`).
+#[inline(always)]
+pub fn note_user_irq_entry(task: &Task) {
+    with(task, |r, _| rseq::note_user_irq_entry(r));
+}
+
+/// `task` is being switched in on this CPU with these IDs.
+pub fn sched_switch_in(task: &Task, cpu: usize, mm_cid: u32) {
+    // SAFETY: called from the context switch with IRQs masked, for the task
+    // this CPU is about to run (owned by this CPU under on_cpu).
+    let raise = unsafe { rseq::sched_switch_event(task.rseq_mut(), cpu as u32, mm_cid, MODE) };
+    if raise {
+        task.flags.set(TIF_RSEQ);
+    }
+}
+
+/// The TIF_RSEQ fast path (IRQs masked, from the exit loop).
+pub fn fastpath(task: &Task, tf: &mut TrapFrame) -> bool {
+    with(task, |r, stats| {
+        rseq::exit_fastpath(r, &mut ctx(&mut KernelUserMem, stats, task), &mut tf.pc)
+    })
+}
+
+/// The TIF_NOTIFY_RESUME slow path; an unrecoverable state kills the app.
+pub fn slowpath(task: &Task, tf: &mut TrapFrame) {
+    let result = with(task, |r, stats| {
+        rseq::slowpath(r, &mut ctx(&mut KernelUserMem, stats, task), &mut tf.pc)
+    });
+    if let Err(fatal) = result {
+        die(task, &fatal);
+    }
+}
+
+/// Before a signal frame is built: abort an interrupted critical section
+/// (the frame then records the abort address) and, in v1, force the IDs.
+pub fn signal_deliver(task: &Task, tf: &mut TrapFrame) {
+    match with(task, |r, stats| {
+        rseq::signal_deliver(r, &mut ctx(&mut KernelUserMem, stats, task), &mut tf.pc)
+    }) {
+        Ok(true) => task.flags.set(TIF_RSEQ),
+        Ok(false) => {}
+        Err(fatal) => die(task, &fatal),
+    }
+}
+
+/// The last step of every exit to EL0.
+#[inline(always)]
+pub fn exit_to_user_mode(task: &Task) {
+    with(task, rseq::exit_to_user_mode);
+}
+
+/// The membarrier-RSEQ IPI on this CPU: acts on the thread it interrupted.
+pub fn membarrier_ipi() {
+    let Some(task) = crate::task::try_current().filter(|t| !t.is_idle) else {
+        return;
+    };
+    let cid = task.mm_cid.load(Ordering::Relaxed);
+    let cpu = arch::cpu::cpu_id() as u32;
+    if with(task, |r, _| rseq::membarrier_ipi(r, cpu, cid, MODE)) {
+        task.flags.set(TIF_RSEQ);
+    }
+}
+
+/// Debug mode, at syscall entry: no syscall from inside a critical section.
+pub fn debug_syscall(task: &Task, tf: &TrapFrame) {
+    if !DEBUG.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Err(fatal) = with(task, |r, stats| {
+        rseq::debug_syscall(r, &mut ctx(&mut KernelUserMem, stats, task), tf.pc)
+    }) {
+        die(task, &fatal);
+    }
+}
+
+/// rseq(rseq, len, flags, sig) — syscall 293.
+pub fn sys_rseq(tf: &mut TrapFrame) -> i64 {
+    let task = current();
+    let (ptr, len, flags, sig) = (
+        tf.regs[0],
+        tf.regs[1] as u32,
+        tf.regs[2] as u32,
+        tf.regs[3] as u32,
+    );
+    let slice_available = crate::boot::slice_ext_available();
+    let result = with(task, |r, stats| {
+        rseq::sys_rseq(
+            r,
+            &mut ctx(&mut KernelUserMem, stats, task),
+            ptr,
+            len,
+            flags,
+            sig,
+            slice_available,
+        )
+    });
+    match result {
+        Ok(raise) => {
+            if raise {
+                task.flags.set(TIF_RSEQ);
+            }
+            0
+        }
+        Err(e) => {
+            if let Some(why) = e.why {
+                println!("[rseq] tid {}: {why}", task.tid);
+            }
+            -e.errno
+        }
+    }
+}
+
+/// The mode's name as the logs and tests spell it.
+pub fn mode_name() -> &'static str {
+    match MODE {
+        Mode::V1 => "v1",
+        Mode::V2 => "v2",
+    }
+}
+
+/// Statistics summed over CPUs, in `RseqStats::NAMES` order.
+pub fn stats_sum() -> [u64; 13] {
+    let mut sum = [0u64; 13];
+    for c in 0..arch::MAX_CPUS {
+        for (s, v) in sum
+            .iter_mut()
+            .zip(percpu::cpu(c).rseq_stats_snapshot().as_array())
+        {
+            *s += v;
+        }
+    }
+    sum
+}
+
+/// The statistics printed at app exit: one `[rseq]` line with the sums
+/// (what tests parse), then one `[rseq-cpu]` line per online CPU.
+pub fn print_stats() {
+    print!("[rseq] mode={}", mode_name());
+    for (name, v) in RseqStats::NAMES.iter().zip(stats_sum()) {
+        print!(" {name}={v}");
+    }
+    println!();
+    for c in percpu::online() {
+        print!("[rseq-cpu] cpu={}", c.id);
+        for (name, v) in RseqStats::NAMES
+            .iter()
+            .zip(c.rseq_stats_snapshot().as_array())
+        {
+            print!(" {name}={v}");
+        }
+        println!();
+    }
+}

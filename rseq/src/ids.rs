@@ -1,0 +1,92 @@
+//! Publishing the IDs (`cpu_id_start`, `cpu_id`, `node_id`, `mm_cid`) to
+//! the task's rseq area, and the read-only check that precedes it in v2.
+
+use crate::cs::update_user_cs;
+use crate::mem::{Error, Fault, UserMem, rseq_off};
+use crate::state::{Ctx, Fatal, Ids, TaskRseq};
+
+/// Mirrors the read-only validation at the top of Linux's
+/// `rseq_set_ids_get_csaddr()` (formerly `rseq_debug_validate_ids()`): the
+/// four ID fields are read-only for user space, so each must still hold
+/// what the kernel last wrote ([`TaskRseq::ids`], or [`Ids::REGISTERED`]
+/// right after registration, and [`TaskRseq::node_id`]). A mismatch is
+/// [`Fatal::ReadOnlyOverwritten`] naming the first bad field.
+///
+/// Run by v2 before every ID write ([`crate::v2`]'s
+/// `rseq_v2_validate_ro_ids`), and by v1 only in debug mode, as Linux does
+/// ("validate the R/O fields for debug and optimized mode").
+pub(crate) fn validate_ro_ids<M: UserMem>(t: &TaskRseq, mem: &mut M) -> Result<(), Error> {
+    let ids = t.ids.unwrap_or(Ids::REGISTERED);
+    let fields = [
+        ("cpu_id_start", rseq_off::CPU_ID_START, ids.cpu_id),
+        ("cpu_id", rseq_off::CPU_ID, ids.cpu_id),
+        ("node_id", rseq_off::NODE_ID, t.node_id),
+        ("mm_cid", rseq_off::MM_CID, ids.mm_cid),
+    ];
+    for (field, off, expected) in fields {
+        let found = mem.read_u32(t.usrptr + off)?;
+        if found != expected {
+            return Err(Fatal::ReadOnlyOverwritten {
+                field,
+                found,
+                expected,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Mirrors the write half of Linux's `rseq_set_ids_get_csaddr()`: writes
+/// the four ID fields, then caches what was written in the task (only once
+/// all four writes succeeded) and counts `ids`.
+pub(crate) fn write_ids<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>) -> Result<(), Fault> {
+    let ids = ctx.ids();
+    let base = t.usrptr;
+    ctx.mem
+        .write_u32(base + rseq_off::CPU_ID_START, ids.cpu_id)?;
+    ctx.mem.write_u32(base + rseq_off::CPU_ID, ids.cpu_id)?;
+    ctx.mem.write_u32(base + rseq_off::NODE_ID, ctx.node_id)?;
+    ctx.mem.write_u32(base + rseq_off::MM_CID, ids.mm_cid)?;
+    t.ids = Some(ids);
+    t.node_id = ctx.node_id;
+    ctx.stats.ids += 1;
+    Ok(())
+}
+
+/// Reads `rseq_cs`, the address of the current critical section
+/// descriptor (0 outside critical sections).
+pub(crate) fn read_cs_addr<M: UserMem>(t: &TaskRseq, mem: &mut M) -> Result<u64, Fault> {
+    mem.read_u64(t.usrptr + rseq_off::RSEQ_CS)
+}
+
+/// Mirrors Linux's `rseq_update_usr()` with `rseq_set_ids_get_csaddr()`:
+/// validate the read-only fields (v2; v1 only in debug mode), write the
+/// IDs, clear `slice_ctrl` (v2 only: a v1 area may hold foreign data at
+/// offset 28), read `rseq_cs` and, when `check_cs` and it is non-zero,
+/// run the critical section check on `*pc`.
+pub(crate) fn update_usr<M: UserMem>(
+    t: &mut TaskRseq,
+    ctx: &mut Ctx<'_, M>,
+    pc: &mut u64,
+    check_cs: bool,
+) -> Result<(), Error> {
+    by_mode!(ctx.mode,
+        v1 => {
+            if ctx.debug {
+                validate_ro_ids(t, ctx.mem)?;
+            }
+        },
+        v2 => crate::v2::rseq_v2_validate_ro_ids(t, ctx.mem)?,
+    );
+    write_ids(t, ctx)?;
+    by_mode!(ctx.mode,
+        v1 => (),
+        v2 => crate::v2::rseq_v2_clear_slice_ctrl(t.usrptr, ctx.mem)?,
+    );
+    let csaddr = read_cs_addr(t, ctx.mem)?;
+    if check_cs && csaddr != 0 {
+        update_user_cs(t, ctx, csaddr, pc)?;
+    }
+    Ok(())
+}

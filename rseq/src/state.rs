@@ -1,0 +1,257 @@
+//! The kernel's rseq state: per task ([`TaskRseq`], Linux's
+//! `task_struct::rseq`), per CPU ([`RseqStats`]), and what one call needs
+//! besides the task ([`Ctx`]); plus [`Fatal`], why a task must die.
+
+use crate::Mode;
+use crate::mem::UserMem;
+use crate::uapi::RSEQ_CPU_ID_UNINITIALIZED_U32;
+use core::fmt;
+
+/// Linux's struct rseq_event.
+///
+/// `sched_switch`: work is due on the way to user mode (TIF_RSEQ).
+/// `ids_changed`: the ID fields must be written. `user_irq`: the task
+/// entered the kernel by an interrupt or exception from user mode (so its
+/// IP may be inside a critical section). `slowpath`: the fast path hit a
+/// fault and the slow path must retry. `fatal`: user space data is invalid;
+/// the reason is in [`TaskRseq::last_fatal`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RseqEvent {
+    /// Linux's `rseq_event::sched_switch`.
+    pub sched_switch: bool,
+    /// Linux's `rseq_event::ids_changed`.
+    pub ids_changed: bool,
+    /// Linux's `rseq_event::user_irq`.
+    pub user_irq: bool,
+    /// Linux's `rseq_event::slowpath`.
+    pub slowpath: bool,
+    /// Linux's `rseq_event::fatal`.
+    pub fatal: bool,
+}
+
+/// The IDs the kernel last wrote to a task's rseq area (Linux's
+/// `struct rseq_ids`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ids {
+    /// Written to `cpu_id_start` and `cpu_id`.
+    pub cpu_id: u32,
+    /// Written to `mm_cid`.
+    pub mm_cid: u32,
+}
+
+impl Ids {
+    /// What registration writes (`cpu_id_start` = `cpu_id` =
+    /// `RSEQ_CPU_ID_UNINITIALIZED`, `mm_cid` = 0), and so what the area
+    /// holds while [`TaskRseq::ids`] is `None` (Linux's `rseq_reset()`
+    /// value of `rseq.ids`).
+    pub const REGISTERED: Ids = Ids {
+        cpu_id: RSEQ_CPU_ID_UNINITIALIZED_U32,
+        mm_cid: 0,
+    };
+}
+
+/// Per-task kernel rseq state (Linux's task_struct::rseq).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TaskRseq {
+    /// User address of the registered `struct rseq`.
+    pub usrptr: u64,
+    /// Registered length.
+    pub len: u32,
+    /// Registered signature.
+    pub sig: u32,
+    /// 0 none, 1 v1, 2 v2.
+    pub has_rseq: u8,
+    /// Pending events.
+    pub event: RseqEvent,
+    /// The IDs last written to user space (None: must write; the area
+    /// then holds [`Ids::REGISTERED`]).
+    pub ids: Option<Ids>,
+    /// The `node_id` last written to user space (0 until the first write,
+    /// as registration writes 0). Kept with `ids` so that v2 can check the
+    /// read-only `node_id` field.
+    pub node_id: u32,
+    /// Time slice extension enabled (a later issue; set at registration by
+    /// `RSEQ_FLAG_SLICE_EXT_DEFAULT_ON`).
+    pub slice_enabled: bool,
+    /// Why the task was last found broken (the kill report), set together
+    /// with `event.fatal`.
+    pub last_fatal: Option<Fatal>,
+}
+
+impl TaskRseq {
+    /// The task has a registration.
+    pub const fn registered(&self) -> bool {
+        self.has_rseq != 0
+    }
+}
+
+/// Per-CPU statistics, Linux's names, plus the slice-extension ones for a later issue.
+///
+/// 13 `u64` in this order: the kstats syscall exports the structure as it
+/// is ([`RseqStats::as_array`], [`RseqStats::NAMES`]).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RseqStats {
+    /// Exits to user mode (`rseq_exit_to_user_mode()`).
+    pub exit: u64,
+    /// Signal deliveries that ran the rseq work.
+    pub signal: u64,
+    /// Slow path runs.
+    pub slowpath: u64,
+    /// Fast path runs with work to do.
+    pub fastpath: u64,
+    /// ID updates written to user space.
+    pub ids: u64,
+    /// Critical section checks (a non-zero `rseq_cs` evaluated).
+    pub cs: u64,
+    /// `rseq_cs` cleared because the IP was outside the section.
+    pub clear: u64,
+    /// Critical sections aborted (IP moved to `abort_ip`).
+    pub fixup: u64,
+    /// Slice extensions granted.
+    pub s_granted: u64,
+    /// Slice extensions that ran out.
+    pub s_expired: u64,
+    /// Slice extensions revoked.
+    pub s_revoked: u64,
+    /// Slice extensions ended by `rseq_slice_yield()`.
+    pub s_yielded: u64,
+    /// Slice extensions aborted by another syscall.
+    pub s_aborted: u64,
+}
+
+impl RseqStats {
+    /// The field names, in order (Linux's debugfs names for the first 8).
+    pub const NAMES: [&'static str; 13] = [
+        "exit",
+        "signal",
+        "slowpath",
+        "fastpath",
+        "ids",
+        "cs",
+        "clear",
+        "fixup",
+        "s_granted",
+        "s_expired",
+        "s_revoked",
+        "s_yielded",
+        "s_aborted",
+    ];
+
+    /// The counters in [`RseqStats::NAMES`] order.
+    pub fn as_array(&self) -> [u64; 13] {
+        [
+            self.exit,
+            self.signal,
+            self.slowpath,
+            self.fastpath,
+            self.ids,
+            self.cs,
+            self.clear,
+            self.fixup,
+            self.s_granted,
+            self.s_expired,
+            self.s_revoked,
+            self.s_yielded,
+            self.s_aborted,
+        ]
+    }
+}
+
+const _: () = assert!(core::mem::size_of::<RseqStats>() == 13 * 8);
+
+/// Everything a path needs besides the task: user memory, this CPU's stats, the IDs to publish, debug mode.
+pub struct Ctx<'a, M: UserMem> {
+    /// The current task's user memory.
+    pub mem: &'a mut M,
+    /// This CPU's statistics.
+    pub stats: &'a mut RseqStats,
+    /// The CPU the task runs on (written to `cpu_id_start`, `cpu_id`).
+    pub cpu_id: u32,
+    /// The task's concurrency ID (written to `mm_cid`).
+    pub mm_cid: u32,
+    /// The CPU's NUMA node (written to `node_id`).
+    pub node_id: u32,
+    /// `rseq_debug=1`: Linux's `rseq_debug_enabled` static key.
+    pub debug: bool,
+    /// The image's mode.
+    pub mode: Mode,
+}
+
+impl<M: UserMem> Ctx<'_, M> {
+    /// The IDs to publish.
+    pub(crate) fn ids(&self) -> Ids {
+        Ids {
+            cpu_id: self.cpu_id,
+            mm_cid: self.mm_cid,
+        }
+    }
+}
+
+/// Why a task must die (the kernel prints it in the kill report, then SIGSEGV).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fatal {
+    /// User memory unreachable in the slow path.
+    Fault,
+    /// The 4 bytes before `abort_ip` are not the registered signature.
+    BadSignature {
+        /// The abort address of the critical section.
+        abort_ip: u64,
+        /// The word found at `abort_ip - 4`.
+        found: u32,
+    },
+    /// `abort_ip` is below 4 or not a user address.
+    BadAbortIp(u64),
+    /// `rseq_cs` points outside user space (Linux: `csaddr >= TASK_SIZE`).
+    BadCsAddr(u64),
+    /// A read-only ID field no longer holds what the kernel wrote (v2, and
+    /// debug mode).
+    ReadOnlyOverwritten {
+        /// `cpu_id_start`, `cpu_id`, `node_id` or `mm_cid`.
+        field: &'static str,
+        /// The value found.
+        found: u32,
+        /// The value the kernel last wrote.
+        expected: u32,
+    },
+    /// Debug mode: an invalid critical section descriptor.
+    DebugCs(&'static str),
+    /// Debug mode: a syscall issued from inside a critical section.
+    SyscallInCs {
+        /// The user IP of the syscall.
+        ip: u64,
+    },
+}
+
+impl fmt::Display for Fatal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Fatal::Fault => {
+                f.write_str("rseq: rseq area or critical section descriptor unreachable")
+            }
+            Fatal::BadSignature { abort_ip, found } => write!(
+                f,
+                "rseq: bad signature before abort_ip {abort_ip:#x} (found {found:#010x})"
+            ),
+            Fatal::BadAbortIp(ip) => {
+                write!(f, "rseq: abort_ip {ip:#x} is not a user address >= 4")
+            }
+            Fatal::BadCsAddr(a) => write!(f, "rseq: rseq_cs {a:#x} is not a user address"),
+            Fatal::ReadOnlyOverwritten {
+                field,
+                found,
+                expected,
+            } => write!(
+                f,
+                "rseq: read-only field {field} overwritten (found {found:#x}, kernel wrote {expected:#x})"
+            ),
+            Fatal::DebugCs(why) => write!(f, "rseq (debug): invalid critical section: {why}"),
+            Fatal::SyscallInCs { ip } => {
+                write!(
+                    f,
+                    "rseq (debug): syscall inside a critical section at {ip:#x}"
+                )
+            }
+        }
+    }
+}

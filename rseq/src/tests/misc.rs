@@ -1,0 +1,77 @@
+//! Mode, statistics layout, kill report lines.
+
+use crate::{Fatal, MODE, Mode, RseqStats};
+use std::format;
+
+#[test]
+fn mode_numbers() {
+    assert_eq!((Mode::V1.version(), Mode::V2.version()), (1, 2));
+    assert_eq!((Mode::V1.len(), Mode::V2.len()), (32, 64));
+    // Tests compile both modes: every mode runs as asked.
+    assert_eq!((Mode::V1.built(), Mode::V2.built()), (Mode::V1, Mode::V2));
+    let expected = if cfg!(all(feature = "v1", not(feature = "v2"))) {
+        Mode::V1
+    } else {
+        Mode::V2
+    };
+    assert_eq!(MODE, expected);
+}
+
+#[test]
+fn stats_layout() {
+    assert_eq!(core::mem::size_of::<RseqStats>(), 13 * 8);
+    let s = RseqStats {
+        exit: 1,
+        signal: 2,
+        slowpath: 3,
+        fastpath: 4,
+        ids: 5,
+        cs: 6,
+        clear: 7,
+        fixup: 8,
+        s_granted: 9,
+        s_expired: 10,
+        s_revoked: 11,
+        s_yielded: 12,
+        s_aborted: 13,
+    };
+    assert_eq!(s.as_array(), core::array::from_fn(|i| i as u64 + 1));
+    assert_eq!(RseqStats::NAMES[0], "exit");
+    assert_eq!(RseqStats::NAMES[7], "fixup");
+    assert_eq!(RseqStats::NAMES[12], "s_aborted");
+}
+
+#[test]
+fn kill_report_lines() {
+    assert_eq!(
+        format!(
+            "{}",
+            Fatal::ReadOnlyOverwritten {
+                field: "cpu_id_start",
+                found: 0x8000_0000,
+                expected: 1
+            }
+        ),
+        "rseq: read-only field cpu_id_start overwritten (found 0x80000000, kernel wrote 0x1)"
+    );
+    assert_eq!(
+        format!(
+            "{}",
+            Fatal::BadSignature {
+                abort_ip: 0x4000,
+                found: 0
+            }
+        ),
+        "rseq: bad signature before abort_ip 0x4000 (found 0x00000000)"
+    );
+    for f in [
+        Fatal::Fault,
+        Fatal::BadAbortIp(2),
+        Fatal::BadCsAddr(1 << 60),
+        Fatal::DebugCs("abort_ip inside the critical section"),
+        Fatal::SyscallInCs { ip: 0x1234 },
+    ] {
+        let s = format!("{f}");
+        assert!(s.starts_with("rseq") && !s.contains('\n'), "{s}");
+    }
+}

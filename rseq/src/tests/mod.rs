@@ -1,0 +1,10 @@
+//! Host tests of the rseq logic over a fake user memory (`fake.rs`), both
+//! modes in every build.
+
+mod debug;
+mod events;
+mod fake;
+mod misc;
+mod paths;
+mod property;
+mod register;

@@ -1,0 +1,24 @@
+//! Code only a v1 (legacy, TCMalloc-compatible) image contains.
+//!
+//! Compiled only with the `v1` feature (or in tests, or with neither or
+//! both features). The kernel's image test greps the ELF symbols for the
+//! names here to show that a v2 image has none of them.
+
+use crate::state::TaskRseq;
+
+/// v1's unconditional ID rewrite decision: on every context switch, before
+/// every signal and on every membarrier-RSEQ IPI, request an ID rewrite
+/// (and so a critical section check) on the way to user mode, whether or
+/// not the IDs changed. TCMalloc relies on it: it keeps its own data in
+/// `cpu_id_start` and counts on the kernel overwriting it (DESIGN §3).
+///
+/// Mirrors the legacy branches Linux's "Revert to historical performance
+/// killing behaviour" patch adds to `rseq_sched_switch_event()`,
+/// `__rseq_signal_deliver()` and `ipi_rseq()` (`rseq_force_update()`).
+/// Returns true: raise TIF_RSEQ.
+#[inline(never)]
+pub(crate) fn rseq_v1_force_ids_update(t: &mut TaskRseq) -> bool {
+    t.event.sched_switch = true;
+    t.event.ids_changed = true;
+    true
+}
