@@ -5,6 +5,7 @@
 use rt::{println, sys};
 
 rt::main!(main);
+rt::rseq_mode!(none);
 
 fn main(args: rt::Args) -> i32 {
     println!(

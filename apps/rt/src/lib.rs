@@ -12,10 +12,15 @@
 //!   `Mutex` and `Barrier`; [`signal`]: `rt_sigaction` with the runtime's
 //!   restorer, masks, `kill`/`tgkill`; [`sched`]: CPU, affinity, yield,
 //!   sleep. [`sys::kstats`] reads rseq-os's kernel counters.
+//! - [`rseq`]: every thread is registered for rseq before its code runs,
+//!   in the mode the app declares with [`rseq_mode!`] (required in every
+//!   app).
 #![no_std]
 
 pub mod args;
 pub mod io;
+#[cfg(target_arch = "aarch64")]
+pub mod rseq;
 pub mod sched;
 #[cfg(target_arch = "aarch64")]
 pub mod signal;
@@ -37,5 +42,40 @@ macro_rules! main {
         extern "Rust" fn __rt_main(args: $crate::Args) -> i32 {
             $f(args)
         }
+    };
+}
+
+/// Declares the app's rseq mode; every app must, once, in its crate root:
+/// `rt::rseq_mode!(v1)`, `rt::rseq_mode!(v2)` or `rt::rseq_mode!(none)`.
+///
+/// It emits the 4-byte `.rseq_mode` section (`"v1\0\0"`, `"v2\0\0"` or
+/// `"none"`) from which the image build picks the kernel's mode (`none`
+/// gets a v2 kernel), and `__rt_rseq_mode` (1, 2 or 0), which tells the
+/// runtime what to register for each thread (see [`rseq`]).
+#[macro_export]
+macro_rules! rseq_mode {
+    (v1) => {
+        $crate::__rseq_mode_statics!(*b"v1\0\0", 1);
+    };
+    (v2) => {
+        $crate::__rseq_mode_statics!(*b"v2\0\0", 2);
+    };
+    (none) => {
+        $crate::__rseq_mode_statics!(*b"none", 0);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __rseq_mode_statics {
+    ($tag:expr, $mode:expr) => {
+        #[used]
+        #[unsafe(no_mangle)]
+        #[unsafe(link_section = ".rseq_mode")]
+        static __RT_RSEQ_MODE_TAG: [u8; 4] = $tag;
+        #[used]
+        #[unsafe(no_mangle)]
+        #[allow(non_upper_case_globals)]
+        static __rt_rseq_mode: u8 = $mode;
     };
 }

@@ -22,6 +22,13 @@ core::arch::global_asm!(
 extern "C" fn __rt_start(sp: *const u64) -> ! {
     // SAFETY: the kernel built the initial stack at `sp` (argc, argv, NULL, envp, NULL, auxv).
     let args = unsafe { Args::from_initial_stack(sp) };
+    #[cfg(target_arch = "aarch64")]
+    {
+        // The main thread's block (TPIDR_EL0) and rseq registration, as
+        // glibc registers before main.
+        crate::thread::init_main();
+        crate::rseq::init_thread();
+    }
     // SAFETY: `__rt_main` is defined by the app through `rt::main!`.
     let status = unsafe { __rt_main(args) };
     sys::exit_group(status)

@@ -26,6 +26,7 @@ pub mod nr {
     pub const CLONE: u64 = 220;
     pub const MMAP: u64 = 222;
     pub const MEMBARRIER: u64 = 283;
+    pub const RSEQ: u64 = 293;
     /// rseq-os private: `kstats(buf, len)`, see [`super::KStats`].
     pub const KSTATS: u64 = 1000;
 }
@@ -35,10 +36,12 @@ pub mod errno {
     pub const EPERM: i64 = 1;
     pub const ESRCH: i64 = 3;
     pub const EINTR: i64 = 4;
+    pub const ENXIO: i64 = 6;
     pub const EBADF: i64 = 9;
     pub const EAGAIN: i64 = 11;
     pub const ENOMEM: i64 = 12;
     pub const EFAULT: i64 = 14;
+    pub const EBUSY: i64 = 16;
     pub const EINVAL: i64 = 22;
     pub const ENOSYS: i64 = 38;
     pub const ETIMEDOUT: i64 = 110;
@@ -428,12 +431,79 @@ pub fn membarrier(cmd: u64, flags: u64, cpu_id: i32) -> i64 {
     syscall3(nr::MEMBARRIER, cmd, flags, cpu_id as i64 as u64)
 }
 
+/// rseq(2): `rseq(rseq, rseq_len, flags, sig)`; 0 or -errno. See
+/// [`crate::rseq`] for the runtime's registration.
+pub fn rseq(rseq: u64, len: u32, flags: u32, sig: u32) -> i64 {
+    syscall6(nr::RSEQ, [rseq, len as u64, flags as u64, sig as u64, 0, 0])
+}
+
+/// One CPU's rseq counters in [`KStats`] (Linux's `struct rseq_stats`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RseqStats {
+    /// Exits to user mode of tasks with rseq registered.
+    pub exit: u64,
+    /// Signal deliveries seen by rseq.
+    pub signal: u64,
+    /// Slow path (TIF_NOTIFY_RESUME) runs.
+    pub slowpath: u64,
+    /// TIF_RSEQ fast path runs.
+    pub fastpath: u64,
+    /// Writes of the ID fields.
+    pub ids: u64,
+    /// Critical-section evaluations.
+    pub cs: u64,
+    /// `rseq_cs` cleared outside a critical section.
+    pub clear: u64,
+    /// Critical sections aborted (IP moved to `abort_ip`).
+    pub fixup: u64,
+    /// Time slice extensions granted, expired, revoked, yielded, aborted.
+    pub s_granted: u64,
+    pub s_expired: u64,
+    pub s_revoked: u64,
+    pub s_yielded: u64,
+    pub s_aborted: u64,
+}
+
+impl RseqStats {
+    /// Field-wise `self + o` (wrapping).
+    pub fn add(&self, o: &RseqStats) -> RseqStats {
+        self.zip(o, u64::wrapping_add)
+    }
+
+    /// Field-wise `self - earlier` (wrapping): the counts in between.
+    pub fn delta(&self, earlier: &RseqStats) -> RseqStats {
+        self.zip(earlier, u64::wrapping_sub)
+    }
+
+    fn zip(&self, o: &RseqStats, f: fn(u64, u64) -> u64) -> RseqStats {
+        RseqStats {
+            exit: f(self.exit, o.exit),
+            signal: f(self.signal, o.signal),
+            slowpath: f(self.slowpath, o.slowpath),
+            fastpath: f(self.fastpath, o.fastpath),
+            ids: f(self.ids, o.ids),
+            cs: f(self.cs, o.cs),
+            clear: f(self.clear, o.clear),
+            fixup: f(self.fixup, o.fixup),
+            s_granted: f(self.s_granted, o.s_granted),
+            s_expired: f(self.s_expired, o.s_expired),
+            s_revoked: f(self.s_revoked, o.s_revoked),
+            s_yielded: f(self.s_yielded, o.s_yielded),
+            s_aborted: f(self.s_aborted, o.s_aborted),
+        }
+    }
+}
+
+/// The [`KStats::version`] this runtime understands.
+pub const KSTATS_VERSION: u64 = 2;
+
 /// What the rseq-os private `kstats` syscall (1000) fills in: per-CPU
 /// counters indexed by CPU number (CPUs beyond `nr_cpus` are 0).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KStats {
-    /// Layout version: 1.
+    /// Layout version: [`KSTATS_VERSION`] (2).
     pub version: u64,
     pub nr_cpus: u64,
     pub ticks: [u64; 4],
@@ -444,6 +514,19 @@ pub struct KStats {
     pub context_switches: [u64; 4],
     pub migrations: u64,
     pub syscalls: u64,
+    /// The mode the kernel image was built for: 1 (v1) or 2 (v2).
+    pub rseq_mode: u64,
+    /// rseq counters per CPU.
+    pub rseq: [RseqStats; 4],
+}
+
+impl KStats {
+    /// The rseq counters summed over all CPUs.
+    pub fn rseq_total(&self) -> RseqStats {
+        self.rseq
+            .iter()
+            .fold(RseqStats::default(), |acc, s| acc.add(s))
+    }
 }
 
 /// The raw `kstats(buf, len)` syscall: bytes written or -errno.
@@ -455,7 +538,7 @@ pub fn kstats_raw(buf: *mut KStats, len: usize) -> i64 {
 pub fn kstats() -> Result<KStats, i64> {
     let mut k = KStats::default();
     let n = result(kstats_raw(&mut k, core::mem::size_of::<KStats>()))?;
-    if n < 16 {
+    if n < 16 || k.version != KSTATS_VERSION {
         return Err(-errno::EINVAL);
     }
     Ok(k)

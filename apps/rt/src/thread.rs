@@ -27,6 +27,14 @@
 //! - The child starts in an asm trampoline on its new stack, which calls the
 //!   function and then `exit(ret)` (which ends the thread only); the return
 //!   value is also stored in the block for `join`.
+//! - rseq: the block holds the thread's [`RseqTcb`] (its `struct rseq` and
+//!   the app's slot before it). [`spawn`] and [`spawn_with_stack`] threads
+//!   register it in the trampoline before their function runs, in the app's
+//!   mode ([`crate::rseq`]); [`spawn_with`] threads (raw clones) start
+//!   unregistered, as `clone(CLONE_VM)` children do on Linux. Like glibc's
+//!   pthread_create, `spawn` blocks all signals around `clone` and the new
+//!   thread restores the creator's mask only after registering, so no
+//!   signal handler ever runs on a not-yet-registered thread.
 //! - A panic in any thread ends the whole process (status 101), as in `rt`'s
 //!   single-threaded world. A `JoinHandle` dropped without `join` detaches
 //!   the thread and leaks its mapping. There is no guard page below a stack.
@@ -34,6 +42,7 @@
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
+use crate::rseq::RseqTcb;
 use crate::sys::{self, Timespec, clone_flags, errno};
 
 /// The default stack size of a spawned thread.
@@ -57,12 +66,18 @@ pub struct ThreadBlock {
     tid: AtomicU32,
     /// The function's return value, stored before `exit`.
     ret: AtomicI32,
-    _pad: u32,
+    /// Whether the trampoline registers rseq for the thread.
+    rseq_auto: bool,
+    /// The creator's signal mask, restored by the trampoline after the
+    /// registration (the creator blocked everything around clone).
+    sigmask: Option<u64>,
     f: Option<fn(usize) -> i32>,
     arg: usize,
     /// The whole mapping (stack + this block), unmapped by `join`.
     map_base: usize,
     map_len: usize,
+    /// The thread's rseq area and the app's slot before it.
+    rseq: RseqTcb,
 }
 
 impl ThreadBlock {
@@ -71,11 +86,13 @@ impl ThreadBlock {
             tid_word: AtomicU32::new(TID_UNSET),
             tid: AtomicU32::new(0),
             ret: AtomicI32::new(0),
-            _pad: 0,
+            rseq_auto: false,
+            sigmask: None,
             f: None,
             arg: 0,
             map_base: 0,
             map_len: 0,
+            rseq: RseqTcb::new(),
         }
     }
 }
@@ -144,6 +161,12 @@ fn current_block() -> &'static ThreadBlock {
 /// thread's block is initialised).
 pub fn current_tid() -> i64 {
     current_block().tid.load(Ordering::Relaxed) as i64
+}
+
+/// The calling thread's rseq data (see [`crate::rseq`]).
+#[inline]
+pub(crate) fn current_rseq_tcb() -> &'static RseqTcb {
+    &current_block().rseq
 }
 
 /// True when called from the main thread (the one `_start` ran on).
@@ -275,6 +298,13 @@ extern "C" fn thread_start(block: usize) -> ! {
         TLS_FIXUPS.fetch_add(1, Ordering::SeqCst);
         set_tpidr(block as u64);
     }
+    if b.rseq_auto {
+        crate::rseq::init_thread();
+    }
+    if let Some(mask) = b.sigmask {
+        // The creator blocked every signal around clone (see `spawn_inner`).
+        let _ = crate::signal::sigprocmask(crate::signal::SIG_SETMASK, Some(mask));
+    }
     let ret = match b.f {
         Some(f) => f(b.arg),
         None => 0,
@@ -286,7 +316,7 @@ extern "C" fn thread_start(block: usize) -> ! {
 /// Starts a thread running `f(arg)` on a [`DEFAULT_STACK_SIZE`] stack.
 /// Returns its handle or the (negative) errno of `mmap`/`clone`.
 pub fn spawn(f: fn(usize) -> i32, arg: usize) -> Result<JoinHandle, i64> {
-    spawn_with(clone_flags::THREAD_FLAGS, DEFAULT_STACK_SIZE, f, arg)
+    spawn_inner(clone_flags::THREAD_FLAGS, DEFAULT_STACK_SIZE, f, arg, true)
 }
 
 /// [`spawn`] with a stack of `stack_size` bytes (rounded up to pages).
@@ -295,18 +325,31 @@ pub fn spawn_with_stack(
     f: fn(usize) -> i32,
     arg: usize,
 ) -> Result<JoinHandle, i64> {
-    spawn_with(clone_flags::THREAD_FLAGS, stack_size, f, arg)
+    spawn_inner(clone_flags::THREAD_FLAGS, stack_size, f, arg, true)
 }
 
 /// [`spawn`] with explicit clone `flags`, passed to the kernel unchanged
 /// (for tests of clone itself). Only [`clone_flags::THREAD_FLAGS`] gives a
 /// thread that behaves as documented above: `join` needs
 /// `CLONE_CHILD_CLEARTID`, and `TPIDR_EL0` needs `CLONE_SETTLS`.
+///
+/// The runtime does not register rseq for such a thread: like a raw
+/// `clone(CLONE_VM)` child on Linux it starts unregistered.
 pub fn spawn_with(
     flags: u64,
     stack_size: usize,
     f: fn(usize) -> i32,
     arg: usize,
+) -> Result<JoinHandle, i64> {
+    spawn_inner(flags, stack_size, f, arg, false)
+}
+
+fn spawn_inner(
+    flags: u64,
+    stack_size: usize,
+    f: fn(usize) -> i32,
+    arg: usize,
+    rseq_auto: bool,
 ) -> Result<JoinHandle, i64> {
     let stack_size = stack_size
         .max(PAGE_SIZE)
@@ -314,12 +357,21 @@ pub fn spawn_with(
         .ok_or(-errno::ENOMEM)?;
     let map_len = stack_size + PAGE_SIZE;
     let base = sys::mmap_anon(map_len)?;
+    // A runtime thread starts with every signal blocked (the kernel copies
+    // the mask at clone) until it has registered rseq, as with glibc.
+    let sigmask = if rseq_auto {
+        crate::signal::block(!0).ok()
+    } else {
+        None
+    };
     // SAFETY: `base + stack_size` is the start of the mapping's last page,
     // inside the fresh mapping of `map_len` bytes.
     let block = unsafe { base.add(stack_size) } as *mut ThreadBlock;
     // SAFETY: the page is ours, writable, page-aligned and large enough.
     unsafe {
         block.write(ThreadBlock {
+            rseq_auto,
+            sigmask,
             f: Some(f),
             arg,
             map_base: base as usize,
@@ -341,6 +393,9 @@ pub fn spawn_with(
             block as usize,
         )
     };
+    if let Some(mask) = sigmask {
+        let _ = crate::signal::sigprocmask(crate::signal::SIG_SETMASK, Some(mask));
+    }
     if ret < 0 {
         sys::munmap(base as u64, map_len as u64);
         return Err(ret);

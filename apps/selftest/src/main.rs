@@ -12,6 +12,7 @@ use rt::sys::{self, errno};
 use rt::{Args, println};
 
 rt::main!(main);
+rt::rseq_mode!(none);
 
 /// The user window (kernel/src/mm.rs): a hole in its middle is never mapped.
 const USER_UNMAPPED: u64 = 0x40_2000_0000;

@@ -22,6 +22,7 @@ use rt::sched;
 use rt::{Args, println, sys};
 
 rt::main!(main);
+rt::rseq_mode!(none);
 
 fn main(args: Args) -> i32 {
     rt::thread::init_main();

@@ -1,0 +1,203 @@
+//! The rseq scenarios, one per boot: `rseq-v1 -- <scenario> [args]` or
+//! `rseq-v2 -- <scenario> [args]` (the same code; the image's kernel is
+//! built for the mode the app declares, and scenarios whose outcome differs
+//! branch on [`rt::rseq::mode`]).
+//!
+//! Written against Linux's rseq ABI and semantics (after Linux's
+//! `tools/testing/selftests/rseq`) plus rseq-os's v1/v2 modes and `kstats`.
+//! Each scenario says what it does, prints `TEST <name> ok|FAIL <why>` lines
+//! and returns 0 when all passed; `legacy-check` and `tcmalloc` in a v2
+//! image must instead be killed by the kernel (status 139).
+#![no_std]
+
+mod asmops;
+mod basic;
+mod errors;
+mod inherit;
+mod legacy;
+mod param;
+mod percpu_ops;
+mod stats;
+mod tcmalloc;
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use rt::rseq::{MODE_V1, MODE_V2};
+use rt::signal::{self, SigInfo};
+use rt::{Args, println, sched, sys};
+
+/// Runs the scenario named by `argv[1]`; returns the exit status.
+pub fn main(args: Args) -> i32 {
+    let arg = |i: usize| args.get(i);
+    println!(
+        "rseqtest: rseq mode {} (registration length {}), main thread registered {} (errno {}), cpu_id {}, mm_cid {}",
+        rt::rseq::mode_name(),
+        rt::rseq::mode_len(),
+        rt::rseq::registered(),
+        rt::rseq::registration_errno(),
+        rt::rseq::cpu_id() as i32,
+        rt::rseq::mm_cid()
+    );
+    match arg(1) {
+        "basic" => basic::run(),
+        "percpu-ops" => percpu_ops::run(arg(2).parse().ok()),
+        "param" => param::run(arg(2), arg(3), arg(4).parse().ok()),
+        "syscall-errors" => errors::run(),
+        "legacy-check" => legacy::run(),
+        "tcmalloc" => tcmalloc::run(arg(2).parse().ok()),
+        "stats-pingpong" => stats::pingpong(arg(2).parse().unwrap_or(1000)),
+        "inherit" => inherit::run(),
+        "stats" => stats::run(),
+        "asm-ops" => asmops::run(),
+        other => {
+            println!("rseqtest: unknown scenario `{other}`");
+            println!(
+                "scenarios: basic | percpu-ops [N] | syscall-errors | legacy-check | tcmalloc [ITERS]"
+            );
+            println!(
+                "           param <spinlock|list|buffer|memcpy|increment|membarrier> [none|yield|signal|sleep|delay] [REPS]"
+            );
+            println!("           stats-pingpong [N] | inherit | stats | asm-ops");
+            2
+        }
+    }
+}
+
+/// Prints one TEST line; returns whether it passed.
+pub fn check(name: &str, ok: bool, detail: core::fmt::Arguments) -> bool {
+    if ok {
+        println!("TEST {name} ok");
+    } else {
+        println!("TEST {name} FAIL {detail}");
+    }
+    ok
+}
+
+/// 0 if every check passed, else 1.
+pub fn status(ok: bool) -> i32 {
+    if ok { 0 } else { 1 }
+}
+
+/// True in a v1 (legacy) image.
+pub fn is_v1() -> bool {
+    rt::rseq::mode() == MODE_V1
+}
+
+/// True in a v2 (optimized) image.
+pub fn is_v2() -> bool {
+    rt::rseq::mode() == MODE_V2
+}
+
+pub const MS: u64 = 1_000_000;
+pub const SEC: u64 = 1_000_000_000;
+
+/// Nanoseconds on the virtual counter (a frequency of 0, as under
+/// qemu-user, is taken as 1 GHz).
+pub fn now_ns() -> u64 {
+    let (cnt, freq) = sys::counter();
+    sched::ticks_to_ns(cnt, if freq == 0 { SEC } else { freq })
+}
+
+/// Polls `cond` (yielding between polls) until it holds or `timeout_ns`
+/// passed; returns whether it held.
+pub fn wait_for(timeout_ns: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let start = now_ns();
+    loop {
+        if cond() {
+            return true;
+        }
+        if now_ns() - start > timeout_ns {
+            return cond();
+        }
+        sched::yield_now();
+    }
+}
+
+/// Spins in EL0 (no syscalls) until `cond` holds or `timeout_ns` passed.
+pub fn spin_until(timeout_ns: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let start = now_ns();
+    loop {
+        if cond() {
+            return true;
+        }
+        if now_ns() - start > timeout_ns {
+            return cond();
+        }
+        core::hint::spin_loop();
+    }
+}
+
+/// The number of CPUs: one past the highest CPU in the initial affinity
+/// mask, else kstats' `nr_cpus`, else 1 (capped to librseq's slots).
+pub fn nr_cpus() -> u32 {
+    let mask = sched::get_affinity();
+    let n = if mask != 0 {
+        64 - mask.leading_zeros()
+    } else {
+        match sys::kstats() {
+            Ok(k) if k.nr_cpus > 0 => k.nr_cpus as u32,
+            _ => 1,
+        }
+    };
+    n.min(librseq::MAX_CPUS as u32)
+}
+
+/// The CPU mask with every CPU below `nr` set.
+pub fn all_cpus(nr: u32) -> u64 {
+    if nr >= 64 { u64::MAX } else { (1u64 << nr) - 1 }
+}
+
+/// The bit of `cpu` in a mask.
+pub fn cpu_bit(cpu: u32) -> u64 {
+    if cpu < 64 { 1 << cpu } else { 0 }
+}
+
+/// A small xorshift generator (no allocator, no libc).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// Uniform-ish in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
+
+/// SIGUSR1 deliveries counted by [`count_signal`].
+pub static SIGNALS: AtomicU64 = AtomicU64::new(0);
+
+/// A SIGUSR1 handler that only counts (param_test's).
+pub extern "C" fn count_signal(_sig: i32, _info: *mut SigInfo, _uc: *mut core::ffi::c_void) {
+    SIGNALS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Installs [`count_signal`] for SIGUSR1 (SA_RESTART so interrupted
+/// syscalls other than sleeps resume).
+pub fn install_signal_counter() -> bool {
+    signal::sigaction(signal::SIGUSR1, count_signal, signal::SA_RESTART).is_ok()
+}
+
+/// The rseq counters summed over CPUs (zeros if kstats is unavailable).
+pub fn rseq_stats() -> Option<sys::KStats> {
+    sys::kstats().ok()
+}
+
+/// One line with every counter of `s`.
+pub fn print_rseq_stats(what: &str, s: &sys::RseqStats) {
+    println!(
+        "rseqtest: {what}: exit={} signal={} slowpath={} fastpath={} ids={} cs={} clear={} fixup={}",
+        s.exit, s.signal, s.slowpath, s.fastpath, s.ids, s.cs, s.clear, s.fixup
+    );
+}

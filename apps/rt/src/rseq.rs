@@ -1,0 +1,277 @@
+//! Per-thread rseq registration, done by the runtime as glibc does it.
+//!
+//! Every app declares the rseq mode it was written for with
+//! [`rseq_mode!`](crate::rseq_mode) (`v1`, `v2` or `none`); the image build
+//! reads the `.rseq_mode` section to build the kernel for that mode, and the
+//! runtime reads `__rt_rseq_mode` to know what to register:
+//!
+//! - `v1`: a 32-byte registration (`ORIG_RSEQ_SIZE`, the TCMalloc way);
+//! - `v2`: a 64-byte registration (`sizeof(struct rseq)`, 64-byte aligned);
+//! - `none`: no registration; `cpu_id` reads
+//!   `RSEQ_CPU_ID_REGISTRATION_FAILED`, so readers fall back to `getcpu`.
+//!
+//! The main thread registers in `_start` before `main`; every thread made
+//! by [`thread::spawn`](crate::thread::spawn) registers in its trampoline
+//! before its function runs. A thread made with
+//! [`thread::spawn_with`](crate::thread::spawn_with) (a raw clone) starts
+//! unregistered, as a `clone(CLONE_VM)` child does on Linux. On failure the
+//! runtime stores `RSEQ_CPU_ID_REGISTRATION_FAILED` in `cpu_id` and keeps
+//! the errno ([`registration_errno`]).
+//!
+//! # Where the area lives
+//!
+//! In the thread's control block (`TPIDR_EL0`), the main thread's in a
+//! static, as an [`RseqTcb`]:
+//!
+//! ```text
+//! offset  0   runtime bookkeeping (registered length, errno), padding
+//! offset 56   slot: 8 app-owned bytes right before the area
+//! offset 64   area: struct rseq (64-byte aligned, 64 bytes)
+//! ```
+//!
+//! The `slot` is free for the app. TCMalloc keeps its per-CPU slab pointer
+//! cache in the 8-byte word at `area - 4`, whose low half is the top half of
+//! `slot` and whose top half *is* `cpu_id_start` (little endian): a kernel
+//! that rewrites `cpu_id_start` (v1) clears bit 63 of that word and so
+//! invalidates the cache (DESIGN §3).
+
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+
+pub use rseq::uapi::{
+    ORIG_RSEQ_SIZE, RSEQ_CPU_ID_REGISTRATION_FAILED_U32, RSEQ_CPU_ID_UNINITIALIZED_U32,
+    RSEQ_FLAG_UNREGISTER, RSEQ_SIG, RSEQ_V2_SIZE, Rseq, RseqCs,
+};
+
+use crate::sys;
+
+/// [`mode`]: the app registers nothing.
+pub const MODE_NONE: u8 = 0;
+/// [`mode`]: legacy, TCMalloc-compatible (32-byte registration).
+pub const MODE_V1: u8 = 1;
+/// [`mode`]: optimized (64-byte registration).
+pub const MODE_V2: u8 = 2;
+
+/// One thread's rseq data: runtime bookkeeping, the app's 8-byte slot, and
+/// the registered `struct rseq`. See the module docs for the layout.
+#[repr(C, align(64))]
+pub struct RseqTcb {
+    /// The length this thread is registered with (0: not registered).
+    len: AtomicU32,
+    /// The positive errno of the runtime's registration attempt (0: none).
+    errno: AtomicI32,
+    _pad: [u8; 48],
+    /// App-owned: the 8 bytes right before the area.
+    slot: UnsafeCell<u64>,
+    /// The area the kernel writes (`cpu_id_start`, `cpu_id`, ...).
+    area: UnsafeCell<Rseq>,
+}
+
+// SAFETY: `len` and `errno` are atomics; `slot` and `area` are only reached
+// through raw pointers (the kernel and the owning thread write them, with
+// volatile accesses), never through references that could alias.
+unsafe impl Sync for RseqTcb {}
+
+const _: () = assert!(core::mem::offset_of!(RseqTcb, slot) == 56);
+const _: () = assert!(core::mem::offset_of!(RseqTcb, area) == 64);
+const _: () = assert!(core::mem::size_of::<RseqTcb>() == 128);
+
+impl RseqTcb {
+    /// An unregistered area (`cpu_id` = `RSEQ_CPU_ID_UNINITIALIZED`).
+    pub const fn new() -> RseqTcb {
+        RseqTcb {
+            len: AtomicU32::new(0),
+            errno: AtomicI32::new(0),
+            _pad: [0; 48],
+            slot: UnsafeCell::new(0),
+            area: UnsafeCell::new(Rseq::new()),
+        }
+    }
+}
+
+impl Default for RseqTcb {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(target_os = "none")]
+unsafe extern "C" {
+    /// Defined by the app's `rt::rseq_mode!`: 0 none, 1 v1, 2 v2.
+    static __rt_rseq_mode: u8;
+    /// The app's `.rseq_mode` section contents (kept alive by this use).
+    static __RT_RSEQ_MODE_TAG: [u8; 4];
+}
+
+/// The rseq mode the app declared: [`MODE_NONE`], [`MODE_V1`] or
+/// [`MODE_V2`].
+#[inline]
+pub fn mode() -> u8 {
+    #[cfg(target_os = "none")]
+    {
+        // SAFETY: a plain byte the app's `rseq_mode!` defines; never written.
+        unsafe { core::ptr::read_volatile(&raw const __rt_rseq_mode) }
+    }
+    #[cfg(not(target_os = "none"))]
+    MODE_NONE
+}
+
+/// The mode's name as in `rseq_mode!`: "v1", "v2" or "none".
+pub fn mode_name() -> &'static str {
+    match mode() {
+        MODE_V1 => "v1",
+        MODE_V2 => "v2",
+        _ => "none",
+    }
+}
+
+/// The registration length of the app's mode: 32 (v1), 64 (v2), 0 (none).
+pub fn mode_len() -> u32 {
+    match mode() {
+        MODE_V1 => ORIG_RSEQ_SIZE,
+        MODE_V2 => RSEQ_V2_SIZE,
+        _ => 0,
+    }
+}
+
+/// The `.rseq_mode` section as linked (`b"v1\0\0"`, `b"v2\0\0"`, `b"none"`).
+pub fn mode_tag() -> [u8; 4] {
+    #[cfg(target_os = "none")]
+    {
+        // SAFETY: a 4-byte static the app's `rseq_mode!` defines.
+        unsafe { core::ptr::read_volatile(&raw const __RT_RSEQ_MODE_TAG) }
+    }
+    #[cfg(not(target_os = "none"))]
+    *b"none"
+}
+
+#[inline]
+fn tcb() -> &'static RseqTcb {
+    crate::thread::current_rseq_tcb()
+}
+
+/// The calling thread's `struct rseq`.
+#[inline]
+pub fn area() -> *mut Rseq {
+    tcb().area.get()
+}
+
+/// The calling thread's app-owned 8 bytes right before its area.
+#[inline]
+pub fn slot() -> *mut u64 {
+    tcb().slot.get()
+}
+
+/// True if the calling thread is registered (by the runtime or
+/// [`register`]).
+#[inline]
+pub fn registered() -> bool {
+    tcb().len.load(Ordering::Relaxed) != 0
+}
+
+/// The length the calling thread is registered with (0: not registered).
+pub fn registered_len() -> u32 {
+    tcb().len.load(Ordering::Relaxed)
+}
+
+/// The positive errno of the calling thread's last failed registration by
+/// the runtime or [`register`] (0 if it succeeded or was not attempted).
+pub fn registration_errno() -> i64 {
+    tcb().errno.load(Ordering::Relaxed) as i64
+}
+
+/// Volatile read of a `u32` field of the calling thread's area.
+#[inline]
+fn read_field(offset: usize) -> u32 {
+    // SAFETY: `offset` is a field offset inside the thread's own area,
+    // which lives as long as the thread; the kernel writes it concurrently,
+    // hence the volatile aligned 32-bit read (single-copy atomic).
+    unsafe { core::ptr::read_volatile((area() as *const u8).add(offset) as *const u32) }
+}
+
+/// `cpu_id` of the calling thread's area (volatile read):
+/// `RSEQ_CPU_ID_UNINITIALIZED` / `RSEQ_CPU_ID_REGISTRATION_FAILED` when not
+/// registered.
+#[inline]
+pub fn cpu_id() -> u32 {
+    read_field(Rseq::CPU_ID_OFFSET)
+}
+
+/// `cpu_id_start` of the calling thread's area (volatile read).
+#[inline]
+pub fn cpu_id_start() -> u32 {
+    read_field(Rseq::CPU_ID_START_OFFSET)
+}
+
+/// `mm_cid` of the calling thread's area (volatile read).
+#[inline]
+pub fn mm_cid() -> u32 {
+    read_field(Rseq::MM_CID_OFFSET)
+}
+
+/// `node_id` of the calling thread's area (volatile read).
+#[inline]
+pub fn node_id() -> u32 {
+    read_field(Rseq::NODE_ID_OFFSET)
+}
+
+/// `flags` of the calling thread's area (volatile read).
+#[inline]
+pub fn flags() -> u32 {
+    read_field(Rseq::FLAGS_OFFSET)
+}
+
+/// The raw `rseq(rseq, rseq_len, flags, sig)` syscall: 0 or -errno.
+pub fn sys_rseq(rseq: u64, len: u32, flags: u32, sig: u32) -> i64 {
+    sys::rseq(rseq, len, flags, sig)
+}
+
+/// Registers the calling thread's area with `len` and `flags` and
+/// [`RSEQ_SIG`]; 0 or -errno. On success the runtime records `len`; on
+/// failure nothing changes except [`registration_errno`] (for errno tests,
+/// so a failing call on a registered thread leaves it registered).
+pub fn register(len: u32, flags: u32) -> i64 {
+    let t = tcb();
+    let r = sys_rseq(t.area.get() as u64, len, flags, RSEQ_SIG);
+    if r == 0 {
+        t.len.store(len, Ordering::Relaxed);
+        t.errno.store(0, Ordering::Relaxed);
+    } else {
+        t.errno.store((-r) as i32, Ordering::Relaxed);
+    }
+    r
+}
+
+/// Unregisters the calling thread's area (`RSEQ_FLAG_UNREGISTER`, the
+/// registered length, or the mode's length if not registered, and
+/// [`RSEQ_SIG`]); 0 or -errno.
+pub fn unregister() -> i64 {
+    let t = tcb();
+    let len = match t.len.load(Ordering::Relaxed) {
+        0 => mode_len().max(ORIG_RSEQ_SIZE),
+        l => l,
+    };
+    let r = sys_rseq(t.area.get() as u64, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG);
+    if r == 0 {
+        t.len.store(0, Ordering::Relaxed);
+    }
+    r
+}
+
+/// The runtime's registration of the calling thread: the mode's length,
+/// no flags, [`RSEQ_SIG`]. Like glibc, a failure stores
+/// `RSEQ_CPU_ID_REGISTRATION_FAILED` in `cpu_id` (so does mode `none`).
+pub(crate) fn init_thread() {
+    let len = mode_len();
+    let t = tcb();
+    if len != 0 && register(len, 0) == 0 {
+        return;
+    }
+    // SAFETY: the thread's own, unregistered area: no one else writes it.
+    unsafe {
+        core::ptr::write_volatile(
+            &raw mut (*t.area.get()).cpu_id,
+            RSEQ_CPU_ID_REGISTRATION_FAILED_U32,
+        );
+    }
+}
