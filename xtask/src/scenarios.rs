@@ -448,23 +448,164 @@ pub static SCENARIOS: &[Scenario] = &[
     },
 ];
 
-/// Every scenario to run: the table, plus a copy of each shared scenario for
-/// each fixed-hardware board, with `{kernel}` filled in per board. (Leaked:
-/// the list lives for the whole run of the runner.)
+/// Every scenario to run: the table and the rseq matrix, plus a copy of
+/// each shared scenario for each fixed-hardware board, with `{kernel}`
+/// filled in per board. (Leaked: the list lives for the whole run.)
 pub fn all() -> Vec<&'static Scenario> {
+    let table: Vec<&'static Scenario> = SCENARIOS.iter().chain(rseq_matrix()).collect();
     let mut out = Vec::new();
-    for s in SCENARIOS {
+    for s in &table {
         out.push(for_board(s, s.board));
     }
     for board in boards::BOARDS.iter().filter(|b| b.knobs.is_none()) {
-        for s in SCENARIOS
-            .iter()
-            .filter(|s| s.shared && s.board != board.name)
-        {
+        for s in table.iter().filter(|s| s.shared && s.board != board.name) {
             out.push(for_board(s, board.name));
         }
     }
     out
+}
+
+/// The param_test tests and injections (apps/rseqtest `param`).
+const PARAM_TESTS: &[&str] = &[
+    "spinlock",
+    "list",
+    "buffer",
+    "memcpy",
+    "increment",
+    "membarrier",
+];
+const PARAM_INJECT: &[&str] = &["none", "yield", "signal", "sleep", "delay"];
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn leak_checks(c: Vec<Check>) -> &'static [Check] {
+    Box::leak(c.into_boxed_slice())
+}
+
+/// The rseq scenarios of issue 5, for both modes (apps `rseq-v1` and
+/// `rseq-v2`: the same code, each image's kernel built for its mode), all
+/// shared by both boards. Where the modes differ, so do the expectations.
+fn rseq_matrix() -> &'static [Scenario] {
+    let mut out = Vec::new();
+    for mode in ["v1", "v2"] {
+        let app = leak(format!("rseq-{mode}"));
+        let base = Scenario {
+            app,
+            shared: true,
+            ..HELLO
+        };
+        let mut add = |name: &str, append: String, status: i32, checks: Vec<Check>| {
+            out.push(Scenario {
+                name: leak(format!("rseq-{mode}-{name}")),
+                append: leak(append),
+                status,
+                checks: leak_checks(checks),
+                ..base
+            })
+        };
+        let all_percpu = || {
+            vec![
+                TestOk("percpu-spinlock"),
+                TestOk("percpu-list"),
+                TestOk("percpu-spinlock-mmcid"),
+            ]
+        };
+        add(
+            "basic",
+            "-- basic".into(),
+            0,
+            vec![
+                Banner("rseq", mode),
+                TestOk("basic"),
+                TestOk("basic-thread"),
+            ],
+        );
+        add("percpu-ops", "-- percpu-ops".into(), 0, all_percpu());
+        for t in PARAM_TESTS {
+            for i in PARAM_INJECT {
+                let test = TestOk(leak(format!("param-{t}-{i}")));
+                add(
+                    &format!("param-{t}-{i}"),
+                    format!("-- param {t} {i}"),
+                    0,
+                    vec![test],
+                );
+            }
+        }
+        add(
+            "syscall-errors",
+            "-- syscall-errors".into(),
+            0,
+            vec![TestOk("syscall-errors")],
+        );
+        let forged = LineContains("rseq: read-only field cpu_id_start overwritten");
+        let killed = Kill("signal", "SIGSEGV");
+        if mode == "v1" {
+            let legacy = vec![
+                TestOk("legacy-sleep"),
+                TestOk("legacy-signal"),
+                TestOk("legacy-membarrier"),
+            ];
+            add("legacy-check", "-- legacy-check".into(), 0, legacy);
+            let tcmalloc = vec![TestOk("tcmalloc-v1-resize"), TestOk("tcmalloc-v1")];
+            add("tcmalloc", "-- tcmalloc".into(), 0, tcmalloc);
+        } else {
+            let legacy = vec![TestOk("v2-no-rewrite"), killed, forged];
+            add("legacy-check", "-- legacy-check".into(), 128 + 11, legacy);
+            let tcmalloc = vec![TestOk("tcmalloc-v2-stale"), killed, forged];
+            add("tcmalloc", "-- tcmalloc".into(), 128 + 11, tcmalloc);
+        }
+        let pingpong = TestOk(leak(format!("pingpong-{mode}-ids")));
+        add(
+            "stats-pingpong",
+            "-- stats-pingpong".into(),
+            0,
+            vec![pingpong],
+        );
+        add("inherit", "-- inherit".into(), 0, vec![TestOk("inherit")]);
+        add(
+            "stats",
+            "-- stats".into(),
+            0,
+            vec![TestOk("stats"), LineStartsWith("[rseq] mode=")],
+        );
+        add(
+            "asm-ops",
+            "-- asm-ops".into(),
+            0,
+            vec![TestOk("asm-ops-cpu_id"), TestOk("asm-ops-mm_cid")],
+        );
+        let unreachable =
+            LineContains("what=\"rseq: rseq area or critical section descriptor unreachable");
+        add(
+            "area-fault",
+            "-- area-fault".into(),
+            128 + 11,
+            vec![killed, unreachable],
+        );
+        add(
+            "syscall-in-cs",
+            "-- syscall-in-cs".into(),
+            0,
+            vec![TestOk("syscall-in-cs-nodebug")],
+        );
+        let in_cs = LineContains("syscall inside a critical section");
+        add(
+            "debug-syscall-in-cs",
+            "rseq_debug=1 -- syscall-in-cs debug".into(),
+            128 + 11,
+            vec![killed, in_cs],
+        );
+        add(
+            "debug-percpu-ops",
+            "rseq_debug=1 -- percpu-ops".into(),
+            0,
+            all_percpu(),
+        );
+    }
+    Box::leak(out.into_boxed_slice())
 }
 
 /// `s` as run on `board`.
@@ -557,8 +698,16 @@ mod tests {
     #[test]
     fn shared_scenarios_run_on_rpi4_with_its_kernel_address() {
         let all = all();
-        let shared = SCENARIOS.iter().filter(|s| s.shared).count();
-        assert_eq!(all.len(), SCENARIOS.len() + shared);
+        let table: Vec<_> = SCENARIOS.iter().chain(rseq_matrix()).collect();
+        let shared = table.iter().filter(|s| s.shared).count();
+        assert_eq!(all.len(), table.len() + shared);
+        // Both rseq modes, the full param_test matrix, on both boards.
+        for id in [
+            "virt/rseq-v1-param-membarrier-signal",
+            "rpi4/rseq-v2-tcmalloc",
+        ] {
+            assert!(all.iter().any(|s| s.id() == id), "{id}");
+        }
         let rpi = all
             .iter()
             .find(|s| s.id() == "rpi4/read-kernel")

@@ -13,6 +13,7 @@
 mod asmops;
 mod basic;
 mod errors;
+mod faults;
 mod inherit;
 mod legacy;
 mod param;
@@ -49,6 +50,8 @@ pub fn main(args: Args) -> i32 {
         "inherit" => inherit::run(),
         "stats" => stats::run(),
         "asm-ops" => asmops::run(),
+        "area-fault" => faults::area_fault(),
+        "syscall-in-cs" => faults::syscall_in_cs(arg(2) == "debug"),
         other => {
             println!("rseqtest: unknown scenario `{other}`");
             println!(
@@ -57,7 +60,9 @@ pub fn main(args: Args) -> i32 {
             println!(
                 "           param <spinlock|list|buffer|memcpy|increment|membarrier> [none|yield|signal|sleep|delay] [REPS]"
             );
-            println!("           stats-pingpong [N] | inherit | stats | asm-ops");
+            println!(
+                "           stats-pingpong [N] | inherit | stats | asm-ops | area-fault | syscall-in-cs [debug]"
+            );
             2
         }
     }

@@ -14,8 +14,8 @@
 //!   old list's node of that CPU must not change any more (a section that
 //!   read the old pointer is restarted by the IPI).
 //!
-//! Injections: `none`; `yield` (sched_yield between operations, or between
-//! pop and push); `signal` (a thread sends SIGUSR1 to the workers
+//! Injections: `none`; `yield` (sched_yield every 8 operations, or between
+//! every pop and push); `signal` (a thread sends SIGUSR1 to the workers
 //! continuously; the handler only counts); `sleep` (a 1 ms sleep every 32
 //! operations); `delay` (a delay loop inside every section, before its
 //! commit). Prints `TEST param-<test>-<inject>`.

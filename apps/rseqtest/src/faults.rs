@@ -1,0 +1,103 @@
+//! How the kernel reacts to an unusable rseq state.
+//!
+//! - `area-fault`: a thread registers an area on a page it then unmaps and
+//!   moves to another CPU. The IDs change, the fast path's user access
+//!   faults, the slow path retries, still faults, and the app is killed with
+//!   SIGSEGV and an `rseq:` report (exit 139) — the kernel survives.
+//! - `syscall-in-cs`: a critical section that makes a syscall. Without
+//!   `rseq_debug=1` nothing checks it (TEST syscall-in-cs-nodebug); with it,
+//!   the kernel kills the app (139, "rseq: syscall ... inside a critical
+//!   section").
+
+use rseq::uapi::RSEQ_SIG;
+use rt::sys;
+use rt::{println, sched, thread};
+
+use crate::{check, status};
+
+fn fault_worker(_: usize) -> i32 {
+    let page = match sys::mmap_anon(4096) {
+        Ok(p) => p as u64,
+        Err(e) => {
+            println!("rseqtest: mmap: {e}");
+            return 1;
+        }
+    };
+    let len = rt::rseq::mode_len();
+    let r = rt::rseq::sys_rseq(page, len, 0, RSEQ_SIG);
+    println!(
+        "rseqtest: area-fault: registered {len} bytes at {page:#x}: {r}; unmapping it and migrating"
+    );
+    let _ = sys::munmap(page, 4096);
+    let here = sched::getcpu();
+    let _ = sched::set_affinity(1 << ((here + 1) % crate::nr_cpus()));
+    sched::yield_now();
+    println!("rseqtest: area-fault: survived with an unmapped rseq area?!");
+    1
+}
+
+/// `area-fault`: expected to be killed.
+pub fn area_fault() -> i32 {
+    match thread::spawn_with(
+        sys::clone_flags::THREAD_FLAGS,
+        thread::DEFAULT_STACK_SIZE,
+        fault_worker,
+        0,
+    ) {
+        Ok(h) => h.join(),
+        Err(e) => {
+            println!("rseqtest: spawn: {e}");
+            1
+        }
+    }
+}
+
+/// `syscall-in-cs`: one critical section around a getpid().
+pub fn syscall_in_cs(debug: bool) -> i32 {
+    let area = rt::rseq::area() as u64;
+    println!(
+        "rseqtest: syscall-in-cs: getpid() inside a critical section (debug expected: {debug})"
+    );
+    let pid: i64;
+    // SAFETY: a well-formed critical section on this thread's registered
+    // area; the syscall inside is the point of the test. rseq_cs is cleared
+    // after it.
+    unsafe {
+        core::arch::asm!(
+            ".pushsection __rseq_cs, \"aw\"",
+            ".balign 32",
+            "90:",
+            ".long 0, 0",
+            ".quad 91f, 92f - 91f, 94f",
+            ".popsection",
+            "adrp {tmp}, 90b",
+            "add {tmp}, {tmp}, :lo12:90b",
+            "str {tmp}, [{area}, #8]",
+            "91:",
+            "mov x8, #172",
+            "svc #0",
+            // The return address must lie inside the section for the
+            // kernel to see the syscall as made from it.
+            "nop",
+            "92:",
+            "b 99f",
+            ".inst {sig}",
+            "94:",
+            "mov x0, #-1",
+            "99:",
+            "str xzr, [{area}, #8]",
+            area = in(reg) area,
+            tmp = out(reg) _,
+            sig = const RSEQ_SIG,
+            out("x0") pid,
+            out("x8") _,
+            options(nostack),
+        );
+    }
+    let ok = check(
+        "syscall-in-cs-nodebug",
+        !debug && pid == 1,
+        format_args!("getpid = {pid}, debug {debug}"),
+    );
+    status(ok)
+}
