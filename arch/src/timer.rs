@@ -42,3 +42,27 @@ pub fn allow_el0_virtual_counter() {
     // SAFETY: CNTKCTL_EL1 only controls EL0 access to the counters.
     unsafe { core::arch::asm!("msr cntkctl_el1, {}", "isb", in(reg) 1u64 << 1, options(nostack)) };
 }
+
+/// Arms the EL1 virtual timer (PPI 11, INTID 27) to fire when the virtual
+/// counter reaches `deadline`. A separate hardware timer from the tick: the
+/// rseq slice-extension enforcement owns it.
+#[inline]
+pub fn arm_virt_timer_at(deadline: u64) {
+    use aarch64_cpu::registers::{CNTV_CTL_EL0, CNTV_CVAL_EL0};
+    CNTV_CVAL_EL0.set(deadline);
+    CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::SET + CNTV_CTL_EL0::IMASK::CLEAR);
+}
+
+/// Disarms the EL1 virtual timer (its level interrupt deasserts).
+#[inline]
+pub fn cancel_virt_timer() {
+    use aarch64_cpu::registers::CNTV_CTL_EL0;
+    CNTV_CTL_EL0.set(0);
+}
+
+/// The virtual counter (equal to the physical one: CNTVOFF is 0).
+#[inline]
+pub fn virt_counter() -> u64 {
+    aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
+    aarch64_cpu::registers::CNTVCT_EL0.get()
+}

@@ -31,6 +31,11 @@ pub trait ExitWork {
     fn local_irq_disable(&mut self);
     /// `schedule()` for TIF_NEED_RESCHED(_LAZY); clears those bits.
     fn schedule(&mut self);
+    /// Linux's `rseq_grant_slice_extension()`: instead of scheduling, grant
+    /// the task a time slice extension (then clear NEED_RESCHED and return
+    /// true). `other_work`: work besides NEED_RESCHED(_LAZY) is pending
+    /// (TIF_SLICE_EXT_DENY), which forbids a grant (and revokes one).
+    fn grant_slice_extension(&mut self, other_work: bool) -> bool;
     /// `arch_do_signal_or_restart()` for TIF_SIGPENDING / TIF_NOTIFY_SIGNAL.
     fn do_signal(&mut self, regs: &mut Self::Regs);
     /// `resume_user_mode_work()` for TIF_NOTIFY_RESUME (the rseq slow path);
@@ -57,7 +62,9 @@ pub fn exit_to_user_mode_loop<W: ExitWork>(
     loop {
         while ti_work & EXIT_TO_USER_MODE_WORK_LOOP != 0 {
             w.local_irq_enable();
-            if ti_work & (_TIF_NEED_RESCHED | _TIF_NEED_RESCHED_LAZY) != 0 {
+            if ti_work & (_TIF_NEED_RESCHED | _TIF_NEED_RESCHED_LAZY) != 0
+                && !w.grant_slice_extension(ti_work & TIF_SLICE_EXT_DENY != 0)
+            {
                 w.schedule();
             }
             if ti_work & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL) != 0 {
@@ -123,6 +130,7 @@ mod tests {
         irqs_on: Cell<bool>,
         fastpath_failures: Cell<u32>,
         signal_raises_resume: bool,
+        grant: bool,
     }
 
     impl ExitWork for Fake {
@@ -141,6 +149,15 @@ mod tests {
         }
         fn local_irq_disable(&mut self) {
             self.irqs_on.set(false);
+        }
+        fn grant_slice_extension(&mut self, other_work: bool) -> bool {
+            if self.grant && !other_work {
+                self.log.borrow_mut().push("grant");
+                self.clear_thread_flag(TIF_NEED_RESCHED);
+                self.clear_thread_flag(TIF_NEED_RESCHED_LAZY);
+                return true;
+            }
+            false
         }
         fn schedule(&mut self) {
             assert!(self.irqs_on.get());
@@ -238,6 +255,22 @@ mod tests {
         };
         f.flags.set(_TIF_SIGPENDING);
         assert_eq!(run(&mut f), ["signal", "resume"]);
+    }
+
+    #[test]
+    fn a_grant_replaces_the_schedule_only_without_other_work() {
+        let mut f = Fake {
+            grant: true,
+            ..Default::default()
+        };
+        f.flags.set(_TIF_NEED_RESCHED);
+        assert_eq!(run(&mut f), ["grant"]);
+        let mut f = Fake {
+            grant: true,
+            ..Default::default()
+        };
+        f.flags.set(_TIF_NEED_RESCHED | _TIF_SIGPENDING);
+        assert_eq!(run(&mut f), ["schedule", "signal", "fastpath"]);
     }
 
     #[test]

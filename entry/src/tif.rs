@@ -38,6 +38,12 @@ pub const EXIT_TO_USER_MODE_WORK: usize = _TIF_SIGPENDING
     | _TIF_NOTIFY_SIGNAL
     | _TIF_RSEQ;
 
+/// Work that forbids (and revokes) a time slice extension: everything but
+/// the reschedule request itself (Linux's `TIF_SLICE_EXT_DENY`). TIF_RSEQ
+/// is in it: the task was already scheduled.
+pub const TIF_SLICE_EXT_DENY: usize =
+    EXIT_TO_USER_MODE_WORK & !(_TIF_NEED_RESCHED | _TIF_NEED_RESCHED_LAZY);
+
 /// The work handled inside the loop body; TIF_RSEQ is handled after it, by
 /// the fast path, once everything else is done.
 pub const EXIT_TO_USER_MODE_WORK_LOOP: usize = EXIT_TO_USER_MODE_WORK & !_TIF_RSEQ;

@@ -30,6 +30,7 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     };
     console::set_loglevel(config.loglevel);
     crate::rseq_hooks::set_debug(config.rseq_debug);
+    crate::rseq_hooks::slice_init(config.rseq_slice_ext, config.rseq_slice_us);
     if config.foreign > 0 {
         pr_info!(
             "[cmdline] skipped {} firmware/Linux boot options",
@@ -102,11 +103,6 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
 }
 
 static PAN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
-
-/// Whether the rseq time slice extension is offered (a later issue).
-pub fn slice_ext_available() -> bool {
-    false
-}
 
 /// Whether PAN was enabled on CPU 0 (secondaries follow).
 pub fn pan_enabled() -> bool {

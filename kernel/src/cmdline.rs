@@ -35,6 +35,11 @@ pub struct BootConfig<'a> {
     pub foreign: usize,
     /// `rseq_debug=0|1`: Linux's CONFIG_RSEQ_DEBUG validation at run time.
     pub rseq_debug: bool,
+    /// `rseq_slice_ext=0|1`: offer the rseq time slice extension (v2 images).
+    pub rseq_slice_ext: bool,
+    /// `rseq_slice_us=5..=50`: the extension's length (Linux: 5 µs default
+    /// and minimum, 50 µs maximum).
+    pub rseq_slice_us: u32,
 }
 
 impl BootConfig<'_> {
@@ -46,6 +51,8 @@ impl BootConfig<'_> {
         app_args: "",
         foreign: 0,
         rseq_debug: false,
+        rseq_slice_ext: true,
+        rseq_slice_us: 5,
     };
 }
 
@@ -107,6 +114,26 @@ struct BootOption {
 
 /// Every option the kernel understands.
 static OPTIONS: &[BootOption] = &[
+    BootOption {
+        key: "rseq_slice_ext",
+        expected: "0 or 1",
+        apply: |c, v| {
+            c.rseq_slice_ext = match v {
+                "0" => false,
+                "1" => true,
+                _ => return None,
+            };
+            Some(())
+        },
+    },
+    BootOption {
+        key: "rseq_slice_us",
+        expected: "an integer 5..=50 (microseconds)",
+        apply: |c, v| {
+            c.rseq_slice_us = parse_u32_in(v, 5, 50)?;
+            Some(())
+        },
+    },
     BootOption {
         key: "rseq_debug",
         expected: "0 or 1",
@@ -258,6 +285,36 @@ mod tests {
             Err(CmdlineError::Unknown { .. })
         ));
         assert!(parse("video=x hz=abc").is_err());
+    }
+
+    #[test]
+    fn rseq_options() {
+        let c = parse("rseq_debug=1 rseq_slice_ext=0 rseq_slice_us=50").unwrap();
+        assert_eq!(
+            (c.rseq_debug, c.rseq_slice_ext, c.rseq_slice_us),
+            (true, false, 50)
+        );
+        let d = parse("").unwrap();
+        assert_eq!(
+            (d.rseq_debug, d.rseq_slice_ext, d.rseq_slice_us),
+            (false, true, 5)
+        );
+        for bad in [
+            "rseq_slice_us=4",
+            "rseq_slice_us=51",
+            "rseq_slice_us=x",
+            "rseq_slice_ext=2",
+            "rseq_debug=yes",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(CmdlineError::Invalid { .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse("rseq_slice_us=100").unwrap_err().to_string(),
+            "boot option `rseq_slice_us=100`: expected an integer 5..=50 (microseconds)"
+        );
     }
 
     #[test]

@@ -9,6 +9,9 @@ use entry::ExitWork;
 /// The current task, as the exit loop sees it.
 struct KernelExit {
     task: &'static Task,
+    /// Returning from an interrupt or exception (not a syscall): only then
+    /// may a time slice extension be granted.
+    from_irq: bool,
 }
 
 impl ExitWork for KernelExit {
@@ -33,6 +36,15 @@ impl ExitWork for KernelExit {
     fn schedule(&mut self) {
         crate::sched::schedule();
     }
+    fn grant_slice_extension(&mut self, other_work: bool) -> bool {
+        if crate::rseq_hooks::grant(self.task, self.from_irq, other_work) {
+            self.task.flags.clear(entry::tif::TIF_NEED_RESCHED);
+            self.task.flags.clear(entry::tif::TIF_NEED_RESCHED_LAZY);
+            true
+        } else {
+            false
+        }
+    }
     fn do_signal(&mut self, regs: &mut TrapFrame) {
         crate::signal::do_signal(self.task, regs);
     }
@@ -52,7 +64,13 @@ impl ExitWork for KernelExit {
 /// Return path of a syscall.
 #[inline(always)]
 pub fn syscall_exit_to_user_mode(tf: &mut TrapFrame) {
-    entry::syscall_exit_to_user_mode(&mut KernelExit { task: current() }, tf);
+    entry::syscall_exit_to_user_mode(
+        &mut KernelExit {
+            task: current(),
+            from_irq: false,
+        },
+        tf,
+    );
 }
 
 /// A new thread's first kernel code (from `__arch_ret_from_fork`): finish
@@ -66,5 +84,11 @@ pub extern "C" fn ret_from_fork(tf: &mut TrapFrame) {
 #[inline(always)]
 pub fn irqentry_exit_to_user_mode(tf: &mut TrapFrame) {
     arch::cpu::local_irq_disable();
-    entry::irqentry_exit_to_user_mode(&mut KernelExit { task: current() }, tf);
+    entry::irqentry_exit_to_user_mode(
+        &mut KernelExit {
+            task: current(),
+            from_irq: true,
+        },
+        tf,
+    );
 }

@@ -34,6 +34,8 @@ pub fn init_this_cpu() {
         let gic = gic.as_mut().expect("GIC initialised");
         gic.init_cpu(cpu);
         gic.enable_ppi(arch::timer::PHYS_TIMER_INTID, cpu, IRQ_PRIORITY);
+        // The rseq slice-extension enforcement timer (its own PPI).
+        gic.enable_ppi(arch::timer::VIRT_TIMER_INTID, cpu, IRQ_PRIORITY);
         gic.enable_sgi(crate::smp::SGI_RESCHEDULE, cpu, IRQ_PRIORITY);
         gic.enable_sgi(crate::smp::SGI_CALL_FUNCTION, cpu, IRQ_PRIORITY);
     }
@@ -64,6 +66,11 @@ pub fn handle() {
         // not lost.
         if irq.intid() == arch::timer::PHYS_TIMER_INTID {
             tick(cpu);
+            eoi();
+            continue;
+        }
+        if irq.intid() == arch::timer::VIRT_TIMER_INTID {
+            crate::rseq_hooks::slice_timer_expired(); // disarms it first
             eoi();
             continue;
         }

@@ -123,7 +123,9 @@ pub fn slowpath(task: &Task, tf: &mut TrapFrame) {
 
 /// Before a signal frame is built: abort an interrupted critical section
 /// (the frame then records the abort address) and, in v1, force the IDs.
+/// A time slice grant ends here too (other work: revoked).
 pub fn signal_deliver(task: &Task, tf: &mut TrapFrame) {
+    grant(task, false, true);
     match with(task, |r, stats| {
         rseq::signal_deliver(r, &mut ctx(&mut KernelUserMem, stats, task), &mut tf.pc)
     }) {
@@ -133,10 +135,12 @@ pub fn signal_deliver(task: &Task, tf: &mut TrapFrame) {
     }
 }
 
-/// The last step of every exit to EL0.
+/// The last step of every exit to EL0 (IRQs masked): events cleared, and
+/// the enforcement timer armed if a grant is on.
 #[inline(always)]
 pub fn exit_to_user_mode(task: &Task) {
     with(task, rseq::exit_to_user_mode);
+    slice_arm(task);
 }
 
 /// The membarrier-RSEQ IPI on this CPU: acts on the thread it interrupted.
@@ -172,7 +176,7 @@ pub fn sys_rseq(tf: &mut TrapFrame) -> i64 {
         tf.regs[2] as u32,
         tf.regs[3] as u32,
     );
-    let slice_available = crate::boot::slice_ext_available();
+    let slice_available = slice_available();
     let result = with(task, |r, stats| {
         rseq::sys_rseq(
             r,
@@ -198,6 +202,136 @@ pub fn sys_rseq(tf: &mut TrapFrame) -> i64 {
             -e.errno
         }
     }
+}
+
+/// Slice extension configuration: `rseq_slice_ext=` and `rseq_slice_us=`.
+static SLICE_EXT: AtomicBool = AtomicBool::new(true);
+static SLICE_TICKS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+/// Per CPU: the enforcement timer is armed.
+static SLICE_TIMER_ARMED: [AtomicBool; arch::MAX_CPUS] =
+    [const { AtomicBool::new(false) }; arch::MAX_CPUS];
+
+/// Sets up the time slice extension from the command line.
+pub fn slice_init(enabled: bool, slice_us: u32) {
+    SLICE_EXT.store(enabled, Ordering::Relaxed);
+    let ticks = arch::timer::cntfrq() * slice_us as u64 / 1_000_000;
+    SLICE_TICKS.store(ticks.max(1), Ordering::Relaxed);
+}
+
+/// The extension is offered: a v2 image with `rseq_slice_ext=1`.
+pub fn slice_available() -> bool {
+    MODE == Mode::V2 && SLICE_EXT.load(Ordering::Relaxed)
+}
+
+/// The exit loop's reschedule step, `from_irq` when returning from an
+/// interrupt/exception: grant an extension instead of scheduling?
+pub fn grant(task: &Task, from_irq: bool, other_work: bool) -> bool {
+    use rseq::slice::Grant;
+    let r = with(task, |r, stats| {
+        rseq::slice::grant_slice_extension(
+            r,
+            &mut ctx(&mut KernelUserMem, stats, task),
+            from_irq,
+            other_work,
+        )
+    });
+    match r {
+        Ok(Grant::Granted) => true,
+        Ok(Grant::Schedule | Grant::Revoked) => false,
+        Err(fatal) => die(task, &fatal),
+    }
+}
+
+/// Arms the enforcement timer right before returning to EL0 with a grant.
+fn slice_arm(task: &Task) {
+    // SAFETY: current task, IRQs masked (the end of the exit path).
+    let granted = unsafe { task.rseq_mut().slice_granted };
+    let cpu = arch::cpu::cpu_id();
+    if granted && !SLICE_TIMER_ARMED[cpu].swap(true, Ordering::Relaxed) {
+        arch::timer::arm_virt_timer_at(
+            arch::timer::virt_counter() + SLICE_TICKS.load(Ordering::Relaxed),
+        );
+    }
+}
+
+/// Cancels this CPU's enforcement timer (yield, syscall, switch).
+pub fn slice_cancel_timer() {
+    if SLICE_TIMER_ARMED[arch::cpu::cpu_id()].swap(false, Ordering::Relaxed) {
+        arch::timer::cancel_virt_timer();
+    }
+}
+
+/// The enforcement timer fired (its IRQ): the grant, if still on, is over;
+/// the exit path then revokes it and schedules.
+pub fn slice_timer_expired() {
+    slice_cancel_timer();
+    arch::timer::cancel_virt_timer();
+    let Some(task) = crate::task::try_current().filter(|t| !t.is_idle) else {
+        return;
+    };
+    if with(task, |r, stats| rseq::slice::timer_expired(r, stats)) {
+        task.flags.set(entry::tif::TIF_NEED_RESCHED);
+    }
+}
+
+/// Syscall entry (not rseq_slice_yield): a syscall during a grant aborts it.
+#[inline(always)]
+pub fn slice_syscall_entry(task: &Task) {
+    // SAFETY: current task; a plain read of a flag only this CPU writes.
+    if !unsafe { task.rseq_mut().slice_enabled } {
+        return;
+    }
+    match with(task, |r, stats| {
+        rseq::slice::syscall_entry(r, &mut ctx(&mut KernelUserMem, stats, task))
+    }) {
+        Ok(true) => {
+            slice_cancel_timer();
+            task.flags.set(entry::tif::TIF_NEED_RESCHED);
+        }
+        Ok(false) => {}
+        Err(fatal) => die(task, &fatal),
+    }
+}
+
+/// rseq_slice_yield() — syscall 471: 1 when it yielded inside a grant.
+pub fn sys_rseq_slice_yield(_tf: &mut TrapFrame) -> i64 {
+    let task = current();
+    match with(task, |r, stats| {
+        rseq::slice::slice_yield(r, &mut ctx(&mut KernelUserMem, stats, task))
+    }) {
+        Ok(1) => {
+            slice_cancel_timer();
+            crate::sched::yield_now();
+            1
+        }
+        Ok(v) => v,
+        Err(fatal) => die(task, &fatal),
+    }
+}
+
+/// prctl(PR_RSEQ_SLICE_EXTENSION, ...).
+pub fn slice_prctl(args: [u64; 4]) -> i64 {
+    let task = current();
+    let available = slice_available();
+    match with(task, |r, stats| {
+        rseq::slice::prctl(
+            r,
+            &mut ctx(&mut KernelUserMem, stats, task),
+            args,
+            available,
+        )
+    }) {
+        Ok(v) => v,
+        Err(rseq::slice::PrctlError::Errno(e)) => -e,
+        Err(rseq::slice::PrctlError::Fatal(fatal)) => die(task, &fatal),
+    }
+}
+
+/// `task` stops running on this CPU: its grant, if any, is over.
+pub fn slice_sched_out(task: &Task) {
+    // SAFETY: called from the context switch for the outgoing task, IRQs masked.
+    rseq::slice::sched_out(unsafe { task.rseq_mut() });
+    slice_cancel_timer();
 }
 
 /// The mode's name as the logs and tests spell it.

@@ -137,6 +137,7 @@ fn context_switch(cpu: &PerCpu, prev: &'static Task, next: &'static Task) {
         prev.tpidr_el0
             .store(arch::cpu::read_tpidr_el0(), Ordering::Relaxed);
         mm_cid_put(prev);
+        crate::rseq_hooks::slice_sched_out(prev);
     }
     if !next.is_idle {
         // SAFETY: as above.

@@ -39,6 +39,8 @@ pub mod nr {
     pub const MMAP: usize = 222;
     pub const MEMBARRIER: usize = 283;
     pub const RSEQ: usize = 293;
+    pub const PRCTL: usize = 167;
+    pub const RSEQ_SLICE_YIELD: usize = 471;
     /// rseq-os: kernel counters (see `sys_kstats`).
     pub const KSTATS: usize = 1000;
 }
@@ -88,6 +90,8 @@ static SYS_CALL_TABLE: [SyscallFn; NR_SYSCALLS] = {
     };
     t[nr::MEMBARRIER] = |tf| crate::membarrier::sys_membarrier(tf.regs[0], tf.regs[1], tf.regs[2]);
     t[nr::RSEQ] = crate::rseq_hooks::sys_rseq;
+    t[nr::RSEQ_SLICE_YIELD] = crate::rseq_hooks::sys_rseq_slice_yield;
+    t[nr::PRCTL] = sys_prctl;
     t[nr::KSTATS] = |tf| sys_kstats(tf.regs[0], tf.regs[1]);
     t
 };
@@ -206,6 +210,18 @@ fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> i64 {
             -EINTR
         }
         _ => 0,
+    }
+}
+
+/// prctl(option, arg2, arg3, arg4, arg5): only PR_RSEQ_SLICE_EXTENSION (79);
+/// every other option is `-EINVAL`, as Linux answers unknown options.
+fn sys_prctl(tf: &mut TrapFrame) -> i64 {
+    const PR_RSEQ_SLICE_EXTENSION: u64 = 79;
+    match tf.regs[0] {
+        PR_RSEQ_SLICE_EXTENSION => {
+            crate::rseq_hooks::slice_prctl([tf.regs[1], tf.regs[2], tf.regs[3], tf.regs[4]])
+        }
+        _ => -EINVAL,
     }
 }
 

@@ -17,7 +17,11 @@ extern "C" fn el0_sync_handler(tf: &mut TrapFrame) {
         El0Sync::Syscall => {
             // As Linux's el0_svc: syscalls run with interrupts enabled.
             arch::cpu::local_irq_enable();
-            crate::rseq_hooks::debug_syscall(crate::task::current(), tf);
+            let task = crate::task::current();
+            crate::rseq_hooks::debug_syscall(task, tf);
+            if tf.regs[8] != crate::syscall::nr::RSEQ_SLICE_YIELD as u64 {
+                crate::rseq_hooks::slice_syscall_entry(task);
+            }
             crate::syscall::invoke(tf);
             crate::exit::syscall_exit_to_user_mode(tf);
         }

@@ -57,6 +57,7 @@ mod exit;
 mod ids;
 mod mem;
 mod register;
+pub mod slice;
 mod state;
 pub mod uapi;
 #[cfg(any(test, feature = "v1", not(feature = "v2")))]

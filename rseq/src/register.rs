@@ -117,6 +117,7 @@ pub fn sys_rseq<M: UserMem>(
         ids: None,
         node_id: 0,
         slice_enabled,
+        slice_granted: false,
         last_fatal: None,
     };
     force_update(t);

@@ -70,9 +70,12 @@ pub struct TaskRseq {
     /// as registration writes 0). Kept with `ids` so that v2 can check the
     /// read-only `node_id` field.
     pub node_id: u32,
-    /// Time slice extension enabled (a later issue; set at registration by
-    /// `RSEQ_FLAG_SLICE_EXT_DEFAULT_ON`).
+    /// Time slice extension enabled (prctl, or `RSEQ_FLAG_SLICE_EXT_DEFAULT_ON`
+    /// at registration).
     pub slice_enabled: bool,
+    /// A time slice extension is granted and not yet ended (yield, abort,
+    /// revoke, or the task being scheduled).
+    pub slice_granted: bool,
     /// Why the task was last found broken (the kill report), set together
     /// with `event.fatal`.
     pub last_fatal: Option<Fatal>,
@@ -221,6 +224,14 @@ pub enum Fatal {
         /// The user IP of the syscall.
         ip: u64,
     },
+    /// Time slice extension: `slice_ctrl` in a state the kernel did not
+    /// create (e.g. `granted` set by the task itself).
+    SliceCtrl {
+        /// What was wrong.
+        why: &'static str,
+        /// The `slice_ctrl` word found.
+        found: u32,
+    },
 }
 
 impl fmt::Display for Fatal {
@@ -246,6 +257,9 @@ impl fmt::Display for Fatal {
                 "rseq: read-only field {field} overwritten (found {found:#x}, kernel wrote {expected:#x})"
             ),
             Fatal::DebugCs(why) => write!(f, "rseq (debug): invalid critical section: {why}"),
+            Fatal::SliceCtrl { why, found } => {
+                write!(f, "rseq: inconsistent slice_ctrl {found:#010x}: {why}")
+            }
             Fatal::SyscallInCs { ip } => {
                 write!(
                     f,

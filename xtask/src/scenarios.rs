@@ -439,6 +439,14 @@ pub static SCENARIOS: &[Scenario] = &[
         ..HELLO
     },
     Scenario {
+        name: "bad-slice-length",
+        append: "rseq_slice_us=100",
+        status: 2,
+        checks: &[LineContains("[boot-error] boot option `rseq_slice_us=100`: expected an integer 5..=50")],
+        shared: true,
+        ..HELLO
+    },
+    Scenario {
         name: "unknown-option",
         shared: true,
         append: "frobnicate=1",

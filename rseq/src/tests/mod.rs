@@ -8,3 +8,4 @@ mod misc;
 mod paths;
 mod property;
 mod register;
+mod slice;

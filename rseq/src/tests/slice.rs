@@ -1,0 +1,224 @@
+//! Time slice extension: grant, revoke, expiry, yield, abort, forgery,
+//! prctl, and the accounting invariant.
+
+use super::fake::*;
+use crate::slice::{self, ENOTSUPP, ENXIO, Grant, PrctlError};
+use crate::uapi::{
+    RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE, RSEQ_CS_FLAG_SLICE_EXT_ENABLED,
+    RSEQ_FLAG_SLICE_EXT_DEFAULT_ON, RSEQ_SIG,
+};
+use crate::{Fatal, Mode};
+use std::format;
+
+const REQUEST: u32 = 1;
+const GRANTED: u32 = 1 << 8;
+
+fn enabled() -> Bench {
+    let mut b = Bench::new(Mode::V2);
+    assert_eq!(
+        b.rseq(AREA, 64, RSEQ_FLAG_SLICE_EXT_DEFAULT_ON, RSEQ_SIG),
+        Ok(true)
+    );
+    assert!(b.fast());
+    b.exit();
+    b.reset_counters();
+    assert!(b.t.slice_enabled);
+    b
+}
+
+fn grant(b: &mut Bench, from_irq: bool, other: bool) -> Result<Grant, Fatal> {
+    b.with(|t, ctx, _| slice::grant_slice_extension(t, ctx, from_irq, other))
+}
+
+fn invariant(b: &Bench) {
+    let s = &b.stats;
+    assert_eq!(
+        s.s_granted,
+        s.s_yielded + s.s_aborted + s.s_revoked + b.t.slice_granted as u64
+    );
+}
+
+#[test]
+fn grant_only_from_irq_with_request_and_no_other_work() {
+    let mut b = enabled();
+    assert_eq!(
+        grant(&mut b, true, false),
+        Ok(Grant::Schedule),
+        "no request"
+    );
+    b.mem.poke32(AREA + SLICE_CTRL, REQUEST);
+    assert_eq!(
+        grant(&mut b, false, false),
+        Ok(Grant::Schedule),
+        "syscall exit never grants"
+    );
+    assert_eq!(
+        grant(&mut b, true, true),
+        Ok(Grant::Schedule),
+        "other work pending"
+    );
+    assert_eq!(b.mem.peek32(AREA + SLICE_CTRL), REQUEST, "untouched");
+    assert_eq!(grant(&mut b, true, false), Ok(Grant::Granted));
+    assert_eq!(
+        b.mem.peek32(AREA + SLICE_CTRL),
+        GRANTED,
+        "request cleared, granted set"
+    );
+    assert!(b.t.slice_granted);
+    assert_eq!(b.stats.s_granted, 1);
+    invariant(&b);
+}
+
+#[test]
+fn second_need_resched_revokes_and_expiry_counts() {
+    let mut b = enabled();
+    b.mem.poke32(AREA + SLICE_CTRL, REQUEST);
+    assert_eq!(grant(&mut b, true, false), Ok(Grant::Granted));
+    assert!(slice::timer_expired(&b.t, &mut b.stats));
+    assert_eq!(b.stats.s_expired, 1);
+    assert_eq!(grant(&mut b, true, false), Ok(Grant::Revoked));
+    assert_eq!(b.mem.peek32(AREA + SLICE_CTRL), 0);
+    assert!(!b.t.slice_granted);
+    assert!(
+        !slice::timer_expired(&b.t, &mut b.stats),
+        "no grant, no expiry"
+    );
+    assert_eq!((b.stats.s_revoked, b.stats.s_expired), (1, 1));
+    invariant(&b);
+}
+
+#[test]
+fn yield_inside_a_grant_returns_1_else_0() {
+    let mut b = enabled();
+    assert_eq!(b.with(|t, ctx, _| slice::slice_yield(t, ctx)), Ok(0));
+    b.mem.poke32(AREA + SLICE_CTRL, REQUEST);
+    assert_eq!(grant(&mut b, true, false), Ok(Grant::Granted));
+    assert_eq!(b.with(|t, ctx, _| slice::slice_yield(t, ctx)), Ok(1));
+    assert_eq!(b.mem.peek32(AREA + SLICE_CTRL), 0);
+    assert_eq!(b.stats.s_yielded, 1);
+    invariant(&b);
+}
+
+#[test]
+fn any_other_syscall_aborts_a_grant() {
+    let mut b = enabled();
+    assert_eq!(b.with(|t, ctx, _| slice::syscall_entry(t, ctx)), Ok(false));
+    b.mem.poke32(AREA + SLICE_CTRL, REQUEST);
+    assert_eq!(grant(&mut b, true, false), Ok(Grant::Granted));
+    assert_eq!(b.with(|t, ctx, _| slice::syscall_entry(t, ctx)), Ok(true));
+    assert_eq!(b.stats.s_aborted, 1);
+    assert!(!b.t.slice_granted);
+    invariant(&b);
+}
+
+#[test]
+fn forged_granted_is_fatal_everywhere() {
+    let forged = |b: &mut Bench| b.mem.poke32(AREA + SLICE_CTRL, GRANTED | REQUEST);
+    let mut b = enabled();
+    forged(&mut b);
+    assert!(matches!(
+        grant(&mut b, true, false),
+        Err(Fatal::SliceCtrl { .. })
+    ));
+    let mut b = enabled();
+    forged(&mut b);
+    assert!(matches!(
+        b.with(|t, ctx, _| slice::slice_yield(t, ctx)),
+        Err(Fatal::SliceCtrl { .. })
+    ));
+    let mut b = enabled();
+    forged(&mut b);
+    assert!(matches!(
+        b.with(|t, ctx, _| slice::syscall_entry(t, ctx)),
+        Err(Fatal::SliceCtrl { .. })
+    ));
+    let text = format!(
+        "{}",
+        Fatal::SliceCtrl {
+            why: "granted set without a grant",
+            found: 0x101
+        }
+    );
+    assert!(text.starts_with("rseq: inconsistent slice_ctrl"), "{text}");
+}
+
+#[test]
+fn disabled_threads_and_v1_never_grant() {
+    let mut b = Bench::registered(Mode::V2);
+    b.mem.poke32(AREA + SLICE_CTRL, REQUEST);
+    assert_eq!(grant(&mut b, true, false), Ok(Grant::Schedule));
+    let mut b = Bench::registered(Mode::V1);
+    b.mem.poke32(AREA + SLICE_CTRL, REQUEST);
+    assert_eq!(grant(&mut b, true, false), Ok(Grant::Schedule));
+    assert_eq!(
+        b.mem.peek32(AREA + SLICE_CTRL),
+        REQUEST,
+        "v1 never touches offset 28"
+    );
+}
+
+#[test]
+fn sched_out_ends_the_grant() {
+    let mut b = enabled();
+    b.mem.poke32(AREA + SLICE_CTRL, REQUEST);
+    assert_eq!(grant(&mut b, true, false), Ok(Grant::Granted));
+    slice::sched_out(&mut b.t);
+    assert!(!b.t.slice_granted);
+}
+
+fn prctl(b: &mut Bench, a: [u64; 4], available: bool) -> Result<i64, PrctlError> {
+    b.with(|t, ctx, _| slice::prctl(t, ctx, a, available))
+}
+
+#[test]
+fn prctl_get_set_and_errnos() {
+    let mut b = Bench::registered(Mode::V2);
+    let flags = |b: &Bench| b.mem.peek32(AREA + FLAGS);
+    assert_eq!(
+        flags(&b) & RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE,
+        RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE
+    );
+    assert_eq!(prctl(&mut b, [1, 0, 0, 0], true), Ok(0));
+    assert_eq!(prctl(&mut b, [2, 1, 0, 0], true), Ok(0));
+    assert_eq!(
+        flags(&b) & RSEQ_CS_FLAG_SLICE_EXT_ENABLED,
+        RSEQ_CS_FLAG_SLICE_EXT_ENABLED
+    );
+    assert_eq!(prctl(&mut b, [1, 0, 0, 0], true), Ok(1));
+    assert_eq!(prctl(&mut b, [2, 1, 0, 0], true), Ok(0), "no change");
+    assert_eq!(prctl(&mut b, [2, 0, 0, 0], true), Ok(0));
+    assert_eq!(flags(&b) & RSEQ_CS_FLAG_SLICE_EXT_ENABLED, 0);
+    for bad in [
+        [3, 0, 0, 0],
+        [2, 2, 0, 0],
+        [1, 1, 0, 0],
+        [1, 0, 1, 0],
+        [2, 1, 0, 1],
+    ] {
+        assert_eq!(
+            prctl(&mut b, bad, true),
+            Err(PrctlError::Errno(22)),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        prctl(&mut b, [2, 1, 0, 0], false),
+        Err(PrctlError::Errno(ENOTSUPP))
+    );
+    let mut v1 = Bench::registered(Mode::V1);
+    assert_eq!(
+        prctl(&mut v1, [2, 1, 0, 0], true),
+        Err(PrctlError::Errno(ENOTSUPP))
+    );
+    let mut none = Bench::new(Mode::V2);
+    assert_eq!(
+        prctl(&mut none, [2, 1, 0, 0], true),
+        Err(PrctlError::Errno(ENXIO))
+    );
+    // A task that cleared the read-only AVAILABLE bit is killed on SET.
+    b.mem.poke32(AREA + FLAGS, 0);
+    assert!(matches!(
+        prctl(&mut b, [2, 1, 0, 0], true),
+        Err(PrctlError::Fatal(_))
+    ));
+}
