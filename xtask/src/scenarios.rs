@@ -442,7 +442,9 @@ pub static SCENARIOS: &[Scenario] = &[
         name: "bad-slice-length",
         append: "rseq_slice_us=100",
         status: 2,
-        checks: &[LineContains("[boot-error] boot option `rseq_slice_us=100`: expected an integer 5..=50")],
+        checks: &[LineContains(
+            "[boot-error] boot option `rseq_slice_us=100`: expected an integer 5..=50",
+        )],
         shared: true,
         ..HELLO
     },
@@ -612,6 +614,63 @@ fn rseq_matrix() -> &'static [Scenario] {
             0,
             all_percpu(),
         );
+        // Time slice extension (issue 6): v2 only; v1 images refuse it.
+        if mode == "v1" {
+            add(
+                "slice-prctl",
+                "-- slice-prctl".into(),
+                0,
+                vec![TestOk("slice-v1-enotsupp")],
+            );
+            add(
+                "slice-forge",
+                "-- slice-forge".into(),
+                0,
+                vec![TestOk("slice-forge-v1")],
+            );
+        } else {
+            add(
+                "slice-prctl",
+                "-- slice-prctl".into(),
+                0,
+                vec![TestOk("slice-prctl")],
+            );
+            let disabled = vec![TestOk("slice-disabled-enotsupp")];
+            add(
+                "slice-prctl-disabled",
+                "rseq_slice_ext=0 -- slice-prctl disabled".into(),
+                0,
+                disabled,
+            );
+            let yields = vec![TestOk("slice-test-yield"), TestOk("slice-accounting")];
+            add("slice-test-yield", "-- slice-test yield".into(), 0, yields);
+            let getpid = vec![TestOk("slice-test-getpid"), TestOk("slice-accounting")];
+            add(
+                "slice-test-getpid",
+                "-- slice-test getpid".into(),
+                0,
+                getpid,
+            );
+            add(
+                "slice-expire",
+                "rseq_slice_us=20 -- slice-expire 20".into(),
+                0,
+                vec![TestOk("slice-expire")],
+            );
+            let forged = vec![killed, LineContains("rseq: inconsistent slice_ctrl")];
+            add("slice-forge", "-- slice-forge".into(), 128 + 11, forged);
+            let lhp = vec![
+                TestOk("lhp-noext"),
+                TestOk("lhp-ext"),
+                TestOk("lhp-compare"),
+            ];
+            add(
+                "lhp-compare",
+                "hz=1000 rseq_slice_us=20 -- lhp-compare".into(),
+                0,
+                lhp,
+            );
+        }
     }
     Box::leak(out.into_boxed_slice())
 }

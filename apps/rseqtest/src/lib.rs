@@ -6,8 +6,9 @@
 //! Written against Linux's rseq ABI and semantics (after Linux's
 //! `tools/testing/selftests/rseq`) plus rseq-os's v1/v2 modes and `kstats`.
 //! Each scenario says what it does, prints `TEST <name> ok|FAIL <why>` lines
-//! and returns 0 when all passed; `legacy-check` and `tcmalloc` in a v2
-//! image must instead be killed by the kernel (status 139).
+//! and returns 0 when all passed; `legacy-check`, `tcmalloc` and
+//! `slice-forge` in a v2 image must instead be killed by the kernel (status
+//! 139).
 #![no_std]
 
 mod asmops;
@@ -16,8 +17,10 @@ mod errors;
 mod faults;
 mod inherit;
 mod legacy;
+mod lhp;
 mod param;
 mod percpu_ops;
+mod slice;
 mod stats;
 mod tcmalloc;
 
@@ -52,6 +55,12 @@ pub fn main(args: Args) -> i32 {
         "asm-ops" => asmops::run(),
         "area-fault" => faults::area_fault(),
         "syscall-in-cs" => faults::syscall_in_cs(arg(2) == "debug"),
+        "slice-prctl" => slice::prctl(arg(2) == "disabled"),
+        "slice-test" => slice::test(arg(2), arg(3).parse().ok()),
+        "slice-expire" => slice::expire(arg(2).parse().ok()),
+        "slice-forge" => slice::forge(),
+        "lhp" => lhp::run(arg(2).parse().ok(), arg(3), arg(4).parse().ok()),
+        "lhp-compare" => lhp::compare(arg(2).parse().ok(), arg(3).parse().ok()),
         other => {
             println!("rseqtest: unknown scenario `{other}`");
             println!(
@@ -62,6 +71,12 @@ pub fn main(args: Args) -> i32 {
             );
             println!(
                 "           stats-pingpong [N] | inherit | stats | asm-ops | area-fault | syscall-in-cs [debug]"
+            );
+            println!(
+                "           slice-prctl [disabled] | slice-test [yield|getpid] [CS_US] | slice-expire [SLICE_US] | slice-forge"
+            );
+            println!(
+                "           lhp [SECONDS] [ext|noext] [CS_US] | lhp-compare [SECONDS] [CS_US]"
             );
             2
         }

@@ -36,11 +36,12 @@
 //! invalidates the cache (DESIGN §3).
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, Ordering, compiler_fence};
 
 pub use rseq::uapi::{
     ORIG_RSEQ_SIZE, RSEQ_CPU_ID_REGISTRATION_FAILED_U32, RSEQ_CPU_ID_UNINITIALIZED_U32,
-    RSEQ_FLAG_UNREGISTER, RSEQ_SIG, RSEQ_V2_SIZE, Rseq, RseqCs,
+    RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE, RSEQ_CS_FLAG_SLICE_EXT_ENABLED,
+    RSEQ_FLAG_SLICE_EXT_DEFAULT_ON, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, RSEQ_V2_SIZE, Rseq, RseqCs,
 };
 
 use crate::sys;
@@ -274,4 +275,131 @@ pub(crate) fn init_thread() {
             RSEQ_CPU_ID_REGISTRATION_FAILED_U32,
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// Time slice extension (v2 images; DESIGN §4)
+// ---------------------------------------------------------------------------
+
+/// The calling thread's `slice_ctrl` word (offset 28 of its area):
+/// `request` is its low byte, `granted` the next one.
+#[inline]
+pub fn slice_ctrl_ptr() -> *mut u32 {
+    // SAFETY: an in-bounds field offset of the thread's own area.
+    unsafe { (area() as *mut u8).add(Rseq::SLICE_CTRL_OFFSET) as *mut u32 }
+}
+
+#[inline]
+fn slice_byte(offset: usize) -> *mut u8 {
+    // SAFETY: an in-bounds field offset of the thread's own area.
+    unsafe { (area() as *mut u8).add(offset) }
+}
+
+/// The whole `slice_ctrl` word (volatile read).
+#[inline]
+pub fn slice_ctrl() -> u32 {
+    read_field(Rseq::SLICE_CTRL_OFFSET)
+}
+
+/// Asks for a time slice extension: `slice_ctrl.request = 1`, before a
+/// critical section. A compiler fence keeps the section's memory accesses
+/// after the store; an interrupt (the only thing that reads it, on this
+/// CPU) sees program order.
+#[inline]
+pub fn slice_request() {
+    // SAFETY: the thread's own area; the kernel only touches it on this
+    // CPU while the thread is interrupted, so a plain byte store is enough
+    // (Linux: "Setting REQUEST has no atomicity requirements").
+    unsafe { core::ptr::write_volatile(slice_byte(Rseq::SLICE_CTRL_REQUEST_OFFSET), 1) };
+    compiler_fence(Ordering::SeqCst);
+}
+
+/// `slice_ctrl.request` (volatile read): still set means no grant
+/// happened since [`slice_request`].
+#[inline]
+pub fn slice_requested() -> bool {
+    compiler_fence(Ordering::SeqCst);
+    // SAFETY: see `slice_request`.
+    unsafe { core::ptr::read_volatile(slice_byte(Rseq::SLICE_CTRL_REQUEST_OFFSET)) != 0 }
+}
+
+/// `slice_ctrl.granted` (volatile read): the kernel granted an extension
+/// that is still running.
+#[inline]
+pub fn slice_granted() -> bool {
+    compiler_fence(Ordering::SeqCst);
+    // SAFETY: see `slice_request`.
+    unsafe { core::ptr::read_volatile(slice_byte(Rseq::SLICE_CTRL_GRANTED_OFFSET)) != 0 }
+}
+
+/// Clears `slice_ctrl.request` atomically with respect to an interrupt
+/// (Linux's `local_test_and_clear_bit`; here an exclusive-access swap) and
+/// returns whether it was still set.
+#[inline]
+pub fn slice_test_and_clear_request() -> bool {
+    compiler_fence(Ordering::SeqCst);
+    // SAFETY: an aligned byte of the thread's own area, alive as long as
+    // the thread; only this thread and the kernel (on this CPU) access it.
+    let req = unsafe { AtomicU8::from_ptr(slice_byte(Rseq::SLICE_CTRL_REQUEST_OFFSET)) };
+    req.swap(0, Ordering::Relaxed) != 0
+}
+
+/// How a [`slice_end`] found the extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SliceEnd {
+    /// `request` was still set: no grant happened; it is now cleared.
+    NotGranted,
+    /// A grant was running: `rseq_slice_yield()` returned this (1: yielded
+    /// inside the grant, 0: the grant was already gone).
+    Yielded(i64),
+    /// Neither bit set: a grant happened and was revoked (the thread was
+    /// rescheduled), nothing to do.
+    Revoked,
+}
+
+/// The required code flow after a critical section (Linux's
+/// `Documentation/userspace-api/rseq.rst`): if `request` is still set,
+/// clear it; else if `granted`, call `rseq_slice_yield()`.
+#[inline]
+pub fn slice_end() -> SliceEnd {
+    if slice_test_and_clear_request() {
+        SliceEnd::NotGranted
+    } else if slice_granted() {
+        SliceEnd::Yielded(sys::rseq_slice_yield())
+    } else {
+        SliceEnd::Revoked
+    }
+}
+
+/// `prctl(PR_RSEQ_SLICE_EXTENSION, SET, enable, 0, 0)`: 0 or -errno
+/// (`-ENOTSUPP` when unavailable, `-ENXIO` when not registered).
+pub fn slice_enable(enable: bool) -> i64 {
+    sys::prctl(
+        sys::PR_RSEQ_SLICE_EXTENSION,
+        sys::PR_RSEQ_SLICE_EXTENSION_SET,
+        if enable {
+            sys::PR_RSEQ_SLICE_EXT_ENABLE
+        } else {
+            0
+        },
+        0,
+        0,
+    )
+}
+
+/// `prctl(PR_RSEQ_SLICE_EXTENSION, GET, 0, 0, 0)` raw: the enable flags or
+/// -errno.
+pub fn slice_get() -> i64 {
+    sys::prctl(
+        sys::PR_RSEQ_SLICE_EXTENSION,
+        sys::PR_RSEQ_SLICE_EXTENSION_GET,
+        0,
+        0,
+        0,
+    )
+}
+
+/// Whether the extension is enabled for the calling thread (prctl GET).
+pub fn slice_enabled() -> bool {
+    slice_get() == sys::PR_RSEQ_SLICE_EXT_ENABLE as i64
 }

@@ -19,6 +19,7 @@ pub mod nr {
     pub const RT_SIGACTION: u64 = 134;
     pub const RT_SIGPROCMASK: u64 = 135;
     pub const RT_SIGRETURN: u64 = 139;
+    pub const PRCTL: u64 = 167;
     pub const GETCPU: u64 = 168;
     pub const GETPID: u64 = 172;
     pub const GETTID: u64 = 178;
@@ -27,6 +28,8 @@ pub mod nr {
     pub const MMAP: u64 = 222;
     pub const MEMBARRIER: u64 = 283;
     pub const RSEQ: u64 = 293;
+    /// `rseq_slice_yield()`: ends a granted time slice extension.
+    pub const RSEQ_SLICE_YIELD: u64 = 471;
     /// rseq-os private: `kstats(buf, len)`, see [`super::KStats`].
     pub const KSTATS: u64 = 1000;
 }
@@ -45,6 +48,9 @@ pub mod errno {
     pub const EINVAL: i64 = 22;
     pub const ENOSYS: i64 = 38;
     pub const ETIMEDOUT: i64 = 110;
+    /// Kernel-internal `ENOTSUPP` (not `EOPNOTSUPP`): what Linux's prctl
+    /// returns when the time slice extension is disabled.
+    pub const ENOTSUPP: i64 = 524;
 }
 
 /// Turns a raw syscall return into `Ok(value)` or `Err(-errno)` (the
@@ -435,6 +441,27 @@ pub fn membarrier(cmd: u64, flags: u64, cpu_id: i32) -> i64 {
 /// [`crate::rseq`] for the runtime's registration.
 pub fn rseq(rseq: u64, len: u32, flags: u32, sig: u32) -> i64 {
     syscall6(nr::RSEQ, [rseq, len as u64, flags as u64, sig as u64, 0, 0])
+}
+
+/// `prctl(2)` option controlling the calling thread's rseq time slice
+/// extension (include/uapi/linux/prctl.h).
+pub const PR_RSEQ_SLICE_EXTENSION: u64 = 79;
+/// `arg2` of [`PR_RSEQ_SLICE_EXTENSION`]: returns the enable flags.
+pub const PR_RSEQ_SLICE_EXTENSION_GET: u64 = 1;
+/// `arg2` of [`PR_RSEQ_SLICE_EXTENSION`]: sets the enable flags (`arg3`).
+pub const PR_RSEQ_SLICE_EXTENSION_SET: u64 = 2;
+/// The enable bit of GET's result and SET's `arg3`.
+pub const PR_RSEQ_SLICE_EXT_ENABLE: u64 = 1;
+
+/// prctl(2): `prctl(option, arg2, arg3, arg4, arg5)`; the result or -errno.
+pub fn prctl(option: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
+    syscall6(nr::PRCTL, [option, a2, a3, a4, a5, 0])
+}
+
+/// `rseq_slice_yield()` (471): gives the CPU back at the end of a granted
+/// time slice extension. 1 if it yielded inside a grant, else 0 (or -errno).
+pub fn rseq_slice_yield() -> i64 {
+    syscall3(nr::RSEQ_SLICE_YIELD, 0, 0, 0)
 }
 
 /// One CPU's rseq counters in [`KStats`] (Linux's `struct rseq_stats`).
