@@ -342,25 +342,18 @@ pub fn mode_name() -> &'static str {
     }
 }
 
-/// Statistics summed over CPUs, in `RseqStats::NAMES` order.
-pub fn stats_sum() -> [u64; 13] {
-    let mut sum = [0u64; 13];
-    for c in 0..arch::MAX_CPUS {
-        for (s, v) in sum
-            .iter_mut()
-            .zip(percpu::cpu(c).rseq_stats_snapshot().as_array())
-        {
-            *s += v;
-        }
-    }
-    sum
+/// Statistics summed over CPUs.
+pub fn stats_sum() -> RseqStats {
+    (0..arch::MAX_CPUS).fold(RseqStats::default(), |sum, c| {
+        sum.add(&percpu::cpu(c).rseq_stats_snapshot())
+    })
 }
 
 /// The statistics printed at app exit: one `[rseq]` line with the sums
 /// (what tests parse), then one `[rseq-cpu]` line per online CPU.
 pub fn print_stats() {
     print!("[rseq] mode={}", mode_name());
-    for (name, v) in RseqStats::NAMES.iter().zip(stats_sum()) {
+    for (name, v) in RseqStats::NAMES.iter().zip(stats_sum().as_array()) {
         print!(" {name}={v}");
     }
     println!();

@@ -159,6 +159,55 @@ impl RseqStats {
             self.s_aborted,
         ]
     }
+
+    /// The counters from an array in [`RseqStats::NAMES`] order.
+    pub fn from_array(a: [u64; 13]) -> RseqStats {
+        let [
+            exit,
+            signal,
+            slowpath,
+            fastpath,
+            ids,
+            cs,
+            clear,
+            fixup,
+            s_granted,
+            s_expired,
+            s_revoked,
+            s_yielded,
+            s_aborted,
+        ] = a;
+        RseqStats {
+            exit,
+            signal,
+            slowpath,
+            fastpath,
+            ids,
+            cs,
+            clear,
+            fixup,
+            s_granted,
+            s_expired,
+            s_revoked,
+            s_yielded,
+            s_aborted,
+        }
+    }
+
+    /// Field-wise `self + o` (wrapping): sums over CPUs.
+    pub fn add(&self, o: &RseqStats) -> RseqStats {
+        self.zip(o, u64::wrapping_add)
+    }
+
+    /// Field-wise `self - earlier` (wrapping): the counts in between two snapshots.
+    pub fn delta(&self, earlier: &RseqStats) -> RseqStats {
+        self.zip(earlier, u64::wrapping_sub)
+    }
+
+    fn zip(&self, o: &RseqStats, f: fn(u64, u64) -> u64) -> RseqStats {
+        let (a, b) = (self.as_array(), o.as_array());
+        RseqStats::from_array(core::array::from_fn(|i| f(a[i], b[i])))
+    }
 }
 
 const _: () = assert!(core::mem::size_of::<RseqStats>() == 13 * 8);

@@ -464,63 +464,10 @@ pub fn rseq_slice_yield() -> i64 {
     syscall3(nr::RSEQ_SLICE_YIELD, 0, 0, 0)
 }
 
-/// One CPU's rseq counters in [`KStats`] (Linux's `struct rseq_stats`).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RseqStats {
-    /// Exits to user mode of tasks with rseq registered.
-    pub exit: u64,
-    /// Signal deliveries seen by rseq.
-    pub signal: u64,
-    /// Slow path (TIF_NOTIFY_RESUME) runs.
-    pub slowpath: u64,
-    /// TIF_RSEQ fast path runs.
-    pub fastpath: u64,
-    /// Writes of the ID fields.
-    pub ids: u64,
-    /// Critical-section evaluations.
-    pub cs: u64,
-    /// `rseq_cs` cleared outside a critical section.
-    pub clear: u64,
-    /// Critical sections aborted (IP moved to `abort_ip`).
-    pub fixup: u64,
-    /// Time slice extensions granted, expired, revoked, yielded, aborted.
-    pub s_granted: u64,
-    pub s_expired: u64,
-    pub s_revoked: u64,
-    pub s_yielded: u64,
-    pub s_aborted: u64,
-}
-
-impl RseqStats {
-    /// Field-wise `self + o` (wrapping).
-    pub fn add(&self, o: &RseqStats) -> RseqStats {
-        self.zip(o, u64::wrapping_add)
-    }
-
-    /// Field-wise `self - earlier` (wrapping): the counts in between.
-    pub fn delta(&self, earlier: &RseqStats) -> RseqStats {
-        self.zip(earlier, u64::wrapping_sub)
-    }
-
-    fn zip(&self, o: &RseqStats, f: fn(u64, u64) -> u64) -> RseqStats {
-        RseqStats {
-            exit: f(self.exit, o.exit),
-            signal: f(self.signal, o.signal),
-            slowpath: f(self.slowpath, o.slowpath),
-            fastpath: f(self.fastpath, o.fastpath),
-            ids: f(self.ids, o.ids),
-            cs: f(self.cs, o.cs),
-            clear: f(self.clear, o.clear),
-            fixup: f(self.fixup, o.fixup),
-            s_granted: f(self.s_granted, o.s_granted),
-            s_expired: f(self.s_expired, o.s_expired),
-            s_revoked: f(self.s_revoked, o.s_revoked),
-            s_yielded: f(self.s_yielded, o.s_yielded),
-            s_aborted: f(self.s_aborted, o.s_aborted),
-        }
-    }
-}
+/// One CPU's rseq counters in [`KStats`] (Linux's `struct rseq_stats`
+/// plus the slice-extension counters): the kernel's own type, so the two
+/// sides of the `kstats` ABI cannot drift apart.
+pub use rseq::RseqStats;
 
 /// The [`KStats::version`] this runtime understands.
 pub const KSTATS_VERSION: u64 = 2;
