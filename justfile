@@ -41,6 +41,11 @@ sdcard *options:
 flash *options:
     cargo xtask flash "$@"
 
+# Benchmarks: no rseq vs v1 vs v2, deterministic instruction counts by default. Options: board=virt clock=icount|wall runs=2
+[positional-arguments]
+bench *options:
+    cargo xtask bench "$@"
+
 # The long SMP stress run on 4 CPUs (not in `test`). Options: seconds=120 board=all|virt|rpi4
 [positional-arguments]
 stress *options:

@@ -6,6 +6,7 @@
 //! each command lives in its own module.
 
 mod args;
+mod bench;
 mod boards;
 mod build;
 mod check;
@@ -47,6 +48,11 @@ commands:
          SUBSTR (all by default), jobs at a time, each killed after timeout
          seconds; ends with `N passed, N failed`. no-build reuses the images in
          target/images. Serial logs: target/test-logs/<board>/<scenario>.log
+  bench  [board=virt] [clock=icount|wall] [runs=2]
+         the benchmark app built three ways (no rseq, v1, v2), side by side:
+         a table, target/bench/bench.json and bench.svg. icount: QEMU
+         -icount shift=0,sleep=off, figures are instructions per operation and
+         identical run to run (runs=2 checks it); wall: emulated time
   stress [seconds=120] [board=all|virt|rpi4]
          the long SMP stress (apps/smp `stress`): futex-mutex sums, thread
          churn, yields and migrations on 4 CPUs, every total exact; not part
@@ -89,6 +95,10 @@ const TEST: Spec = Spec {
         flag("no-build"),
     ],
     positional: &["filter"],
+};
+const BENCH: Spec = Spec {
+    opts: &[value("board"), value("clock"), value("runs")],
+    positional: &["board", "clock", "runs"],
 };
 const STRESS: Spec = Spec {
     opts: &[value("seconds"), value("board")],
@@ -134,6 +144,20 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
                 only: None,
             };
             Ok(exit(runner::run(&ws, &opts)))
+        }
+        "bench" => {
+            let opts = Args::parse(args, &BENCH)?;
+            let icount = match opts.value("clock").unwrap_or("icount") {
+                "icount" => true,
+                "wall" => false,
+                other => return Err(format!("clock={other}: expected icount or wall")),
+            };
+            let opts = bench::Options {
+                board: boards::find(opts.value("board").unwrap_or("virt"))?,
+                icount,
+                runs: opts.number("runs")?.unwrap_or(if icount { 2 } else { 1 }) as usize,
+            };
+            Ok(exit(bench::run(&ws, &opts)?))
         }
         "stress" => {
             let opts = Args::parse(args, &STRESS)?;
