@@ -51,6 +51,14 @@ impl UserMem for KernelUserMem {
     }
 }
 
+/// As [`with`], for callers that already run with IRQs masked (the end of
+/// the exit path): no DAIF save/restore on the hot path.
+#[inline(always)]
+fn with_irqs_off<R>(task: &Task, f: impl FnOnce(&mut TaskRseq, &mut RseqStats) -> R) -> R {
+    // SAFETY: the task runs on this CPU and IRQs are masked by the caller.
+    unsafe { f(task.rseq_mut(), percpu::this_cpu().rseq_stats_mut()) }
+}
+
 /// Runs `f` on `task`'s rseq state and this CPU's statistics with IRQs masked.
 fn with<R>(task: &Task, f: impl FnOnce(&mut TaskRseq, &mut RseqStats) -> R) -> R {
     let flags = arch::cpu::local_irq_save();
@@ -106,7 +114,7 @@ pub fn sched_switch_in(task: &Task, cpu: usize, mm_cid: u32) {
 
 /// The TIF_RSEQ fast path (IRQs masked, from the exit loop).
 pub fn fastpath(task: &Task, tf: &mut TrapFrame) -> bool {
-    with(task, |r, stats| {
+    with_irqs_off(task, |r, stats| {
         rseq::exit_fastpath(r, &mut ctx(&mut KernelUserMem, stats, task), &mut tf.pc)
     })
 }
@@ -139,7 +147,7 @@ pub fn signal_deliver(task: &Task, tf: &mut TrapFrame) {
 /// the enforcement timer armed if a grant is on.
 #[inline(always)]
 pub fn exit_to_user_mode(task: &Task) {
-    with(task, rseq::exit_to_user_mode);
+    with_irqs_off(task, rseq::exit_to_user_mode);
     slice_arm(task);
 }
 

@@ -13,18 +13,14 @@ use core::sync::atomic::Ordering;
 #[unsafe(no_mangle)]
 extern "C" fn el0_sync_handler(tf: &mut TrapFrame) {
     let esr = Esr(ESR_EL1.get());
+    // The syscall is the hot case: test its class directly (Linux's el0_sync
+    // switch) before the full classification faults need.
+    if esr.ec() == SVC64 {
+        el0_svc(tf);
+        return;
+    }
     match classify_el0_sync(esr) {
-        El0Sync::Syscall => {
-            // As Linux's el0_svc: syscalls run with interrupts enabled.
-            arch::cpu::local_irq_enable();
-            let task = crate::task::current();
-            crate::rseq_hooks::debug_syscall(task, tf);
-            if tf.regs[8] != crate::syscall::nr::RSEQ_SLICE_YIELD as u64 {
-                crate::rseq_hooks::slice_syscall_entry(task);
-            }
-            crate::syscall::invoke(tf);
-            crate::exit::syscall_exit_to_user_mode(tf);
-        }
+        El0Sync::Syscall => el0_svc(tf),
         El0Sync::Fault { signal } => {
             crate::rseq_hooks::note_user_irq_entry(crate::task::current());
             let info = SigInfo {
@@ -37,6 +33,22 @@ extern "C" fn el0_sync_handler(tf: &mut TrapFrame) {
             crate::exit::irqentry_exit_to_user_mode(tf);
         }
     }
+}
+
+/// ESR_EL1.EC of `SVC` from AArch64.
+const SVC64: u8 = 0x15;
+
+/// A syscall (Linux's `el0_svc`): interrupts enabled while it runs.
+#[inline(always)]
+fn el0_svc(tf: &mut TrapFrame) {
+    arch::cpu::local_irq_enable();
+    let task = crate::task::current();
+    crate::rseq_hooks::debug_syscall(task, tf);
+    if tf.regs[8] != crate::syscall::nr::RSEQ_SLICE_YIELD as u64 {
+        crate::rseq_hooks::slice_syscall_entry(task);
+    }
+    crate::syscall::invoke(tf);
+    crate::exit::syscall_exit_to_user_mode(tf);
 }
 
 /// IRQ from EL0.

@@ -13,7 +13,18 @@ use crate::workspace::{self, Workspace};
 
 /// The EL0 crates, linted for their real target.
 const APPS: &[&str] = &[
-    "rt", "hello", "selftest", "smp", "librseq", "rseqtest", "rseq-v1", "rseq-v2",
+    "rt",
+    "hello",
+    "selftest",
+    "smp",
+    "librseq",
+    "rseqtest",
+    "rseq-v1",
+    "rseq-v2",
+    "benchlib",
+    "bench-none",
+    "bench-v1",
+    "bench-v2",
 ];
 
 /// Runs every lint, continuing past failures so one run lists them all;
