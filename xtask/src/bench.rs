@@ -164,6 +164,25 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool, String> {
     Ok(!opts.icount || opts.runs < 2 || identical)
 }
 
+/// For `just test`: two icount runs of the v2 benchmark image must give
+/// identical BENCH lines (the property the bench's figures rest on).
+pub fn determinism_check(ws: &Workspace, board: &Board) -> Result<String, String> {
+    let image = build::build(ws, board, "bench-v2")?;
+    let a = parse(&boot(ws, board, &image.img, true)?)?;
+    let b = parse(&boot(ws, board, &image.img, true)?)?;
+    if a != b {
+        return Err("two icount runs of bench-v2 differ".into());
+    }
+    let getpid = a
+        .iter()
+        .find(|s| s.name == "getpid")
+        .map_or(f64::NAN, Sample::per_op);
+    Ok(format!(
+        "{} benchmarks identical over two icount runs (getpid {getpid:.1} instructions)",
+        a.len()
+    ))
+}
+
 /// One QEMU run; returns the serial log.
 fn boot(
     ws: &Workspace,

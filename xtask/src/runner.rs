@@ -162,6 +162,20 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
         }
     }
 
+    let det = "virt/bench-icount-identical";
+    if opts.only.is_none() && opts.filter.as_deref().is_none_or(|f| det.contains(f)) {
+        match crate::bench::determinism_check(ws, boards::find("virt").expect("virt")) {
+            Ok(summary) => {
+                println!("PASS {det}: {summary}");
+                passed += 1;
+            }
+            Err(e) => {
+                println!("FAIL {det}: {e}");
+                failed += 1;
+            }
+        }
+    }
+
     println!("{passed} passed, {failed} failed");
     failed == 0
 }

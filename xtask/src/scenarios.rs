@@ -406,6 +406,34 @@ pub static SCENARIOS: &[Scenario] = &[
         shared: false,
         ..SMP
     },
+    // --- the benchmark apps finish and pass their self-checks (figures: just bench)
+    Scenario {
+        name: "bench-none",
+        app: "bench-none",
+        checks: &[
+            LineStartsWith("BENCH name=getpid"),
+            LineStartsWith("BENCH-DONE mode=none"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "bench-v1",
+        app: "bench-v1",
+        checks: &[
+            LineStartsWith("BENCH name=slice_lock"),
+            LineStartsWith("BENCH-DONE mode=v1"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "bench-v2",
+        app: "bench-v2",
+        checks: &[
+            LineStartsWith("BENCH name=slice_lock"),
+            LineStartsWith("BENCH-DONE mode=v2"),
+        ],
+        ..HELLO
+    },
     // --- how runs end ----------------------------------------------------------
     Scenario {
         name: "exit-status",
