@@ -72,6 +72,12 @@ impl ThreadFlags {
     pub fn clear(&self, bit: u32) {
         self.0.fetch_and(!(1 << bit), Ordering::Relaxed);
     }
+    /// Clears every bit (a recycled task starts clean).
+    #[inline(always)]
+    pub fn clear_all(&self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+
     /// `test_tsk_thread_flag()`.
     #[inline(always)]
     pub fn test(&self, bit: u32) -> bool {

@@ -99,6 +99,8 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     main.cpus_allowed
         .store(u64::MAX, core::sync::atomic::Ordering::Relaxed);
     sched::enqueue(main, 0);
+    // The baseline a soak compares the shutdown line's heap_used against.
+    println!("[heap] start heap_used={}", mm::heap_used());
     sched::cpu_idle()
 }
 

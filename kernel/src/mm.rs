@@ -332,6 +332,11 @@ pub fn write_phys_u64(pa: u64, val: u64) {
     arch::cpu::clean_dcache_range(va, 8);
 }
 
+/// Kernel heap bytes in use (boot and shutdown reports: a soak must not grow it).
+pub fn heap_used() -> usize {
+    HEAP.used()
+}
+
 /// Frames in use, for the shutdown report.
 pub fn frames_used() -> u64 {
     KERNEL_MM.lock().as_ref().map_or(0, |mm| mm.frames_used)

@@ -14,7 +14,7 @@ pub fn shutdown(status: u32) -> ! {
     arch::cpu::local_irq_disable();
     crate::rseq_hooks::print_stats();
     println!(
-        "[shutdown] status={status} ticks={} irqs_el0={} syscalls={} switches={} migrations={} ipis={} frames={}",
+        "[shutdown] status={status} ticks={} irqs_el0={} syscalls={} switches={} migrations={} ipis={} frames={} heap_used={}",
         percpu::sum(|s| &s.ticks),
         percpu::sum(|s| &s.irqs_el0),
         crate::syscall::SYSCALLS.load(Ordering::Relaxed),
@@ -22,6 +22,7 @@ pub fn shutdown(status: u32) -> ! {
         crate::sched::MIGRATIONS.load(Ordering::Relaxed),
         percpu::sum(|s| &s.ipi_resched) + percpu::sum(|s| &s.ipi_call),
         crate::mm::frames_used(),
+        crate::mm::heap_used(),
     );
     crate::console::flush();
     arch::semihosting::exit(status);

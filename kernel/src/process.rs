@@ -40,7 +40,7 @@ pub fn sys_clone(tf: &mut TrapFrame) -> i64 {
         Ordering::Relaxed,
     );
     child.cpu.store(arch::cpu::cpu_id(), Ordering::Relaxed);
-    let tid = child.tid;
+    let tid = child.tid();
     if flags & CLONE_PARENT_SETTID != 0 && uaccess::put_user(parent_tid, tid).is_err() {
         return -EFAULT;
     }
@@ -58,7 +58,7 @@ pub fn sys_clone(tf: &mut TrapFrame) -> i64 {
 pub fn sys_set_tid_address(tidptr: u64) -> i64 {
     let me = current();
     me.clear_child_tid.store(tidptr, Ordering::Relaxed);
-    me.tid as i64
+    me.tid() as i64
 }
 
 /// exit(status): ends the calling thread; the last one ends the app.

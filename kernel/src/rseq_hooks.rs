@@ -205,7 +205,7 @@ pub fn sys_rseq(tf: &mut TrapFrame) -> i64 {
         }
         Err(e) => {
             if let Some(why) = e.why {
-                println!("[rseq] tid {}: {why}", task.tid);
+                println!("[rseq] tid {}: {why}", task.tid());
             }
             -e.errno
         }

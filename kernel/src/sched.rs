@@ -170,6 +170,7 @@ pub fn finish_task_switch() {
         }
         // SAFETY: dead and its switch-out complete (on_cpu == 0).
         unsafe { t.free_kstack() };
+        t.recycle();
     }
 }
 

@@ -242,7 +242,7 @@ pub fn fatal_report(task: &Task, sig: Signal, why: &dyn core::fmt::Display) -> !
     println!(
         "[kill] app={} tid={} signal={} what=\"{}\"",
         crate::exec::APP_NAME,
-        task.tid,
+        task.tid(),
         sig.name(),
         why
     );
@@ -256,7 +256,7 @@ fn fatal(task: &Task, sig: u32, info: &KSigInfo) -> ! {
         Some(f) => println!(
             "[kill] app={} tid={} signal={} esr={:#x} ec={:#04x} far={:#x} elr={:#x} what=\"{}\"",
             crate::exec::APP_NAME,
-            task.tid,
+            task.tid(),
             name,
             f.esr.0,
             f.esr.ec(),
@@ -267,7 +267,7 @@ fn fatal(task: &Task, sig: u32, info: &KSigInfo) -> ! {
         None => println!(
             "[kill] app={} tid={} signal={} sig={} what=\"signal from pid {} (code {})\"",
             crate::exec::APP_NAME,
-            task.tid,
+            task.tid(),
             name,
             sig,
             info.pid,

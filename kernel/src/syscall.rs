@@ -145,7 +145,7 @@ fn sys_getpid(_tf: &mut TrapFrame) -> i64 {
 
 /// gettid().
 fn sys_gettid(_tf: &mut TrapFrame) -> i64 {
-    crate::task::current().tid as i64
+    crate::task::current().tid() as i64
 }
 
 const CLOCK_MONOTONIC: u64 = 1;

@@ -52,7 +52,7 @@ pub const NO_CID: u32 = u32::MAX;
 /// One thread (Linux's `task_struct`, the parts we need).
 pub struct Task {
     /// Thread ID (the main thread's equals the PID, 1).
-    pub tid: u32,
+    tid: AtomicU32,
     /// The TIF word the exit loop works from.
     pub flags: ThreadFlags,
     /// A [`TaskState`]. Changed under `sched_lock` (except by the running
@@ -105,6 +105,9 @@ unsafe impl Sync for Task {}
 // SAFETY: as above.
 unsafe impl Send for Task {}
 
+/// Reaped dead threads waiting to be reused.
+static REAPED: SpinLock<Vec<&'static Task>> = SpinLock::new(Vec::new());
+
 /// Every user thread ever created (for kill, membarrier, exit_group).
 static THREADS: SpinLock<Vec<&'static Task>> = SpinLock::new(Vec::new());
 /// Threads not yet exited; the app ends when this drops to 0.
@@ -119,7 +122,7 @@ impl Task {
             Box::leak(alloc::vec![0u8; KERNEL_STACK_SIZE].into_boxed_slice()).as_mut_ptr()
         };
         Task {
-            tid,
+            tid: AtomicU32::new(tid),
             flags: ThreadFlags::new(),
             state: AtomicU8::new(TaskState::Runnable as u8),
             sched_lock: SpinLock::new(false),
@@ -143,9 +146,22 @@ impl Task {
     }
 
     /// A new user thread that will start at EL0 with `frame`, on any CPU.
+    /// Reuses a reaped dead thread's Task when there is one, so thread
+    /// churn does not grow the kernel heap.
     pub fn new_user(frame: TrapFrame, tpidr_el0: u64) -> &'static Task {
         let tid = NEXT_TID.fetch_add(1, Ordering::Relaxed);
-        let task: &'static Task = Box::leak(Box::new(Task::alloc(tid, false, u64::MAX)));
+        let recycled = REAPED.lock().pop();
+        let task: &'static Task = match recycled {
+            Some(t) => {
+                t.reset_for_reuse(tid);
+                t
+            }
+            None => {
+                let t: &'static Task = Box::leak(Box::new(Task::alloc(tid, false, u64::MAX)));
+                THREADS.lock().push(t);
+                t
+            }
+        };
         task.tpidr_el0.store(tpidr_el0, Ordering::Relaxed);
         let top = task.user_frame();
         // SAFETY: the frame slot at the top of the task's fresh kernel stack.
@@ -153,9 +169,51 @@ impl Task {
         let ctx = arch::context::new_thread_context(top, crate::exit::ret_from_fork);
         // SAFETY: the task is not visible to any scheduler yet.
         unsafe { *task.ctx.get() = ctx };
-        THREADS.lock().push(task);
         LIVE_THREADS.fetch_add(1, Ordering::SeqCst);
         task
+    }
+
+    /// Makes a reaped task (dead, off every CPU, stack freed) a fresh thread
+    /// with TID `tid` and a new kernel stack. Every field is interior-mutable,
+    /// so stale `&Task` from a TID lookup stay valid references (they now see
+    /// the new thread, whose TID they can check).
+    fn reset_for_reuse(&self, tid: u32) {
+        self.tid.store(tid, Ordering::Release);
+        self.flags.clear_all();
+        *self.sched_lock.lock() = false;
+        self.on_cpu.store(0, Ordering::Relaxed);
+        self.cpu.store(0, Ordering::Relaxed);
+        self.cpus_allowed.store(u64::MAX, Ordering::Relaxed);
+        self.wake_reason
+            .store(WakeReason::None as u8, Ordering::Relaxed);
+        self.clear_child_tid.store(0, Ordering::Relaxed);
+        self.tpidr_el0.store(0, Ordering::Relaxed);
+        *self.sig.lock() = SigState::default();
+        self.mm_cid.store(NO_CID, Ordering::Relaxed);
+        self.last_mm_cid.store(NO_CID, Ordering::Relaxed);
+        self.mm_cid_changes.store(0, Ordering::Relaxed);
+        self.migrations.store(0, Ordering::Relaxed);
+        // SAFETY: the task is dead and off every CPU (reaped), so nothing
+        // else touches its switch state or rseq state.
+        unsafe {
+            *self.rseq.get() = rseq::TaskRseq::default();
+            *self.ctx.get() = CpuContext::default();
+            *self.fp.get() = FpState::default();
+        }
+        let stack = Box::leak(alloc::vec![0u8; KERNEL_STACK_SIZE].into_boxed_slice()).as_mut_ptr();
+        self.kstack.store(stack, Ordering::Release);
+        self.set_state(TaskState::Runnable);
+    }
+
+    /// The thread ID (the main thread's equals the PID, 1).
+    pub fn tid(&self) -> u32 {
+        self.tid.load(Ordering::Acquire)
+    }
+
+    /// Hands a reaped task (dead, switched out, stack freed) to the pool
+    /// `new_user` recycles from.
+    pub fn recycle(&'static self) {
+        REAPED.lock().push(self);
     }
 
     /// CPU `cpu`'s idle thread; it adopts the running boot stack.
@@ -247,7 +305,7 @@ pub fn threads() -> Vec<&'static Task> {
 
 /// Looks a thread up by TID.
 pub fn find(tid: u32) -> Option<&'static Task> {
-    THREADS.lock().iter().copied().find(|t| t.tid == tid)
+    THREADS.lock().iter().copied().find(|t| t.tid() == tid)
 }
 
 /// Makes `task` the one running on this CPU.

@@ -30,6 +30,9 @@ pub enum Check {
     LineStartsWith(&'static str),
     /// The kernel panics in this scenario; without it any `[panic]` fails.
     Panics,
+    /// Kernel heap growth over the app's life (`[shutdown]` heap_used minus
+    /// `[heap] start heap_used`) is at most this many bytes.
+    HeapGrowthAtMost(u64),
 }
 
 /// Judges one run of `scenario`: `status` is QEMU's exit status (`None` when
@@ -119,6 +122,28 @@ impl Check {
                     Ok(())
                 } else {
                     Err(format!("no line starts with {text:?}"))
+                }
+            }
+            Check::HeapGrowthAtMost(max) => {
+                let start = log
+                    .lines
+                    .iter()
+                    .find_map(|l| l.strip_prefix("[heap] start heap_used="))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .ok_or("no [heap] start line")?;
+                let end = log
+                    .shutdown
+                    .as_ref()
+                    .and_then(|s| s.get("heap_used"))
+                    .and_then(parse_u64)
+                    .ok_or("[shutdown] has no heap_used")?;
+                let growth = end.saturating_sub(start);
+                if growth <= max {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "kernel heap grew by {growth} bytes ({start} -> {end}), allowed {max}"
+                    ))
                 }
             }
             Check::Panics => {
