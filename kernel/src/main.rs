@@ -13,6 +13,8 @@ mod elf;
 mod errno;
 mod fault;
 mod fdt;
+#[cfg(test)]
+mod fuzz_tests;
 #[allow(dead_code)] // the AT_* table is complete ahead of its users
 mod user_stack;
 

@@ -4,6 +4,7 @@
 mod debug;
 mod events;
 mod fake;
+mod fuzz;
 mod misc;
 mod paths;
 mod property;
