@@ -47,7 +47,7 @@ proptest! {
         let (cpu, cid) = (b.cpu, b.cid);
         let raise = b.with(|t, ctx, _| crate::sched_switch_event(t, cpu, cid, ctx.mode));
         if raise && !b.fast() {
-            let _ = b.with(|t, ctx, pc| crate::slowpath(t, ctx, pc));
+            let _ = b.with(crate::slowpath);
         }
         b.exit();
     }
