@@ -99,10 +99,12 @@ mod tests {
             (TIF_NEED_RESCHED, TIF_NEED_RESCHED_LAZY, TIF_RSEQ),
             (4, 5, 11)
         );
-        assert!(
-            EXIT_TO_USER_MODE_WORK < 1 << 16,
-            "only generic bits are work"
-        );
+        const {
+            assert!(
+                EXIT_TO_USER_MODE_WORK < 1 << 16,
+                "only generic bits are work"
+            )
+        };
     }
 
     #[test]

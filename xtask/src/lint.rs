@@ -40,7 +40,8 @@ pub fn run(ws: &Workspace) -> bool {
     step(
         &mut failures,
         "host clippy",
-        ws.cargo().args(["clippy", "--", "-D", "warnings"]),
+        ws.cargo()
+            .args(["clippy", "--all-targets", "--", "-D", "warnings"]),
     );
 
     let mut apps = ws.cargo();
