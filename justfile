@@ -46,6 +46,11 @@ flash *options:
 bench *options:
     cargo xtask bench "$@"
 
+# Soak: SMP stress + fuzz + rseq per-CPU stress for about N minutes on each board. Options: minutes=10 board=all calls=200000
+[positional-arguments]
+soak *options:
+    cargo xtask soak "$@"
+
 # The long SMP stress run on 4 CPUs (not in `test`). Options: seconds=120 board=all|virt|rpi4
 [positional-arguments]
 stress *options:

@@ -25,6 +25,7 @@ const APPS: &[&str] = &[
     "bench-none",
     "bench-v1",
     "bench-v2",
+    "fuzz",
 ];
 
 /// Runs every lint, continuing past failures so one run lists them all;

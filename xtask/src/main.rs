@@ -53,6 +53,10 @@ commands:
          a table, target/bench/bench.json and bench.svg. icount: QEMU
          -icount shift=0,sleep=off, figures are instructions per operation and
          identical run to run (runs=2 checks it); wall: emulated time
+  soak   [minutes=10] [board=all|virt|rpi4] [calls=200000]
+         rounds of the SMP stress, the fuzz app (a new seed each round, calls
+         per run) and rseq per-CPU stress on each board, every run checked for
+         exact sums, no kernel panic and a bounded kernel heap
   stress [seconds=120] [board=all|virt|rpi4]
          the long SMP stress (apps/smp `stress`): futex-mutex sums, thread
          churn, yields and migrations on 4 CPUs, every total exact; not part
@@ -99,6 +103,10 @@ const TEST: Spec = Spec {
 const BENCH: Spec = Spec {
     opts: &[value("board"), value("clock"), value("runs")],
     positional: &["board", "clock", "runs"],
+};
+const SOAK: Spec = Spec {
+    opts: &[value("minutes"), value("board"), value("calls")],
+    positional: &["minutes", "board", "calls"],
 };
 const STRESS: Spec = Spec {
     opts: &[value("seconds"), value("board")],
@@ -158,6 +166,35 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
                 runs: opts.number("runs")?.unwrap_or(if icount { 2 } else { 1 }) as usize,
             };
             Ok(exit(bench::run(&ws, &opts)?))
+        }
+        "soak" => {
+            let opts = Args::parse(args, &SOAK)?;
+            let minutes = opts.number("minutes")?.unwrap_or(10);
+            let calls = opts.number("calls")?.unwrap_or(200_000);
+            let boards: Vec<&'static str> = match opts.value("board").unwrap_or("all") {
+                "all" => boards::BOARDS.iter().map(|b| b.name).collect(),
+                one => vec![boards::find(one)?.name],
+            };
+            let only: Vec<_> = boards
+                .into_iter()
+                .flat_map(|b| scenarios::soak(b, minutes, calls))
+                .collect();
+            eprintln!("soak: {} runs over about {minutes} minutes", only.len());
+            let start = std::time::Instant::now();
+            let opts = runner::Options {
+                filter: None,
+                jobs: 2,
+                host: false,
+                build: true,
+                timeout: Duration::from_secs(900),
+                only: Some(only),
+            };
+            let ok = runner::run(&ws, &opts);
+            println!(
+                "soak: finished in {:.1} min",
+                start.elapsed().as_secs_f64() / 60.0
+            );
+            Ok(exit(ok))
         }
         "stress" => {
             let opts = Args::parse(args, &STRESS)?;

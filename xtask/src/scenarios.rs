@@ -395,6 +395,19 @@ pub static SCENARIOS: &[Scenario] = &[
         checks: &[TestOk("churn"), HeapGrowthAtMost(64 * 1024)],
         ..SMP
     },
+    // Hostile EL0 (issue 8): the seeded fuzz app, short; the long runs are
+    // `just soak` and `cargo xtask qemu app=fuzz append="-- calls=N"`.
+    Scenario {
+        name: "fuzz-short",
+        app: "fuzz",
+        append: "-- seed=1 calls=6000 threads=4",
+        checks: &[
+            LineStartsWith("fuzz: seed=1"),
+            LineStartsWith("FUZZ-DONE"),
+            HeapGrowthAtMost(1024 * 1024),
+        ],
+        ..SMP
+    },
     // The short soak (the long one is `just soak`): SMP stress with exact
     // sums, and a bounded kernel heap.
     Scenario {
@@ -745,6 +758,61 @@ pub fn stress(board: &'static str, seconds: u64) -> &'static Scenario {
         cpu: if fixed { "" } else { SMP.cpu },
         ..SMP
     }))
+}
+
+/// The soak (`cargo xtask soak`): rounds of the SMP stress (exact futex
+/// sums, thread churn, migrations), the fuzz app with a new seed each round,
+/// and rseq per-CPU stress (exact per-CPU sums with delays inside the
+/// sections), on `board`, sized to fill about `minutes`. Every run must
+/// also keep the kernel heap bounded.
+pub fn soak(board: &'static str, minutes: u64, fuzz_calls: u64) -> Vec<&'static Scenario> {
+    let fixed = boards::find(board).is_ok_and(|b| b.knobs.is_none());
+    let cpu = if fixed { "" } else { SMP.cpu };
+    // One round: ~60 s of stress, the fuzz run, 2 short per-CPU runs.
+    let rounds = minutes.max(1).div_ceil(2);
+    let mut out = Vec::new();
+    for r in 0..rounds {
+        let mut add = |name: String, app: &'static str, append: String, checks: Vec<Check>| {
+            out.push(&*Box::leak(Box::new(Scenario {
+                name: leak(name),
+                board,
+                app,
+                append: leak(append),
+                checks: leak_checks(checks),
+                cpu,
+                ..SMP
+            })));
+        };
+        add(
+            format!("soak-{r}-stress"),
+            "smp",
+            "-- stress 60".into(),
+            vec![TestOk("stress"), HeapGrowthAtMost(256 * 1024)],
+        );
+        add(
+            format!("soak-{r}-fuzz"),
+            "fuzz",
+            format!("-- seed={} calls={fuzz_calls} threads=4", 1000 + r),
+            vec![LineStartsWith("FUZZ-DONE"), HeapGrowthAtMost(1024 * 1024)],
+        );
+        add(
+            format!("soak-{r}-percpu"),
+            "rseq-v2",
+            "-- param spinlock delay".into(),
+            vec![TestOk("param-spinlock-delay"), HeapGrowthAtMost(256 * 1024)],
+        );
+        add(
+            format!("soak-{r}-percpu-v1"),
+            "rseq-v1",
+            "-- percpu-ops".into(),
+            vec![
+                TestOk("percpu-spinlock"),
+                TestOk("percpu-list"),
+                HeapGrowthAtMost(256 * 1024),
+            ],
+        );
+    }
+    out
 }
 
 /// The scenarios whose `board/name` contains `filter` (all when `None`).

@@ -1,0 +1,347 @@
+//! A hostile EL0 fuzzer:
+//! `fuzz -- [seed=S] [calls=N] [threads=T] [deadly=1 [deadly_kind=K]] [strict=1]`.
+//!
+//! T threads (spread over the CPUs; default 4), each with its own
+//! deterministic xorshift64* stream derived from (seed, thread index),
+//! make N/T steps each (default N = 20000). A step is picked by weight:
+//! a syscall with hostile arguments (every implemented one, see
+//! [`ops`], plus random numbers up to 1100 with random arguments), a
+//! forged or real rseq critical section, a time slice extension cycle
+//! (runaway ones included), or a deliberate fault (bad load or store,
+//! `udf`, `brk`, `hvc`, a privileged `mrs`, misaligned `ldxr`, a branch to
+//! a hole) that the fault handler recovers by editing the signal frame.
+//! Now and then a step spawns a short-lived runtime thread, or a raw
+//! thread that registers, unregisters and abuses test rseq areas of its
+//! own. Meanwhile a signaller thread `tgkill`s the workers with SIGUSR1
+//! and SIGUSR2 at random times.
+//!
+//! The fuzzer never does what would legitimately end or hang it (see
+//! [`ops`]), so a run must end with
+//!
+//! ```text
+//! FUZZ-DONE seed=S calls=N ok=.. errno=.. signals=.. faults=..
+//! ```
+//!
+//! then one line per errno, exit status 0. The kernel must neither panic
+//! nor hang. Whatever the kernel does that it must not (a wrong pid, a
+//! thread made by invalid clone flags, an mmap over live memory, a fault
+//! delivered with the wrong signal, a lost registration, ...) is printed
+//! as `fuzz: ANOMALY ...` and makes the status 1.
+//!
+//! `deadly=1` adds, once in ~5000 steps, actions the kernel must answer
+//! by killing the app (an unreachable `rseq_cs`, an abort without the
+//! signature, a forged slice grant, an unmapped rseq area, a signal frame
+//! returning to EL1 or without its FP/SIMD record): such a run may end
+//! with a `[kill]` report and status 139. `deadly_kind=K` picks one.
+//!
+//! `strict=1` keeps the rseq descriptors within what `rseq_debug=1`
+//! accepts (no start_ip outside user space, no version/flags, no abort
+//! handler inside the section), for kernels booted with it.
+#![no_std]
+#![no_main]
+
+#[macro_use]
+mod rng;
+mod faults;
+mod mem;
+mod ops;
+mod rseqfuzz;
+mod stats;
+
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+
+use rt::signal;
+use rt::{Args, println, sched, sys, thread};
+
+use crate::rng::Rng;
+use crate::stats::Counter;
+
+rt::rseq_mode!(v2);
+rt::main!(main);
+
+/// At most this many worker threads.
+pub const MAX_THREADS: usize = 64;
+/// A worker's stack (signal frames nest: a fault inside a USR handler...).
+const WORKER_STACK: usize = 256 * 1024;
+
+/// The run's parameters.
+#[derive(Clone, Copy)]
+pub struct Config {
+    pub seed: u64,
+    pub calls: u64,
+    pub threads: usize,
+    pub deadly: bool,
+    /// `deadly_kind=K`: always deadly action K (else a random one).
+    pub deadly_kind: Option<u64>,
+    /// `strict=1`: descriptors valid for `rseq_debug=1`.
+    pub strict: bool,
+}
+
+impl Config {
+    /// Steps of worker `idx`: an equal share, the remainder to the first.
+    pub fn quota(&self, idx: usize) -> u64 {
+        let t = self.threads as u64;
+        self.calls / t + u64::from((idx as u64) < self.calls % t)
+    }
+}
+
+static SEED: AtomicU64 = AtomicU64::new(0);
+static CALLS_WANTED: AtomicU64 = AtomicU64::new(0);
+static THREADS: AtomicU64 = AtomicU64::new(0);
+static DEADLY: AtomicBool = AtomicBool::new(false);
+static DEADLY_KIND: AtomicU64 = AtomicU64::new(u64::MAX);
+static STRICT: AtomicBool = AtomicBool::new(false);
+/// The workers' tids (0: not started).
+static TIDS: [AtomicI64; MAX_THREADS] = [const { AtomicI64::new(0) }; MAX_THREADS];
+/// Set when the workers are done: the signaller stops.
+static STOP: AtomicBool = AtomicBool::new(false);
+/// Steps the workers made (summed at their end).
+pub static MADE: Counter = Counter::new();
+
+/// The run's parameters (set by `main` before any thread starts).
+pub fn config() -> Config {
+    Config {
+        seed: SEED.load(Ordering::Relaxed),
+        calls: CALLS_WANTED.load(Ordering::Relaxed),
+        threads: THREADS.load(Ordering::Relaxed) as usize,
+        deadly: DEADLY.load(Ordering::Relaxed),
+        deadly_kind: match DEADLY_KIND.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            k => Some(k),
+        },
+        strict: STRICT.load(Ordering::Relaxed),
+    }
+}
+
+/// Worker `i`'s tid, 0 if there is none.
+pub fn worker_tid(i: usize) -> i64 {
+    TIDS.get(i).map_or(0, |t| t.load(Ordering::Relaxed))
+}
+
+/// The number of CPUs (one past the highest in the initial affinity mask).
+pub fn nr_cpus() -> u32 {
+    static NR: AtomicU64 = AtomicU64::new(0);
+    let n = NR.load(Ordering::Relaxed);
+    if n != 0 {
+        return n as u32;
+    }
+    let mask = sched::get_affinity();
+    let n = if mask == 0 {
+        1
+    } else {
+        64 - mask.leading_zeros()
+    };
+    NR.store(u64::from(n), Ordering::Relaxed);
+    n
+}
+
+/// Spins in EL0 for `us` microseconds of the virtual counter.
+pub fn spin_us(us: u64) {
+    let (start, freq) = sys::counter();
+    let ticks = sched::ns_to_ticks(us * 1000, if freq == 0 { 1_000_000_000 } else { freq });
+    while sys::counter().0.wrapping_sub(start) < ticks {
+        core::hint::spin_loop();
+    }
+}
+
+/// Parses `12`, `0x1f`.
+fn parse_u64(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+fn usage(bad: &str) -> i32 {
+    println!("fuzz: bad argument `{bad}`");
+    println!(
+        "usage: fuzz [seed=<u64>] [calls=<N, default 20000>] [threads=<T, default 4>] [deadly=1 [deadly_kind=0..{}]] [strict=1]",
+        rseqfuzz::DEADLY_KINDS - 1
+    );
+    2
+}
+
+/// Sends SIGUSR1/SIGUSR2 to random workers at random times until STOP.
+fn signaller(_: usize) -> i32 {
+    let cfg = config();
+    let mut rng = Rng::new(cfg.seed, 0x5167_7a11);
+    while !STOP.load(Ordering::Relaxed) {
+        if rng.one_in(4) {
+            sched::sleep_ns(rng.below(500_000));
+        } else {
+            spin_us(rng.below(1500));
+        }
+        let tid = worker_tid(rng.below(cfg.threads as u64) as usize);
+        let sig = if rng.coin() {
+            signal::SIGUSR1
+        } else {
+            signal::SIGUSR2
+        };
+        let r = if rng.one_in(16) {
+            signal::kill(1, sig)
+        } else if tid != 0 {
+            signal::tgkill(1, tid, sig)
+        } else {
+            continue;
+        };
+        if r.is_ok() {
+            stats::SENT.inc();
+        }
+    }
+    0
+}
+
+fn main(args: Args) -> i32 {
+    thread::init_main();
+    let (mut seed, mut calls, mut threads, mut deadly) = (None, 20_000u64, 4usize, false);
+    for i in 1..args.len() {
+        let a = args.get(i);
+        let Some((k, v)) = a.split_once('=') else {
+            return usage(a);
+        };
+        match (k, parse_u64(v)) {
+            ("seed", Some(v)) => seed = Some(v),
+            ("calls", Some(v)) => calls = v,
+            ("threads", Some(v)) if (1..=MAX_THREADS as u64).contains(&v) => threads = v as usize,
+            ("deadly", Some(v)) => deadly = v != 0,
+            ("strict", Some(v)) => STRICT.store(v != 0, Ordering::Relaxed),
+            ("deadly_kind", Some(v)) if v < rseqfuzz::DEADLY_KINDS => {
+                DEADLY_KIND.store(v, Ordering::Relaxed);
+            }
+            _ => return usage(a),
+        }
+    }
+    let seed = seed.unwrap_or_else(|| sys::counter().0 ^ 0x5eed_f00d);
+    println!("fuzz: seed={seed} calls={calls} threads={threads}");
+    println!(
+        "fuzz: rseq {} registered {}, {} CPUs, deadly={}",
+        rt::rseq::mode_name(),
+        rt::rseq::registered(),
+        nr_cpus(),
+        deadly as u8
+    );
+    SEED.store(seed, Ordering::Relaxed);
+    CALLS_WANTED.store(calls, Ordering::Relaxed);
+    THREADS.store(threads as u64, Ordering::Relaxed);
+    DEADLY.store(deadly, Ordering::Relaxed);
+
+    if let Err(e) = faults::install_usr_handlers() {
+        println!("fuzz: sigaction for SIGUSR1/SIGUSR2: {e}");
+        return 1;
+    }
+    if let Err(e) = faults::install_handlers() {
+        println!("fuzz: sigaction for the fault signals: {e}");
+        return 1;
+    }
+    let before = sys::kstats().ok();
+    let (t0, freq) = sys::counter();
+
+    let mut handles: [Option<thread::JoinHandle>; MAX_THREADS] = [const { None }; MAX_THREADS];
+    for (i, h) in handles.iter_mut().enumerate().take(threads) {
+        match thread::spawn_with_stack(WORKER_STACK, ops::worker, i) {
+            Ok(j) => {
+                TIDS[i].store(j.tid(), Ordering::Relaxed);
+                *h = Some(j);
+            }
+            Err(e) => {
+                println!("fuzz: spawning worker {i}: {e}");
+                return 1;
+            }
+        }
+    }
+    let sig_thread = thread::spawn(signaller, 0);
+    let mut failed = 0;
+    for (i, h) in handles.iter_mut().enumerate() {
+        if let Some(h) = h.take() {
+            let r = h.join();
+            if r != 0 {
+                println!("fuzz: worker {i} returned {r}");
+                failed += 1;
+            }
+        }
+    }
+    STOP.store(true, Ordering::Relaxed);
+    if let Ok(h) = sig_thread {
+        h.join();
+    }
+    let ns = sched::ticks_to_ns(sys::counter().0 - t0, if freq == 0 { 1 } else { freq });
+
+    println!(
+        "FUZZ-DONE seed={seed} calls={} ok={} errno={} signals={} faults={}",
+        stats::CALLS.get(),
+        stats::OK.get(),
+        stats::ERR.get(),
+        stats::SIGNALS.get(),
+        stats::FAULTS.get()
+    );
+    stats::print_errnos();
+    summary(before, ns);
+    let anomalies = stats::ANOMALIES.get();
+    if MADE.get() != stats::CALLS.get() {
+        println!(
+            "fuzz: workers report {} steps, counted {}",
+            MADE.get(),
+            stats::CALLS.get()
+        );
+        failed += 1;
+    }
+    println!("fuzz: {anomalies} anomalies, {failed} failed workers");
+    if anomalies == 0 && failed == 0 { 0 } else { 1 }
+}
+
+/// What the fuzzer did and what the kernel counted meanwhile.
+fn summary(before: Option<sys::KStats>, ns: u64) {
+    use stats::*;
+    let calls = CALLS.get();
+    let ms = (ns / 1_000_000).max(1);
+    println!(
+        "fuzz: {calls} calls in {ms} ms: {} calls/s; signals sent {}, caught {}",
+        calls * 1000 / ms,
+        SENT.get(),
+        SIGNALS.get()
+    );
+    println!(
+        "fuzz: rseq_cs forged {} (cleared by the kernel {}); critical sections {} (aborted {}, with a trap inside {})",
+        CS_FORGED.get(),
+        CS_CLEARED.get(),
+        CS_LEGIT.get(),
+        CS_ABORTED.get(),
+        CS_FAULT_IN.get()
+    );
+    println!(
+        "fuzz: slice cycles {} (runaway {}): not granted {}, yielded {}, revoked {}",
+        SLICE_CYCLES.get(),
+        SLICE_RUNAWAY.get(),
+        SLICE_NOT_GRANTED.get(),
+        SLICE_YIELDED.get(),
+        SLICE_REVOKED.get()
+    );
+    println!(
+        "fuzz: threads spawned {}, raw rseq threads {}; mmaps {} ({} tries bigger than the RAM), munmaps {}; unimplemented numbers {} ({} not ENOSYS)",
+        SPAWNED.get(),
+        RAW_THREADS.get(),
+        MMAPS.get(),
+        HUGE_MMAPS.get(),
+        MUNMAPS.get(),
+        UNIMPL.get(),
+        UNIMPL_NOT_ENOSYS.get()
+    );
+    if let (Some(b), Ok(a)) = (before, sys::kstats()) {
+        let (rb, ra) = (b.rseq_total(), a.rseq_total());
+        println!(
+            "fuzz: kernel: syscalls {} migrations {} | rseq cs {} clear {} fixup {} ids {} slowpath {} | slice granted {} expired {} revoked {} yielded {} aborted {}",
+            a.syscalls - b.syscalls,
+            a.migrations - b.migrations,
+            ra.cs - rb.cs,
+            ra.clear - rb.clear,
+            ra.fixup - rb.fixup,
+            ra.ids - rb.ids,
+            ra.slowpath - rb.slowpath,
+            ra.s_granted - rb.s_granted,
+            ra.s_expired - rb.s_expired,
+            ra.s_revoked - rb.s_revoked,
+            ra.s_yielded - rb.s_yielded,
+            ra.s_aborted - rb.s_aborted
+        );
+    }
+}
