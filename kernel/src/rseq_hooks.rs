@@ -204,8 +204,20 @@ pub fn sys_rseq(tf: &mut TrapFrame) -> i64 {
             0
         }
         Err(e) => {
+            // A length that contradicts the image's mode is the one refusal
+            // a user cannot guess from the errno: always say why. Others
+            // (bad flags, pointers, ...) only at loglevel=8, so that a
+            // fuzzer cannot flood the console.
+            let mode_mismatch = match MODE {
+                Mode::V1 => len > 32,
+                Mode::V2 => len == 32,
+            };
             if let Some(why) = e.why {
-                println!("[rseq] tid {}: {why}", task.tid());
+                if mode_mismatch && e.errno == rseq::EINVAL {
+                    println!("[rseq] tid {}: {why}", task.tid());
+                } else {
+                    pr_debug!("[rseq] tid {}: {why}", task.tid());
+                }
             }
             -e.errno
         }

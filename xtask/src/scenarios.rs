@@ -595,11 +595,17 @@ fn rseq_matrix() -> &'static [Scenario] {
                 );
             }
         }
+        // The mode-length refusal is logged with its reason.
+        let refused = LineContains(if mode == "v1" {
+            "64-byte (v2) registration refused: this kernel image is built for rseq v1"
+        } else {
+            "32-byte (v1) registration refused: this kernel image is built for rseq v2"
+        });
         add(
             "syscall-errors",
             "-- syscall-errors".into(),
             0,
-            vec![TestOk("syscall-errors")],
+            vec![TestOk("syscall-errors"), refused],
         );
         let forged = LineContains("rseq: read-only field cpu_id_start overwritten");
         let killed = Kill("signal", "SIGSEGV");

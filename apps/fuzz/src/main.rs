@@ -317,7 +317,7 @@ fn summary(before: Option<sys::KStats>, ns: u64) {
         SLICE_REVOKED.get()
     );
     println!(
-        "fuzz: threads spawned {}, raw rseq threads {}; mmaps {} ({} tries bigger than the RAM), munmaps {}; unimplemented numbers {} ({} not ENOSYS)",
+        "fuzz: threads spawned {}, raw rseq threads {}; mmaps {} ({} tries of 200 MiB), munmaps {}; unimplemented numbers {} ({} not ENOSYS)",
         SPAWNED.get(),
         RAW_THREADS.get(),
         MMAPS.get(),

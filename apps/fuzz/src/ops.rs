@@ -63,6 +63,8 @@ pub struct Worker {
     /// The CPU mask the thread returns to now and then.
     pub home: u64,
     pub nr_cpus: u32,
+    /// How many workers there are.
+    pub nthreads: usize,
     pub deadly: bool,
     /// Only descriptors `rseq_debug=1` accepts.
     pub strict: bool,
@@ -122,6 +124,7 @@ impl Worker {
             area: rt::rseq::area() as u64,
             home: 1 << (idx as u32 % nr_cpus),
             nr_cpus,
+            nthreads: cfg.threads,
             deadly: cfg.deadly,
             strict: cfg.strict,
             fault: FaultCtx::new(),
@@ -154,7 +157,7 @@ impl Worker {
         match self.rng.below(8) {
             0 | 1 => 0,
             2 => self.tid as u64,
-            3 | 4 => crate::worker_tid(self.rng.below(crate::MAX_THREADS as u64) as usize) as u64,
+            3 | 4 => crate::worker_tid(self.rng.below(self.nthreads as u64) as usize) as u64,
             5 => 1,
             6 if self.dead_tid != 0 && self.rng.coin() => self.dead_tid as u64,
             6 => pick!(
@@ -593,6 +596,9 @@ fn op_gettid(w: &mut Worker) -> i64 {
     r
 }
 
+/// The size of the RAM-exhausting mmaps.
+const HUGE_MMAP: u64 = 200 << 20;
+
 fn op_mmap(w: &mut Worker) -> i64 {
     let r = &mut w.rng;
     let area_pages = (MMAP_END - MMAP_BASE) / PAGE;
@@ -632,10 +638,12 @@ fn op_mmap(w: &mut Worker) -> i64 {
             ]
         ),
         6 => PAGE * r.range(1, 64),
-        // More than the RAM: the kernel must fail cleanly.
+        // About all of virt's RAM: fails (cleanly) or succeeds depending
+        // on what else is mapped. Not more: every freed frame costs the
+        // kernel 8 bytes of free list on its heap, which must stay bounded.
         _ if r.one_in(40) => {
             stats::HUGE_MMAPS.inc();
-            300 << 20
+            HUGE_MMAP
         }
         _ => PAGE,
     };
@@ -698,7 +706,7 @@ fn op_mmap(w: &mut Worker) -> i64 {
         ));
         return ret;
     }
-    if !w.mem.add_region(Region { addr: a, len: l }) {
+    if l >= HUGE_MMAP || !w.mem.add_region(Region { addr: a, len: l }) {
         sys::munmap(a, l);
     }
     ret

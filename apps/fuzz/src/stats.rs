@@ -61,7 +61,7 @@ pub static RAW_THREADS: Counter = Counter::new();
 /// Successful mmaps and munmaps of fuzzer regions.
 pub static MMAPS: Counter = Counter::new();
 pub static MUNMAPS: Counter = Counter::new();
-/// mmaps asking for more than the RAM (must fail with -ENOMEM).
+/// mmaps asking for about all of virt's RAM.
 pub static HUGE_MMAPS: Counter = Counter::new();
 /// Random unimplemented syscall numbers tried, and those not -ENOSYS.
 pub static UNIMPL: Counter = Counter::new();
