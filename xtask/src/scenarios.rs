@@ -395,19 +395,6 @@ pub static SCENARIOS: &[Scenario] = &[
         checks: &[TestOk("churn"), HeapGrowthAtMost(64 * 1024)],
         ..SMP
     },
-    // Hostile EL0 (issue 8): the seeded fuzz app, short; the long runs are
-    // `just soak` and `cargo xtask qemu app=fuzz append="-- calls=N"`.
-    Scenario {
-        name: "fuzz-short",
-        app: "fuzz",
-        append: "-- seed=1 calls=6000 threads=4",
-        checks: &[
-            LineStartsWith("fuzz: seed=1"),
-            LineStartsWith("FUZZ-DONE"),
-            HeapGrowthAtMost(1024 * 1024),
-        ],
-        ..SMP
-    },
     // The short soak (the long one is `just soak`): SMP stress with exact
     // sums, and a bounded kernel heap.
     Scenario {
