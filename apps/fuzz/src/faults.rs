@@ -47,6 +47,8 @@ pub struct FaultCtx {
     /// deadly=1: what that handler also breaks in the frame (1: PSTATE
     /// mode EL1h, 2: the FP/SIMD record's magic).
     pub corrupt: AtomicU64,
+    /// Where the last SIGUSR1/SIGUSR2 interrupted the thread.
+    pub usr_pc: AtomicU64,
 }
 
 impl FaultCtx {
@@ -60,6 +62,7 @@ impl FaultCtx {
             redirect_from: AtomicU64::new(0),
             redirect_to: AtomicU64::new(0),
             corrupt: AtomicU64::new(0),
+            usr_pc: AtomicU64::new(0),
         }
     }
 
@@ -158,6 +161,7 @@ extern "C" fn on_usr(sig: i32, info: *mut SigInfo, uc: *mut c_void) {
         let uc = &mut *(uc as *mut UContext);
         let ctx = rt::rseq::slot().read_volatile() as *const FaultCtx;
         if let Some(ctx) = ctx.as_ref() {
+            ctx.usr_pc.store(uc.uc_mcontext.pc, Ordering::SeqCst);
             let from = ctx.redirect_from.load(Ordering::SeqCst);
             if from != 0 && uc.uc_mcontext.pc == from {
                 ctx.redirect_from.store(0, Ordering::SeqCst);

@@ -98,6 +98,29 @@ static STOP: AtomicBool = AtomicBool::new(false);
 /// Steps the workers made (summed at their end).
 pub static MADE: Counter = Counter::new();
 
+/// What a worker is doing, for the watchdog.
+pub struct Progress {
+    /// The step number (1-based) being made.
+    pub step: AtomicU64,
+    /// Its kind (see [`ops::op_name`]).
+    pub op: AtomicU64,
+    /// The worker's `FaultCtx` (0 when not running).
+    pub ctx: AtomicU64,
+}
+
+pub static PROGRESS: [Progress; MAX_THREADS] = [const {
+    Progress {
+        step: AtomicU64::new(0),
+        op: AtomicU64::new(0),
+        ctx: AtomicU64::new(0),
+    }
+}; MAX_THREADS];
+
+/// Seconds without a step before the watchdog reports a worker, and
+/// before it ends the run (status 4) if nothing moved since.
+const WATCHDOG_S: u64 = 60;
+const HANG_S: u64 = 120;
+
 /// The run's parameters (set by `main` before any thread starts).
 pub fn config() -> Config {
     Config {
@@ -250,16 +273,7 @@ fn main(args: Args) -> i32 {
         }
     }
     let sig_thread = thread::spawn(signaller, 0);
-    let mut failed = 0;
-    for (i, h) in handles.iter_mut().enumerate() {
-        if let Some(h) = h.take() {
-            let r = h.join();
-            if r != 0 {
-                println!("fuzz: worker {i} returned {r}");
-                failed += 1;
-            }
-        }
-    }
+    let mut failed = join_workers(&mut handles, threads);
     STOP.store(true, Ordering::Relaxed);
     if let Ok(h) = sig_thread {
         h.join();
@@ -287,6 +301,100 @@ fn main(args: Args) -> i32 {
     }
     println!("fuzz: {anomalies} anomalies, {failed} failed workers");
     if anomalies == 0 && failed == 0 { 0 } else { 1 }
+}
+
+/// Seconds on the virtual counter.
+fn now_s() -> u64 {
+    let (cnt, freq) = sys::counter();
+    cnt / if freq == 0 { 1_000_000_000 } else { freq }
+}
+
+/// Joins the workers, watching that each keeps stepping: a worker stuck
+/// in one step for [`WATCHDOG_S`] is reported (step, kind, and where a
+/// SIGUSR1 finds it); still stuck after [`HANG_S`], the run ends with
+/// status 4. Returns the number of workers that failed.
+fn join_workers(handles: &mut [Option<thread::JoinHandle>], threads: usize) -> u32 {
+    let mut failed = 0;
+    let mut last = [(0u64, 0u64); MAX_THREADS]; // (step, since)
+    let mut reported = [false; MAX_THREADS];
+    loop {
+        let mut running = false;
+        for (i, slot) in handles.iter_mut().enumerate().take(threads) {
+            let Some(h) = slot.take() else { continue };
+            match h.try_join(50_000_000) {
+                Ok(r) => {
+                    if r != 0 {
+                        println!("fuzz: worker {i} returned {r}");
+                        failed += 1;
+                    }
+                }
+                Err(h) => {
+                    running = true;
+                    *slot = Some(h);
+                }
+            }
+        }
+        if !running {
+            return failed;
+        }
+        let now = now_s();
+        for (i, slot) in handles.iter().enumerate().take(threads) {
+            if slot.is_none() {
+                continue;
+            }
+            let p = &PROGRESS[i];
+            let step = p.step.load(Ordering::Relaxed);
+            if step != last[i].0 || last[i].1 == 0 {
+                if reported[i] {
+                    println!("fuzz: watchdog: thread {i} moved on (step {step})");
+                    reported[i] = false;
+                }
+                last[i] = (step, now);
+                continue;
+            }
+            let idle = now - last[i].1;
+            if idle >= WATCHDOG_S && !reported[i] {
+                reported[i] = true;
+                watchdog_report(i, step, idle);
+            } else if idle >= HANG_S {
+                println!(
+                    "fuzz: HANG: thread {i} (tid {}) stuck in step {step} ({}) for {idle} s; seed={}",
+                    worker_tid(i),
+                    ops::op_name(p.op.load(Ordering::Relaxed) as usize),
+                    config().seed
+                );
+                sys::exit_group(4);
+            }
+        }
+    }
+}
+
+/// Reports a stuck worker and pokes it with SIGUSR1 to see where it is.
+fn watchdog_report(i: usize, step: u64, idle: u64) {
+    let p = &PROGRESS[i];
+    let tid = worker_tid(i);
+    let op = ops::op_name(p.op.load(Ordering::Relaxed) as usize);
+    println!(
+        "fuzz: watchdog: thread {i} (tid {tid}) has been in step {step} ({op}) for {idle} s; seed={}",
+        config().seed
+    );
+    let ctx = p.ctx.load(Ordering::SeqCst) as *const faults::FaultCtx;
+    // SAFETY: a running worker's FaultCtx lives until it clears `ctx`.
+    let before = unsafe { ctx.as_ref() }.map_or(0, |c| c.usr_pc.swap(0, Ordering::SeqCst));
+    let r = signal::tgkill(1, tid, signal::SIGUSR1);
+    sched::sleep_ns(200_000_000);
+    // SAFETY: as above.
+    let after = unsafe { ctx.as_ref() }.map_or(0, |c| c.usr_pc.load(Ordering::SeqCst));
+    println!(
+        "fuzz: watchdog: SIGUSR1 to tid {tid}: {r:?}; its handler ran at pc {after:#x} (0: not within 200 ms; previous {before:#x}); step now {}",
+        p.step.load(Ordering::Relaxed)
+    );
+    if let Ok(k) = sys::kstats() {
+        println!(
+            "fuzz: watchdog: kernel ticks {:?} switches {:?} syscalls {}",
+            k.ticks, k.context_switches, k.syscalls
+        );
+    }
 }
 
 /// What the fuzzer did and what the kernel counted meanwhile.

@@ -81,37 +81,48 @@ pub struct Worker {
 
 type Op = fn(&mut Worker) -> i64;
 
-/// The steps and their weights (out of ~100).
-const OPS: &[(u32, Op)] = &[
-    (3, op_write),
-    (1, op_set_tid_address),
-    (5, op_futex),
-    (2, op_sleep),
-    (3, op_clock_gettime),
-    (3, op_setaffinity),
-    (3, op_getaffinity),
-    (3, op_yield),
-    (2, op_kill),
-    (3, op_tgkill),
-    (4, op_sigaction),
-    (4, op_sigprocmask),
-    (3, op_getcpu),
-    (2, op_getpid),
-    (2, op_gettid),
-    (4, op_mmap),
-    (3, op_munmap),
-    (2, op_clone),
-    (4, op_membarrier),
-    (3, op_rseq),
-    (3, op_prctl),
-    (2, op_slice_yield),
-    (2, op_kstats),
-    (6, op_unimplemented),
-    (6, rseqfuzz::cs_forged),
-    (4, rseqfuzz::cs_real),
-    (5, rseqfuzz::slice_cycle),
-    (5, op_fault),
+/// The steps, their names and weights (out of ~100).
+pub const OPS: &[(&str, u32, Op)] = &[
+    ("write", 3, op_write),
+    ("set_tid_address", 1, op_set_tid_address),
+    ("futex", 5, op_futex),
+    ("sleep", 2, op_sleep),
+    ("clock_gettime", 3, op_clock_gettime),
+    ("setaffinity", 3, op_setaffinity),
+    ("getaffinity", 3, op_getaffinity),
+    ("yield", 3, op_yield),
+    ("kill", 2, op_kill),
+    ("tgkill", 3, op_tgkill),
+    ("sigaction", 4, op_sigaction),
+    ("sigprocmask", 4, op_sigprocmask),
+    ("getcpu", 3, op_getcpu),
+    ("getpid", 2, op_getpid),
+    ("gettid", 2, op_gettid),
+    ("mmap", 4, op_mmap),
+    ("munmap", 3, op_munmap),
+    ("clone", 2, op_clone),
+    ("membarrier", 4, op_membarrier),
+    ("rseq", 3, op_rseq),
+    ("prctl", 3, op_prctl),
+    ("slice_yield", 2, op_slice_yield),
+    ("kstats", 2, op_kstats),
+    ("unimplemented", 6, op_unimplemented),
+    ("cs_forged", 6, rseqfuzz::cs_forged),
+    ("cs_real", 4, rseqfuzz::cs_real),
+    ("slice_cycle", 5, rseqfuzz::slice_cycle),
+    ("fault", 5, op_fault),
 ];
+
+/// Names of the rare steps, numbered after [`OPS`] in the progress slots.
+pub const RARE: [&str; 3] = ["deadly", "spawn_mini", "spawn_raw"];
+
+/// The name of step kind `i` (an index into [`OPS`], then [`RARE`]).
+pub fn op_name(i: usize) -> &'static str {
+    match OPS.get(i) {
+        Some(op) => op.0,
+        None => RARE.get(i - OPS.len()).copied().unwrap_or("?"),
+    }
+}
 
 impl Worker {
     fn new(idx: usize, cfg: &crate::Config, mem: Mem) -> Worker {
@@ -139,17 +150,22 @@ impl Worker {
 
     /// One fuzz step; its result (>= 0 or -errno).
     fn step(&mut self) -> i64 {
+        let progress = &crate::PROGRESS[self.idx];
         if self.deadly && self.rng.one_in(5000) {
+            progress.op.store(OPS.len() as u64, Ordering::Relaxed);
             return rseqfuzz::deadly(self);
         }
         if self.rng.one_in(700) {
+            progress.op.store(OPS.len() as u64 + 1, Ordering::Relaxed);
             return rseqfuzz::spawn_mini(self);
         }
         if self.rng.one_in(900) {
+            progress.op.store(OPS.len() as u64 + 2, Ordering::Relaxed);
             return rseqfuzz::spawn_raw(self);
         }
-        let i = self.rng.weighted(OPS.iter().map(|&(w, _)| w));
-        (OPS[i].1)(self)
+        let i = self.rng.weighted(OPS.iter().map(|&(_, w, _)| w));
+        progress.op.store(i as u64, Ordering::Relaxed);
+        (OPS[i].2)(self)
     }
 
     /// A thread id: self, another worker, the main thread, or nonsense.
@@ -189,12 +205,17 @@ pub fn worker(idx: usize) -> i32 {
     };
     let mut w = Worker::new(idx, &cfg, mem);
     w.fault.install();
+    let progress = &crate::PROGRESS[idx];
+    progress
+        .ctx
+        .store(&w.fault as *const FaultCtx as u64, Ordering::SeqCst);
     let _ = sched::set_affinity(w.home);
     if w.rng.coin() {
         let _ = rt::rseq::slice_enable(true);
     }
     let mut mark = 1;
     for n in 1..=quota {
+        progress.step.store(n, Ordering::Relaxed);
         let ret = w.step();
         stats::record(ret);
         if n % 64 == 0 {
@@ -220,6 +241,7 @@ pub fn worker(idx: usize) -> i32 {
         status = 1;
     }
     w.mem.release();
+    progress.ctx.store(0, Ordering::SeqCst);
     FaultCtx::uninstall();
     crate::MADE.add(quota);
     status
