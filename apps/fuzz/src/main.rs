@@ -28,6 +28,12 @@
 //! delivered with the wrong signal, a lost registration, ...) is printed
 //! as `fuzz: ANOMALY ...` and makes the status 1.
 //!
+//! A watchdog in the main thread reports a worker that has made no step
+//! for 60 s (`fuzz: watchdog: thread I (tid T) has been in step N (<kind>)
+//! ...`, its signal mask, and where a SIGUSR1 finds it) and ends the run
+//! with `fuzz: HANG ...` and status 4 after 120 s, so a stall names its
+//! seed, thread, step and kind instead of running into a harness timeout.
+//!
 //! `deadly=1` adds, once in ~5000 steps, actions the kernel must answer
 //! by killing the app (an unreachable `rseq_cs`, an abort without the
 //! signature, a forged slice grant, an unmapped rseq area, a signal frame
@@ -106,6 +112,8 @@ pub struct Progress {
     pub op: AtomicU64,
     /// The worker's `FaultCtx` (0 when not running).
     pub ctx: AtomicU64,
+    /// Its signal mask after its last rt_sigprocmask step.
+    pub mask: AtomicU64,
 }
 
 pub static PROGRESS: [Progress; MAX_THREADS] = [const {
@@ -113,6 +121,7 @@ pub static PROGRESS: [Progress; MAX_THREADS] = [const {
         step: AtomicU64::new(0),
         op: AtomicU64::new(0),
         ctx: AtomicU64::new(0),
+        mask: AtomicU64::new(0),
     }
 }; MAX_THREADS];
 
@@ -375,7 +384,8 @@ fn watchdog_report(i: usize, step: u64, idle: u64) {
     let tid = worker_tid(i);
     let op = ops::op_name(p.op.load(Ordering::Relaxed) as usize);
     println!(
-        "fuzz: watchdog: thread {i} (tid {tid}) has been in step {step} ({op}) for {idle} s; seed={}",
+        "fuzz: watchdog: thread {i} (tid {tid}) has been in step {step} ({op}) for {idle} s, signal mask {:#x}; seed={}",
+        p.mask.load(Ordering::Relaxed),
         config().seed
     );
     let ctx = p.ctx.load(Ordering::SeqCst) as *const faults::FaultCtx;

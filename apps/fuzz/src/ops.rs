@@ -375,12 +375,12 @@ fn op_futex(w: &mut Worker) -> i64 {
         Ordering::Relaxed,
     );
     let own = w.word.as_ptr() as u64;
-    let (mut uaddr, own_or_bad) = match r.below(7) {
-        0..=2 => (own, true),
-        3 => (own + r.range(1, 3), false),
-        4 => (w.mem.any_ptr(r), false),
-        5 => (w.mem.bad_ptr(r, 4), true),
-        _ => (mem::shared_addr() + 4 * r.below(256), false),
+    let mut uaddr = match r.below(7) {
+        0..=2 => own,
+        3 => own + r.range(1, 3),
+        4 => w.mem.any_ptr(r),
+        5 => w.mem.bad_ptr(r, 4),
+        _ => mem::shared_addr() + 4 * r.below(256),
     };
     let mut val = pick!(r, [0, 1, u32::MAX as u64, r.next_u64()]);
     let timeout = if waits {
@@ -389,15 +389,20 @@ fn op_futex(w: &mut Worker) -> i64 {
                 w.ts = tiny_ts(r);
                 &w.ts as *const Timespec as u64
             }
-            2 => w.mem.bad_ptr(r, 16),
+            // A timeout the kernel cannot read (EFAULT). Never NULL: that
+            // means no timeout at all, and a wait on readable memory
+            // holding `val` would then block for good (with SIGUSR1/2
+            // blocked by a fuzzed mask, nothing wakes it: the stall the
+            // soak found, seed=31 calls=50000 thread 2 step 5536).
+            2 => match w.mem.bad_ptr(r, 16) {
+                0 => 8,
+                p => p,
+            },
             _ => {
-                // No timeout: only on a word that cannot match.
-                if !own_or_bad {
-                    uaddr = own;
-                }
-                if uaddr == own {
-                    val = u64::from(w.word.load(Ordering::Relaxed) ^ 1);
-                }
+                // No timeout: only on our own word with a value it cannot
+                // hold, so the wait returns EAGAIN at once.
+                uaddr = own;
+                val = u64::from(w.word.load(Ordering::Relaxed) ^ 1);
                 0
             }
         }
@@ -576,7 +581,14 @@ fn op_sigprocmask(w: &mut Worker) -> i64 {
     };
     let oset = w.mem.any_ptr(r);
     let size = pick!(r, [8, 8, 8, 0, 4, 16]);
-    syscall6(nr::RT_SIGPROCMASK, [how, set, oset, size, 0, 0])
+    let ret = syscall6(nr::RT_SIGPROCMASK, [how, set, oset, size, 0, 0]);
+    if let Ok(mask) = signal::sigprocmask(signal::SIG_BLOCK, None) {
+        crate::PROGRESS[w.idx].mask.store(mask, Ordering::Relaxed);
+        if mask & FAULT_MASK != 0 {
+            anomaly(format_args!("signal mask {mask:#x} blocks a fault signal"));
+        }
+    }
+    ret
 }
 
 fn op_getcpu(w: &mut Worker) -> i64 {
