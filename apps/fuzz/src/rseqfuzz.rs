@@ -5,7 +5,7 @@
 //! with a `[kill]`.
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use rt::rseq::{RSEQ_FLAG_UNREGISTER, RSEQ_SIG, Rseq};
 use rt::sys::{self, clone_flags, errno};
@@ -368,12 +368,23 @@ const MINI_RET: i32 = 42;
 /// length 0; valid for `rseq_debug=1` too), never written.
 static EMPTY_CS: [u64; 4] = [0, USER_UNMAPPED, 0, 0];
 
+/// What a mini thread gets from its creator (who outlives it).
+struct MiniArg {
+    seed: u64,
+    /// Mode 3: the thread's control block (`TPIDR_EL0`), so the creator
+    /// can unmap its stack once it is dead.
+    block: AtomicU64,
+}
+
 /// A runtime thread (registered by `rt`) making a few checked calls, then
-/// exiting in one of several states (`arg % 8`): 1 with a slice request
+/// exiting in one of several states (`seed % 8`): 1 with a slice request
 /// pending, 2 with `rseq_cs` set, 3 with its clear-child-tid pointer
-/// replaced by a bad one.
+/// replaced by a bad one. `arg` points at a [`MiniArg`].
 fn mini(arg: usize) -> i32 {
-    let mut rng = Rng::new(arg as u64, 0x313);
+    // SAFETY: `spawn_mini` passes a MiniArg that lives until this thread
+    // is dead.
+    let arg = unsafe { &*(arg as *const MiniArg) };
+    let mut rng = Rng::new(arg.seed, 0x313);
     let tid = thread::current_tid();
     for _ in 0..rng.range(4, 24) {
         match rng.below(7) {
@@ -407,7 +418,7 @@ fn mini(arg: usize) -> i32 {
             _ => spin_us(rng.below(50)),
         }
     }
-    match arg % 8 {
+    match arg.seed % 8 {
         1 => {
             let _ = rt::rseq::slice_enable(true);
             rt::rseq::slice_request();
@@ -419,6 +430,7 @@ fn mini(arg: usize) -> i32 {
                 rng,
                 [0, 8, KERNEL_IMAGE, USER_UNMAPPED, mem::shared_addr() + 64]
             );
+            arg.block.store(thread::tpidr(), Ordering::SeqCst);
             sys::set_tid_address(bad as *mut u32);
         }
         _ => {}
@@ -429,8 +441,11 @@ fn mini(arg: usize) -> i32 {
 /// Spawns a runtime thread, pokes it (signals, affinity) while it runs
 /// and exits, and joins it; 0 or the spawn's -errno.
 pub fn spawn_mini(w: &mut Worker) -> i64 {
-    let arg = w.rng.next_u64() as usize;
-    let h = match thread::spawn(mini, arg) {
+    let arg = MiniArg {
+        seed: w.rng.next_u64(),
+        block: AtomicU64::new(0),
+    };
+    let h = match thread::spawn(mini, &arg as *const MiniArg as usize) {
         Ok(h) => h,
         Err(e) => return e,
     };
@@ -454,18 +469,25 @@ pub fn spawn_mini(w: &mut Worker) -> i64 {
         }
     }
     w.dead_tid = tid;
-    if arg % 8 == 3 {
+    if arg.seed % 8 == 3 {
         // Nobody clears the runtime's tid word: wait for the death itself.
         let (start, freq) = sys::counter();
         while sys::tgkill(1, tid, 0) != -errno::ESRCH {
             if sched::ticks_to_ns(sys::counter().0 - start, freq) > 10_000_000_000 {
                 anomaly(format_args!("thread {tid} did not die within 10 s"));
-                break;
+                // Leak its stack: it may still run.
+                return 0;
             }
             sys::sched_yield();
         }
-        // Dropping the handle leaks its stack mapping (`join` would wait
-        // for the word forever).
+        // `join` would wait for the word forever: unmap the dead thread's
+        // stack ourselves (rt's layout: DEFAULT_STACK_SIZE of stack, then
+        // the page of the control block).
+        let block = arg.block.load(Ordering::SeqCst);
+        if block != 0 {
+            let size = thread::DEFAULT_STACK_SIZE as u64;
+            sys::munmap(block - size, size + mem::PAGE);
+        }
         drop(h);
         return 0;
     }
