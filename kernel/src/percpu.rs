@@ -42,6 +42,8 @@ pub struct PerCpu {
     pub call_done: AtomicU64,
     /// ...and the kinds of work requested (`smp::CALL_*` bits).
     pub call_kinds: AtomicU64,
+    /// Parked for good by [`crate::smp::stop_other_cpus`] (shutdown).
+    pub stopped: AtomicBool,
     /// rseq statistics of this CPU: written only by this CPU with IRQs
     /// masked (the fast path must stay cheap), read by others as snapshots.
     rseq_stats: UnsafeCell<RseqStats>,
@@ -69,6 +71,7 @@ impl PerCpu {
             call_req: AtomicU64::new(0),
             call_done: AtomicU64::new(0),
             call_kinds: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
             rseq_stats: UnsafeCell::new(RseqStats {
                 exit: 0,
                 signal: 0,

@@ -2,16 +2,36 @@
 //! SYSTEM_OFF or a parked CPU is the fallback on real hardware.
 
 use crate::percpu;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// Status after a kernel panic.
 pub const STATUS_PANIC: u32 = 255;
 /// Status after a boot error (bad command line, bad app image).
 pub const STATUS_BOOT_ERROR: u32 = 2;
 
+/// The CPU that is ending the app and powering off (`NO_OWNER`: none yet).
+static SHUTDOWN_OWNER: AtomicUsize = AtomicUsize::new(NO_OWNER);
+const NO_OWNER: usize = usize::MAX;
+
+/// Claims the end of the app for this CPU and stops the others, before the
+/// caller prints why (`[exit]`, `[kill]`). Several threads can end the app
+/// at once (two faults on two CPUs, a fault racing `exit_group`): the first
+/// one wins and reports; a CPU that loses parks here without printing, so
+/// the log holds exactly one verdict and one `[shutdown]` line. Returns
+/// only to the winner (again and again: the winner calls it twice).
+pub fn begin_shutdown() {
+    arch::cpu::local_irq_disable();
+    let me = arch::cpu::cpu_id();
+    match SHUTDOWN_OWNER.compare_exchange(NO_OWNER, me, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => crate::smp::stop_other_cpus(),
+        Err(owner) if owner == me => {}
+        Err(_) => arch::cpu::halt(),
+    }
+}
+
 /// Prints the shutdown line and powers off.
 pub fn shutdown(status: u32) -> ! {
-    arch::cpu::local_irq_disable();
+    begin_shutdown();
     crate::rseq_hooks::print_stats();
     println!(
         "[shutdown] status={status} ticks={} irqs_el0={} syscalls={} switches={} migrations={} ipis={} frames={} heap_used={}",
@@ -35,7 +55,10 @@ pub fn shutdown(status: u32) -> ! {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     arch::cpu::local_irq_disable();
+    // Printed before anything else: a panic must never be lost, even on a
+    // CPU that then parks because another one is already shutting down.
     println!("[panic] {info}");
+    begin_shutdown();
     println!("[shutdown] status={STATUS_PANIC}");
     crate::console::flush();
     arch::semihosting::exit(STATUS_PANIC);

@@ -83,6 +83,7 @@ pub fn do_exit(status: u32) -> ! {
 
 /// exit_group(status): ends the app.
 pub fn do_group_exit(status: u32) -> ! {
+    crate::power::begin_shutdown();
     println!("[exit] app={} status={status}", crate::exec::APP_NAME);
     crate::power::shutdown(status)
 }

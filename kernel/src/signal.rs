@@ -206,18 +206,16 @@ pub fn do_signal(task: &'static Task, tf: &mut TrapFrame) {
                 crate::rseq_hooks::signal_deliver(task, tf);
                 if setup_rt_frame(task, sig, &info, &action, tf).is_err() {
                     // The frame could not be written: Linux's force_sigsegv().
-                    let report = FaultReport {
-                        esr: Esr(0),
-                        far: tf.sp,
-                        elr: tf.pc,
-                    };
-                    fatal(
+                    // No fault ESR describes this: the report says what.
+                    fatal_report(
                         task,
-                        Signal::SIGSEGV.0 as u32,
-                        &KSigInfo {
-                            fault: Some(report),
-                            ..info
-                        },
+                        Signal::SIGSEGV,
+                        &format_args!(
+                            "cannot write the signal frame for signal {} below sp={:#x} (pc={:#x})",
+                            Signal(sig as u8).name(),
+                            tf.sp,
+                            tf.pc
+                        ),
                     );
                 }
                 if action.flags & SA_RESETHAND != 0 {
@@ -239,6 +237,7 @@ pub fn do_signal(task: &'static Task, tf: &mut TrapFrame) {
 /// Ends the app for a reason the kernel found (not a fault): a `[kill]`
 /// report with that reason, status 128 + signal.
 pub fn fatal_report(task: &Task, sig: Signal, why: &dyn core::fmt::Display) -> ! {
+    crate::power::begin_shutdown();
     println!(
         "[kill] app={} tid={} signal={} what=\"{}\"",
         crate::exec::APP_NAME,
@@ -251,6 +250,7 @@ pub fn fatal_report(task: &Task, sig: Signal, why: &dyn core::fmt::Display) -> !
 
 /// The default action of a fatal signal: the app ends with a report.
 fn fatal(task: &Task, sig: u32, info: &KSigInfo) -> ! {
+    crate::power::begin_shutdown();
     let name = Signal(sig as u8).name();
     match info.fault {
         Some(f) => println!(
@@ -376,18 +376,17 @@ pub fn sys_rt_sigreturn(tf: &mut TrapFrame) -> i64 {
     let pstate = get(&buf, MC_PSTATE);
     // Only EL0t AArch64 with the flags the app may set (Linux's valid_user_regs).
     if !ok || pstate & 0x1f != 0 {
-        let report = FaultReport {
-            esr: Esr(0),
-            far: tf.sp,
-            elr: tf.pc,
+        // Linux answers a bad frame with SIGSEGV too (force_sig); no fault
+        // ESR describes it, so the report says which check failed.
+        let why = if !ok {
+            "unreadable signal frame or bad FP/SIMD record"
+        } else {
+            "signal frame returns to a mode other than EL0t"
         };
-        fatal(
+        fatal_report(
             task,
-            Signal::SIGSEGV.0 as u32,
-            &KSigInfo {
-                fault: Some(report),
-                ..Default::default()
-            },
+            Signal::SIGSEGV,
+            &format_args!("rt_sigreturn: {why} at sp={:#x} (pc={:#x})", tf.sp, tf.pc),
         );
     }
     for i in 0..31 {

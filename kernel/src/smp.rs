@@ -21,6 +21,9 @@ pub const SGI_CALL_FUNCTION: u32 = 1;
 pub const CALL_MEMBARRIER: u64 = 1 << 0;
 /// Call-function work: membarrier with rseq (the rseq issue adds the abort).
 pub const CALL_MEMBARRIER_RSEQ: u64 = 1 << 1;
+/// Call-function work: park for good (shutdown; Linux's `smp_send_stop`).
+/// Never acknowledged through `call_done`: see [`stop_other_cpus`].
+pub const CALL_STOP: u64 = 1 << 2;
 
 /// Where the Pi 4 firmware's spin table waits, per CPU (CPU n at 0xd8 + 8n).
 const SPIN_TABLE_BASE: u64 = 0xd8;
@@ -103,8 +106,34 @@ pub fn call_function_many(mask: u64, kinds: u64) {
     }
 }
 
+/// Linux's `smp_send_stop()`: parks every other online CPU with its
+/// interrupts masked, so that once the app has ended (exit, `[kill]`) none
+/// of its other threads runs, prints or makes a syscall while the kernel
+/// reports and powers off. Waits up to 100 ms of counter time for them: a
+/// CPU spinning with interrupts masked (waiting for this one, say) cannot
+/// take the IPI, and shutdown must go on regardless.
+pub fn stop_other_cpus() {
+    let me = arch::cpu::cpu_id();
+    for c in percpu::online().filter(|c| c.id != me) {
+        c.call_kinds.fetch_or(CALL_STOP, Ordering::SeqCst);
+        crate::irq::send_sgi(SGI_CALL_FUNCTION, c.id);
+    }
+    let deadline = arch::timer::counter() + arch::timer::cntfrq() / 10;
+    for c in percpu::online().filter(|c| c.id != me) {
+        while !c.stopped.load(Ordering::Acquire) && arch::timer::counter() < deadline {
+            core::hint::spin_loop();
+        }
+    }
+}
+
 /// The call-function IPI handler.
 pub fn handle_call_function(cpu: &PerCpu) {
+    if cpu.call_kinds.load(Ordering::SeqCst) & CALL_STOP != 0 {
+        // Not counted in `ipi_call`: the shutdown line's IPI total is the
+        // app's.
+        cpu.stopped.store(true, Ordering::Release);
+        arch::cpu::halt();
+    }
     cpu.stats.ipi_call.fetch_add(1, Ordering::Relaxed);
     // Read the request number first: every request up to it has set its
     // kinds before bumping it, so the swap below sees them.

@@ -26,6 +26,8 @@ pub enum Check {
     TestOk(&'static str),
     /// Some line contains this text.
     LineContains(&'static str),
+    /// Some line contains one of these texts (a race decides which).
+    LineContainsAny(&'static [&'static str]),
     /// Some line starts with this text.
     LineStartsWith(&'static str),
     /// The kernel panics in this scenario; without it any `[panic]` fails.
@@ -61,6 +63,23 @@ pub fn evaluate(scenario: &Scenario, log: &Log, status: Option<i32>) -> Vec<Stri
                 problems.push(format!("[shutdown] status={got}, expected {want}"));
             }
         }
+    }
+
+    // The app ends once: one verdict and one power-off, even when several
+    // threads end it at the same moment (the kernel's `begin_shutdown`).
+    let verdicts = log.exits.len() + log.kills.len();
+    if verdicts > 1 {
+        problems.push(format!(
+            "{verdicts} [exit]/[kill] lines: the app must end exactly once"
+        ));
+    }
+    let shutdowns = log
+        .lines
+        .iter()
+        .filter(|l| l.starts_with("[shutdown]"))
+        .count();
+    if shutdowns > 1 {
+        problems.push(format!("{shutdowns} [shutdown] lines, expected one"));
     }
 
     for test in &log.tests {
@@ -117,6 +136,17 @@ impl Check {
                     Err(format!("no line contains {text:?}"))
                 }
             }
+            Check::LineContainsAny(texts) => {
+                if log
+                    .lines
+                    .iter()
+                    .any(|l| texts.iter().any(|t| l.contains(t)))
+                {
+                    Ok(())
+                } else {
+                    Err(format!("no line contains any of {texts:?}"))
+                }
+            }
             Check::LineStartsWith(text) => {
                 if log.lines.iter().any(|l| l.trim_start().starts_with(text)) {
                     Ok(())
@@ -125,18 +155,9 @@ impl Check {
                 }
             }
             Check::HeapGrowthAtMost(max) => {
-                let start = log
-                    .lines
-                    .iter()
-                    .find_map(|l| l.strip_prefix("[heap] start heap_used="))
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .ok_or("no [heap] start line")?;
-                let end = log
-                    .shutdown
-                    .as_ref()
-                    .and_then(|s| s.get("heap_used"))
-                    .and_then(parse_u64)
-                    .ok_or("[shutdown] has no heap_used")?;
+                let (start, end) = log.heap();
+                let start = start.ok_or("no [heap] start line")?;
+                let end = end.ok_or("[shutdown] has no heap_used")?;
                 let growth = end.saturating_sub(start);
                 if growth <= max {
                     Ok(())
@@ -198,6 +219,20 @@ hello from EL0
         assert_eq!(
             judge("hello-el1-gicv2", HELLO_EL1, Some(0)),
             Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn the_app_ends_once() {
+        let twice = format!("{HELLO_EL1}[kill] app=hello tid=3 signal=SIGSEGV what=\"x\"\n");
+        assert_eq!(
+            judge("hello-el1-gicv2", &twice, Some(0)),
+            ["2 [exit]/[kill] lines: the app must end exactly once"]
+        );
+        let two_offs = format!("{HELLO_EL1}[shutdown] status=0\n");
+        assert_eq!(
+            judge("hello-el1-gicv2", &two_offs, Some(0)),
+            ["2 [shutdown] lines, expected one"]
         );
     }
 

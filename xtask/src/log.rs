@@ -208,6 +208,22 @@ impl Log {
             .map(|t| &t.outcome)
     }
 
+    /// The kernel heap in use when the app started (`[heap] start
+    /// heap_used=N`) and at shutdown (`heap_used=` on `[shutdown]`).
+    pub fn heap(&self) -> (Option<u64>, Option<u64>) {
+        let start = self
+            .lines
+            .iter()
+            .find_map(|l| l.strip_prefix("[heap] start heap_used="))
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let end = self
+            .shutdown
+            .as_ref()
+            .and_then(|s| s.get("heap_used"))
+            .and_then(parse_u64);
+        (start, end)
+    }
+
     /// The last `n` lines, for showing the end of a failed run.
     pub fn tail(&self, n: usize) -> &[String] {
         &self.lines[self.lines.len().saturating_sub(n)..]

@@ -20,6 +20,7 @@ mod qemu;
 mod runner;
 mod scenarios;
 mod sdcard;
+mod soak;
 mod workspace;
 
 use std::env;
@@ -54,9 +55,11 @@ commands:
          -icount shift=0,sleep=off, figures are instructions per operation and
          identical run to run (runs=2 checks it); wall: emulated time
   soak   [minutes=10] [board=all|virt|rpi4] [calls=200000]
-         rounds of the SMP stress, the fuzz app (a new seed each round, calls
-         per run) and rseq per-CPU stress on each board, every run checked for
-         exact sums, no kernel panic and a bounded kernel heap
+         for about `minutes`: rounds of the SMP stress, the fuzz app (a new
+         seed each round, calls per run) and rseq per-CPU stress, alternating
+         boards, every run checked for exact sums, no kernel panic and a
+         bounded kernel heap (no run starts after the time is up); then a
+         report adding up rounds, increments, fuzz calls and heap growth
   stress [seconds=120] [board=all|virt|rpi4]
          the long SMP stress (apps/smp `stress`): futex-mutex sums, thread
          churn, yields and migrations on 4 CPUs, every total exact; not part
@@ -150,6 +153,7 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
                 build: !opts.flag("no-build")?,
                 timeout: Duration::from_secs(opts.number("timeout")?.unwrap_or(60)),
                 only: None,
+                deadline: None,
             };
             Ok(exit(runner::run(&ws, &opts)))
         }
@@ -169,32 +173,16 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
         }
         "soak" => {
             let opts = Args::parse(args, &SOAK)?;
-            let minutes = opts.number("minutes")?.unwrap_or(10);
-            let calls = opts.number("calls")?.unwrap_or(200_000);
             let boards: Vec<&'static str> = match opts.value("board").unwrap_or("all") {
                 "all" => boards::BOARDS.iter().map(|b| b.name).collect(),
                 one => vec![boards::find(one)?.name],
             };
-            let only: Vec<_> = boards
-                .into_iter()
-                .flat_map(|b| scenarios::soak(b, minutes, calls))
-                .collect();
-            eprintln!("soak: {} runs over about {minutes} minutes", only.len());
-            let start = std::time::Instant::now();
-            let opts = runner::Options {
-                filter: None,
-                jobs: 2,
-                host: false,
-                build: true,
-                timeout: Duration::from_secs(900),
-                only: Some(only),
+            let opts = soak::Options {
+                minutes: opts.number("minutes")?.unwrap_or(10),
+                boards,
+                calls: opts.number("calls")?.unwrap_or(200_000),
             };
-            let ok = runner::run(&ws, &opts);
-            println!(
-                "soak: finished in {:.1} min",
-                start.elapsed().as_secs_f64() / 60.0
-            );
-            Ok(exit(ok))
+            Ok(exit(soak::run(&ws, &opts)))
         }
         "stress" => {
             let opts = Args::parse(args, &STRESS)?;
@@ -216,6 +204,7 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
                 // finish slowly under emulation.
                 timeout: Duration::from_secs(seconds * 2 + 120),
                 only: Some(only),
+                deadline: None,
             };
             Ok(exit(runner::run(&ws, &opts)))
         }

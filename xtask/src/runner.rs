@@ -46,6 +46,10 @@ pub struct Options {
     /// Run exactly these scenarios (and no host tests or card check)
     /// instead of the table: `cargo xtask stress`.
     pub only: Option<Vec<&'static Scenario>>,
+    /// Start no scenario after this instant (`cargo xtask soak`: a set
+    /// time); the ones left are listed as not started, neither passed nor
+    /// failed. Runs already going finish.
+    pub deadline: Option<Instant>,
 }
 
 /// The result of one scenario.
@@ -100,15 +104,22 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
     }
     let images = images(ws, &selected, opts.build);
 
+    let total = selected.len();
     let (tx, rx) = mpsc::channel();
     let queue = Mutex::new(selected.into_iter());
+    let deadline = opts.deadline;
     thread::scope(|scope| {
         for _ in 0..opts.jobs.max(1) {
             let tx = tx.clone();
             let (queue, images) = (&queue, &images);
             scope.spawn(move || {
                 // Take the lock only to pick the next scenario.
-                let next = || queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let next = || {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return None;
+                    }
+                    queue.lock().unwrap_or_else(|e| e.into_inner()).next()
+                };
                 while let Some(scenario) = next() {
                     let image = &images[&(scenario.board, scenario.app)];
                     let verdict = run_scenario(ws, scenario, image, opts.timeout);
@@ -119,12 +130,17 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
             });
         }
         drop(tx);
+        let mut done = 0;
         for verdict in rx {
+            done += 1;
             if report(ws, &verdict) {
                 passed += 1;
             } else {
                 failed += 1;
             }
+        }
+        if done < total {
+            println!("{} scenarios not started (deadline reached)", total - done);
         }
     });
 

@@ -500,7 +500,11 @@ pub static SCENARIOS: &[Scenario] = &[
 /// each shared scenario for each fixed-hardware board, with `{kernel}`
 /// filled in per board. (Leaked: the list lives for the whole run.)
 pub fn all() -> Vec<&'static Scenario> {
-    let table: Vec<&'static Scenario> = SCENARIOS.iter().chain(rseq_matrix()).collect();
+    let table: Vec<&'static Scenario> = SCENARIOS
+        .iter()
+        .chain(rseq_matrix())
+        .chain(fuzz_matrix())
+        .collect();
     let mut out = Vec::new();
     for s in &table {
         out.push(for_board(s, s.board));
@@ -530,6 +534,75 @@ fn leak(s: String) -> &'static str {
 
 fn leak_checks(c: Vec<Check>) -> &'static [Check] {
     Box::leak(c.into_boxed_slice())
+}
+
+/// What the kernel's `[kill]` report says for each of the fuzz app's deadly
+/// actions (`deadly_kind=K`, apps/fuzz/src/rseqfuzz.rs `deadly`).
+const FUZZ_DEADLY: [&[&str]; 9] = [
+    &["what=\"rseq: rseq_cs 0xffff000000000040 is not a user address"],
+    &[UNREACHABLE],
+    &[UNREACHABLE],
+    &["what=\"rseq: bad signature before abort_ip"],
+    &["what=\"rseq: abort_ip 0x2 is not a user address"],
+    &["what=\"rseq: inconsistent slice_ctrl"],
+    // An area on a page unmapped after registration: the kernel's ID
+    // write faults, unless another fuzz thread's mmap got the page first;
+    // then the v2 read-only check finds one of the kernel's fields gone.
+    &[UNREACHABLE, "what=\"rseq: read-only field "],
+    &["what=\"rt_sigreturn: signal frame returns to a mode other than EL0t"],
+    &["what=\"rt_sigreturn: unreadable signal frame or bad FP/SIMD record"],
+];
+const UNREACHABLE: &str = "what=\"rseq: rseq area or critical section descriptor unreachable";
+
+/// The short fuzz runs of issue 8 (the long ones: `just soak`), shared by
+/// both boards: seeded random syscalls from 4 threads on 4 CPUs must end in
+/// `FUZZ-DONE` with the kernel heap bounded, also with `rseq_debug=1`; and
+/// each deadly action must end the app with exactly its `[kill]` report
+/// (one verdict, one shutdown: `check::evaluate`), never a panic.
+fn fuzz_matrix() -> &'static [Scenario] {
+    let base = Scenario {
+        app: "fuzz",
+        shared: true,
+        ..SMP
+    };
+    let mut out = vec![
+        Scenario {
+            name: "fuzz-short",
+            append: "-- seed=1 calls=20000 threads=4",
+            checks: &[
+                LineStartsWith("fuzz: seed=1 "),
+                LineStartsWith("FUZZ-DONE"),
+                LineContains("fuzz: 0 anomalies, 0 failed workers"),
+                HeapGrowthAtMost(1024 * 1024),
+            ],
+            ..base
+        },
+        Scenario {
+            name: "fuzz-short-debug",
+            append: "rseq_debug=1 -- seed=2 calls=20000 threads=4 strict=1",
+            checks: &[
+                LineStartsWith("fuzz: seed=2 "),
+                LineStartsWith("FUZZ-DONE"),
+                LineContains("fuzz: 0 anomalies, 0 failed workers"),
+                HeapGrowthAtMost(1024 * 1024),
+            ],
+            ..base
+        },
+    ];
+    for (kind, what) in FUZZ_DEADLY.iter().enumerate() {
+        out.push(Scenario {
+            name: leak(format!("fuzz-deadly-{kind}")),
+            append: leak(format!("-- seed=3 calls=20000 deadly=1 deadly_kind={kind}")),
+            status: 128 + 11,
+            checks: leak_checks(vec![
+                LineContains(leak(format!("fuzz: deadly action {kind} in thread"))),
+                Kill("signal", "SIGSEGV"),
+                LineContainsAny(what),
+            ]),
+            ..base
+        });
+    }
+    Box::leak(out.into_boxed_slice())
 }
 
 /// The rseq scenarios of issue 5, for both modes (apps `rseq-v1` and
@@ -753,16 +826,17 @@ pub fn stress(board: &'static str, seconds: u64) -> &'static Scenario {
     }))
 }
 
-/// The soak (`cargo xtask soak`): rounds of the SMP stress (exact futex
-/// sums, thread churn, migrations), the fuzz app with a new seed each round,
-/// and rseq per-CPU stress (exact per-CPU sums with delays inside the
-/// sections), on `board`, sized to fill about `minutes`. Every run must
-/// also keep the kernel heap bounded.
-pub fn soak(board: &'static str, minutes: u64, fuzz_calls: u64) -> Vec<&'static Scenario> {
+/// How many runs [`soak`] puts in one round.
+pub const SOAK_RUNS_PER_ROUND: usize = 4;
+
+/// The soak's runs (`cargo xtask soak`, crate::soak): `rounds` rounds, each
+/// the SMP stress (exact futex sums, thread churn, migrations), the fuzz app
+/// with a new seed (`calls` calls), and rseq per-CPU stress in both modes
+/// (exact per-CPU sums with delays inside the sections), on `board`. Every
+/// run must also keep the kernel heap bounded.
+pub fn soak(board: &'static str, rounds: u64, fuzz_calls: u64) -> Vec<&'static Scenario> {
     let fixed = boards::find(board).is_ok_and(|b| b.knobs.is_none());
     let cpu = if fixed { "" } else { SMP.cpu };
-    // One round: ~60 s of stress, the fuzz run, 2 short per-CPU runs.
-    let rounds = minutes.max(1).div_ceil(2);
     let mut out = Vec::new();
     for r in 0..rounds {
         let mut add = |name: String, app: &'static str, append: String, checks: Vec<Check>| {
@@ -852,7 +926,7 @@ mod tests {
             "SIGSEGV" => 11,
             other => panic!("add {other} to this test"),
         };
-        for s in SCENARIOS {
+        for s in all() {
             for c in s.checks {
                 if let Kill("signal", sig) = c {
                     assert_eq!(s.status, 128 + number(sig), "{}", s.id());
@@ -864,13 +938,19 @@ mod tests {
     #[test]
     fn shared_scenarios_run_on_rpi4_with_its_kernel_address() {
         let all = all();
-        let table: Vec<_> = SCENARIOS.iter().chain(rseq_matrix()).collect();
+        let table: Vec<_> = SCENARIOS
+            .iter()
+            .chain(rseq_matrix())
+            .chain(fuzz_matrix())
+            .collect();
         let shared = table.iter().filter(|s| s.shared).count();
         assert_eq!(all.len(), table.len() + shared);
         // Both rseq modes, the full param_test matrix, on both boards.
         for id in [
             "virt/rseq-v1-param-membarrier-signal",
             "rpi4/rseq-v2-tcmalloc",
+            "rpi4/fuzz-short",
+            "rpi4/fuzz-deadly-8",
         ] {
             assert!(all.iter().any(|s| s.id() == id), "{id}");
         }

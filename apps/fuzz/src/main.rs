@@ -38,7 +38,8 @@
 //! by killing the app (an unreachable `rseq_cs`, an abort without the
 //! signature, a forged slice grant, an unmapped rseq area, a signal frame
 //! returning to EL1 or without its FP/SIMD record): such a run may end
-//! with a `[kill]` report and status 139. `deadly_kind=K` picks one.
+//! with a `[kill]` report and status 139. `deadly_kind=K` picks one
+//! and makes it likely (once in ~100 steps).
 //!
 //! `strict=1` keeps the rseq descriptors within what `rseq_debug=1`
 //! accepts (no start_ip outside user space, no version/flags, no abort

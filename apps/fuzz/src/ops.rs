@@ -151,7 +151,14 @@ impl Worker {
     /// One fuzz step; its result (>= 0 or -errno).
     fn step(&mut self) -> i64 {
         let progress = &crate::PROGRESS[self.idx];
-        if self.deadly && self.rng.one_in(5000) {
+        // One kind picked (`deadly_kind=K`, a test of that kind's report):
+        // soon, so the scenario is short.
+        let deadly_odds = if crate::config().deadly_kind.is_some() {
+            100
+        } else {
+            5000
+        };
+        if self.deadly && self.rng.one_in(deadly_odds) {
             progress.op.store(OPS.len() as u64, Ordering::Relaxed);
             return rseqfuzz::deadly(self);
         }
