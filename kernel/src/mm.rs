@@ -78,12 +78,44 @@ pub struct Mm {
     next_frame: u64,
     ram_end: u64,
     /// Frames given back (munmap), reused first.
-    free_frames: alloc::vec::Vec<u64>,
+    free_frames: FreeFrames,
     /// Frames handed out, for the shutdown report.
     pub frames_used: u64,
 }
 
 static KERNEL_MM: SpinLock<Option<Mm>> = SpinLock::new(None);
+
+/// The free frames, as a list threaded through the frames themselves (each
+/// one's first word holds the next one's address; 0 ends it: frame 0
+/// is never handed out, it is below the kernel or not RAM). Unlike a
+/// `Vec` of addresses it costs no kernel heap: a fuzzer mapping and
+/// unmapping most of RAM used to grow the heap by 8 bytes per frame it
+/// ever freed.
+struct FreeFrames {
+    head: u64,
+}
+
+impl FreeFrames {
+    /// Gives `pa` (a whole RAM frame nobody maps any more) back.
+    fn push(&mut self, pa: u64) {
+        // SAFETY: `pa` is a RAM frame, identity-mapped writable for the
+        // kernel, no longer mapped for EL0 and owned by the allocator now.
+        unsafe { (pa as *mut u64).write(self.head) };
+        self.head = pa;
+    }
+
+    /// Takes a frame back out (its contents are stale: the caller zeroes).
+    fn pop(&mut self) -> Option<u64> {
+        let pa = self.head;
+        if pa == 0 {
+            return None;
+        }
+        // SAFETY: `pa` was pushed: a free RAM frame whose first word is
+        // the link written by `push`.
+        self.head = unsafe { (pa as *const u64).read() };
+        Some(pa)
+    }
+}
 
 /// Linker-symbol address.
 fn sym(s: &u8) -> u64 {
@@ -151,7 +183,7 @@ pub fn init_early(ram_base: u64, ram_size: u64, devices: &[(u64, u64)]) {
         tables: pt,
         next_frame: align_up(kend, PAGE_SIZE as u64),
         ram_end,
-        free_frames: alloc::vec::Vec::new(),
+        free_frames: FreeFrames { head: 0 },
         frames_used: 0,
     });
 }

@@ -573,7 +573,7 @@ fn fuzz_matrix() -> &'static [Scenario] {
                 LineStartsWith("fuzz: seed=1 "),
                 LineStartsWith("FUZZ-DONE"),
                 LineContains("fuzz: 0 anomalies, 0 failed workers"),
-                HeapGrowthAtMost(1024 * 1024),
+                HeapGrowthAtMost(128 * 1024),
             ],
             ..base
         },
@@ -584,7 +584,7 @@ fn fuzz_matrix() -> &'static [Scenario] {
                 LineStartsWith("fuzz: seed=2 "),
                 LineStartsWith("FUZZ-DONE"),
                 LineContains("fuzz: 0 anomalies, 0 failed workers"),
-                HeapGrowthAtMost(1024 * 1024),
+                HeapGrowthAtMost(128 * 1024),
             ],
             ..base
         },
@@ -860,7 +860,11 @@ pub fn soak(board: &'static str, rounds: u64, fuzz_calls: u64) -> Vec<&'static S
             format!("soak-{r}-fuzz"),
             "fuzz",
             format!("-- seed={} calls={fuzz_calls} threads=4", 1000 + r),
-            vec![LineStartsWith("FUZZ-DONE"), HeapGrowthAtMost(1024 * 1024)],
+            vec![
+                LineStartsWith("FUZZ-DONE"),
+                LineContains("fuzz: 0 anomalies, 0 failed workers"),
+                HeapGrowthAtMost(256 * 1024),
+            ],
         );
         add(
             format!("soak-{r}-percpu"),
