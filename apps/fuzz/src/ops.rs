@@ -1050,9 +1050,6 @@ const DENY: &[(u64, u64)] = &[
     (1000, 1000),
 ];
 
-/// How many non-ENOSYS answers to print.
-static UNIMPL_PRINTED: AtomicU32 = AtomicU32::new(0);
-
 fn op_unimplemented(w: &mut Worker) -> i64 {
     let r = &mut w.rng;
     let nr = loop {
@@ -1089,9 +1086,7 @@ fn op_unimplemented(w: &mut Worker) -> i64 {
     stats::UNIMPL.inc();
     if ret != -errno::ENOSYS {
         stats::UNIMPL_NOT_ENOSYS.inc();
-        if UNIMPL_PRINTED.fetch_add(1, Ordering::Relaxed) < 8 {
-            println!("fuzz: syscall {nr} returned {ret}, not -ENOSYS");
-        }
+        anomaly(format_args!("syscall {nr} returned {ret}, not -ENOSYS"));
     }
     ret
 }

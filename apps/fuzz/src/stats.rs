@@ -83,9 +83,23 @@ pub fn record(ret: i64) {
     match usize::try_from(-(ret as i128)) {
         Ok(e) if e < MAX_ERRNO => {
             ERRNO[e].fetch_add(1, Ordering::Relaxed);
+            if !is_user_errno(e) {
+                anomaly(format_args!("a call returned -{e}, not an errno EL0 may see"));
+            }
         }
-        _ => ERR_OTHER.inc(),
+        _ => {
+            ERR_OTHER.inc();
+            anomaly(format_args!("a call returned {ret}, neither >= 0 nor -errno"));
+        }
     }
+}
+
+/// The errnos a Linux syscall may hand to user space: Linux's uapi ones
+/// (1..=133, up to EHWPOISON) and ENOTSUPP (524), which the time slice
+/// extension's prctl returns as Linux's does. The other kernel-internal
+/// ones (ERESTARTSYS 512 and up) must never reach EL0.
+pub fn is_user_errno(e: usize) -> bool {
+    matches!(e, 1..=133 | 524)
 }
 
 /// Reports something the kernel must not do; the run then exits 1.
