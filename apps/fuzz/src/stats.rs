@@ -84,12 +84,16 @@ pub fn record(ret: i64) {
         Ok(e) if e < MAX_ERRNO => {
             ERRNO[e].fetch_add(1, Ordering::Relaxed);
             if !is_user_errno(e) {
-                anomaly(format_args!("a call returned -{e}, not an errno EL0 may see"));
+                anomaly(format_args!(
+                    "a call returned -{e}, not an errno EL0 may see"
+                ));
             }
         }
         _ => {
             ERR_OTHER.inc();
-            anomaly(format_args!("a call returned {ret}, neither >= 0 nor -errno"));
+            anomaly(format_args!(
+                "a call returned {ret}, neither >= 0 nor -errno"
+            ));
         }
     }
 }
