@@ -47,18 +47,9 @@ pub fn note_user_irq_entry(t: &mut TaskRseq) {
 /// switch event on the same CPU: the interrupt set `user_irq`, so the
 /// section is checked, and the IDs are written only if they changed.
 /// Returns whether to set TIF_RSEQ; false without registration.
+/// In both modes that is exactly what a context switch does.
 pub fn membarrier_ipi(t: &mut TaskRseq, cpu_id: u32, mm_cid: u32, mode: Mode) -> bool {
-    if !t.registered() {
-        return false;
-    }
-    let ids = Ids { cpu_id, mm_cid };
-    by_mode!(mode,
-        v1 => {
-            let _ = ids; // rewritten whatever they are
-            crate::v1::rseq_v1_force_ids_update(t)
-        },
-        v2 => crate::v2::rseq_v2_sched_switch_event(t, ids),
-    )
+    sched_switch_event(t, cpu_id, mm_cid, mode)
 }
 
 /// Linux's `rseq_force_update()`: after registration the IDs must be

@@ -23,23 +23,12 @@ use crate::workspace::{self, Workspace};
 /// The three builds, in table order.
 pub const MODES: [&str; 3] = ["none", "v1", "v2"];
 
-/// The rseq counters a BENCH line carries, in print order.
-const STATS: [&str; 14] = [
-    "exit",
-    "signal",
-    "slowpath",
-    "fastpath",
-    "ids",
-    "cs",
-    "clear",
-    "fixup",
-    "s_granted",
-    "s_expired",
-    "s_revoked",
-    "s_yielded",
-    "s_aborted",
-    "switches",
-];
+/// The counters a BENCH line carries beyond the timing, in print order:
+/// the kernel's rseq counters (their names from the rseq crate, the same
+/// ones the kernel prints), then context switches.
+fn stat_names() -> impl Iterator<Item = &'static str> {
+    rseq::RseqStats::NAMES.into_iter().chain(["switches"])
+}
 
 /// One `BENCH` line.
 #[derive(Debug, Clone, PartialEq)]
@@ -351,7 +340,7 @@ pub fn json(
                         s.ops,
                         s.freq
                     );
-                    for k in STATS {
+                    for k in stat_names() {
                         if let Some(v) = s.fields.get(k) {
                             let _ = write!(j, ",\"{k}\":{v}");
                         }

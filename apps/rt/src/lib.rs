@@ -18,6 +18,7 @@
 #![no_std]
 
 pub mod args;
+pub mod fpsimd;
 pub mod io;
 #[cfg(target_arch = "aarch64")]
 pub mod rseq;

@@ -32,55 +32,9 @@ fn worker(i: usize) -> i32 {
     for (r, v) in src.iter_mut().enumerate() {
         *v = pattern(i, r);
     }
-    let mut dst = [0u128; 32];
     let (_, freq) = counter();
     let spin = freq / 4; // 250 ms of counter time: ~25 ticks
-    let fpcr_out: u64;
-    // SAFETY: reads `src`, writes `dst` (512 bytes each); every FP/SIMD
-    // register and FPCR is declared clobbered and FPCR is restored.
-    unsafe {
-        core::arch::asm!(
-            "mrs {saved}, fpcr",
-            "msr fpcr, {fpcr_in}",
-            "ldp q0, q1, [{src}, #0]", "ldp q2, q3, [{src}, #32]",
-            "ldp q4, q5, [{src}, #64]", "ldp q6, q7, [{src}, #96]",
-            "ldp q8, q9, [{src}, #128]", "ldp q10, q11, [{src}, #160]",
-            "ldp q12, q13, [{src}, #192]", "ldp q14, q15, [{src}, #224]",
-            "ldp q16, q17, [{src}, #256]", "ldp q18, q19, [{src}, #288]",
-            "ldp q20, q21, [{src}, #320]", "ldp q22, q23, [{src}, #352]",
-            "ldp q24, q25, [{src}, #384]", "ldp q26, q27, [{src}, #416]",
-            "ldp q28, q29, [{src}, #448]", "ldp q30, q31, [{src}, #480]",
-            "isb",
-            "mrs {t}, cntvct_el0",
-            "add {end}, {t}, {spin}",
-            "2: mrs {t}, cntvct_el0",
-            "cmp {t}, {end}",
-            "b.lo 2b",
-            "stp q0, q1, [{dst}, #0]", "stp q2, q3, [{dst}, #32]",
-            "stp q4, q5, [{dst}, #64]", "stp q6, q7, [{dst}, #96]",
-            "stp q8, q9, [{dst}, #128]", "stp q10, q11, [{dst}, #160]",
-            "stp q12, q13, [{dst}, #192]", "stp q14, q15, [{dst}, #224]",
-            "stp q16, q17, [{dst}, #256]", "stp q18, q19, [{dst}, #288]",
-            "stp q20, q21, [{dst}, #320]", "stp q22, q23, [{dst}, #352]",
-            "stp q24, q25, [{dst}, #384]", "stp q26, q27, [{dst}, #416]",
-            "stp q28, q29, [{dst}, #448]", "stp q30, q31, [{dst}, #480]",
-            "mrs {fpcr_out}, fpcr",
-            "msr fpcr, {saved}",
-            src = in(reg) src.as_ptr(),
-            dst = in(reg) dst.as_mut_ptr(),
-            fpcr_in = in(reg) fpcr(i),
-            fpcr_out = out(reg) fpcr_out,
-            saved = out(reg) _,
-            spin = in(reg) spin,
-            t = out(reg) _,
-            end = out(reg) _,
-            out("v0") _, out("v1") _, out("v2") _, out("v3") _, out("v4") _, out("v5") _, out("v6") _, out("v7") _,
-            out("v8") _, out("v9") _, out("v10") _, out("v11") _, out("v12") _, out("v13") _, out("v14") _, out("v15") _,
-            out("v16") _, out("v17") _, out("v18") _, out("v19") _, out("v20") _, out("v21") _, out("v22") _, out("v23") _,
-            out("v24") _, out("v25") _, out("v26") _, out("v27") _, out("v28") _, out("v29") _, out("v30") _, out("v31") _,
-            options(nostack),
-        );
-    }
+    let (dst, fpcr_out) = rt::fpsimd::roundtrip(&src, fpcr(i), 0, spin);
     if let Some(r) = (0..32).find(|&r| dst[r] != src[r]) {
         println!(
             "smp: fp-switch: thread {i}: v{r} = {:#034x}, expected {:#034x}",
