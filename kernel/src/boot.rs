@@ -89,8 +89,16 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
         exec::APP_NAME,
     );
 
-    if config.selftest == Some(KernelSelftest::KernelFault) {
-        provoke_kernel_fault();
+    if let Some(test) = config.selftest {
+        println!("[selftest] provoking a kernel data abort ({test:?})");
+    }
+    match config.selftest {
+        Some(KernelSelftest::KernelFault) => provoke_kernel_fault(),
+        Some(KernelSelftest::FaultUnderMmLock) => mm::with_lock_held(provoke_kernel_fault),
+        Some(KernelSelftest::FaultUnderConsoleLock) => {
+            crate::console::with_lock_held(provoke_kernel_fault)
+        }
+        None => {}
     }
 
     // The app's main thread (TID 1) starts on CPU 0; this boot context
@@ -129,7 +137,6 @@ fn check_pan(user_addr: u64) -> bool {
 /// `selftest=kernel-fault`: a load from page 0, which is never mapped. Must
 /// end in the kernel panic report, not in a hang.
 fn provoke_kernel_fault() {
-    println!("[selftest] provoking a kernel data abort");
     // SAFETY: deliberately unsound — the point is to fault; the fault path
     // never returns here.
     unsafe { core::ptr::read_volatile(core::ptr::without_provenance::<u64>(0x8)) };

@@ -68,6 +68,14 @@ pub enum KernelSelftest {
     /// `selftest=kernel-fault`: take a data abort in the kernel, which must
     /// end in the panic path (message, registers, power off with failure).
     KernelFault,
+    /// `selftest=fault-under-mm-lock`: the same abort while this CPU holds
+    /// the memory lock, as a bug in the page-table code would: the panic
+    /// path must not need that lock (power-off still reports and exits 255).
+    FaultUnderMmLock,
+    /// `selftest=fault-under-console-lock`: the abort while this CPU holds
+    /// the console lock, as a bug in a UART driver would: the panic report
+    /// must still be printed.
+    FaultUnderConsoleLock,
 }
 
 /// Why the command line was rejected.
@@ -164,10 +172,12 @@ static OPTIONS: &[BootOption] = &[
     },
     BootOption {
         key: "selftest",
-        expected: "`kernel-fault`",
+        expected: "`kernel-fault`, `fault-under-mm-lock` or `fault-under-console-lock`",
         apply: |c, v| {
             c.selftest = Some(match v {
                 "kernel-fault" => KernelSelftest::KernelFault,
+                "fault-under-mm-lock" => KernelSelftest::FaultUnderMmLock,
+                "fault-under-console-lock" => KernelSelftest::FaultUnderConsoleLock,
                 _ => return None,
             });
             Some(())
@@ -354,7 +364,7 @@ mod tests {
         let err = parse("selftest=user-fault").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "boot option `selftest=user-fault`: expected `kernel-fault`"
+            "boot option `selftest=user-fault`: expected `kernel-fault`, `fault-under-mm-lock` or `fault-under-console-lock`"
         );
     }
 

@@ -70,6 +70,12 @@ pub fn write_bytes(bytes: &[u8]) {
     }
 }
 
+/// Runs `f` with the console lock held (`selftest=fault-under-console-lock`).
+pub fn with_lock_held(f: impl FnOnce()) {
+    let _guard = CONSOLE.lock();
+    f();
+}
+
 /// Waits until the UART has sent everything (before power-off).
 pub fn flush() {
     if let Some(uart) = CONSOLE.lock().as_ref() {

@@ -76,6 +76,7 @@ pub struct Mm {
     tables: PageTables,
     /// Next never-used physical frame (bump allocator) and the end of RAM.
     next_frame: u64,
+    first_frame: u64,
     ram_end: u64,
     /// Frames given back (munmap), reused first.
     free_frames: FreeFrames,
@@ -182,6 +183,7 @@ pub fn init_early(ram_base: u64, ram_size: u64, devices: &[(u64, u64)]) {
     *KERNEL_MM.lock() = Some(Mm {
         tables: pt,
         next_frame: align_up(kend, PAGE_SIZE as u64),
+        first_frame: align_up(kend, PAGE_SIZE as u64),
         ram_end,
         free_frames: FreeFrames { head: 0 },
         frames_used: 0,
@@ -215,6 +217,7 @@ pub fn init_memory(
     }
     let heap = mm.next_frame;
     mm.next_frame += HEAP_SIZE as u64;
+    mm.first_frame = mm.next_frame;
     assert!(
         mm.next_frame <= mm.ram_end,
         "RAM too small for the kernel heap"
@@ -364,9 +367,23 @@ pub fn write_phys_u64(pa: u64, val: u64) {
     arch::cpu::clean_dcache_range(va, 8);
 }
 
+/// Runs `f` with the memory lock held (`selftest=fault-under-mm-lock`).
+pub fn with_lock_held(f: impl FnOnce()) {
+    let _guard = KERNEL_MM.lock();
+    f();
+}
+
 /// Kernel heap bytes in use (boot and shutdown reports: a soak must not grow it).
 pub fn heap_used() -> usize {
     HEAP.used()
+}
+
+/// (frames the allocator manages, frames free now), for `kstats`.
+pub fn frame_counts() -> (u64, u64) {
+    KERNEL_MM.lock().as_ref().map_or((0, 0), |mm| {
+        let total = (mm.ram_end - mm.first_frame) / PAGE_SIZE as u64;
+        (total, total - mm.frames_used)
+    })
 }
 
 /// Frames in use, for the shutdown report.

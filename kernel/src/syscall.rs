@@ -298,7 +298,7 @@ fn sys_getcpu(cpu: u64, node: u64) -> i64 {
     0
 }
 
-/// Kernel counters for apps and tests (rseq-os syscall 1000): version 1 of
+/// Kernel counters for apps and tests (rseq-os syscall 1000): version 3 of
 /// `struct kstats`, documented in the README. Returns bytes written.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -315,11 +315,15 @@ struct KStats {
     syscalls: u64,
     rseq_mode: u64,
     rseq: [rseq::RseqStats; 4],
+    threads_max: u64,
+    nr_threads: u64,
+    frames_total: u64,
+    frames_free: u64,
 }
 
 fn sys_kstats(buf: u64, len: u64) -> i64 {
     let mut k = KStats {
-        version: 2,
+        version: 3,
         nr_cpus: crate::percpu::nr_online() as u64,
         ..Default::default()
     };
@@ -338,6 +342,9 @@ fn sys_kstats(buf: u64, len: u64) -> i64 {
     for c in 0..arch::MAX_CPUS {
         k.rseq[c] = crate::percpu::cpu(c).rseq_stats_snapshot();
     }
+    k.threads_max = crate::task::threads_max();
+    k.nr_threads = u64::from(crate::task::LIVE_THREADS.load(Ordering::Relaxed));
+    (k.frames_total, k.frames_free) = crate::mm::frame_counts();
     let size = core::mem::size_of::<KStats>();
     if (len as usize) < size {
         return -EINVAL;

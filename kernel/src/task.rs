@@ -298,6 +298,14 @@ impl Task {
     }
 }
 
+/// Linux's `threads-max` (`set_max_threads()`): at most RAM / (8 ×
+/// kernel stack size) threads, so kernel stacks can never take more than
+/// an eighth of memory.
+pub fn threads_max() -> u64 {
+    let (frames, _) = crate::mm::frame_counts();
+    frames * arch::PAGE_SIZE as u64 / (8 * KERNEL_STACK_SIZE as u64)
+}
+
 /// Every user thread created so far (exited ones are `Dead`).
 pub fn threads() -> Vec<&'static Task> {
     THREADS.lock().clone()

@@ -1,4 +1,4 @@
-//! `stats-pingpong [N]` and `stats`: the kernel's rseq counters (kstats v2).
+//! `stats-pingpong [N]` and `stats`: the kernel's rseq counters (kstats).
 //!
 //! `stats-pingpong`: two threads pinned to one CPU hand a turn back and
 //! forth N times each with `sched_yield`, so every hand-off is a context

@@ -470,14 +470,14 @@ pub fn rseq_slice_yield() -> i64 {
 pub use rseq::RseqStats;
 
 /// The [`KStats::version`] this runtime understands.
-pub const KSTATS_VERSION: u64 = 2;
+pub const KSTATS_VERSION: u64 = 3;
 
 /// What the rseq-os private `kstats` syscall (1000) fills in: per-CPU
 /// counters indexed by CPU number (CPUs beyond `nr_cpus` are 0).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KStats {
-    /// Layout version: [`KSTATS_VERSION`] (2).
+    /// Layout version: [`KSTATS_VERSION`] (3).
     pub version: u64,
     pub nr_cpus: u64,
     pub ticks: [u64; 4],
@@ -492,6 +492,17 @@ pub struct KStats {
     pub rseq_mode: u64,
     /// rseq counters per CPU.
     pub rseq: [RseqStats; 4],
+    /// Linux's `threads-max`: `clone` of one more thread fails with
+    /// `EAGAIN` once this many threads are alive (derived from RAM).
+    pub threads_max: u64,
+    /// Threads alive now (started and not yet exited).
+    pub nr_threads: u64,
+    /// 4 KiB frames the kernel hands out at run time (user pages, page
+    /// tables, kernel stacks): all RAM but the kernel image, the heap and
+    /// the firmware's reservations.
+    pub frames_total: u64,
+    /// Of those, free now.
+    pub frames_free: u64,
 }
 
 impl KStats {
