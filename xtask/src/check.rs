@@ -3,7 +3,7 @@
 //! Pure: a parsed [`Log`] and an exit status in, a list of problems out (empty
 //! means PASS), so every rule is unit-tested on synthetic logs.
 
-use crate::log::{Fields, Log, Outcome, parse_u64};
+use crate::log::{Fields, HeapGrowth, Log, Outcome, parse_u64};
 use crate::scenarios::Scenario;
 
 /// One scenario-specific expectation on the serial log.
@@ -33,7 +33,8 @@ pub enum Check {
     /// The kernel panics in this scenario; without it any `[panic]` fails.
     Panics,
     /// Kernel heap growth over the app's life (`[shutdown]` heap_used minus
-    /// `[heap] start heap_used`) is at most this many bytes.
+    /// `[heap] start heap_used`) is at most this many bytes; reported as not
+    /// judged when the app failed with threads alive ([`HeapGrowth`]).
     HeapGrowthAtMost(u64),
 }
 
@@ -154,19 +155,20 @@ impl Check {
                     Err(format!("no line starts with {text:?}"))
                 }
             }
-            Check::HeapGrowthAtMost(max) => {
-                let (start, end) = log.heap();
-                let start = start.ok_or("no [heap] start line")?;
-                let end = end.ok_or("[shutdown] has no heap_used")?;
-                let growth = end.saturating_sub(start);
-                if growth <= max {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "kernel heap grew by {growth} bytes ({start} -> {end}), allowed {max}"
-                    ))
+            Check::HeapGrowthAtMost(max) => match log.heap_growth()? {
+                // Only when the app failed, which fails the run already.
+                HeapGrowth::NotJudged(why) => Err(format!("kernel heap not judged: {why}")),
+                HeapGrowth::Judged { start, end } => {
+                    let growth = end.saturating_sub(start);
+                    if growth <= max {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "kernel heap grew by {growth} bytes ({start} -> {end}), allowed {max}"
+                        ))
+                    }
                 }
-            }
+            },
             Check::Panics => {
                 if log.panics.is_empty() {
                     Err("expected a [panic] line".to_string())

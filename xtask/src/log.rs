@@ -160,6 +160,21 @@ pub fn parse_fields(text: &str) -> Fields {
     }
 }
 
+/// What the kernel heap figures of a run say.
+///
+/// A thread that has not exited still holds its kernel stack (32 KiB) on
+/// the kernel heap, so the heap at shutdown measures what the app left
+/// behind only if every thread ended. A passing app joins its threads; one
+/// that failed may end with them alive (the SMP stress leaves a spinner
+/// that never ran), and its growth would be reported as a leak.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeapGrowth {
+    /// `heap_used` when the app started and at shutdown.
+    Judged { start: u64, end: u64 },
+    /// Not a measure of a leak, and why.
+    NotJudged(String),
+}
+
 /// A whole serial log, parsed.
 #[derive(Debug, Clone, Default)]
 pub struct Log {
@@ -222,6 +237,57 @@ impl Log {
             .and_then(|s| s.get("heap_used"))
             .and_then(parse_u64);
         (start, end)
+    }
+
+    /// The app's threads still alive besides the one that ended it
+    /// (`threads_alive=` on `[shutdown]`); `None` when the kernel did not
+    /// say.
+    pub fn threads_alive(&self) -> Option<u64> {
+        self.shutdown
+            .as_ref()
+            .and_then(|s| s.get("threads_alive"))
+            .and_then(parse_u64)
+    }
+
+    /// Whether the log shows the app failing: a `TEST .. FAIL`, a `[kill]`,
+    /// a `[panic]`, an `[exit]` with a non-zero status, or no verdict at
+    /// all (the run was cut short).
+    pub fn app_failed(&self) -> bool {
+        let failed_test = self
+            .tests
+            .iter()
+            .any(|t| matches!(t.outcome, Outcome::Fail(_)));
+        let bad_exit = self
+            .exits
+            .iter()
+            .any(|e| e.get("status").and_then(parse_u64) != Some(0));
+        let no_verdict = self.exits.is_empty() && self.kills.is_empty();
+        failed_test || bad_exit || no_verdict || !self.kills.is_empty() || !self.panics.is_empty()
+    }
+
+    /// The kernel heap over the app's life, if its growth can be judged
+    /// (see [`HeapGrowth`]); `Err` when a figure is missing.
+    pub fn heap_growth(&self) -> Result<HeapGrowth, String> {
+        let (start, end) = self.heap();
+        let start = start.ok_or("no [heap] start line")?;
+        let end = end.ok_or("[shutdown] has no heap_used")?;
+        if self.app_failed() {
+            match self.threads_alive() {
+                Some(0) => {}
+                Some(n) => {
+                    return Ok(HeapGrowth::NotJudged(format!(
+                        "the app failed with {n} threads alive"
+                    )));
+                }
+                None => {
+                    return Ok(HeapGrowth::NotJudged(
+                        "the app failed and [shutdown] does not say how many threads were alive"
+                            .to_string(),
+                    ));
+                }
+            }
+        }
+        Ok(HeapGrowth::Judged { start, end })
     }
 
     /// The last `n` lines, for showing the end of a failed run.
@@ -383,6 +449,87 @@ hello from EL0\r
         assert_eq!(parse_u64("10"), Some(10));
         assert_eq!(parse_u64("abc"), None);
         assert_eq!(parse_u64(""), None);
+    }
+
+    const STRESS_STARVED: &str = "\
+[heap] start heap_used=52272
+TEST stress FAIL round 5: spinner counts [1, 0] after 258 ms; rounds=5 increments=240000 spins=17 late=0
+[exit] app=smp status=1
+[shutdown] status=1 ticks=238 frames=221 threads_alive=8 heap_used=346160
+";
+
+    #[test]
+    fn heap_growth_is_judged_when_every_thread_ended() {
+        let ok = Log::parse(
+            "[heap] start heap_used=100\nTEST stress ok rounds=1\n[exit] app=smp status=0\n\
+             [shutdown] status=0 threads_alive=0 heap_used=150\n",
+        );
+        assert!(!ok.app_failed());
+        assert_eq!(
+            ok.heap_growth(),
+            Ok(HeapGrowth::Judged {
+                start: 100,
+                end: 150
+            })
+        );
+        // A kernel that does not print threads_alive: a passing app's
+        // figures are still judged.
+        let old = Log::parse(
+            "[heap] start heap_used=100\n[exit] app=a status=0\n[shutdown] status=0 heap_used=90\n",
+        );
+        assert_eq!(old.threads_alive(), None);
+        assert_eq!(
+            old.heap_growth(),
+            Ok(HeapGrowth::Judged {
+                start: 100,
+                end: 90
+            })
+        );
+        // A failed app that ended all its threads is judged too.
+        let joined = STRESS_STARVED.replace("threads_alive=8", "threads_alive=0");
+        assert_eq!(
+            Log::parse(&joined).heap_growth(),
+            Ok(HeapGrowth::Judged {
+                start: 52_272,
+                end: 346_160
+            })
+        );
+    }
+
+    #[test]
+    fn heap_growth_of_a_failed_app_with_threads_alive_is_not_judged() {
+        let log = Log::parse(STRESS_STARVED);
+        assert!(log.app_failed());
+        assert_eq!(log.threads_alive(), Some(8));
+        assert_eq!(
+            log.heap_growth(),
+            Ok(HeapGrowth::NotJudged(
+                "the app failed with 8 threads alive".into()
+            ))
+        );
+        let unknown = Log::parse(&STRESS_STARVED.replace(" threads_alive=8", ""));
+        assert!(matches!(
+            unknown.heap_growth(),
+            Ok(HeapGrowth::NotJudged(why)) if why.contains("does not say")
+        ));
+        let no_start = Log::parse(&STRESS_STARVED.replace("[heap] start heap_used=52272\n", ""));
+        assert_eq!(no_start.heap_growth(), Err("no [heap] start line".into()));
+    }
+
+    #[test]
+    fn how_an_app_fails() {
+        let failed =
+            |tail: &str| Log::parse(&format!("[heap] start heap_used=1\n{tail}")).app_failed();
+        assert!(!failed("[exit] app=a status=0\n[shutdown] status=0\n"));
+        assert!(failed("[exit] app=a status=1\n[shutdown] status=1\n"));
+        assert!(failed(
+            "TEST x FAIL y\n[exit] app=a status=0\n[shutdown] status=0\n"
+        ));
+        assert!(failed(
+            "[kill] app=a tid=2 signal=SIGSEGV\n[shutdown] status=139\n"
+        ));
+        assert!(failed("[panic] boom\n[shutdown] status=255\n"));
+        assert!(failed("still running when the runner killed QEMU\n"));
     }
 
     #[test]
