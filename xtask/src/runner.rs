@@ -46,26 +46,35 @@ pub struct Options {
     /// Run exactly these scenarios (and no host tests or card check)
     /// instead of the table: `cargo xtask stress`.
     pub only: Option<Vec<&'static Scenario>>,
-    /// Start no scenario after this instant (`cargo xtask soak`: a set
-    /// time); the ones left are listed as not started, neither passed nor
+    /// Start no scenario once this long has passed since the images were
+    /// built (`cargo xtask soak`: a set time, which the builds do not eat
+    /// into); the ones left are listed as not started, neither passed nor
     /// failed. Runs already going finish.
-    pub deadline: Option<Instant>,
+    pub deadline: Option<Duration>,
 }
 
 /// The result of one scenario.
 #[derive(Debug)]
-struct Verdict {
-    scenario: &'static Scenario,
+pub struct Verdict {
+    pub scenario: &'static Scenario,
     /// Empty when it passed.
-    problems: Vec<String>,
+    pub problems: Vec<String>,
     /// The end of the serial log, shown on failure.
-    tail: Vec<String>,
-    log_path: Option<PathBuf>,
+    pub tail: Vec<String>,
+    /// The serial log, once QEMU started.
+    pub log_path: Option<PathBuf>,
 }
 
 /// Runs everything; `true` when nothing failed. Prints one PASS/FAIL line per
 /// host test binary and per scenario, then `N passed, N failed`.
 pub fn run(ws: &Workspace, opts: &Options) -> bool {
+    run_with_results(ws, opts).0
+}
+
+/// [`run`], also returning how each scenario that ran went, in the order
+/// they finished.
+pub fn run_with_results(ws: &Workspace, opts: &Options) -> (bool, Vec<Verdict>) {
+    let mut results = Vec::new();
     let mut passed = 0;
     let mut failed = 0;
 
@@ -107,7 +116,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
     let total = selected.len();
     let (tx, rx) = mpsc::channel();
     let queue = Mutex::new(selected.into_iter());
-    let deadline = opts.deadline;
+    let deadline = opts.deadline.map(|d| Instant::now() + d);
     thread::scope(|scope| {
         for _ in 0..opts.jobs.max(1) {
             let tx = tx.clone();
@@ -138,6 +147,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
             } else {
                 failed += 1;
             }
+            results.push(verdict);
         }
         if done < total {
             println!("{} scenarios not started (deadline reached)", total - done);
@@ -193,7 +203,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
     }
 
     println!("{passed} passed, {failed} failed");
-    failed == 0
+    (failed == 0, results)
 }
 
 /// Builds (or, with `build == false`, locates) each image the scenarios need,

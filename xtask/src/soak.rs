@@ -3,17 +3,23 @@
 //!
 //! Time, not a round count, bounds the soak: a round's length depends on
 //! the machine (QEMU emulates 4 CPUs on however many host cores there
-//! are), so the runner starts no new run after `minutes` and lets the
-//! running ones finish. Rounds alternate between the boards, so both get
-//! about the same share of the time.
+//! are), so the runner starts no new run once `minutes` have passed since
+//! the images were built, and lets the running ones finish. Rounds
+//! alternate between the boards, so both get about the same share of the
+//! time.
+//!
+//! The report tells passed runs from failed ones: a failed stress run's
+//! rounds count (those before the failing one were exact, the failing one
+//! is shown as failed), and a failed run's heap growth is no verdict when
+//! its threads were left alive (see `log::HeapGrowth`).
 
-use crate::log::{Log, Outcome};
+use crate::log::{HeapGrowth, Log};
 use crate::runner;
 use crate::scenarios::{self, Scenario};
 use crate::workspace::Workspace;
 use std::collections::BTreeMap;
 use std::fs;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// What the soak runs and for how long.
 pub struct Options {
@@ -23,7 +29,8 @@ pub struct Options {
     pub calls: u64,
 }
 
-/// Runs the soak; `true` when every run that started passed.
+/// Runs the soak; `true` when at least one run started and every run that
+/// started passed, with no kernel panic.
 pub fn run(ws: &Workspace, opts: &Options) -> bool {
     // More rounds than can fit: every round holds 60 s of stress alone.
     let rounds = opts.minutes.max(1) + 1;
@@ -45,9 +52,8 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
         opts.boards.join(" and "),
         opts.calls
     );
-    let started = SystemTime::now();
     let clock = Instant::now();
-    let ok = runner::run(
+    let (ok, verdicts) = runner::run_with_results(
         ws,
         &runner::Options {
             filter: None,
@@ -55,74 +61,138 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
             host: false,
             build: true,
             timeout: Duration::from_secs(900),
-            only: Some(only.clone()),
-            // From now: the (mostly cached) image builds count too.
-            deadline: Some(clock + Duration::from_secs(opts.minutes.max(1) * 60)),
+            only: Some(only),
+            // Counted from when the images are built.
+            deadline: Some(Duration::from_secs(opts.minutes.max(1) * 60)),
         },
     );
-    let report = Report::collect(ws, &only, started);
-    report.print();
+    let mut report = Report::default();
+    for v in &verdicts {
+        let log = v
+            .log_path
+            .as_ref()
+            .map(|p| Log::parse(&String::from_utf8_lossy(&fs::read(p).unwrap_or_default())));
+        report.add(v.scenario, &v.problems, log.as_ref());
+    }
+    print!("{}", report.render());
     println!(
         "soak: finished in {:.1} min",
         clock.elapsed().as_secs_f64() / 60.0
     );
-    ok && report.panics == 0
+    ok && report.panics == 0 && !verdicts.is_empty()
+}
+
+/// What the SMP stress runs added up to.
+#[derive(Default, Debug, PartialEq)]
+struct StressTotals {
+    /// Rounds that passed: every sum exact, every spinner advanced.
+    rounds: u64,
+    /// Rounds that failed (at most one per run: the stress stops there).
+    failed_rounds: u64,
+    increments: u64,
+    /// Progress rounds that ran long because a spinner was late.
+    late: u64,
+}
+
+impl StressTotals {
+    /// Adds one run's figures from its log: the `TEST stress` line carries
+    /// the totals of the rounds that passed, also when it is a `FAIL`
+    /// (older apps said only `round N:`, N rounds having passed); without
+    /// one (the run was cut short) the last progress line counts.
+    fn add(&mut self, log: &Log) {
+        for line in &log.lines {
+            if let Some(rest) = line.strip_prefix("TEST stress ok ") {
+                self.rounds += field(rest, "rounds").unwrap_or(0);
+                self.increments += field(rest, "increments").unwrap_or(0);
+                self.late += field(rest, "late").unwrap_or(0);
+                return;
+            }
+            if let Some(why) = line.strip_prefix("TEST stress FAIL ") {
+                let failed_round = why
+                    .strip_prefix("round ")
+                    .and_then(|r| r.split(':').next())
+                    .and_then(|n| n.parse::<u64>().ok());
+                self.rounds += field(why, "rounds").or(failed_round).unwrap_or(0);
+                self.increments += field(why, "increments").unwrap_or(0);
+                self.late += field(why, "late").unwrap_or(0);
+                self.failed_rounds += failed_round.is_some() as u64;
+                return;
+            }
+        }
+        // `smp: stress: 20 s, 254 rounds, 10160000 increments, ...`
+        let progress = log.lines.iter().rev().find_map(|l| {
+            let words: Vec<&str> = l.strip_prefix("smp: stress: ")?.split(' ').collect();
+            let n = |unit: &str| {
+                let i = words.iter().position(|w| w.trim_end_matches(',') == unit)?;
+                words.get(i.checked_sub(1)?)?.parse::<u64>().ok()
+            };
+            Some((n("rounds")?, n("increments")?))
+        });
+        if let Some((rounds, increments)) = progress {
+            self.rounds += rounds;
+            self.increments += increments;
+        }
+    }
 }
 
 /// The totals of one board's runs.
 #[derive(Default, Debug, PartialEq)]
 struct BoardTotals {
-    runs: u64,
-    stress_rounds: u64,
-    stress_increments: u64,
+    passed: u64,
+    failed: u64,
+    stress: StressTotals,
     fuzz_runs: u64,
     fuzz_calls: u64,
+    /// munmap races the fuzzer tried (`races=` on `FUZZ-DONE`, 0 when absent).
+    fuzz_races: u64,
     /// Slowest and fastest fuzz run, calls per second.
     fuzz_rate: Option<(u64, u64)>,
+    /// rseq per-CPU runs that passed.
     percpu_runs: u64,
-    /// Largest kernel heap growth over one run, and the largest heap seen.
-    heap_growth_max: u64,
+    /// Largest kernel heap growth over one run, and that run's name.
+    heap_growth_max: Option<(u64, &'static str)>,
+    /// The largest heap seen at a shutdown whose growth was judged.
     heap_max: u64,
+    /// Runs whose heap growth was not judged (`log::HeapGrowth`).
+    heap_not_judged: u64,
 }
 
-/// The soak's final report, from the serial logs of the runs it started.
+/// The soak's final report, from the verdicts and serial logs of the runs
+/// it started.
 #[derive(Default, Debug)]
 struct Report {
     boards: BTreeMap<&'static str, BoardTotals>,
     panics: u64,
+    /// `board/name: problems` of every failed run.
+    failures: Vec<String>,
 }
 
 impl Report {
-    /// Reads the log of every scenario in `runs` written since `since`
-    /// (the ones not started keep an older log, or none).
-    fn collect(ws: &Workspace, runs: &[&'static Scenario], since: SystemTime) -> Report {
-        let mut report = Report::default();
-        for s in runs {
-            let path = ws.test_logs().join(s.board).join(format!("{}.log", s.name));
-            let fresh = fs::metadata(&path)
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t >= since);
-            if !fresh {
-                continue;
-            }
-            let text = fs::read(&path).unwrap_or_default();
-            report.add(s, &Log::parse(&String::from_utf8_lossy(&text)));
-        }
-        report
-    }
-
-    /// Adds one run's figures.
-    fn add(&mut self, s: &Scenario, log: &Log) {
-        self.panics += log.panics.len() as u64;
+    /// Adds one run: its verdict's `problems` (none: passed) and its log
+    /// (none when QEMU never started).
+    fn add(&mut self, s: &'static Scenario, problems: &[String], log: Option<&Log>) {
         let t = self.boards.entry(s.board).or_default();
-        t.runs += 1;
+        let passed = problems.is_empty();
+        if passed {
+            t.passed += 1;
+        } else {
+            t.failed += 1;
+            self.failures
+                .push(format!("{}: {}", s.id(), problems.join("; ")));
+        }
+        if s.app.starts_with("rseq-") && passed {
+            t.percpu_runs += 1;
+        }
+        let Some(log) = log else {
+            return;
+        };
+        self.panics += log.panics.len() as u64;
+        t.stress.add(log);
         for line in &log.lines {
-            if let Some(rest) = line.strip_prefix("TEST stress ok ") {
-                t.stress_rounds += field(rest, "rounds").unwrap_or(0);
-                t.stress_increments += field(rest, "increments").unwrap_or(0);
-            } else if let Some(rest) = line.strip_prefix("FUZZ-DONE ") {
+            if let Some(rest) = line.strip_prefix("FUZZ-DONE ") {
                 t.fuzz_runs += 1;
                 t.fuzz_calls += field(rest, "calls").unwrap_or(0);
+                t.fuzz_races += field(rest, "races").unwrap_or(0);
             } else if let Some(rate) = fuzz_rate(line) {
                 t.fuzz_rate = Some(match t.fuzz_rate {
                     None => (rate, rate),
@@ -130,38 +200,82 @@ impl Report {
                 });
             }
         }
-        if s.app.starts_with("rseq-") && log.tests.iter().all(|t| t.outcome == Outcome::Ok) {
-            t.percpu_runs += 1;
-        }
-        if let (Some(start), Some(end)) = log.heap() {
-            t.heap_growth_max = t.heap_growth_max.max(end.saturating_sub(start));
-            t.heap_max = t.heap_max.max(end);
+        match log.heap_growth() {
+            Ok(HeapGrowth::Judged { start, end }) => {
+                let growth = end.saturating_sub(start);
+                if t.heap_growth_max.is_none_or(|(max, _)| growth > max) {
+                    t.heap_growth_max = Some((growth, s.name));
+                }
+                t.heap_max = t.heap_max.max(end);
+            }
+            Ok(HeapGrowth::NotJudged(_)) => t.heap_not_judged += 1,
+            // A figure is missing: the run's own check says so.
+            Err(_) => {}
         }
     }
 
-    fn print(&self) {
-        println!("soak report:");
+    fn render(&self) -> String {
+        let mut out = String::from("soak report:\n");
+        let (mut passed, mut failed) = (0, 0);
         for (board, t) in &self.boards {
+            passed += t.passed;
+            failed += t.failed;
+            let st = &t.stress;
+            let rounds = if st.failed_rounds == 0 {
+                format!("{} rounds, every one exact", st.rounds)
+            } else {
+                format!(
+                    "{} rounds exact, {} round{} FAILED",
+                    st.rounds,
+                    st.failed_rounds,
+                    plural(st.failed_rounds)
+                )
+            };
             let rate = match t.fuzz_rate {
                 Some((lo, hi)) => format!(", {lo}-{hi} calls/s"),
                 None => String::new(),
             };
-            println!(
-                "  {board}: {} runs; stress {} rounds, {} increments (every round exact); \
-                 fuzz {} runs, {} calls{rate}; rseq per-CPU {} runs; \
-                 kernel heap: largest growth over a run {} bytes, largest use {} bytes",
-                t.runs,
-                t.stress_rounds,
-                t.stress_increments,
+            let growth = match t.heap_growth_max {
+                Some((bytes, run)) => format!("largest growth over a run {bytes} bytes ({run})"),
+                None => "no run judged".to_string(),
+            };
+            let not_judged = match t.heap_not_judged {
+                0 => String::new(),
+                n => format!("; growth not judged for {n} failed run{}", plural(n)),
+            };
+            out += &format!(
+                "  {board}: {} runs, {} passed, {} failed\n\
+                 \x20   stress: {rounds}; {} increments; {} progress round{} waited for a late spinner\n\
+                 \x20   fuzz: {} runs, {} calls, {} races tried{rate}\n\
+                 \x20   rseq per-CPU: {} runs passed\n\
+                 \x20   kernel heap: {growth}, largest use {} bytes{not_judged}\n",
+                t.passed + t.failed,
+                t.passed,
+                t.failed,
+                st.increments,
+                st.late,
+                plural(st.late),
                 t.fuzz_runs,
                 t.fuzz_calls,
+                t.fuzz_races,
                 t.percpu_runs,
-                t.heap_growth_max,
-                t.heap_max
+                t.heap_max,
             );
         }
-        println!("  kernel panics: {}", self.panics);
+        for f in &self.failures {
+            out += &format!("  FAILED {f}\n");
+        }
+        out += &format!("  kernel panics: {}\n", self.panics);
+        out += &format!(
+            "  {} runs: {passed} passed, {failed} failed\n",
+            passed + failed
+        );
+        out
     }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// `key=N` in a line of space-separated fields.
@@ -184,16 +298,35 @@ mod tests {
 
     const STRESS: &str = "\
 [heap] start heap_used=52272
-TEST stress ok rounds=827 increments=33080000 spins=3175373529
+TEST stress ok rounds=827 increments=33080000 spins=3175373529 late=2
 [exit] app=smp status=0
-[shutdown] status=0 heap_used=86288
+[shutdown] status=0 threads_alive=0 heap_used=86288
+";
+    /// A stress run of an older app and kernel that failed as in issue 12:
+    /// no totals on the FAIL line, no threads_alive, and 8 workers' kernel
+    /// stacks still on the heap.
+    const STRESS_FAILED_OLD: &str = "\
+[heap] start heap_used=52272
+smp: stress: 20 s, 254 rounds, 10160000 increments, 605786668 spins
+TEST stress FAIL round 278: spinner counts [16384, 0, 49152, 32768, 16384, 0, 49152, 32768]
+[exit] app=smp status=1
+[shutdown] status=1 ticks=6580 frames=219 heap_used=346416
+";
+    /// The same with the current app and kernel.
+    const STRESS_FAILED: &str = "\
+[heap] start heap_used=52272
+smp: stress: ending with 9 threads alive, this one included
+TEST stress FAIL round 5: spinner counts [1, 0] after 258 ms, every CPU having taken >= 18 ticks [19, 18, 19, 20]; rounds=5 increments=240000 spins=17 late=1
+[exit] app=smp status=1
+[shutdown] status=1 ticks=238 frames=221 threads_alive=8 heap_used=346160
 ";
     const FUZZ: &str = "\
 [heap] start heap_used=52272
 FUZZ-DONE seed=1 calls=6000 ok=2559 errno=3441 signals=306 faults=459
 fuzz: 6000 calls in 703 ms: 8534 calls/s; signals sent 160, caught 306
+fuzz: 0 anomalies, 0 failed workers
 [exit] app=fuzz status=0
-[shutdown] status=0 heap_used=352272
+[shutdown] status=0 heap_used=92272
 ";
 
     fn scenario(app: &'static str) -> &'static Scenario {
@@ -203,21 +336,128 @@ fuzz: 6000 calls in 703 ms: 8534 calls/s; signals sent 160, caught 306
             .expect(app)
     }
 
+    fn add(r: &mut Report, app: &'static str, log: &str) {
+        let s = scenario(app);
+        let log = Log::parse(log);
+        let problems = crate::check::evaluate(
+            s,
+            &log,
+            log.shutdown
+                .as_ref()
+                .and_then(|l| l.get("status").and_then(|v| v.parse().ok())),
+        );
+        r.add(s, &problems, Some(&log));
+    }
+
     #[test]
     fn report_adds_up_the_runs() {
         let mut r = Report::default();
-        r.add(scenario("smp"), &Log::parse(STRESS));
-        r.add(scenario("smp"), &Log::parse(STRESS));
-        r.add(scenario("fuzz"), &Log::parse(FUZZ));
+        add(&mut r, "smp", STRESS);
+        add(&mut r, "smp", STRESS);
+        add(&mut r, "fuzz", FUZZ);
         let t = &r.boards["virt"];
-        assert_eq!(t.runs, 3);
-        assert_eq!((t.stress_rounds, t.stress_increments), (1654, 66_160_000));
-        assert_eq!((t.fuzz_runs, t.fuzz_calls), (1, 6000));
+        assert_eq!((t.passed, t.failed), (3, 0));
+        assert_eq!(
+            t.stress,
+            StressTotals {
+                rounds: 1654,
+                failed_rounds: 0,
+                increments: 66_160_000,
+                late: 4
+            }
+        );
+        assert_eq!((t.fuzz_runs, t.fuzz_calls, t.fuzz_races), (1, 6000, 0));
         assert_eq!(t.fuzz_rate, Some((8534, 8534)));
-        assert_eq!((t.heap_growth_max, t.heap_max), (300_000, 352_272));
+        assert_eq!(t.heap_growth_max, Some((40_000, "soak-0-fuzz")));
+        assert_eq!(t.heap_max, 92_272);
+        let text = r.render();
+        assert!(text.contains("virt: 3 runs, 3 passed, 0 failed"), "{text}");
+        assert!(
+            text.contains("stress: 1654 rounds, every one exact"),
+            "{text}"
+        );
+        assert!(text.contains("3 runs: 3 passed, 0 failed"), "{text}");
+        assert!(!text.contains("FAILED"), "{text}");
         assert_eq!(r.panics, 0);
-        r.add(scenario("fuzz"), &Log::parse("[panic] boom\n"));
+        r.add(
+            scenario("fuzz"),
+            &["unexpected [panic] boom".into()],
+            Some(&Log::parse("[panic] boom\n")),
+        );
         assert_eq!(r.panics, 1);
+    }
+
+    #[test]
+    fn a_failed_stress_run_counts_its_rounds_and_shows_as_failed() {
+        for (log, rounds, increments) in [(STRESS_FAILED_OLD, 278, 0), (STRESS_FAILED, 5, 240_000)]
+        {
+            let mut r = Report::default();
+            add(&mut r, "smp", STRESS);
+            add(&mut r, "smp", log);
+            let t = &r.boards["virt"];
+            assert_eq!((t.passed, t.failed), (1, 1));
+            assert_eq!(t.stress.rounds, 827 + rounds);
+            assert_eq!(t.stress.failed_rounds, 1);
+            assert_eq!(t.stress.increments, 33_080_000 + increments);
+            // Its heap (8 live kernel stacks) is neither a verdict nor the
+            // largest growth.
+            assert_eq!(t.heap_not_judged, 1);
+            assert_eq!(t.heap_growth_max, Some((34_016, "soak-0-stress")));
+            let text = r.render();
+            assert!(
+                text.contains(&format!(
+                    "stress: {} rounds exact, 1 round FAILED",
+                    827 + rounds
+                )),
+                "{text}"
+            );
+            assert!(!text.contains("every one exact"), "{text}");
+            assert!(
+                text.contains("growth not judged for 1 failed run"),
+                "{text}"
+            );
+            assert!(text.contains("2 runs: 1 passed, 1 failed"), "{text}");
+            let failure = r.failures.join("\n");
+            assert!(failure.starts_with("virt/soak-0-stress: "), "{failure}");
+            assert!(failure.contains("; TEST stress FAIL round "), "{failure}");
+            assert!(
+                failure.contains("kernel heap not judged: the app failed"),
+                "{failure}"
+            );
+            assert!(!failure.contains("kernel heap grew"), "{failure}");
+        }
+    }
+
+    #[test]
+    fn a_stress_run_cut_short_counts_its_last_progress_line() {
+        let mut t = StressTotals::default();
+        t.add(&Log::parse(
+            "smp: stress: 5 s, 64 rounds, 2560000 increments, 1 spins, 0 late\n\
+             smp: stress: 10 s, 129 rounds, 5160000 increments, 2 spins, 0 late\n",
+        ));
+        assert_eq!(
+            (t.rounds, t.increments, t.failed_rounds),
+            (129, 5_160_000, 0)
+        );
+    }
+
+    #[test]
+    fn fuzz_races_are_summed_and_absent_means_none() {
+        let mut r = Report::default();
+        add(&mut r, "fuzz", FUZZ);
+        let with_races = FUZZ.replace("faults=459", "faults=459 races=1234");
+        add(&mut r, "fuzz", &with_races);
+        add(
+            &mut r,
+            "fuzz",
+            &FUZZ.replace("faults=459", "faults=459 races=66"),
+        );
+        let t = &r.boards["virt"];
+        assert_eq!((t.fuzz_runs, t.fuzz_calls, t.fuzz_races), (3, 18_000, 1300));
+        assert!(
+            r.render()
+                .contains("fuzz: 3 runs, 18000 calls, 1300 races tried")
+        );
     }
 
     #[test]
