@@ -103,7 +103,7 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
 
     // The app's main thread (TID 1) starts on CPU 0; this boot context
     // becomes CPU 0's idle thread.
-    let main = task::Task::new_user(tf, 0);
+    let main = task::Task::new_user(tf, 0).expect("the main thread");
     main.cpus_allowed
         .store(u64::MAX, core::sync::atomic::Ordering::Relaxed);
     sched::enqueue(main, 0);
