@@ -56,6 +56,12 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
         mm::USER_BASE,
         mm::USER_END
     );
+    let (frames, _) = mm::frame_counts();
+    pr_info!(
+        "[mm] {} KiB of frames for user pages, page tables and kernel stacks; threads_max={}",
+        frames * arch::PAGE_SIZE as u64 / 1024,
+        task::threads_max()
+    );
 
     // SAFETY: single-threaded boot, before any user access.
     unsafe { arch::uaccess::set_user_window(mm::USER_BASE..mm::USER_END) };
