@@ -162,11 +162,11 @@ pub fn parse_fields(text: &str) -> Fields {
 
 /// What the kernel heap figures of a run say.
 ///
-/// A thread that has not exited still holds its kernel stack (32 KiB) on
-/// the kernel heap, so the heap at shutdown measures what the app left
-/// behind only if every thread ended. A passing app joins its threads; one
-/// that failed may end with them alive (the SMP stress leaves a spinner
-/// that never ran), and its growth would be reported as a leak.
+/// A thread that has not exited still holds what the kernel gave it (its
+/// task, its kernel stack, its place in queues), so the figures at shutdown
+/// measure what the app left behind only if every thread ended. A passing
+/// app joins its threads; one that failed may end with them alive (the SMP
+/// stress leaves a spinner that never ran), and what they hold is no leak.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeapGrowth {
     /// `heap_used` when the app started and at shutdown.
