@@ -5,7 +5,8 @@
 //! first refusal must be `EAGAIN` with `kstats().threads_max` threads
 //! alive (Linux's `threads-max`), or `ENOMEM` if memory ran out first.
 //! Then all are released and joined (`CLONE_CHILD_CLEARTID`), which
-//! unmaps their stacks, and `frames_free` must be back where it was. A
+//! unmaps their stacks, and `frames_free` must be back where it was: the
+//! stacks' pages and page tables and the kernel stacks all come back. A
 //! second round must reach the same count: nothing leaked in between.
 
 use core::mem::MaybeUninit;
@@ -15,12 +16,10 @@ use rt::println;
 use rt::sys::{self, errno};
 use rt::thread::{self, JoinHandle};
 
-use crate::{PAGE, SEC, errno_name, kstats, verdict, wait_for};
+use crate::{SEC, errno_name, kstats, verdict, wait_for};
 
 /// A thread's stack: the runtime adds a page for its control block.
 const STACK: usize = 4096;
-/// The mapping each thread costs in user memory.
-const THREAD_MAP: u64 = STACK as u64 + PAGE;
 
 /// 0 while the threads must sleep.
 static RELEASE: AtomicU32 = AtomicU32::new(0);
@@ -64,13 +63,6 @@ pub fn run() -> i32 {
     };
     // SAFETY: a fresh mapping of `cap` handles, used by this thread only.
     let slots = unsafe { core::slice::from_raw_parts_mut(slots, cap) };
-    // Page tables that map the stacks' addresses may stay after munmap
-    // (reused, not leaked): map and unmap those addresses once before the
-    // baseline.
-    let span = cap as u64 * THREAD_MAP;
-    if let Ok(p) = sys::mmap_anon(span as usize) {
-        sys::munmap(p as u64, span);
-    }
 
     let mut counts = [0u64; 2];
     for (i, count) in counts.iter_mut().enumerate() {
