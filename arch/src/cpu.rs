@@ -65,6 +65,16 @@ pub fn enable_pan() {
     unsafe { core::arch::asm!(".inst 0xd500419f", "isb", options(nostack)) };
 }
 
+/// Linux's `cpu_relax()` in a busy-wait: the `yield` hint, which also lets
+/// QEMU's round-robin TCG run another vCPU (it does not switch on `isb`,
+/// what `core::hint::spin_loop()` emits), so a waiter does not burn the
+/// time slot of the CPU it waits for.
+#[inline(always)]
+pub fn cpu_relax() {
+    // SAFETY: a hint instruction with no architectural effect.
+    unsafe { core::arch::asm!("yield", options(nomem, nostack, preserves_flags)) };
+}
+
 /// Parks this CPU forever with interrupts masked.
 pub fn halt() -> ! {
     local_irq_disable();

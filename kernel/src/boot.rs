@@ -56,6 +56,12 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
         mm::USER_BASE,
         mm::USER_END
     );
+    let (frames, _) = mm::frame_counts();
+    pr_info!(
+        "[mm] {} KiB of frames for user pages, page tables and kernel stacks; threads_max={}",
+        frames * arch::PAGE_SIZE as u64 / 1024,
+        task::threads_max()
+    );
 
     // SAFETY: single-threaded boot, before any user access.
     unsafe { arch::uaccess::set_user_window(mm::USER_BASE..mm::USER_END) };
@@ -103,7 +109,7 @@ extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
 
     // The app's main thread (TID 1) starts on CPU 0; this boot context
     // becomes CPU 0's idle thread.
-    let main = task::Task::new_user(tf, 0);
+    let main = task::Task::new_user(tf, 0).expect("the main thread");
     main.cpus_allowed
         .store(u64::MAX, core::sync::atomic::Ordering::Relaxed);
     sched::enqueue(main, 0);

@@ -3,9 +3,16 @@
 use crate::sync::SpinLock;
 use boards::pl011::Pl011;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 static CONSOLE: SpinLock<Option<Pl011>> = SpinLock::new(None);
+
+/// The UART's base address, for printing without the lock once the kernel
+/// is panicking (0 before `init`).
+static UART_BASE: AtomicUsize = AtomicUsize::new(0);
+/// Linux's `oops_in_progress`: the kernel is panicking, the console lock
+/// may be held by the very code that failed, so printing ignores it.
+static OOPS_IN_PROGRESS: AtomicBool = AtomicBool::new(false);
 
 /// Linux's `console_loglevel`: a message of level L is printed when L < it.
 static CONSOLE_LOGLEVEL: AtomicU8 = AtomicU8::new(7);
@@ -35,6 +42,32 @@ pub fn init() {
         uart.init(clock, config.baud);
     }
     *CONSOLE.lock() = Some(uart);
+    UART_BASE.store(config.base, Ordering::Relaxed);
+}
+
+/// Linux's `bust_spinlocks(1)`: from now on the console prints without
+/// its lock, so a panic on a CPU that holds it (or waits for a CPU that
+/// does) still gets its report out. Lines of CPUs printing at the same
+/// moment may interleave; the kernel is going down anyway.
+pub fn bust_spinlocks() {
+    OOPS_IN_PROGRESS.store(true, Ordering::SeqCst);
+}
+
+/// Runs `f` on the UART: under the console lock, or without it once the
+/// kernel is panicking.
+fn with_uart(f: impl FnOnce(&Pl011)) {
+    if OOPS_IN_PROGRESS.load(Ordering::Relaxed) {
+        let base = UART_BASE.load(Ordering::Relaxed);
+        if base != 0 {
+            // SAFETY: the board's UART, mapped as device memory since
+            // `init`; a second handle on it only risks interleaved output.
+            f(&unsafe { Pl011::new(base) });
+        }
+        return;
+    }
+    if let Some(uart) = CONSOLE.lock().as_ref() {
+        f(uart);
+    }
 }
 
 struct Writer<'a>(&'a Pl011);
@@ -53,21 +86,21 @@ impl Write for Writer<'_> {
 
 /// Writes formatted text to the console.
 pub fn print(args: fmt::Arguments) {
-    if let Some(uart) = CONSOLE.lock().as_ref() {
+    with_uart(|uart| {
         let _ = Writer(uart).write_fmt(args);
-    }
+    });
 }
 
 /// Writes raw bytes (from `write(2)`), translating `\n` to `\r\n`.
 pub fn write_bytes(bytes: &[u8]) {
-    if let Some(uart) = CONSOLE.lock().as_ref() {
+    with_uart(|uart| {
         for &b in bytes {
             if b == b'\n' {
                 uart.putc(b'\r');
             }
             uart.putc(b);
         }
-    }
+    });
 }
 
 /// Runs `f` with the console lock held (`selftest=fault-under-console-lock`).
@@ -78,9 +111,7 @@ pub fn with_lock_held(f: impl FnOnce()) {
 
 /// Waits until the UART has sent everything (before power-off).
 pub fn flush() {
-    if let Some(uart) = CONSOLE.lock().as_ref() {
-        uart.flush();
-    }
+    with_uart(Pl011::flush);
 }
 
 /// Prints to the console.

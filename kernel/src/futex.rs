@@ -31,12 +31,24 @@ pub struct Timespec {
 
 /// A relative timespec from user memory as counter ticks.
 pub fn timespec_to_ticks(ts: u64) -> Result<u64, i64> {
+    timespec_ns(ts).map(ns_to_ticks)
+}
+
+/// A user `struct timespec` as nanoseconds (exact: up to i64::MAX
+/// seconds), `-EFAULT` or `-EINVAL` as Linux's `get_timespec64` plus
+/// `timespec64_valid`.
+pub fn timespec_ns(ts: u64) -> Result<u128, i64> {
     let t: Timespec = uaccess::get_user(ts).map_err(|_| -EFAULT)?;
     if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
         return Err(-EINVAL);
     }
-    let ns = (t.tv_sec as u128) * 1_000_000_000 + t.tv_nsec as u128;
-    Ok((ns * arch::timer::cntfrq() as u128 / 1_000_000_000).min(u64::MAX as u128 / 2) as u64)
+    Ok((t.tv_sec as u128) * 1_000_000_000 + t.tv_nsec as u128)
+}
+
+/// Nanoseconds as counter ticks, clamped to half the counter's range
+/// (thousands of years: never reached, never overflowing a deadline).
+pub fn ns_to_ticks(ns: u128) -> u64 {
+    (ns * arch::timer::cntfrq() as u128 / 1_000_000_000).min(u64::MAX as u128 / 2) as u64
 }
 
 /// futex(uaddr, op, val, timeout, uaddr2, val3).
@@ -98,23 +110,40 @@ fn futex_wait(uaddr: u64, val: u32, timeout: u64) -> i64 {
     }
 }
 
-/// Wakes up to `n` waiters on `uaddr`; returns how many.
+/// Wakes up to `n` waiters on `uaddr`; returns how many. They are taken
+/// off the list a batch at a time (no allocation) and woken outside its lock.
 pub fn futex_wake(uaddr: u64, n: usize) -> usize {
-    let woken: Vec<&'static Task> = {
-        let mut waiters = WAITERS.lock();
-        let mut out = Vec::new();
-        waiters.retain(|&(a, t)| {
-            if a == uaddr && out.len() < n {
-                out.push(t);
-                false
-            } else {
-                true
-            }
-        });
-        out
-    };
-    for t in &woken {
-        sched::wake_up(t, WakeReason::Event);
+    let mut woken = 0;
+    while woken < n {
+        let mut batch = [None; sched::WAKE_BATCH];
+        let mut got = 0;
+        {
+            let mut waiters = WAITERS.lock();
+            waiters.retain(|&(a, t)| {
+                if a == uaddr && got < sched::WAKE_BATCH && woken + got < n {
+                    batch[got] = Some(t);
+                    got += 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        for t in batch.iter().flatten() {
+            sched::wake_up(t, WakeReason::Event);
+        }
+        woken += got;
+        if got < sched::WAKE_BATCH {
+            break;
+        }
     }
-    woken.len()
+    woken
+}
+
+/// Reserves room for `tasks` waiters, so that waiting never allocates.
+/// False when the heap is exhausted.
+pub fn reserve_task_slots(tasks: usize) -> bool {
+    let mut waiters = WAITERS.lock();
+    let more = tasks.saturating_sub(waiters.len());
+    waiters.try_reserve(more).is_ok()
 }

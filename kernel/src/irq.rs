@@ -49,6 +49,25 @@ pub fn send_sgi(sgi: u32, cpu: usize) {
     }
 }
 
+/// `send_sgi` for the stop path: gives up after about a millisecond if the
+/// GIC lock stays taken (its holder may be the CPU that panicked, or one
+/// that will never run again). Returns whether the SGI went out.
+pub fn try_send_sgi(sgi: u32, cpu: usize) -> bool {
+    let deadline = arch::timer::counter() + arch::timer::cntfrq() / 1000;
+    loop {
+        if let Some(mut gic) = GIC.try_lock() {
+            if let Some(g) = gic.as_mut() {
+                g.send_sgi(sgi, cpu);
+            }
+            return true;
+        }
+        if arch::timer::counter() >= deadline {
+            return false;
+        }
+        arch::cpu::cpu_relax();
+    }
+}
+
 /// Handles every pending interrupt (called from the vectors with IRQs masked).
 pub fn handle() {
     let cpu = percpu::this_cpu();

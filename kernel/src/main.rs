@@ -13,6 +13,7 @@ mod elf;
 mod errno;
 mod fault;
 mod fdt;
+mod frames;
 #[cfg(test)]
 mod fuzz_tests;
 #[allow(dead_code)] // the AT_* table is complete ahead of its users

@@ -9,23 +9,25 @@
 //!   page: text EL0 RX, rodata EL0 R, data/stack/heap EL0 RW+XN.
 //! - Nothing else is mapped; in particular page 0.
 
+use crate::frames::{self, FrameMap};
 use crate::sync::SpinLock;
 use arch::PAGE_SIZE;
 use arch::mmu::{MapError, MapKind, PageTables, Table, TableSource};
 
 /// Bottom of the user window; `linker/app.ld` links apps here.
 pub const USER_BASE: u64 = 0x40_0000_0000;
-/// End of the user window (1 GiB).
-pub const USER_END: u64 = USER_BASE + (1 << 30);
+/// End of the user window (4 GiB: more than any board's RAM, so the mmap
+/// area is limited by memory, not by address space).
+pub const USER_END: u64 = USER_BASE + (4 << 30);
 /// The anonymous-mmap area (thread stacks, heaps). Below it,
 /// `[USER_BASE + 0x2000_0000, MMAP_BASE)` is never mapped: tests rely on a
 /// hole there.
 pub const MMAP_BASE: u64 = USER_BASE + 0x2400_0000;
 /// End of the mmap area.
-pub const MMAP_END: u64 = USER_BASE + 0x3c00_0000;
+pub const MMAP_END: u64 = USER_BASE + 0xfc00_0000;
 /// The signal-return trampoline page (Linux's vDSO `__kernel_rt_sigreturn`
 /// role), used when a handler was installed without SA_RESTORER.
-pub const SIGPAGE: u64 = USER_BASE + 0x3e00_0000;
+pub const SIGPAGE: u64 = USER_BASE + 0xfe00_0000;
 /// A kernel-only virtual page for reaching physical pages the identity map
 /// leaves out (page 0, with the Pi 4 spin table).
 const FIXMAP: u64 = 0x7f_ffff_f000;
@@ -34,11 +36,16 @@ pub const USER_STACK_TOP: u64 = USER_END - PAGE_SIZE as u64;
 /// Main thread stack size (an unmapped guard page lies below it).
 pub const USER_STACK_SIZE: u64 = 256 * 1024;
 
-/// Kernel heap size (task structs, kernel stacks).
-const HEAP_SIZE: usize = 8 << 20;
-/// Page-table pages available (a static pool: the kernel map needs a
-/// handful, each 2 MiB of user window one more).
-const TABLE_POOL: usize = 64;
+/// Kernel heap size (task structs, run queues, futex and timer lists).
+pub const HEAP_SIZE: usize = 8 << 20;
+/// Page-table pages for the kernel's own map, built at boot before the
+/// frame allocator exists (the root, one level-2 table per GiB of RAM and
+/// devices, the fixmap). User page tables come from the frame allocator.
+const BOOT_TABLES: usize = 16;
+
+/// How many unmapped frames wait for one TLB invalidation (Linux's
+/// `mmu_gather` batch).
+const GATHER_BATCH: usize = 64;
 
 unsafe extern "C" {
     static __kernel_start: u8;
@@ -47,24 +54,33 @@ unsafe extern "C" {
     static __kernel_end: u8;
 }
 
-/// Page-table pages, from BSS (zeroed at boot).
-struct TablePool {
-    tables: [Table; TABLE_POOL],
+/// The boot page-table pages, from BSS (zeroed at boot).
+struct BootTables {
+    tables: [Table; BOOT_TABLES],
     used: usize,
 }
 
-static mut TABLE_POOL_MEM: TablePool = TablePool {
-    tables: [const { Table::empty() }; TABLE_POOL],
+static mut BOOT_TABLES_MEM: BootTables = BootTables {
+    tables: [const { Table::empty() }; BOOT_TABLES],
     used: 0,
 };
 
-struct PoolSource;
+/// Where page-table pages come from: the frame allocator once it exists,
+/// the boot pool before.
+struct Tables<'a>(Option<&'a mut FrameMap<'static>>);
 
-impl TableSource for PoolSource {
+impl TableSource for Tables<'_> {
     fn alloc_table(&mut self) -> Option<*mut Table> {
+        if let Some(frames) = self.0.as_mut() {
+            let pa = frames.alloc()?;
+            // SAFETY: a free RAM frame, identity-mapped for the kernel and
+            // mapped nowhere else; a table must start all-invalid.
+            unsafe { core::ptr::write_bytes(pa as *mut u8, 0, PAGE_SIZE) };
+            return Some(pa as *mut Table);
+        }
         // SAFETY: only called with the `KERNEL_MM` lock held (or at
         // single-threaded boot), so the pool is not shared concurrently.
-        let pool = unsafe { &mut *core::ptr::addr_of_mut!(TABLE_POOL_MEM) };
+        let pool = unsafe { &mut *core::ptr::addr_of_mut!(BOOT_TABLES_MEM) };
         let t = pool.tables.get_mut(pool.used)? as *mut Table;
         pool.used += 1;
         Some(t)
@@ -74,49 +90,66 @@ impl TableSource for PoolSource {
 /// The address space and the frame allocator.
 pub struct Mm {
     tables: PageTables,
-    /// Next never-used physical frame (bump allocator) and the end of RAM.
-    next_frame: u64,
-    first_frame: u64,
-    ram_end: u64,
-    /// Frames given back (munmap), reused first.
-    free_frames: FreeFrames,
-    /// Frames handed out, for the shutdown report.
-    pub frames_used: u64,
+    /// Every frame the kernel hands out at run time (`None` until
+    /// `init_memory` knows where RAM ends).
+    frames: Option<FrameMap<'static>>,
+}
+
+impl Mm {
+    fn frames(&mut self) -> &mut FrameMap<'static> {
+        self.frames.as_mut().expect("frame allocator initialised")
+    }
+
+    /// One zeroed frame.
+    fn alloc_zeroed(&mut self) -> Option<u64> {
+        let pa = self.frames().alloc()?;
+        // SAFETY: a free RAM frame, identity-mapped for the kernel and mapped
+        // nowhere else (it was unmapped and the TLBs invalidated before it
+        // was freed).
+        unsafe { core::ptr::write_bytes(pa as *mut u8, 0, PAGE_SIZE) };
+        Some(pa)
+    }
+
+    /// Unmaps the user pages in `[va, va + size)` and frees their frames,
+    /// in Linux's `mmu_gather` order: clear the entries, invalidate the
+    /// TLBs of every CPU and wait for that to complete, and only then give
+    /// the frames back. Until the invalidation has completed another CPU
+    /// may still reach a frame through a stale TLB entry; a frame freed
+    /// (and handed out again) before that would be shared with a thread
+    /// that no longer owns it.
+    fn unmap_user(&mut self, va: u64, size: u64) {
+        let mut batch = [0u64; GATHER_BATCH];
+        let mut n = 0;
+        let mut off = 0;
+        while off < size {
+            if let Some((pa, _)) = self.tables.translate(va + off) {
+                self.tables.unmap(va + off, PAGE_SIZE as u64);
+                batch[n] = pa & !(PAGE_SIZE as u64 - 1);
+                n += 1;
+                if n == GATHER_BATCH {
+                    self.tlb_finish(&batch[..n]);
+                    n = 0;
+                }
+            }
+            off += PAGE_SIZE as u64;
+        }
+        self.tlb_finish(&batch[..n]);
+    }
+
+    /// `tlb_finish_mmu()`: one broadcast invalidation, completed, then the
+    /// gathered frames go back to the allocator.
+    fn tlb_finish(&mut self, gathered: &[u64]) {
+        if gathered.is_empty() {
+            return;
+        }
+        arch::mmu::flush_tlb_all();
+        for &pa in gathered {
+            self.frames().free(pa, 1);
+        }
+    }
 }
 
 static KERNEL_MM: SpinLock<Option<Mm>> = SpinLock::new(None);
-
-/// The free frames, as a list threaded through the frames themselves (each
-/// one's first word holds the next one's address; 0 ends it: frame 0
-/// is never handed out, it is below the kernel or not RAM). Unlike a
-/// `Vec` of addresses it costs no kernel heap: a fuzzer mapping and
-/// unmapping most of RAM used to grow the heap by 8 bytes per frame it
-/// ever freed.
-struct FreeFrames {
-    head: u64,
-}
-
-impl FreeFrames {
-    /// Gives `pa` (a whole RAM frame nobody maps any more) back.
-    fn push(&mut self, pa: u64) {
-        // SAFETY: `pa` is a RAM frame, identity-mapped writable for the
-        // kernel, no longer mapped for EL0 and owned by the allocator now.
-        unsafe { (pa as *mut u64).write(self.head) };
-        self.head = pa;
-    }
-
-    /// Takes a frame back out (its contents are stale: the caller zeroes).
-    fn pop(&mut self) -> Option<u64> {
-        let pa = self.head;
-        if pa == 0 {
-            return None;
-        }
-        // SAFETY: `pa` was pushed: a free RAM frame whose first word is
-        // the link written by `push`.
-        self.head = unsafe { (pa as *const u64).read() };
-        Some(pa)
-    }
-}
 
 /// Linker-symbol address.
 fn sym(s: &u8) -> u64 {
@@ -130,8 +163,8 @@ fn align_up(x: u64, a: u64) -> u64 {
 /// Builds the kernel map with RAM `[ram_base, ram_base + ram_size)` and the
 /// board's devices, then turns the MMU on. Runs on CPU 0 before anything else.
 pub fn init_early(ram_base: u64, ram_size: u64, devices: &[(u64, u64)]) {
-    let mut src = PoolSource;
-    let mut pt = PageTables::new(&mut src).expect("page-table pool");
+    let mut src = Tables(None);
+    let mut pt = PageTables::new(&mut src).expect("boot page tables");
     // SAFETY: linker symbols; only their addresses are used.
     let (kstart, text_end, rodata_end, kend) = unsafe {
         (
@@ -142,7 +175,7 @@ pub fn init_early(ram_base: u64, ram_size: u64, devices: &[(u64, u64)]) {
         )
     };
     let ram_end = ram_base + ram_size;
-    let map = |pt: &mut PageTables, src: &mut PoolSource, start: u64, end: u64, kind| {
+    let map = |pt: &mut PageTables, src: &mut Tables, start: u64, end: u64, kind| {
         if end > start {
             pt.map(src, start, start, end - start, kind)
                 .expect("kernel map");
@@ -182,16 +215,14 @@ pub fn init_early(ram_base: u64, ram_size: u64, devices: &[(u64, u64)]) {
     unsafe { arch::mmu::enable(pt.root_addr()) };
     *KERNEL_MM.lock() = Some(Mm {
         tables: pt,
-        next_frame: align_up(kend, PAGE_SIZE as u64),
-        first_frame: align_up(kend, PAGE_SIZE as u64),
-        ram_end,
-        free_frames: FreeFrames { head: 0 },
-        frames_used: 0,
+        frames: None,
     });
 }
 
-/// After the DTB was read: drops RAM beyond the real end from the map, keeps
-/// the DTB out of the allocator, and carves the kernel heap.
+/// After the DTB was read: drops RAM beyond the real end from the map,
+/// carves the kernel heap and the frame bitmap out of RAM around the DTB
+/// (`reserved`), and hands every other frame after the kernel image to the
+/// frame allocator. Returns the heap's address and size.
 pub fn init_memory(
     ram_base: u64,
     early_size: u64,
@@ -208,20 +239,32 @@ pub fn init_memory(
         );
         arch::mmu::flush_tlb_all();
     }
-    mm.ram_end = real_end;
-    if let Some((start, size)) = reserved
-        && start + size > mm.next_frame
-        && start < real_end
-    {
-        mm.next_frame = align_up(start + size, PAGE_SIZE as u64);
-    }
-    let heap = mm.next_frame;
-    mm.next_frame += HEAP_SIZE as u64;
-    mm.first_frame = mm.next_frame;
-    assert!(
-        mm.next_frame <= mm.ram_end,
-        "RAM too small for the kernel heap"
-    );
+    // SAFETY: a linker symbol; only its address is used.
+    let first = align_up(unsafe { sym(&__kernel_end) }, PAGE_SIZE as u64);
+    let dtb = reserved.unwrap_or((0, 0));
+    let dtb = (dtb.0, dtb.0 + dtb.1);
+    let heap = frames::carve(first, real_end, HEAP_SIZE as u64, &[dtb])
+        .expect("RAM too small for the kernel heap");
+    let nframes = (real_end - first) / PAGE_SIZE as u64;
+    let words = FrameMap::words_for(nframes);
+    let bitmap_bytes = (words * 8) as u64;
+    let bitmap = frames::carve(
+        first,
+        real_end,
+        bitmap_bytes,
+        &[dtb, (heap, heap + HEAP_SIZE as u64)],
+    )
+    .expect("RAM too small for the frame bitmap");
+    // SAFETY: `[bitmap, bitmap + bitmap_bytes)` is identity-mapped kernel
+    // RAM after the kernel image, outside the heap and the DTB, and from
+    // here on reserved in the map it holds: nothing else ever uses it.
+    let bits = unsafe { core::slice::from_raw_parts_mut(bitmap as *mut u64, words) };
+    let mut map = FrameMap::new(bits, first, nframes);
+    map.release(first, real_end);
+    map.reserve(dtb.0, dtb.1);
+    map.reserve(heap, heap + HEAP_SIZE as u64);
+    map.reserve(bitmap, bitmap + bitmap_bytes);
+    mm.frames = Some(map);
     // SAFETY: `[heap, heap + HEAP_SIZE)` is mapped kernel RAM handed to no one else.
     unsafe { HEAP.init(heap as usize, HEAP_SIZE) };
     (heap, HEAP_SIZE as u64)
@@ -230,29 +273,36 @@ pub fn init_memory(
 #[global_allocator]
 static HEAP: embedded_alloc::LlffHeap = embedded_alloc::LlffHeap::empty();
 
-/// Allocates `pages` zeroed, physically contiguous frames.
-fn alloc_frames(mm: &mut Mm, pages: u64) -> Option<u64> {
-    let start = mm.next_frame;
-    let end = start.checked_add(pages * PAGE_SIZE as u64)?;
-    if end > mm.ram_end {
-        return None;
-    }
-    mm.next_frame = end;
-    mm.frames_used += pages;
-    // SAFETY: fresh frames in identity-mapped kernel RAM, owned by nobody.
-    unsafe { core::ptr::write_bytes(start as *mut u8, 0, (end - start) as usize) };
-    Some(start)
-}
-
-/// Maps `size` bytes of fresh zeroed memory at user address `va` and returns
-/// the physical (= kernel identity) address of its first byte.
+/// Maps `size` bytes of fresh zeroed, physically contiguous memory at user
+/// address `va` (the app image and its main stack, at boot) and returns the
+/// physical (= kernel identity) address of its first byte.
 pub fn map_user_zeroed(va: u64, size: u64, kind: MapKind) -> Result<u64, MapError> {
     let mut guard = KERNEL_MM.lock();
     let mm = guard.as_mut().expect("mm");
     let pages = align_up(size, PAGE_SIZE as u64) / PAGE_SIZE as u64;
-    let pa = alloc_frames(mm, pages).ok_or(MapError::OutOfTables)?;
-    mm.tables
-        .map(&mut PoolSource, va, pa, pages * PAGE_SIZE as u64, kind)?;
+    let pa = mm
+        .frames()
+        .alloc_contig(pages)
+        .ok_or(MapError::OutOfTables)?;
+    // SAFETY: fresh frames in identity-mapped kernel RAM, owned by nobody.
+    unsafe { core::ptr::write_bytes(pa as *mut u8, 0, (pages * PAGE_SIZE as u64) as usize) };
+    for i in 0..pages {
+        let off = i * PAGE_SIZE as u64;
+        let Mm { tables, frames } = &mut *mm;
+        if let Err(e) = tables.map(
+            &mut Tables(frames.as_mut()),
+            va + off,
+            pa + off,
+            PAGE_SIZE as u64,
+            kind,
+        ) {
+            // Pages before `off` are mapped (unmapping frees them), the rest
+            // never were. Nothing was reachable from EL0: the app has not run.
+            mm.frames().free(pa + off, pages - i);
+            mm.unmap_user(va, off);
+            return Err(e);
+        }
+    }
     Ok(pa)
 }
 
@@ -288,37 +338,33 @@ pub fn verify_kernel_wx() {
     );
 }
 
-/// One zeroed frame, from the free list or the bump allocator.
-fn alloc_frame(mm: &mut Mm) -> Option<u64> {
-    if let Some(pa) = mm.free_frames.pop() {
-        mm.frames_used += 1;
-        // SAFETY: a frame returned by munmap, unmapped from user space.
-        unsafe { core::ptr::write_bytes(pa as *mut u8, 0, PAGE_SIZE) };
-        return Some(pa);
-    }
-    alloc_frames(mm, 1)
-}
-
 /// Maps fresh zeroed pages at `[va, va + size)`, page by page (mmap).
-/// On failure nothing stays mapped.
+/// On failure nothing stays mapped and every frame is back.
 pub fn map_user_pages(va: u64, size: u64, kind: MapKind) -> Result<(), MapError> {
     let mut guard = KERNEL_MM.lock();
     let mm = guard.as_mut().expect("mm");
     let mut done = 0;
     while done < size {
-        let result = match alloc_frame(mm) {
-            Some(pa) => mm
-                .tables
-                .map(&mut PoolSource, va + done, pa, PAGE_SIZE as u64, kind)
-                .inspect_err(|_| {
-                    mm.free_frames.push(pa);
-                    mm.frames_used -= 1;
-                }),
+        let result = match mm.alloc_zeroed() {
+            Some(pa) => {
+                let Mm { tables, frames } = &mut *mm;
+                let r = tables.map(
+                    &mut Tables(frames.as_mut()),
+                    va + done,
+                    pa,
+                    PAGE_SIZE as u64,
+                    kind,
+                );
+                if r.is_err() {
+                    // Never mapped: no TLB can hold it.
+                    mm.frames().free(pa, 1);
+                }
+                r
+            }
             None => Err(MapError::OutOfTables),
         };
         if let Err(e) = result {
-            drop(guard);
-            unmap_user_pages(va, done);
+            mm.unmap_user(va, done);
             return Err(e);
         }
         done += PAGE_SIZE as u64;
@@ -326,21 +372,33 @@ pub fn map_user_pages(va: u64, size: u64, kind: MapKind) -> Result<(), MapError>
     Ok(())
 }
 
-/// Unmaps `[va, va + size)` and frees the frames behind it (munmap).
+/// Unmaps `[va, va + size)` and frees the frames behind it (munmap), after
+/// every CPU's TLB has dropped them (see `Mm::unmap_user`).
 pub fn unmap_user_pages(va: u64, size: u64) {
     let mut guard = KERNEL_MM.lock();
+    guard.as_mut().expect("mm").unmap_user(va, size);
+}
+
+/// A kernel stack of `size` bytes (physically contiguous frames, EL1-only
+/// in the identity map), or `None` when memory is exhausted.
+pub fn alloc_kernel_stack(size: usize) -> Option<*mut u8> {
+    let mut guard = KERNEL_MM.lock();
+    let frames = guard.as_mut()?.frames.as_mut()?;
+    let pa = frames.alloc_contig(size.div_ceil(PAGE_SIZE) as u64)?;
+    Some(pa as *mut u8)
+}
+
+/// Gives a kernel stack from [`alloc_kernel_stack`] back.
+///
+/// # Safety
+///
+/// Nothing runs on the stack or refers to it any more.
+pub unsafe fn free_kernel_stack(stack: *mut u8, size: usize) {
+    let mut guard = KERNEL_MM.lock();
     let mm = guard.as_mut().expect("mm");
-    let mut off = 0;
-    while off < size {
-        if let Some((pa, _)) = mm.tables.translate(va + off) {
-            mm.tables.unmap(va + off, PAGE_SIZE as u64);
-            mm.free_frames.push(pa & !(PAGE_SIZE as u64 - 1));
-            mm.frames_used -= 1;
-        }
-        off += PAGE_SIZE as u64;
-    }
-    drop(guard);
-    arch::mmu::flush_tlb_all();
+    // Never mapped for EL0: no TLB invalidation needed.
+    mm.frames()
+        .free(stack as u64, size.div_ceil(PAGE_SIZE) as u64);
 }
 
 /// Writes a u64 to physical address `pa` through the fixmap page, and
@@ -351,9 +409,10 @@ pub fn write_phys_u64(pa: u64, val: u64) {
     let page = pa & !(PAGE_SIZE as u64 - 1);
     mm.tables.unmap(FIXMAP, PAGE_SIZE as u64);
     arch::mmu::flush_tlb_all();
-    mm.tables
+    let Mm { tables, frames } = mm;
+    tables
         .map(
-            &mut PoolSource,
+            &mut Tables(frames.as_mut()),
             FIXMAP,
             page,
             PAGE_SIZE as u64,
@@ -380,13 +439,15 @@ pub fn heap_used() -> usize {
 
 /// (frames the allocator manages, frames free now), for `kstats`.
 pub fn frame_counts() -> (u64, u64) {
-    KERNEL_MM.lock().as_ref().map_or((0, 0), |mm| {
-        let total = (mm.ram_end - mm.first_frame) / PAGE_SIZE as u64;
-        (total, total - mm.frames_used)
-    })
+    let guard = KERNEL_MM.lock();
+    match guard.as_ref().and_then(|mm| mm.frames.as_ref()) {
+        Some(f) => (f.total(), f.free_count()),
+        None => (0, 0),
+    }
 }
 
 /// Frames in use, for the shutdown report.
 pub fn frames_used() -> u64 {
-    KERNEL_MM.lock().as_ref().map_or(0, |mm| mm.frames_used)
+    let (total, free) = frame_counts();
+    total - free
 }

@@ -52,13 +52,20 @@ pub fn shutdown(status: u32) -> ! {
     arch::cpu::halt()
 }
 
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
+/// The end of every kernel panic (the panic handler, an unexpected kernel
+/// exception): takes no lock the failing code could hold — the console
+/// prints without its lock, the other CPUs are stopped without waiting
+/// for anyone's lock, no counter that needs a lock is read — and powers
+/// off with [`STATUS_PANIC`]. A panic overrides an end already under way
+/// on another CPU (that CPU may be the one waiting for a lock this one
+/// holds).
+pub fn panic_shutdown() -> ! {
     arch::cpu::local_irq_disable();
-    // Printed before anything else: a panic must never be lost, even on a
-    // CPU that then parks because another one is already shutting down.
-    println!("[panic] {info}");
-    begin_shutdown();
+    crate::console::bust_spinlocks();
+    let me = arch::cpu::cpu_id();
+    if SHUTDOWN_OWNER.swap(me, Ordering::AcqRel) != me {
+        crate::smp::stop_other_cpus();
+    }
     println!("[shutdown] status={STATUS_PANIC}");
     crate::console::flush();
     arch::semihosting::exit(STATUS_PANIC);
@@ -66,4 +73,13 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
         arch::psci::system_off();
     }
     arch::cpu::halt()
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    arch::cpu::local_irq_disable();
+    crate::console::bust_spinlocks();
+    // Printed before anything else: a panic must never be lost.
+    println!("[panic] {info}");
+    panic_shutdown()
 }

@@ -3,7 +3,7 @@
 
 use crate::errno::*;
 use crate::sched;
-use crate::task::{LIVE_THREADS, Task, TaskState, current};
+use crate::task::{LIVE_THREADS, NewTaskError, Task, TaskState, current};
 use arch::TrapFrame;
 use arch::uaccess;
 use core::sync::atomic::Ordering;
@@ -32,7 +32,11 @@ pub fn sys_clone(tf: &mut TrapFrame) -> i64 {
     } else {
         arch::cpu::read_tpidr_el0()
     };
-    let child = Task::new_user(frame, tpidr);
+    let child = match Task::new_user(frame, tpidr) {
+        Ok(child) => child,
+        Err(NewTaskError::Limit) => return -EAGAIN,
+        Err(NewTaskError::NoMemory) => return -ENOMEM,
+    };
     // Inherit the signal mask; affinity too (as Linux does).
     child.sig.lock().blocked = parent.sig.lock().blocked;
     child.cpus_allowed.store(
@@ -41,11 +45,16 @@ pub fn sys_clone(tf: &mut TrapFrame) -> i64 {
     );
     child.cpu.store(arch::cpu::cpu_id(), Ordering::Relaxed);
     let tid = child.tid();
-    if flags & CLONE_PARENT_SETTID != 0 && uaccess::put_user(parent_tid, tid).is_err() {
-        return -EFAULT;
+    // Linux ignores a failed tid write: the thread exists whatever
+    // happens here (kernel_clone()'s put_user for CLONE_PARENT_SETTID,
+    // schedule_tail()'s for CLONE_CHILD_SETTID). Writing the child's word
+    // before it runs, from the parent, is the same: the two threads share
+    // the address space.
+    if flags & CLONE_PARENT_SETTID != 0 {
+        let _ = uaccess::put_user(parent_tid, tid);
     }
-    if flags & CLONE_CHILD_SETTID != 0 && uaccess::put_user(child_tid, tid).is_err() {
-        return -EFAULT;
+    if flags & CLONE_CHILD_SETTID != 0 {
+        let _ = uaccess::put_user(child_tid, tid);
     }
     if flags & CLONE_CHILD_CLEARTID != 0 {
         child.clear_child_tid.store(child_tid, Ordering::Relaxed);

@@ -206,14 +206,10 @@ pub fn sys_rseq(tf: &mut TrapFrame) -> i64 {
         Err(e) => {
             // A length that contradicts the image's mode is the one refusal
             // a user cannot guess from the errno: always say why. Others
-            // (bad flags, pointers, ...) only at loglevel=8, so that a
-            // fuzzer cannot flood the console.
-            let mode_mismatch = match MODE {
-                Mode::V1 => len > 32,
-                Mode::V2 => len == 32,
-            };
+            // (bad flags, pointers, re-registration, ...) only at
+            // loglevel=8, so that a fuzzer cannot flood the console.
             if let Some(why) = e.why {
-                if mode_mismatch && e.errno == rseq::EINVAL {
+                if e.mode_rule {
                     println!("[rseq] tid {}: {why}", task.tid());
                 } else {
                     pr_debug!("[rseq] tid {}: {why}", task.tid());

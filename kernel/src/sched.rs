@@ -67,7 +67,10 @@ pub fn schedule() {
     prev.flags.clear(TIF_NEED_RESCHED);
     prev.flags.clear(TIF_NEED_RESCHED_LAZY);
 
-    let mut misplaced: Vec<&'static Task> = Vec::new();
+    // Tasks whose affinity changed while queued, moved after the run
+    // queue lock is dropped; a bounded batch (no allocation in schedule).
+    let mut misplaced: [Option<&'static Task>; WAKE_BATCH] = [None; WAKE_BATCH];
+    let mut nmisplaced = 0;
     let next = {
         let mut rq = cpu.rq.lock();
         if !prev.is_idle {
@@ -93,7 +96,17 @@ pub fn schedule() {
         }
         let next = loop {
             match rq.queue.pop_front() {
-                Some(t) if !t.allowed_on(cpu.id) => misplaced.push(t),
+                Some(t) if !t.allowed_on(cpu.id) && nmisplaced < WAKE_BATCH => {
+                    misplaced[nmisplaced] = Some(t);
+                    nmisplaced += 1;
+                }
+                Some(t) if !t.allowed_on(cpu.id) => {
+                    // The batch is full: leave it for the next schedule,
+                    // which the idle task runs at once.
+                    rq.queue.push_front(t);
+                    cpu.idle().flags.set(TIF_NEED_RESCHED);
+                    break cpu.idle();
+                }
                 Some(t) => break t,
                 None => break cpu.idle(),
             }
@@ -102,7 +115,7 @@ pub fn schedule() {
         rq.curr_is_user = !next.is_idle;
         next
     };
-    for t in misplaced {
+    for t in misplaced.into_iter().flatten() {
         // Affinity changed while queued: these are not on any CPU.
         enqueue(t, select_cpu(t));
     }
@@ -358,6 +371,20 @@ pub fn cpu_idle() -> ! {
 /// Sleepers with a deadline (system counter value).
 static TIMERS: SpinLock<Vec<(u64, &'static Task)>> = SpinLock::new(Vec::new());
 
+/// Reserves room for `tasks` threads in every run queue and in the timer
+/// list, so that queueing a thread never allocates (a failed allocation
+/// in the scheduler could only panic). False when the heap is exhausted.
+pub fn reserve_task_slots(tasks: usize) -> bool {
+    let rqs_ok = (0..arch::MAX_CPUS).all(|c| {
+        let mut rq = percpu::cpu(c).rq.lock();
+        let more = tasks.saturating_sub(rq.queue.len());
+        rq.queue.try_reserve(more).is_ok()
+    });
+    let mut timers = TIMERS.lock();
+    let more = tasks.saturating_sub(timers.len());
+    rqs_ok && timers.try_reserve(more).is_ok()
+}
+
 /// Arms a wakeup of the current task at counter value `deadline`.
 pub fn timer_add(deadline: u64) {
     TIMERS.lock().push((deadline, current()));
@@ -369,26 +396,37 @@ pub fn timer_del() {
     TIMERS.lock().retain(|&(_, t)| !core::ptr::eq(t, me));
 }
 
-/// Wakes every sleeper whose deadline passed (tick resolution).
+/// Wakes every sleeper whose deadline passed (tick resolution), a batch at
+/// a time: they are taken off the list under its lock and woken outside it.
 fn timer_tick() {
     let now = arch::timer::counter();
-    let expired: Vec<&'static Task> = {
-        let mut timers = TIMERS.lock();
-        let mut out = Vec::new();
-        timers.retain(|&(d, t)| {
-            if d <= now {
-                out.push(t);
-                false
-            } else {
-                true
-            }
-        });
-        out
-    };
-    for t in expired {
-        wake_up(t, WakeReason::Timeout);
+    loop {
+        let mut batch = [None; WAKE_BATCH];
+        let mut n = 0;
+        {
+            let mut timers = TIMERS.lock();
+            timers.retain(|&(d, t)| {
+                if d <= now && n < WAKE_BATCH {
+                    batch[n] = Some(t);
+                    n += 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        for t in batch.iter().flatten() {
+            wake_up(t, WakeReason::Timeout);
+        }
+        if n < WAKE_BATCH {
+            return;
+        }
     }
 }
+
+/// Tasks woken per batch by the timer and futex wake paths (an array on the
+/// stack rather than a heap allocation that could fail).
+pub const WAKE_BATCH: usize = 16;
 
 /// Sleeps until counter value `deadline`; returns early on a signal.
 pub fn sleep_until(deadline: u64) -> WakeReason {

@@ -320,7 +320,8 @@ fn setup_rt_frame(
     tf: &mut TrapFrame,
 ) -> Result<(), ()> {
     let sp = (tf.sp.wrapping_sub(FRAME_TOTAL as u64)) & !15;
-    let mut buf = alloc::vec![0u8; FRAME_TOTAL];
+    // On the kernel stack (32 KiB): nothing to allocate, nothing to fail.
+    let mut buf = [0u8; FRAME_TOTAL];
     put32(&mut buf, 0, sig);
     put32(&mut buf, 8, info.code as u32);
     if info.fault.is_some() {
@@ -369,7 +370,7 @@ fn setup_rt_frame(
 /// rt_sigreturn(): restores what `setup_rt_frame` saved. Returns x0 as it was.
 pub fn sys_rt_sigreturn(tf: &mut TrapFrame) -> i64 {
     let task = current();
-    let mut buf = alloc::vec![0u8; FRAME_SIZE];
+    let mut buf = [0u8; FRAME_SIZE];
     let ok = uaccess::copy_from_user(&mut buf, tf.sp).is_ok()
         && get32(&buf, MC_RESERVED) == FPSIMD_MAGIC
         && get32(&buf, MC_RESERVED + 4) as usize == FPSIMD_SIZE;
@@ -497,10 +498,10 @@ pub fn sys_kill(pid: i64, sig: u64) -> i64 {
     let target = if me.sig.lock().blocked & bit(sig) == 0 {
         me
     } else {
-        crate::task::threads()
-            .into_iter()
-            .find(|t| t.state() != TaskState::Dead && t.sig.lock().blocked & bit(sig) == 0)
-            .unwrap_or(me)
+        crate::task::find_thread(|t| {
+            t.state() != TaskState::Dead && t.sig.lock().blocked & bit(sig) == 0
+        })
+        .unwrap_or(me)
     };
     send_signal(
         target,

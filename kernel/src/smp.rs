@@ -116,7 +116,9 @@ pub fn stop_other_cpus() {
     let me = arch::cpu::cpu_id();
     for c in percpu::online().filter(|c| c.id != me) {
         c.call_kinds.fetch_or(CALL_STOP, Ordering::SeqCst);
-        crate::irq::send_sgi(SGI_CALL_FUNCTION, c.id);
+        // Bounded: the stop must go on even when the GIC lock's holder is
+        // the CPU that panicked.
+        crate::irq::try_send_sgi(SGI_CALL_FUNCTION, c.id);
     }
     let deadline = arch::timer::counter() + arch::timer::cntfrq() / 10;
     for c in percpu::online().filter(|c| c.id != me) {

@@ -38,6 +38,22 @@ impl<T> SpinLock<T> {
         }
         SpinLockGuard { lock: self, flags }
     }
+
+    /// Masks IRQs and takes the lock if it is free; otherwise restores
+    /// IRQs and returns `None`.
+    pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
+        let flags = arch::cpu::local_irq_save();
+        if self
+            .locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            Some(SpinLockGuard { lock: self, flags })
+        } else {
+            arch::cpu::local_irq_restore(flags);
+            None
+        }
+    }
 }
 
 /// Holds a [`SpinLock`]; unlocks and restores IRQs on drop.

@@ -183,22 +183,26 @@ fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> i64 {
     if clock != CLOCK_MONOTONIC || flags & !TIMER_ABSTIME != 0 {
         return -EINVAL;
     }
-    let ticks = match crate::futex::timespec_to_ticks(req) {
-        Ok(t) => t,
+    let req_ns = match crate::futex::timespec_ns(req) {
+        Ok(ns) => ns,
         Err(e) => return e,
     };
+    let ticks = crate::futex::ns_to_ticks(req_ns);
     let freq = arch::timer::cntfrq();
-    let now = arch::timer::counter();
+    let start = arch::timer::counter();
     let deadline = if flags & TIMER_ABSTIME != 0 {
         ticks
     } else {
-        now.saturating_add(ticks)
+        start.saturating_add(ticks)
     };
     match crate::sched::sleep_until(deadline) {
         crate::task::WakeReason::Signal => {
             if rem != 0 && flags & TIMER_ABSTIME == 0 {
-                let left =
-                    arch::timer::ticks_to_ns(deadline.saturating_sub(arch::timer::counter()), freq);
+                // The request minus the time slept, in nanoseconds: exact
+                // for any request (the deadline itself may be clamped).
+                let slept = arch::timer::counter().saturating_sub(start) as u128 * 1_000_000_000
+                    / freq as u128;
+                let left = req_ns.saturating_sub(slept);
                 let ts = Timespec {
                     tv_sec: (left / 1_000_000_000) as i64,
                     tv_nsec: (left % 1_000_000_000) as i64,

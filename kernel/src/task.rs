@@ -114,13 +114,17 @@ static THREADS: SpinLock<Vec<&'static Task>> = SpinLock::new(Vec::new());
 pub static LIVE_THREADS: AtomicU32 = AtomicU32::new(0);
 static NEXT_TID: AtomicU32 = AtomicU32::new(1);
 
+/// Why `clone` could not make a thread (its errno).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewTaskError {
+    /// `threads_max` threads are alive (Linux's `copy_process()`: EAGAIN).
+    Limit,
+    /// No memory for the kernel stack or the task (ENOMEM).
+    NoMemory,
+}
+
 impl Task {
-    fn alloc(tid: u32, is_idle: bool, cpus_allowed: u64) -> Task {
-        let kstack = if is_idle {
-            core::ptr::null_mut()
-        } else {
-            Box::leak(alloc::vec![0u8; KERNEL_STACK_SIZE].into_boxed_slice()).as_mut_ptr()
-        };
+    fn alloc(tid: u32, is_idle: bool, cpus_allowed: u64, kstack: *mut u8) -> Task {
         Task {
             tid: AtomicU32::new(tid),
             flags: ThreadFlags::new(),
@@ -145,23 +149,23 @@ impl Task {
         }
     }
 
-    /// A new user thread that will start at EL0 with `frame`, on any CPU.
-    /// Reuses a reaped dead thread's Task when there is one, so thread
-    /// churn does not grow the kernel heap.
-    pub fn new_user(frame: TrapFrame, tpidr_el0: u64) -> &'static Task {
-        let tid = NEXT_TID.fetch_add(1, Ordering::Relaxed);
-        let recycled = REAPED.lock().pop();
-        let task: &'static Task = match recycled {
-            Some(t) => {
-                t.reset_for_reuse(tid);
-                t
-            }
-            None => {
-                let t: &'static Task = Box::leak(Box::new(Task::alloc(tid, false, u64::MAX)));
-                THREADS.lock().push(t);
-                t
-            }
-        };
+    /// A new user thread that will start at EL0 with `frame`, on any CPU,
+    /// or why there is none. Reuses a reaped dead thread's Task when there
+    /// is one, so thread churn does not grow the kernel heap. Everything
+    /// a thread will need from the kernel heap for its life (its slots in
+    /// the run queues, the futex and timer lists) is reserved here, so
+    /// that no later allocation on its behalf can fail. On an error nothing
+    /// is left behind.
+    pub fn new_user(frame: TrapFrame, tpidr_el0: u64) -> Result<&'static Task, NewTaskError> {
+        let max = threads_max().min(u64::from(u32::MAX)) as u32;
+        LIVE_THREADS
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map_err(|_| NewTaskError::Limit)?;
+        let task = Self::new_user_slot().inspect_err(|_| {
+            LIVE_THREADS.fetch_sub(1, Ordering::SeqCst);
+        })?;
         task.tpidr_el0.store(tpidr_el0, Ordering::Relaxed);
         let top = task.user_frame();
         // SAFETY: the frame slot at the top of the task's fresh kernel stack.
@@ -169,15 +173,48 @@ impl Task {
         let ctx = arch::context::new_thread_context(top, crate::exit::ret_from_fork);
         // SAFETY: the task is not visible to any scheduler yet.
         unsafe { *task.ctx.get() = ctx };
-        LIVE_THREADS.fetch_add(1, Ordering::SeqCst);
-        task
+        Ok(task)
+    }
+
+    /// A Task with a fresh kernel stack and TID: recycled, or allocated
+    /// with every list slot it needs reserved.
+    fn new_user_slot() -> Result<&'static Task, NewTaskError> {
+        let kstack =
+            crate::mm::alloc_kernel_stack(KERNEL_STACK_SIZE).ok_or(NewTaskError::NoMemory)?;
+        let free_stack = || {
+            // SAFETY: allocated just above and never used.
+            unsafe { crate::mm::free_kernel_stack(kstack, KERNEL_STACK_SIZE) }
+        };
+        let tid = NEXT_TID.fetch_add(1, Ordering::Relaxed);
+        if let Some(t) = REAPED.lock().pop() {
+            t.reset_for_reuse(tid, kstack);
+            return Ok(t);
+        }
+        let mut threads = THREADS.lock();
+        let tasks = threads.len() + 1;
+        let reserved = threads.try_reserve(1).is_ok()
+            && REAPED.lock().try_reserve(tasks).is_ok()
+            && crate::sched::reserve_task_slots(tasks)
+            && crate::futex::reserve_task_slots(tasks);
+        let task = if reserved {
+            try_leak(Task::alloc(tid, false, u64::MAX, kstack))
+        } else {
+            None
+        };
+        let Some(task) = task else {
+            drop(threads);
+            free_stack();
+            return Err(NewTaskError::NoMemory);
+        };
+        threads.push(task);
+        Ok(task)
     }
 
     /// Makes a reaped task (dead, off every CPU, stack freed) a fresh thread
     /// with TID `tid` and a new kernel stack. Every field is interior-mutable,
     /// so stale `&Task` from a TID lookup stay valid references (they now see
     /// the new thread, whose TID they can check).
-    fn reset_for_reuse(&self, tid: u32) {
+    fn reset_for_reuse(&self, tid: u32, kstack: *mut u8) {
         self.tid.store(tid, Ordering::Release);
         self.flags.clear_all();
         *self.sched_lock.lock() = false;
@@ -200,8 +237,7 @@ impl Task {
             *self.ctx.get() = CpuContext::default();
             *self.fp.get() = FpState::default();
         }
-        let stack = Box::leak(alloc::vec![0u8; KERNEL_STACK_SIZE].into_boxed_slice()).as_mut_ptr();
-        self.kstack.store(stack, Ordering::Release);
+        self.kstack.store(kstack, Ordering::Release);
         self.set_state(TaskState::Runnable);
     }
 
@@ -218,7 +254,13 @@ impl Task {
 
     /// CPU `cpu`'s idle thread; it adopts the running boot stack.
     pub fn new_idle(cpu: usize) -> &'static Task {
-        let task: &'static Task = Box::leak(Box::new(Task::alloc(0, true, 1 << cpu)));
+        // At boot: nothing to fall back on without an idle thread.
+        let task: &'static Task = Box::leak(Box::new(Task::alloc(
+            0,
+            true,
+            1 << cpu,
+            core::ptr::null_mut(),
+        )));
         task.cpu.store(cpu, Ordering::Relaxed);
         task.state
             .store(TaskState::Running as u8, Ordering::Relaxed);
@@ -260,11 +302,9 @@ impl Task {
     pub unsafe fn free_kstack(&self) {
         let p = self.kstack.swap(core::ptr::null_mut(), Ordering::AcqRel);
         if !p.is_null() {
-            // SAFETY: allocated in `alloc` as a boxed slice of this size and
-            // no longer used (caller's contract).
-            drop(unsafe {
-                Box::from_raw(core::ptr::slice_from_raw_parts_mut(p, KERNEL_STACK_SIZE))
-            });
+            // SAFETY: from `mm::alloc_kernel_stack` with this size, and no
+            // longer used (caller's contract).
+            unsafe { crate::mm::free_kernel_stack(p, KERNEL_STACK_SIZE) };
         }
     }
 
@@ -298,17 +338,41 @@ impl Task {
     }
 }
 
+/// Kernel heap a thread may need beyond its Task: its slots in the four
+/// run queues, the futex and timer lists and the thread lists.
+const HEAP_PER_THREAD: usize = 256;
+
 /// Linux's `threads-max` (`set_max_threads()`): at most RAM / (8 ×
 /// kernel stack size) threads, so kernel stacks can never take more than
-/// an eighth of memory.
+/// an eighth of memory; and at most what half the kernel heap holds, so
+/// the heap cannot run out first.
 pub fn threads_max() -> u64 {
     let (frames, _) = crate::mm::frame_counts();
-    frames * arch::PAGE_SIZE as u64 / (8 * KERNEL_STACK_SIZE as u64)
+    let by_ram = frames * arch::PAGE_SIZE as u64 / (8 * KERNEL_STACK_SIZE as u64);
+    let by_heap =
+        (crate::mm::HEAP_SIZE / 2 / (core::mem::size_of::<Task>() + HEAP_PER_THREAD)) as u64;
+    by_ram.min(by_heap)
 }
 
-/// Every user thread created so far (exited ones are `Dead`).
-pub fn threads() -> Vec<&'static Task> {
-    THREADS.lock().clone()
+/// `Box::leak(Box::new(value))`, or `None` when the heap is exhausted.
+fn try_leak<T>(value: T) -> Option<&'static T> {
+    let layout = core::alloc::Layout::new::<T>();
+    // SAFETY: `T` (a Task) is not zero-sized.
+    let p = unsafe { alloc::alloc::alloc(layout) }.cast::<T>();
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` is fresh, aligned and big enough for a `T`; it is never
+    // freed, so the reference is `'static`.
+    unsafe {
+        p.write(value);
+        Some(&*p)
+    }
+}
+
+/// The first thread (exited ones included) that `pred` accepts.
+pub fn find_thread(mut pred: impl FnMut(&Task) -> bool) -> Option<&'static Task> {
+    THREADS.lock().iter().copied().find(|t| pred(t))
 }
 
 /// Looks a thread up by TID.

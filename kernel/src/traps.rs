@@ -103,6 +103,8 @@ extern "C" fn el1_bad_handler(tf: &mut TrapFrame) {
 
 /// Prints a panic report with the registers and powers off with status 255.
 fn kernel_fault(what: &str, tf: &TrapFrame) -> ! {
+    arch::cpu::local_irq_disable();
+    crate::console::bust_spinlocks();
     let esr = Esr(ESR_EL1.get());
     println!(
         "[panic] {what}: {esr} (ESR {:#x}, EC {:#04x})",
@@ -123,5 +125,5 @@ fn kernel_fault(what: &str, tf: &TrapFrame) -> ! {
         }
         println!();
     }
-    crate::power::shutdown(crate::power::STATUS_PANIC)
+    crate::power::panic_shutdown()
 }

@@ -81,6 +81,11 @@ pub fn sys_mmap(addr: u64, len: u64, prot: u64, flags: u64, fd: u64, off: u64) -
         Err(e) => return e,
     };
     let mut regions = REGIONS.lock();
+    // Room for the new region first: past this point nothing can fail but
+    // the frames themselves.
+    if regions.try_reserve(1).is_err() {
+        return -ENOMEM;
+    }
     let start = if flags & MAP_FIXED != 0 {
         if !addr.is_multiple_of(PAGE_SIZE as u64)
             || addr < MMAP_BASE
@@ -123,20 +128,37 @@ pub fn sys_munmap(addr: u64, len: u64) -> i64 {
         return -EINVAL; // the image and the main stack stay mapped
     }
     let mut regions = REGIONS.lock();
-    let mut out = Vec::with_capacity(regions.len() + 1);
-    for &(s, e) in regions.iter() {
-        if e <= addr || s >= end {
-            out.push((s, e));
-            continue;
-        }
-        if s < addr {
-            out.push((s, addr));
-        }
-        if e > end {
-            out.push((end, e));
-        }
+    // Cutting a hole in the middle of a region makes two of one (Linux:
+    // ENOMEM when that split cannot be made).
+    if regions.try_reserve(1).is_err() {
+        return -ENOMEM;
     }
-    *regions = out;
+    let mut split = None;
+    regions.retain_mut(|(s, e)| {
+        if *e <= addr || *s >= end {
+            return true;
+        }
+        match (*s < addr, *e > end) {
+            (true, true) => {
+                split = Some((end, *e));
+                *e = addr;
+                true
+            }
+            (true, false) => {
+                *e = addr;
+                true
+            }
+            (false, true) => {
+                *s = end;
+                true
+            }
+            (false, false) => false,
+        }
+    });
+    if let Some(tail) = split {
+        let pos = regions.partition_point(|&(s, _)| s < tail.0);
+        regions.insert(pos, tail);
+    }
     mm::unmap_user_pages(addr, len);
     0
 }

@@ -29,6 +29,10 @@ pub struct RegError {
     /// Why, for the kernel log (Linux logs nothing; we explain refusals
     /// that are ours, like the mode rule).
     pub why: Option<&'static str>,
+    /// The refusal is the image's mode rule, which a user cannot guess from
+    /// the errno: the kernel logs it at the default level (the others only
+    /// at debug level, so a fuzzer cannot flood the console).
+    pub mode_rule: bool,
 }
 
 /// An error with a reason.
@@ -36,6 +40,7 @@ const fn err(errno: i64, why: &'static str) -> RegError {
     RegError {
         errno,
         why: Some(why),
+        mode_rule: false,
     }
 }
 
@@ -205,7 +210,7 @@ fn length_valid(rseq: u64, len: u32) -> bool {
 /// the other is refused rather than silently given the wrong behaviour.
 fn check_mode(mode: Mode, len: u32) -> Result<(), RegError> {
     match mode {
-        Mode::V1 if len > ORIG_RSEQ_SIZE => Err(err(
+        Mode::V1 if len > ORIG_RSEQ_SIZE => Err(mode_rule(
             EINVAL,
             if len == Mode::V2.len() {
                 "64-byte (v2) registration refused: this kernel image is built for rseq v1"
@@ -213,11 +218,19 @@ fn check_mode(mode: Mode, len: u32) -> Result<(), RegError> {
                 "registration longer than 32 bytes (v2) refused: this kernel image is built for rseq v1"
             },
         )),
-        Mode::V2 if len == ORIG_RSEQ_SIZE => Err(err(
+        Mode::V2 if len == ORIG_RSEQ_SIZE => Err(mode_rule(
             EINVAL,
             "32-byte (v1) registration refused: this kernel image is built for rseq v2",
         )),
         _ => Ok(()),
+    }
+}
+
+/// A refusal by the image's mode rule (always logged).
+const fn mode_rule(errno: i64, why: &'static str) -> RegError {
+    RegError {
+        mode_rule: true,
+        ..err(errno, why)
     }
 }
 

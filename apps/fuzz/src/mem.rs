@@ -18,14 +18,14 @@ use crate::stats;
 pub const PAGE: u64 = 4096;
 /// The user window (kernel/src/mm.rs).
 pub const USER_BASE: u64 = 0x40_0000_0000;
-pub const WINDOW: u64 = 0x4000_0000;
+pub const WINDOW: u64 = 0x1_0000_0000;
 /// Never mapped: `[USER_BASE + 0x2000_0000, MMAP_BASE)`.
 pub const USER_UNMAPPED: u64 = USER_BASE + 0x2000_0000;
 /// The anonymous mmap area.
 pub const MMAP_BASE: u64 = USER_BASE + 0x2400_0000;
-pub const MMAP_END: u64 = USER_BASE + 0x3c00_0000;
+pub const MMAP_END: u64 = USER_BASE + 0xfc00_0000;
 /// The kernel's signal-return trampoline page (EL0 RX).
-pub const TRAMPOLINE: u64 = USER_BASE + 0x3e00_0000;
+pub const TRAMPOLINE: u64 = USER_BASE + 0xfe00_0000;
 /// The kernel image (identity-mapped RAM, EL1 only).
 pub const KERNEL_IMAGE: u64 = 0x4008_0000;
 /// The upper (TTBR1) half, unused by the kernel.

@@ -224,6 +224,14 @@ impl Bench {
             .map_err(|e| (e.errno, e.why))
     }
 
+    /// Whether the refusal of this registration is the mode rule (the one
+    /// the kernel logs at the default level).
+    pub fn refused_by_mode_rule(&mut self, ptr: u64, len: u32, flags: u32, sig: u32) -> bool {
+        self.with(|t, ctx, _| crate::sys_rseq(t, ctx, ptr, len, flags, sig, true))
+            .expect_err("must fail")
+            .mode_rule
+    }
+
     pub fn errno(&mut self, ptr: u64, len: u32, flags: u32, sig: u32) -> i64 {
         self.rseq(ptr, len, flags, sig).expect_err("must fail").0
     }

@@ -150,6 +150,22 @@ fn mode_rule() {
 }
 
 #[test]
+fn only_the_mode_rule_is_marked_for_the_default_log() {
+    let mut b = Bench::new(Mode::V2);
+    assert!(b.refused_by_mode_rule(AREA, 32, 0, RSEQ_SIG));
+    assert!(!b.refused_by_mode_rule(AREA, 31, 0, RSEQ_SIG));
+    assert!(!b.refused_by_mode_rule(AREA + 1, 64, 0, RSEQ_SIG));
+    assert!(!b.refused_by_mode_rule(AREA, 64, 8, RSEQ_SIG));
+    // A 32-byte registration while registered is refused as a
+    // re-registration (EINVAL too), not by the mode rule: not logged.
+    let mut b = Bench::registered(Mode::V2);
+    assert!(!b.refused_by_mode_rule(AREA + 64, 32, 0, RSEQ_SIG));
+    let mut b = Bench::new(Mode::V1);
+    assert!(b.refused_by_mode_rule(AREA, 64, 0, RSEQ_SIG));
+    assert!(!b.refused_by_mode_rule(AREA, 32, 2, RSEQ_SIG));
+}
+
+#[test]
 fn slice_flag() {
     // v1: no slice extension, so the flag is unknown.
     let mut b = Bench::new(Mode::V1);
