@@ -23,13 +23,28 @@ use crate::pause;
 use crate::rawclone::{self, SignalsBlocked};
 use crate::stats::{self, anomaly};
 
+/// How rare the steps are (once in this many steps of a worker), and how
+/// many of each a run has made: a run makes at most its expected number
+/// (rounded up), so the slowest steps cannot pile up in one run (an mmap
+/// exhaustion takes 2–12 s on rpi4: the kernel zeroes 1 GiB).
+pub const THREADS_ODDS: u64 = 4000;
+pub const MMAP_ODDS: u64 = 8000;
+static THREADS_MADE: AtomicU32 = AtomicU32::new(0);
+static MMAPS_MADE: AtomicU32 = AtomicU32::new(0);
+
+/// Takes one of the run's `odds` steps; false when they are all made.
+fn take(made: &AtomicU32, odds: u64) -> bool {
+    let budget = crate::config().calls.div_ceil(odds).max(1);
+    u64::from(made.fetch_add(1, Ordering::Relaxed)) < budget
+}
+
 /// The children's start counter and release word.
 static STARTED: AtomicU32 = AtomicU32::new(0);
 static RELEASE: AtomicU32 = AtomicU32::new(0);
 
 /// How long the kernel may take to settle (reap dead threads) and the
 /// children to start or exit.
-const SETTLE_NS: u64 = 10_000_000_000;
+const SETTLE_NS: u64 = 5_000_000_000;
 
 /// The kernel's counters once two reads 2 ms apart agree on the thread
 /// and free frame counts (dead threads reaped).
@@ -93,10 +108,14 @@ fn wait_word(word: &AtomicU32, want: u32, ne: bool, shared: bool, deadline: u64)
 
 /// The step: threads until clone fails, then all released and joined.
 pub fn threads(w: &mut Worker) -> i64 {
+    if !take(&THREADS_MADE, THREADS_ODDS) {
+        return 0;
+    }
     pause::exclusive(w.idx, || threads_paused(w.idx)).unwrap_or(0)
 }
 
 fn threads_paused(idx: usize) -> i64 {
+    let t0 = sys::monotonic().as_nanos();
     let Some(before) = settled() else { return 0 };
     let max = before.threads_max;
     println!(
@@ -165,13 +184,17 @@ fn threads_paused(idx: usize) -> i64 {
         .count();
     if stuck > 0 {
         anomaly(format_args!(
-            "thread exhaustion: {stuck} of {made} children did not exit within 10 s"
+            "thread exhaustion: {stuck} of {made} children did not exit within 5 s"
         ));
         // Their clear-child-tid words must stay mapped.
         return end;
     }
     sys::munmap(words as u64, words_len);
     back_to(&before, "thread exhaustion");
+    println!(
+        "fuzz: thread {idx}: thread exhaustion and back in {} ms",
+        (sys::monotonic().as_nanos() - t0) / 1_000_000
+    );
     stats::EXHAUST_THREADS.inc();
     stats::EXHAUST_THREADS_PEAK.max(at.nr_threads);
     end
@@ -186,10 +209,14 @@ const FIRST_LEN: u64 = 64 << 20;
 /// unmapped.
 pub fn mmap(w: &mut Worker) -> i64 {
     let salt = w.rng.next_u64();
+    if !take(&MMAPS_MADE, MMAP_ODDS) {
+        return 0;
+    }
     pause::exclusive(w.idx, || mmap_paused(w.idx, salt)).unwrap_or(0)
 }
 
 fn mmap_paused(idx: usize, salt: u64) -> i64 {
+    let t0 = sys::monotonic().as_nanos();
     let Some(before) = settled() else { return 0 };
     println!(
         "fuzz: thread {idx}: mmap exhaustion from frames_free {} of {}",
@@ -231,6 +258,10 @@ fn mmap_paused(idx: usize, salt: u64) -> i64 {
         }
     }
     back_to(&before, "mmap exhaustion");
+    println!(
+        "fuzz: thread {idx}: mmap exhaustion and back in {} ms",
+        (sys::monotonic().as_nanos() - t0) / 1_000_000
+    );
     stats::EXHAUST_MMAPS.inc();
     stats::EXHAUST_PAGES_PEAK.max(pages);
     end

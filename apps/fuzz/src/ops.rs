@@ -128,15 +128,15 @@ pub const RARE: [&str; 7] = [
 
 /// The rare steps after `deadly`: their odds (once in N steps) and code.
 /// A default 20,000-call run makes ~33 page races, ~65 clones with bad
-/// tid pointers, ~7 thread and ~5 mmap exhaustions (the slowest step:
-/// the kernel zeroes all of RAM while the other workers wait).
+/// tid pointers, up to 5 thread and 3 mmap exhaustions (see
+/// [`exhaust::MMAP_ODDS`]).
 const RARE_STEPS: [(u64, Op); 6] = [
     (700, rseqfuzz::spawn_mini),
     (900, rseqfuzz::spawn_raw),
     (600, races::page_race),
     (300, clonetid::clone_bad_tid),
-    (3000, exhaust::threads),
-    (4000, exhaust::mmap),
+    (exhaust::THREADS_ODDS, exhaust::threads),
+    (exhaust::MMAP_ODDS, exhaust::mmap),
 ];
 
 /// The name of step kind `i` (an index into [`OPS`], then [`RARE`]).
