@@ -138,6 +138,8 @@ pub fn sys_munmap(addr: u64, len: u64) -> i64 {
         if *e <= addr || *s >= end {
             return true;
         }
+        // Only mapped regions are walked: the area is gigabytes, mostly empty.
+        mm::unmap_user_pages((*s).max(addr), (*e).min(end) - (*s).max(addr));
         match (*s < addr, *e > end) {
             (true, true) => {
                 split = Some((end, *e));
@@ -159,6 +161,5 @@ pub fn sys_munmap(addr: u64, len: u64) -> i64 {
         let pos = regions.partition_point(|&(s, _)| s < tail.0);
         regions.insert(pos, tail);
     }
-    mm::unmap_user_pages(addr, len);
     0
 }
