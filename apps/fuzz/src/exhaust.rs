@@ -23,19 +23,21 @@ use crate::pause;
 use crate::rawclone::{self, SignalsBlocked};
 use crate::stats::{self, anomaly};
 
-/// How rare the steps are (once in this many steps of a worker), and how
-/// many of each a run has made: a run makes at most its expected number
-/// (rounded up), so the slowest steps cannot pile up in one run (an mmap
-/// exhaustion takes 2–12 s on rpi4: the kernel zeroes 1 GiB).
+/// How rare the steps are (once in this many steps of a worker).
 pub const THREADS_ODDS: u64 = 4000;
 pub const MMAP_ODDS: u64 = 8000;
+/// Each run has a budget of exhaustions, so the slow ones cannot pile up
+/// in one run: threads, the expected number (rounded up); mmap, 1 GiB of
+/// RAM per 20,000 calls (the kernel zeroes every page, and the first time
+/// QEMU allocates it: 3 s on virt's 256 MiB, 10–20 s on rpi4's 1 GiB on
+/// a loaded host), at least one.
+const MMAP_PAGES_PER_20K: u64 = 1 << 18;
 static THREADS_MADE: AtomicU32 = AtomicU32::new(0);
 static MMAPS_MADE: AtomicU32 = AtomicU32::new(0);
 
-/// Takes one of the run's `odds` steps; false when they are all made.
-fn take(made: &AtomicU32, odds: u64) -> bool {
-    let budget = crate::config().calls.div_ceil(odds).max(1);
-    u64::from(made.fetch_add(1, Ordering::Relaxed)) < budget
+/// Takes one of the run's `budget` steps; false when they are all made.
+fn take(made: &AtomicU32, budget: u64) -> bool {
+    u64::from(made.fetch_add(1, Ordering::Relaxed)) < budget.max(1)
 }
 
 /// The children's start counter and release word.
@@ -108,7 +110,7 @@ fn wait_word(word: &AtomicU32, want: u32, ne: bool, shared: bool, deadline: u64)
 
 /// The step: threads until clone fails, then all released and joined.
 pub fn threads(w: &mut Worker) -> i64 {
-    if !take(&THREADS_MADE, THREADS_ODDS) {
+    if !take(&THREADS_MADE, crate::config().calls.div_ceil(THREADS_ODDS)) {
         return 0;
     }
     pause::exclusive(w.idx, || threads_paused(w.idx)).unwrap_or(0)
@@ -209,7 +211,9 @@ const FIRST_LEN: u64 = 64 << 20;
 /// unmapped.
 pub fn mmap(w: &mut Worker) -> i64 {
     let salt = w.rng.next_u64();
-    if !take(&MMAPS_MADE, MMAP_ODDS) {
+    let frames = sys::kstats().map_or(1, |k| k.frames_total.max(1));
+    let budget = crate::config().calls * MMAP_PAGES_PER_20K / 20_000 / frames;
+    if !take(&MMAPS_MADE, budget) {
         return 0;
     }
     pause::exclusive(w.idx, || mmap_paused(w.idx, salt)).unwrap_or(0)

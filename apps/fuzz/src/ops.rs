@@ -128,8 +128,8 @@ pub const RARE: [&str; 7] = [
 
 /// The rare steps after `deadly`: their odds (once in N steps) and code.
 /// A default 20,000-call run makes ~33 page races, ~65 clones with bad
-/// tid pointers, up to 5 thread and 3 mmap exhaustions (see
-/// [`exhaust::MMAP_ODDS`]).
+/// tid pointers, up to 5 thread exhaustions and up to 4 mmap exhaustions
+/// on virt, 1 on rpi4 (see [`exhaust`]'s budgets).
 const RARE_STEPS: [(u64, Op); 6] = [
     (700, rseqfuzz::spawn_mini),
     (900, rseqfuzz::spawn_raw),
