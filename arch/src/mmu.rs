@@ -205,6 +205,44 @@ impl PageTables {
         }
     }
 
+    /// Linux's `free_pgtables()` for `[va, va + size)`: every last-level
+    /// table in the range left with no valid entry is unhooked, then every
+    /// level-2 table left empty, and `freed` gets each one's address. The
+    /// caller invalidates the TLBs (walk caches included) before reusing
+    /// them, and calls this only on ranges whose tables came from the
+    /// allocator `freed` returns them to (the user window).
+    pub fn prune(&mut self, va: u64, size: u64, freed: &mut impl FnMut(u64)) {
+        let end = va.saturating_add(size).min(1 << VA_BITS);
+        let mut gib = va & !((1 << 30) - 1);
+        while gib < end {
+            if let Some(l2) = self.table_at(self.root, l1_index(gib)) {
+                let first = if gib < va { l2_index(va) } else { 0 };
+                let last = if end - gib < (1 << 30) {
+                    l2_index(end - 1)
+                } else {
+                    ENTRIES - 1
+                };
+                for i in first..=last {
+                    if let Some(l3) = self.table_at(l2, i)
+                        // SAFETY: `l3` is a live table reached from the root.
+                        && unsafe { (*l3).0.iter().all(|&e| e & desc::VALID == 0) }
+                    {
+                        // SAFETY: `l2` is a live table reached from the root.
+                        unsafe { (*l2).0[i] = 0 };
+                        freed(l3 as u64);
+                    }
+                }
+                // SAFETY: as above.
+                if unsafe { (*l2).0.iter().all(|&e| e & desc::VALID == 0) } {
+                    // SAFETY: the root is live.
+                    unsafe { (*self.root).0[l1_index(gib)] = 0 };
+                    freed(l2 as u64);
+                }
+            }
+            gib += 1 << 30;
+        }
+    }
+
     /// The physical address and leaf descriptor for `va`, if mapped.
     pub fn translate(&self, va: u64) -> Option<(u64, u64)> {
         let l2 = self.table_at(self.root, l1_index(va))?;
@@ -436,6 +474,43 @@ mod tests {
             pt.map(&mut src, 1 << 39, 0, 0x1000, MapKind::KernelData),
             Err(MapError::BadRange)
         );
+    }
+
+    #[test]
+    fn prune_frees_only_empty_tables() {
+        let mut src = HostTables(Vec::new());
+        let mut pt = PageTables::new(&mut src).unwrap();
+        let base = 0x40_0000_0000;
+        // Two pages 2 MiB apart, one page in the next GiB.
+        for va in [base, base + BLOCK_2M, base + (1 << 30)] {
+            pt.map(&mut src, va, 0x5000_0000, 0x1000, MapKind::UserData)
+                .unwrap();
+        }
+        assert_eq!(src.0.len(), 1 + 2 + 3); // root, two L2s, three L3s
+        let mut freed = Vec::new();
+        pt.prune(base, 4 << 30, &mut |t| freed.push(t));
+        assert!(freed.is_empty(), "nothing is empty yet");
+        pt.unmap(base + BLOCK_2M, 0x1000);
+        pt.unmap(base + (1 << 30), 0x1000);
+        pt.prune(base + BLOCK_2M, 1 << 30, &mut |t| freed.push(t));
+        // The second L3, then the second GiB's L3 and its now empty L2.
+        assert_eq!(freed.len(), 3);
+        assert!(pt.translate(base).is_some());
+        // Mapping again rebuilds what was pruned.
+        pt.map(
+            &mut src,
+            base + (1 << 30),
+            0x5000_0000,
+            0x1000,
+            MapKind::UserData,
+        )
+        .unwrap();
+        assert!(pt.translate(base + (1 << 30)).is_some());
+        pt.unmap(base, 0x1000);
+        pt.prune(base, 0x1000, &mut |t| freed.push(t));
+        // The first GiB's L3 and L2 too.
+        assert_eq!(freed.len(), 5);
+        assert!(pt.translate(base + (1 << 30)).is_some());
     }
 
     #[test]

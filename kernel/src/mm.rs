@@ -111,41 +111,65 @@ impl Mm {
     }
 
     /// Unmaps the user pages in `[va, va + size)` and frees their frames,
-    /// in Linux's `mmu_gather` order: clear the entries, invalidate the
-    /// TLBs of every CPU and wait for that to complete, and only then give
-    /// the frames back. Until the invalidation has completed another CPU
-    /// may still reach a frame through a stale TLB entry; a frame freed
-    /// (and handed out again) before that would be shared with a thread
-    /// that no longer owns it.
+    /// and the page tables left empty (Linux's `free_pgtables()`), in
+    /// Linux's `mmu_gather` order: clear the entries, invalidate the TLBs
+    /// of every CPU and wait for that to complete, and only then give the
+    /// frames back. Until the invalidation has completed another CPU may
+    /// still reach a frame through a stale TLB entry (or a table through
+    /// its walk cache); a frame freed (and handed out again) before that
+    /// would be shared with a thread that no longer owns it.
     fn unmap_user(&mut self, va: u64, size: u64) {
-        let mut batch = [0u64; GATHER_BATCH];
-        let mut n = 0;
+        let Mm { tables, frames } = self;
+        let frames = frames.as_mut().expect("frame allocator initialised");
+        let mut tlb = Gather::new();
         let mut off = 0;
         while off < size {
-            if let Some((pa, _)) = self.tables.translate(va + off) {
-                self.tables.unmap(va + off, PAGE_SIZE as u64);
-                batch[n] = pa & !(PAGE_SIZE as u64 - 1);
-                n += 1;
-                if n == GATHER_BATCH {
-                    self.tlb_finish(&batch[..n]);
-                    n = 0;
-                }
+            if let Some((pa, _)) = tables.translate(va + off) {
+                tables.unmap(va + off, PAGE_SIZE as u64);
+                tlb.add(frames, pa & !(PAGE_SIZE as u64 - 1));
             }
             off += PAGE_SIZE as u64;
         }
-        self.tlb_finish(&batch[..n]);
+        tables.prune(va, size, &mut |table| tlb.add(frames, table));
+        tlb.finish(frames);
+    }
+}
+
+/// Linux's `struct mmu_gather`: frames unhooked from the user page tables,
+/// waiting for one TLB invalidation before they are freed.
+struct Gather {
+    batch: [u64; GATHER_BATCH],
+    n: usize,
+}
+
+impl Gather {
+    const fn new() -> Self {
+        Gather {
+            batch: [0; GATHER_BATCH],
+            n: 0,
+        }
     }
 
-    /// `tlb_finish_mmu()`: one broadcast invalidation, completed, then the
-    /// gathered frames go back to the allocator.
-    fn tlb_finish(&mut self, gathered: &[u64]) {
-        if gathered.is_empty() {
+    /// Queues a frame; a full batch is invalidated and freed first.
+    fn add(&mut self, frames: &mut FrameMap<'static>, pa: u64) {
+        if self.n == GATHER_BATCH {
+            self.finish(frames);
+        }
+        self.batch[self.n] = pa;
+        self.n += 1;
+    }
+
+    /// `tlb_finish_mmu()`: one broadcast invalidation, completed on every
+    /// CPU, then the gathered frames go back to the allocator.
+    fn finish(&mut self, frames: &mut FrameMap<'static>) {
+        if self.n == 0 {
             return;
         }
         arch::mmu::flush_tlb_all();
-        for &pa in gathered {
-            self.frames().free(pa, 1);
+        for &pa in &self.batch[..self.n] {
+            frames.free(pa, 1);
         }
+        self.n = 0;
     }
 }
 
