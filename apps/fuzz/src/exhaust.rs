@@ -24,7 +24,7 @@ use crate::rawclone::{self, SignalsBlocked};
 use crate::stats::{self, anomaly};
 
 /// How rare the steps are (once in this many steps of a worker).
-pub const THREADS_ODDS: u64 = 4000;
+pub const THREADS_ODDS: u64 = 2500;
 pub const MMAP_ODDS: u64 = 8000;
 /// Each run has a budget of exhaustions, so the slow ones cannot pile up
 /// in one run: threads, the expected number (rounded up); mmap, 1 GiB of
@@ -88,11 +88,13 @@ fn back_to(before: &KStats, what: &str) {
     }
 }
 
-/// Waits until `word` is `want` (or `ne` and not `want`); false on timeout.
-fn wait_word(word: &AtomicU32, want: u32, ne: bool, shared: bool, deadline: u64) -> bool {
+/// Waits until `word` is `want` (a shared futex for clear-child-tid
+/// words, which the kernel wakes as Linux's exit does); false if it is
+/// not by `deadline`.
+fn wait_word(word: &AtomicU32, want: u32, shared: bool, deadline: u64) -> bool {
     loop {
         let v = word.load(Ordering::SeqCst);
-        if (v == want) != ne {
+        if v == want {
             return true;
         }
         let now = sys::monotonic().as_nanos();
@@ -173,7 +175,7 @@ fn threads_paused(idx: usize) -> i64 {
     }
     let deadline = sys::monotonic().as_nanos() + SETTLE_NS;
     let all = made as u32;
-    if !wait_word(&STARTED, all, false, false, deadline) {
+    if !wait_word(&STARTED, all, false, deadline) {
         anomaly(format_args!(
             "thread exhaustion: {} of {made} children never ran",
             all - STARTED.load(Ordering::SeqCst)
@@ -182,7 +184,7 @@ fn threads_paused(idx: usize) -> i64 {
     rawclone::release_all(&RELEASE);
     let deadline = sys::monotonic().as_nanos() + SETTLE_NS;
     let stuck = (0..made)
-        .filter(|&n| !wait_word(word(n), 0, false, true, deadline))
+        .filter(|&n| !wait_word(word(n), 0, true, deadline))
         .count();
     if stuck > 0 {
         anomaly(format_args!(

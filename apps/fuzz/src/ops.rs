@@ -128,7 +128,7 @@ pub const RARE: [&str; 7] = [
 
 /// The rare steps after `deadly`: their odds (once in N steps) and code.
 /// A default 20,000-call run makes ~33 page races, ~65 clones with bad
-/// tid pointers, up to 5 thread exhaustions and up to 4 mmap exhaustions
+/// tid pointers, up to 8 thread exhaustions and up to 4 mmap exhaustions
 /// on virt, 1 on rpi4 (see [`exhaust`]'s budgets).
 const RARE_STEPS: [(u64, Op); 6] = [
     (700, rseqfuzz::spawn_mini),

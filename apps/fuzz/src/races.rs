@@ -13,6 +13,11 @@
 //! the region does not own showing through — a physical address (the
 //! kernel's free-frame link, if a frame is freed before the TLB flush),
 //! another page's or the decoy's pattern (aliasing) — and is an anomaly.
+//! The readers aim at the pages of the round under way, half the time at
+//! their first word, and the mapper unmaps only once it has seen a reader
+//! load (waiting up to 2 ms), so that the munmap meets a reader running
+//! on another CPU; such munmaps are the "races tried" (`races=` in
+//! `FUZZ-DONE`).
 //!
 //! A reader's load may fault only while the mapper is changing that page:
 //! each page has a sequence number, odd while its round runs. Fresh pages
