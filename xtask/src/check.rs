@@ -30,6 +30,11 @@ pub enum Check {
     LineContainsAny(&'static [&'static str]),
     /// Some line starts with this text.
     LineStartsWith(&'static str),
+    /// Exactly this many lines start with this text (e.g. one kernel
+    /// explanation, not a flood).
+    LinesStartingWith(&'static str, usize),
+    /// At least this many lines start with this text.
+    LinesStartingWithAtLeast(&'static str, usize),
     /// The kernel panics in this scenario; without it any `[panic]` fails.
     Panics,
     /// Kernel heap growth over the app's life (`[shutdown]` heap_used minus
@@ -154,6 +159,16 @@ impl Check {
                     Err(format!("no line starts with {text:?}"))
                 }
             }
+            Check::LinesStartingWith(text, want) => match count_starting_with(log, text) {
+                n if n == want => Ok(()),
+                n => Err(format!("{n} lines start with {text:?}, expected {want}")),
+            },
+            Check::LinesStartingWithAtLeast(text, min) => match count_starting_with(log, text) {
+                n if n >= min => Ok(()),
+                n => Err(format!(
+                    "{n} lines start with {text:?}, expected at least {min}"
+                )),
+            },
             Check::HeapGrowthAtMost(max) => {
                 let (start, end) = log.heap();
                 let start = start.ok_or("no [heap] start line")?;
@@ -176,6 +191,14 @@ impl Check {
             }
         }
     }
+}
+
+/// How many lines start with `text` (after indentation).
+fn count_starting_with(log: &Log, text: &str) -> usize {
+    log.lines
+        .iter()
+        .filter(|l| l.trim_start().starts_with(text))
+        .count()
 }
 
 /// Checks `key=want` on a tagged line that may be absent.
@@ -420,6 +443,52 @@ TEST write-efault-straddle ok
             judge("exit-status", log, Some(0)),
             ["exit status 0, expected 42"]
         );
+    }
+
+    #[test]
+    fn counted_lines() {
+        let line = "[rseq] tid 2: 32-byte (v1) registration refused: this kernel image is built for rseq v2";
+        let log = |n: usize| {
+            let mut log = String::from("[boot] rseq-os app=isolation\n");
+            for _ in 0..n {
+                log.push_str(line);
+                log.push('\n');
+            }
+            log + "TEST rseq-refusals ok\n[exit] app=isolation status=0\n[shutdown] status=0\n"
+        };
+        assert!(judge("isolation-rseq-refusals", &log(1), Some(0)).is_empty());
+        assert_eq!(
+            judge("isolation-rseq-refusals", &log(3), Some(0)),
+            ["3 lines start with \"[rseq] tid \", expected 1"]
+        );
+        assert_eq!(
+            judge("isolation-rseq-refusals", &log(0), Some(0)),
+            [
+                "0 lines start with \"[rseq] tid \", expected 1",
+                "no line contains \"32-byte (v1) registration refused: this kernel image is built for rseq v2\""
+            ]
+        );
+        assert!(judge("isolation-rseq-refusals-debug", &log(3), Some(0)).is_empty());
+        assert_eq!(
+            judge("isolation-rseq-refusals-debug", &log(1), Some(0)),
+            ["1 lines start with \"[rseq] tid \", expected at least 2"]
+        );
+    }
+
+    #[test]
+    fn fault_with_a_lock_held_must_still_panic() {
+        let hung = "[boot] rseq-os app=hello\n[selftest] provoking a kernel data abort (FaultUnderMmLock)\n";
+        assert_eq!(
+            judge("fault-under-mm-lock", hung, None),
+            [
+                "QEMU killed by a signal, expected status 255",
+                "no [shutdown] line",
+                "expected a [panic] line"
+            ]
+        );
+        let reported =
+            format!("{hung}[panic] kernel fault: data abort at EL1\n[shutdown] status=255\n");
+        assert!(judge("fault-under-mm-lock", &reported, Some(255)).is_empty());
     }
 
     #[test]

@@ -26,6 +26,7 @@ const APPS: &[&str] = &[
     "bench-v1",
     "bench-v2",
     "fuzz",
+    "isolation",
 ];
 
 /// Runs every lint, continuing past failures so one run lists them all;

@@ -73,6 +73,13 @@ const SELFTEST: Scenario = Scenario {
     ..HELLO
 };
 
+/// As [`HELLO`], running the isolation app (apps/isolation), on both boards.
+const ISOLATION: Scenario = Scenario {
+    app: "isolation",
+    shared: true,
+    ..HELLO
+};
+
 /// Every scenario, in the order they are started.
 pub static SCENARIOS: &[Scenario] = &[
     // --- boot matrix: entry level x GIC version x PAN -------------------------
@@ -416,6 +423,66 @@ pub static SCENARIOS: &[Scenario] = &[
         shared: false,
         ..SMP
     },
+    // --- isolation holds against a hostile app (apps/isolation) ----------------
+    Scenario {
+        name: "isolation-munmap-race",
+        append: "-- munmap-race",
+        checks: &[TestOk("munmap-race")],
+        ..ISOLATION
+    },
+    Scenario {
+        name: "isolation-threads",
+        append: "-- threads",
+        checks: &[
+            TestOk("threads"),
+            LineStartsWith("isolation: threads round 2:"),
+        ],
+        ..ISOLATION
+    },
+    Scenario {
+        name: "isolation-clone-bad-tid",
+        append: "-- clone-bad-tid {kernel}",
+        checks: &[TestOk("clone-bad-tid"), Exit("status", "0")],
+        ..ISOLATION
+    },
+    Scenario {
+        name: "isolation-mmap-fill",
+        append: "-- mmap-fill",
+        checks: &[
+            TestOk("mmap-fill"),
+            LineStartsWith("isolation: mmap-fill mapped "),
+        ],
+        ..ISOLATION
+    },
+    // A thousand refused registrations, one of them a mode mismatch: only
+    // that one is explained at the default log level, all at loglevel=8.
+    Scenario {
+        name: "isolation-rseq-refusals",
+        append: "-- rseq-refusals",
+        checks: &[
+            TestOk("rseq-refusals"),
+            LinesStartingWith("[rseq] tid ", 1),
+            LineContains(
+                "32-byte (v1) registration refused: this kernel image is built for rseq v2",
+            ),
+        ],
+        ..ISOLATION
+    },
+    Scenario {
+        name: "isolation-rseq-refusals-debug",
+        append: "loglevel=8 -- rseq-refusals",
+        checks: &[
+            TestOk("rseq-refusals"),
+            LinesStartingWithAtLeast("[rseq] tid ", 2),
+        ],
+        ..ISOLATION
+    },
+    Scenario {
+        name: "isolation-nanosleep-huge",
+        append: "-- nanosleep-huge",
+        checks: &[TestOk("nanosleep-huge")],
+        ..ISOLATION
+    },
     // --- the benchmark apps finish and pass their self-checks (figures: just bench)
     Scenario {
         name: "bench-none",
@@ -466,6 +533,30 @@ pub static SCENARIOS: &[Scenario] = &[
         append: "selftest=kernel-fault",
         status: 255,
         checks: &[Panics, LineContains("ELR")],
+        ..HELLO
+    },
+    // A kernel fault with a lock held that the panic path needs must still
+    // end in the report and the power-off, not in a deadlock.
+    Scenario {
+        name: "fault-under-mm-lock",
+        shared: true,
+        append: "selftest=fault-under-mm-lock",
+        status: 255,
+        checks: &[
+            LineStartsWith("[selftest] provoking a kernel data abort"),
+            Panics,
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "fault-under-console-lock",
+        shared: true,
+        append: "selftest=fault-under-console-lock",
+        status: 255,
+        checks: &[
+            LineStartsWith("[selftest] provoking a kernel data abort"),
+            Panics,
+        ],
         ..HELLO
     },
     Scenario {
