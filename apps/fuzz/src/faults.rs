@@ -384,3 +384,41 @@ unsafe fn branch_to(ctx: u64, target: u64) {
         )
     };
 }
+
+/// Loads the u64 at `addr`, which may be unmapped: `Ok(value)`, or
+/// `Err(signal)` when the load faulted and the handler resumed after it.
+/// `ctx` must be the calling thread's installed context.
+pub fn probe_load(ctx: &FaultCtx, addr: u64) -> Result<u64, u64> {
+    ctx.arm();
+    let v: u64;
+    // SAFETY: an 8-byte load; if it faults, the handler resumes at `2:`
+    // with the registers of the frame (`v` is then garbage, and unused).
+    unsafe {
+        fault_asm!("ldr {v}, [{a}]", ctx as *const FaultCtx as u64, a = in(reg) addr, v = out(reg) v)
+    };
+    ctx.disarm();
+    match ctx.sig.load(Ordering::SeqCst) {
+        0 => Ok(v),
+        sig => Err(sig),
+    }
+}
+
+/// Stores `v` at `addr`, which may be unmapped: `Err(signal)` when the
+/// store faulted and was resumed. `ctx` must be the calling thread's
+/// installed context.
+///
+/// # Safety
+///
+/// If `addr` is mapped writable, nothing else may rely on its contents.
+pub unsafe fn probe_store(ctx: &FaultCtx, addr: u64, v: u64) -> Result<(), u64> {
+    ctx.arm();
+    // SAFETY: the caller's contract; a fault is resumed at `2:`.
+    unsafe {
+        fault_asm!("str {v}, [{a}]", ctx as *const FaultCtx as u64, a = in(reg) addr, v = in(reg) v)
+    };
+    ctx.disarm();
+    match ctx.sig.load(Ordering::SeqCst) {
+        0 => Ok(()),
+        sig => Err(sig),
+    }
+}

@@ -15,18 +15,41 @@
 //! own. Meanwhile a signaller thread `tgkill`s the workers with SIGUSR1
 //! and SIGUSR2 at random times.
 //!
+//! Rarer steps go after the kernel's memory and thread management, where
+//! one CPU's change must be seen by the others and running out must be
+//! survived:
+//!
+//! - a page race ([`races`]): reader threads pinned to the other CPUs
+//!   keep loading and storing a region while its worker munmaps and
+//!   re-mmaps parts of it; every u64 read must be 0 or the page's own
+//!   pattern (never a physical address, another mapping's data), and a
+//!   fault is only allowed while the page is being changed;
+//! - clone with bad `CLONE_PARENT_SETTID`/`CLONE_CHILD_SETTID` pointers
+//!   ([`clonetid`]): as on Linux the thread must be made and run;
+//! - exhaustion and back ([`exhaust`]): threads until clone fails (EAGAIN
+//!   at `threads_max`, or ENOMEM), or mappings until mmap gives ENOMEM,
+//!   then all released; the kernel's free frame and thread counts must
+//!   come back exactly. The other workers wait between steps meanwhile
+//!   ([`pause`]), so nothing else changes those counts and none of their
+//!   calls meets the exhaustion.
+//!
+//! Fresh mappings must read zero. The fuzzer's own mmaps stay out of a
+//! race's transient hole ([`gate`]).
+//!
 //! The fuzzer never does what would legitimately end or hang it (see
 //! [`ops`]), so a run must end with
 //!
 //! ```text
-//! FUZZ-DONE seed=S calls=N ok=.. errno=.. signals=.. faults=..
+//! FUZZ-DONE seed=S calls=N ok=.. errno=.. signals=.. faults=.. races=..
 //! ```
 //!
-//! then one line per errno, exit status 0. The kernel must neither panic
-//! nor hang. Whatever the kernel does that it must not (a wrong pid, a
-//! thread made by invalid clone flags, an mmap over live memory, a fault
-//! delivered with the wrong signal, a lost registration, ...) is printed
-//! as `fuzz: ANOMALY ...` and makes the status 1.
+//! (`races`: munmaps made while a race's reader was running), then one
+//! line per errno, exit status 0. The kernel must neither panic nor hang.
+//! Whatever the kernel does that it must not (a wrong pid, a thread made
+//! by invalid clone flags, an mmap over live memory, a fault delivered
+//! with the wrong signal, a lost registration, a stale page, a frame not
+//! given back, ...) is printed as `fuzz: ANOMALY ...` and makes the
+//! status 1.
 //!
 //! A watchdog in the main thread reports a worker that has made no step
 //! for 60 s (`fuzz: watchdog: thread I (tid T) has been in step N (<kind>)
@@ -49,9 +72,15 @@
 
 #[macro_use]
 mod rng;
+mod clonetid;
+mod exhaust;
 mod faults;
+mod gate;
 mod mem;
 mod ops;
+mod pause;
+mod races;
+mod rawclone;
 mod rseqfuzz;
 mod stats;
 
@@ -115,6 +144,8 @@ pub struct Progress {
     pub ctx: AtomicU64,
     /// Its signal mask after its last rt_sigprocmask step.
     pub mask: AtomicU64,
+    /// Waiting between steps ([`pause`]), not stuck.
+    pub parked: AtomicBool,
 }
 
 pub static PROGRESS: [Progress; MAX_THREADS] = [const {
@@ -123,6 +154,7 @@ pub static PROGRESS: [Progress; MAX_THREADS] = [const {
         op: AtomicU64::new(0),
         ctx: AtomicU64::new(0),
         mask: AtomicU64::new(0),
+        parked: AtomicBool::new(false),
     }
 }; MAX_THREADS];
 
@@ -283,6 +315,7 @@ fn main(args: Args) -> i32 {
         }
     }
     let sig_thread = thread::spawn(signaller, 0);
+    pause::ready();
     let mut failed = join_workers(&mut handles, threads);
     STOP.store(true, Ordering::Relaxed);
     if let Ok(h) = sig_thread {
@@ -291,12 +324,13 @@ fn main(args: Args) -> i32 {
     let ns = sched::ticks_to_ns(sys::counter().0 - t0, if freq == 0 { 1 } else { freq });
 
     println!(
-        "FUZZ-DONE seed={seed} calls={} ok={} errno={} signals={} faults={}",
+        "FUZZ-DONE seed={seed} calls={} ok={} errno={} signals={} faults={} races={}",
         stats::CALLS.get(),
         stats::OK.get(),
         stats::ERR.get(),
         stats::SIGNALS.get(),
-        stats::FAULTS.get()
+        stats::FAULTS.get(),
+        stats::RACES.get()
     );
     stats::print_errnos();
     summary(before, ns);
@@ -354,7 +388,7 @@ fn join_workers(handles: &mut [Option<thread::JoinHandle>], threads: usize) -> u
             }
             let p = &PROGRESS[i];
             let step = p.step.load(Ordering::Relaxed);
-            if step != last[i].0 || last[i].1 == 0 {
+            if step != last[i].0 || last[i].1 == 0 || p.parked.load(Ordering::Relaxed) {
                 if reported[i] {
                     println!("fuzz: watchdog: thread {i} moved on (step {step})");
                     reported[i] = false;
@@ -444,6 +478,22 @@ fn summary(before: Option<sys::KStats>, ns: u64) {
         MUNMAPS.get(),
         UNIMPL.get(),
         UNIMPL_NOT_ENOSYS.get()
+    );
+    println!(
+        "fuzz: page races {} ({} munmaps, {} with a reader running; {} loads, {} faults); clones with bad tid pointers {}",
+        RACE_STEPS.get(),
+        RACE_MUNMAPS.get(),
+        RACES.get(),
+        RACE_READS.get(),
+        RACE_FAULTS.get(),
+        CLONE_BADTID.get()
+    );
+    println!(
+        "fuzz: exhaustion: threads {} (most alive {}), mmap {} (most pages {})",
+        EXHAUST_THREADS.get(),
+        EXHAUST_THREADS_PEAK.get(),
+        EXHAUST_MMAPS.get(),
+        EXHAUST_PAGES_PEAK.get()
     );
     if let (Some(b), Ok(a)) = (before, sys::kstats()) {
         let (rb, ra) = (b.rseq_total(), a.rseq_total());

@@ -253,6 +253,22 @@ fn make_straddle() -> u64 {
     0
 }
 
+/// Checks that a fresh readable mapping reads zero at the first word of
+/// every page, where a recycled frame would still hold the kernel's
+/// free-list link (or an earlier owner's data) had it not been cleared.
+pub fn check_fresh_pages(addr: u64, len: u64) {
+    for a in (addr..addr + len).step_by(PAGE as usize) {
+        // SAFETY: a readable mapping the calling thread just made.
+        let v = unsafe { (a as *const u64).read_volatile() };
+        if v != 0 {
+            stats::anomaly(format_args!(
+                "fresh mmap at {addr:#x} (+{len:#x}) reads {v:#x} at {a:#x}"
+            ));
+            return;
+        }
+    }
+}
+
 /// A length from the pool.
 pub fn any_len(rng: &mut Rng) -> u64 {
     match rng.below(4) {

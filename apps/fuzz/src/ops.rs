@@ -9,8 +9,10 @@
 //! fail); signals sent are only those the fuzzer handles; dispositions and
 //! the mask of the signals it relies on never change; munmap only of the
 //! thread's own random mappings (or arguments that must fail); clone only
-//! with flags that must fail; the runtime's rseq registration is never
-//! unregistered; set_tid_address is restored at once. Random syscall
+//! with flags that must fail (the rare steps that make threads,
+//! [`crate::clonetid`] and [`crate::exhaust`], know what they made); the
+//! runtime's rseq registration is never unregistered; set_tid_address is
+//! restored at once. Random syscall
 //! numbers outside that set get random arguments, minus a deny list of
 //! Linux numbers that could block, end or reshape the process were they
 //! implemented one day.
@@ -28,8 +30,8 @@ use crate::mem::{
     USER_UNMAPPED, WINDOW, any_flags, any_len, is_ok, page_up,
 };
 use crate::rng::Rng;
-use crate::rseqfuzz;
 use crate::stats::{self, anomaly};
+use crate::{clonetid, exhaust, gate, pause, races, rseqfuzz};
 
 /// Signals whose disposition the fuzzer relies on: never changed.
 const RELIED: u64 = sigmask(signal::SIGILL)
@@ -114,7 +116,28 @@ pub const OPS: &[(&str, u32, Op)] = &[
 ];
 
 /// Names of the rare steps, numbered after [`OPS`] in the progress slots.
-pub const RARE: [&str; 3] = ["deadly", "spawn_mini", "spawn_raw"];
+pub const RARE: [&str; 7] = [
+    "deadly",
+    "spawn_mini",
+    "spawn_raw",
+    "page_race",
+    "clone_bad_tid",
+    "exhaust_threads",
+    "exhaust_mmap",
+];
+
+/// The rare steps after `deadly`: their odds (once in N steps) and code.
+/// A default 20,000-call run makes ~33 page races, ~65 clones with bad
+/// tid pointers, up to 8 thread exhaustions and up to 4 mmap exhaustions
+/// on virt, 1 on rpi4 (see [`exhaust`]'s budgets).
+const RARE_STEPS: [(u64, Op); 6] = [
+    (700, rseqfuzz::spawn_mini),
+    (900, rseqfuzz::spawn_raw),
+    (600, races::page_race),
+    (300, clonetid::clone_bad_tid),
+    (exhaust::THREADS_ODDS, exhaust::threads),
+    (exhaust::MMAP_ODDS, exhaust::mmap),
+];
 
 /// The name of step kind `i` (an index into [`OPS`], then [`RARE`]).
 pub fn op_name(i: usize) -> &'static str {
@@ -162,13 +185,13 @@ impl Worker {
             progress.op.store(OPS.len() as u64, Ordering::Relaxed);
             return rseqfuzz::deadly(self);
         }
-        if self.rng.one_in(700) {
-            progress.op.store(OPS.len() as u64 + 1, Ordering::Relaxed);
-            return rseqfuzz::spawn_mini(self);
-        }
-        if self.rng.one_in(900) {
-            progress.op.store(OPS.len() as u64 + 2, Ordering::Relaxed);
-            return rseqfuzz::spawn_raw(self);
+        for (k, &(odds, op)) in RARE_STEPS.iter().enumerate() {
+            if self.rng.one_in(odds) {
+                progress
+                    .op
+                    .store((OPS.len() + 1 + k) as u64, Ordering::Relaxed);
+                return op(self);
+            }
         }
         let i = self.rng.weighted(OPS.iter().map(|&(_, w, _)| w));
         progress.op.store(i as u64, Ordering::Relaxed);
@@ -207,6 +230,8 @@ pub fn worker(idx: usize) -> i32 {
         Ok(m) => m,
         Err(e) => {
             println!("fuzz: thread {idx}: mmap of its scratch failed: {e}");
+            pause::start(idx);
+            pause::finish(idx);
             return 1;
         }
     };
@@ -221,7 +246,9 @@ pub fn worker(idx: usize) -> i32 {
         let _ = rt::rseq::slice_enable(true);
     }
     let mut mark = 1;
+    pause::start(idx);
     for n in 1..=quota {
+        pause::checkpoint(idx);
         progress.step.store(n, Ordering::Relaxed);
         let ret = w.step();
         stats::record(ret);
@@ -235,6 +262,7 @@ pub fn worker(idx: usize) -> i32 {
             }
         }
     }
+    pause::finish(idx);
     rseqfuzz::set_rseq_cs(0);
     let _ = signal::sigprocmask(signal::SIG_SETMASK, Some(0));
     let _ = rt::rseq::slice_enable(false);
@@ -729,7 +757,10 @@ fn op_mmap(w: &mut Worker) -> i64 {
         [u64::MAX, u64::MAX, u64::MAX, u64::MAX, 0, 3, r.next_u64()]
     );
     let off = pick!(r, [0, 0, 0, 0, PAGE, r.next_u64()]);
-    let ret = syscall6(nr::MMAP, [addr, len, prot, flags, fd, off]);
+    let ret = {
+        let _g = gate::shared();
+        syscall6(nr::MMAP, [addr, len, prot, flags, fd, off])
+    };
     if !is_ok(ret) {
         return ret;
     }
@@ -746,6 +777,9 @@ fn op_mmap(w: &mut Worker) -> i64 {
             "mmap({addr:#x}, {len:#x}, {prot:#x}, {flags:#x}, {fd:#x}, {off:#x}) = {a:#x}: outside the area, misplaced or over the thread's own memory"
         ));
         return ret;
+    }
+    if prot & (mman::PROT_READ | mman::PROT_WRITE) != 0 {
+        mem::check_fresh_pages(a, l);
     }
     if l >= HUGE_MMAP || !w.mem.add_region(Region { addr: a, len: l }) {
         sys::munmap(a, l);

@@ -445,7 +445,11 @@ pub fn spawn_mini(w: &mut Worker) -> i64 {
         seed: w.rng.next_u64(),
         block: AtomicU64::new(0),
     };
-    let h = match thread::spawn(mini, &arg as *const MiniArg as usize) {
+    let spawned = {
+        let _g = crate::gate::shared();
+        thread::spawn(mini, &arg as *const MiniArg as usize)
+    };
+    let h = match spawned {
         Ok(h) => h,
         Err(e) => return e,
     };
@@ -491,7 +495,7 @@ pub fn spawn_mini(w: &mut Worker) -> i64 {
         drop(h);
         return 0;
     }
-    let r = h.join();
+    let r = crate::pause::join(h);
     if r != MINI_RET {
         anomaly(format_args!("a thread returned {r}, want {MINI_RET}"));
     }
@@ -610,10 +614,14 @@ fn check_ids(area: u64, nr_cpus: u32) {
 /// Spawns a raw registration-chaos thread and joins it.
 pub fn spawn_raw(w: &mut Worker) -> i64 {
     let arg = w.rng.next_u64() as usize;
-    match thread::spawn_with(clone_flags::THREAD_FLAGS, 64 * 1024, raw_rseq, arg) {
+    let spawned = {
+        let _g = crate::gate::shared();
+        thread::spawn_with(clone_flags::THREAD_FLAGS, 64 * 1024, raw_rseq, arg)
+    };
+    match spawned {
         Ok(h) => {
             stats::RAW_THREADS.inc();
-            let r = h.join();
+            let r = crate::pause::join(h);
             if r != 0 {
                 anomaly(format_args!("raw rseq thread returned {r}"));
             }

@@ -23,6 +23,11 @@ impl Counter {
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// Raises the value to `v` if it is below.
+    pub fn max(&self, v: u64) {
+        self.0.fetch_max(v, Ordering::Relaxed);
+    }
 }
 
 /// Fuzz steps made (each one result: ok or errno).
@@ -63,6 +68,22 @@ pub static MMAPS: Counter = Counter::new();
 pub static MUNMAPS: Counter = Counter::new();
 /// mmaps asking for about all of virt's RAM.
 pub static HUGE_MMAPS: Counter = Counter::new();
+/// Page races ([`crate::races`]): steps, munmaps of raced pages, those
+/// made while a reader was running ("races tried", in `FUZZ-DONE`), the
+/// readers' loads and their (expected) faults.
+pub static RACE_STEPS: Counter = Counter::new();
+pub static RACE_MUNMAPS: Counter = Counter::new();
+pub static RACES: Counter = Counter::new();
+pub static RACE_READS: Counter = Counter::new();
+pub static RACE_FAULTS: Counter = Counter::new();
+/// Exhaustion steps ([`crate::exhaust`]) and the most threads alive and
+/// pages mapped at their limit.
+pub static EXHAUST_THREADS: Counter = Counter::new();
+pub static EXHAUST_THREADS_PEAK: Counter = Counter::new();
+pub static EXHAUST_MMAPS: Counter = Counter::new();
+pub static EXHAUST_PAGES_PEAK: Counter = Counter::new();
+/// Threads made by clone with bad tid pointers ([`crate::clonetid`]).
+pub static CLONE_BADTID: Counter = Counter::new();
 /// Random unimplemented syscall numbers tried, and those not -ENOSYS.
 pub static UNIMPL: Counter = Counter::new();
 pub static UNIMPL_NOT_ENOSYS: Counter = Counter::new();
