@@ -11,7 +11,7 @@
 //! "Every spinner advances" is judged in the kernel's own time, its
 //! scheduler ticks, not in counter time. Under QEMU each emulated CPU is a
 //! host thread and the counter follows the host clock, so on a loaded host
-//! an emulated CPU can go 50-400 ms without running while its
+//! an emulated CPU can go 50 ms to 2 s without running while its
 //! counter moves on: a spinner queued there has not run when the 50 ms
 //! round is over, through no fault of the kernel. What the kernel does
 //! promise is round-robin with a one-tick slice: a runnable thread runs
