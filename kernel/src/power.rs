@@ -30,11 +30,16 @@ pub fn begin_shutdown() {
 }
 
 /// Prints the shutdown line and powers off.
+///
+/// `threads_alive` counts the app's threads that had not exited besides
+/// the one ending the app (0 when the last thread exited). Each still
+/// holds its task and kernel stack, so `heap_used` and `frames` measure
+/// what the app left behind only when it is 0.
 pub fn shutdown(status: u32) -> ! {
     begin_shutdown();
     crate::rseq_hooks::print_stats();
     println!(
-        "[shutdown] status={status} ticks={} irqs_el0={} syscalls={} switches={} migrations={} ipis={} frames={} heap_used={}",
+        "[shutdown] status={status} ticks={} irqs_el0={} syscalls={} switches={} migrations={} ipis={} frames={} threads_alive={} heap_used={}",
         percpu::sum(|s| &s.ticks),
         percpu::sum(|s| &s.irqs_el0),
         crate::syscall::SYSCALLS.load(Ordering::Relaxed),
@@ -42,6 +47,11 @@ pub fn shutdown(status: u32) -> ! {
         crate::sched::MIGRATIONS.load(Ordering::Relaxed),
         percpu::sum(|s| &s.ipi_resched) + percpu::sum(|s| &s.ipi_call),
         crate::mm::frames_used(),
+        // The thread ending the app is still counted unless it was the
+        // last one to exit (then the count is already 0).
+        crate::task::LIVE_THREADS
+            .load(Ordering::Relaxed)
+            .saturating_sub(1),
         crate::mm::heap_used(),
     );
     crate::console::flush();
