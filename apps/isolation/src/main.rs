@@ -77,26 +77,7 @@ pub const PAGE: u64 = 4096;
 pub const MS: u64 = 1_000_000;
 pub const SEC: u64 = 1_000_000_000;
 
-/// Nanoseconds on the virtual counter.
-pub fn now_ns() -> u64 {
-    let (cnt, freq) = sys::counter();
-    sched::ticks_to_ns(cnt, freq)
-}
-
-/// Polls `cond`, yielding between polls, until it holds or `timeout_ns`
-/// passed; returns whether it held.
-pub fn wait_for(timeout_ns: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let start = now_ns();
-    loop {
-        if cond() {
-            return true;
-        }
-        if now_ns() - start > timeout_ns {
-            return cond();
-        }
-        sched::yield_now();
-    }
-}
+pub use rt::sched::{now_ns, wait_for};
 
 /// The number of CPUs: one past the highest CPU in the initial affinity
 /// mask, at least 1.

@@ -111,27 +111,7 @@ pub fn is_v2() -> bool {
 pub const MS: u64 = 1_000_000;
 pub const SEC: u64 = 1_000_000_000;
 
-/// Nanoseconds on the virtual counter (a frequency of 0, as under
-/// qemu-user, is taken as 1 GHz).
-pub fn now_ns() -> u64 {
-    let (cnt, freq) = sys::counter();
-    sched::ticks_to_ns(cnt, if freq == 0 { SEC } else { freq })
-}
-
-/// Polls `cond` (yielding between polls) until it holds or `timeout_ns`
-/// passed; returns whether it held.
-pub fn wait_for(timeout_ns: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let start = now_ns();
-    loop {
-        if cond() {
-            return true;
-        }
-        if now_ns() - start > timeout_ns {
-            return cond();
-        }
-        sched::yield_now();
-    }
-}
+pub use rt::sched::{now_ns, wait_for};
 
 /// Spins in EL0 (no syscalls) until `cond` holds or `timeout_ns` passed.
 pub fn spin_until(timeout_ns: u64, mut cond: impl FnMut() -> bool) -> bool {

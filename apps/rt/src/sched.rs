@@ -70,6 +70,31 @@ pub fn counter_ns_since(start: u64) -> u64 {
     ticks_to_ns(now.wrapping_sub(start), freq)
 }
 
+/// Nanoseconds on the virtual counter (CNTVCT_EL0 / CNTFRQ_EL0). A
+/// frequency of 0 is taken as 1 GHz: qemu-user (`qemu-aarch64`, handy for
+/// running test apps on a Linux host) reads CNTFRQ_EL0 as 0 and counts ns.
+#[cfg(target_arch = "aarch64")]
+pub fn now_ns() -> u64 {
+    let (cnt, freq) = sys::counter();
+    ticks_to_ns(cnt, if freq == 0 { 1_000_000_000 } else { freq })
+}
+
+/// Polls `cond`, yielding between polls, until it holds or `timeout_ns` of
+/// counter time passed; returns whether it held.
+#[cfg(target_arch = "aarch64")]
+pub fn wait_for(timeout_ns: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let start = now_ns();
+    loop {
+        if cond() {
+            return true;
+        }
+        if now_ns() - start > timeout_ns {
+            return cond();
+        }
+        yield_now();
+    }
+}
+
 /// Counter ticks to nanoseconds at `freq` Hz.
 pub fn ticks_to_ns(ticks: u64, freq: u64) -> u64 {
     if freq == 0 {

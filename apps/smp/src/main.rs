@@ -67,29 +67,12 @@ pub fn counter() -> (u64, u64) {
     (cnt, if freq == 0 { SEC } else { freq })
 }
 
-/// Nanoseconds on the virtual counter (CNTVCT_EL0 / CNTFRQ_EL0).
-pub fn now_ns() -> u64 {
-    let (cnt, freq) = counter();
-    sched::ticks_to_ns(cnt, freq)
-}
+pub use rt::sched::now_ns;
 
 pub const MS: u64 = 1_000_000;
 pub const SEC: u64 = 1_000_000_000;
 
-/// Polls `cond` (yielding between polls) until it holds or `timeout_ns` of
-/// counter time passed; returns whether it held.
-pub fn wait_for(timeout_ns: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let start = now_ns();
-    loop {
-        if cond() {
-            return true;
-        }
-        if now_ns() - start > timeout_ns {
-            return cond();
-        }
-        sched::yield_now();
-    }
-}
+pub use rt::sched::wait_for;
 
 /// The number of CPUs: one past the highest CPU in the initial affinity
 /// mask (all online CPUs), else kstats' `nr_cpus`, else 1.
