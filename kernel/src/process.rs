@@ -3,7 +3,7 @@
 
 use crate::errno::*;
 use crate::sched;
-use crate::task::{LIVE_THREADS, NewTaskError, Task, TaskState, current};
+use crate::task::{DYING_THREADS, LIVE_THREADS, NewTaskError, Task, TaskState, current};
 use arch::TrapFrame;
 use arch::uaccess;
 use core::sync::atomic::Ordering;
@@ -79,6 +79,9 @@ pub fn do_exit(status: u32) -> ! {
         let _ = uaccess::put_user(ctid, 0u32);
         crate::futex::futex_wake(ctid, 1);
     }
+    // Dying before not alive: a `kstats` reader never misses this thread's
+    // kernel stack in both counts.
+    DYING_THREADS.fetch_add(1, Ordering::SeqCst);
     if LIVE_THREADS.fetch_sub(1, Ordering::SeqCst) == 1 {
         do_group_exit(status);
     }

@@ -302,7 +302,7 @@ fn sys_getcpu(cpu: u64, node: u64) -> i64 {
     0
 }
 
-/// Kernel counters for apps and tests (rseq-os syscall 1000): version 3 of
+/// Kernel counters for apps and tests (rseq-os syscall 1000): version 4 of
 /// `struct kstats`, documented in the README. Returns bytes written.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -323,11 +323,12 @@ struct KStats {
     nr_threads: u64,
     frames_total: u64,
     frames_free: u64,
+    nr_dying: u64,
 }
 
 fn sys_kstats(buf: u64, len: u64) -> i64 {
     let mut k = KStats {
-        version: 3,
+        version: 4,
         nr_cpus: crate::percpu::nr_online() as u64,
         ..Default::default()
     };
@@ -348,6 +349,9 @@ fn sys_kstats(buf: u64, len: u64) -> i64 {
     }
     k.threads_max = crate::task::threads_max();
     k.nr_threads = u64::from(crate::task::LIVE_THREADS.load(Ordering::Relaxed));
+    // Dying first: a stack is freed before its thread stops counting as
+    // dying, so `nr_dying == 0` here means `frames_free` below has it.
+    k.nr_dying = u64::from(crate::task::DYING_THREADS.load(Ordering::SeqCst));
     (k.frames_total, k.frames_free) = crate::mm::frame_counts();
     let size = core::mem::size_of::<KStats>();
     if (len as usize) < size {

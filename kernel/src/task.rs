@@ -112,6 +112,10 @@ static REAPED: SpinLock<Vec<&'static Task>> = SpinLock::new(Vec::new());
 static THREADS: SpinLock<Vec<&'static Task>> = SpinLock::new(Vec::new());
 /// Threads not yet exited; the app ends when this drops to 0.
 pub static LIVE_THREADS: AtomicU32 = AtomicU32::new(0);
+/// Threads that exited and still hold their kernel stack until their CPU
+/// has switched away from them (`free_kstack`): `kstats` reports them so
+/// that a count of free frames can be compared exactly.
+pub static DYING_THREADS: AtomicU32 = AtomicU32::new(0);
 static NEXT_TID: AtomicU32 = AtomicU32::new(1);
 
 /// Why `clone` could not make a thread (its errno).
@@ -305,6 +309,7 @@ impl Task {
             // SAFETY: from `mm::alloc_kernel_stack` with this size, and no
             // longer used (caller's contract).
             unsafe { crate::mm::free_kernel_stack(p, KERNEL_STACK_SIZE) };
+            DYING_THREADS.fetch_sub(1, Ordering::SeqCst);
         }
     }
 

@@ -48,15 +48,17 @@ static RELEASE: AtomicU32 = AtomicU32::new(0);
 /// children to start or exit.
 const SETTLE_NS: u64 = 5_000_000_000;
 
-/// The kernel's counters once two reads 2 ms apart agree on the thread
-/// and free frame counts (dead threads reaped).
+/// The kernel's counters once no exited thread still holds its kernel
+/// stack (`nr_dying` 0) and two reads 2 ms apart agree on the thread and
+/// free frame counts.
 fn settled() -> Option<KStats> {
     let t0 = sys::monotonic().as_nanos();
     let mut last = sys::kstats().ok()?;
     loop {
         sched::sleep_ns(2_000_000);
         let k = sys::kstats().ok()?;
-        let same = (k.nr_threads, k.frames_free) == (last.nr_threads, last.frames_free);
+        let same =
+            k.nr_dying == 0 && (k.nr_threads, k.frames_free) == (last.nr_threads, last.frames_free);
         if same || sys::monotonic().as_nanos() - t0 > SETTLE_NS {
             return Some(k);
         }
@@ -70,7 +72,9 @@ fn back_to(before: &KStats, what: &str) {
     let t0 = sys::monotonic().as_nanos();
     loop {
         let Ok(k) = sys::kstats() else { return };
-        if (k.nr_threads, k.frames_free) == (before.nr_threads, before.frames_free) {
+        if k.nr_dying == 0
+            && (k.nr_threads, k.frames_free) == (before.nr_threads, before.frames_free)
+        {
             return;
         }
         if sys::monotonic().as_nanos() - t0 > SETTLE_NS {

@@ -470,14 +470,14 @@ pub fn rseq_slice_yield() -> i64 {
 pub use rseq::RseqStats;
 
 /// The [`KStats::version`] this runtime understands.
-pub const KSTATS_VERSION: u64 = 3;
+pub const KSTATS_VERSION: u64 = 4;
 
 /// What the rseq-os private `kstats` syscall (1000) fills in: per-CPU
 /// counters indexed by CPU number (CPUs beyond `nr_cpus` are 0).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KStats {
-    /// Layout version: [`KSTATS_VERSION`] (3).
+    /// Layout version: [`KSTATS_VERSION`] (4).
     pub version: u64,
     pub nr_cpus: u64,
     pub ticks: [u64; 4],
@@ -503,6 +503,10 @@ pub struct KStats {
     pub frames_total: u64,
     /// Of those, free now.
     pub frames_free: u64,
+    /// Threads that exited but still hold their kernel stack (freed when
+    /// their CPU switches away): while this is not 0, `frames_free` is
+    /// about to grow by their stacks.
+    pub nr_dying: u64,
 }
 
 impl KStats {
