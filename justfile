@@ -57,6 +57,10 @@ stress *options:
     cargo xtask stress "$@"
 
 # rustfmt --check, and clippy -D warnings on the host crates, the apps and the kernel.
+# List the apps an image can be built from, with their rseq mode and purpose.
+apps:
+    cargo xtask apps
+
 lint:
     cargo xtask lint
 

@@ -77,6 +77,16 @@ impl Args {
                 parsed.values.insert(opt.name, value);
             } else if arg.starts_with('-') && !free_text {
                 return Err(format!("unknown option {arg:?}\n{}", usage(spec)));
+            } else if inline.is_some() && !free_text && is_option_name(name) {
+                // `ap=hello`, `hz=5`: a misspelt option or a kernel option
+                // given bare; as a positional value it would silently
+                // become an app name or a board.
+                let hint = if find("append").is_some() {
+                    " (kernel and app options go in append=\"...\")"
+                } else {
+                    ""
+                };
+                return Err(format!("unknown option {arg:?}{hint}\n{}", usage(spec)));
             } else {
                 let Some(&name) = positional.next() else {
                     return Err(format!("unexpected argument {arg:?}\n{}", usage(spec)));
@@ -102,12 +112,29 @@ impl Args {
         }
     }
 
+    /// Option `name` as a count that must be at least 1 (runs, jobs,
+    /// minutes, ...), if given.
+    pub fn count(&self, name: &str) -> Result<Option<u64>, String> {
+        match self.number(name)? {
+            Some(0) => Err(format!("{name}=0: must be at least 1")),
+            n => Ok(n),
+        }
+    }
+
     /// Option `name` as a number, if given.
     pub fn number(&self, name: &str) -> Result<Option<u64>, String> {
         self.value(name)
             .map(|v| v.parse().map_err(|_| format!("{name}={v}: not a number")))
             .transpose()
     }
+}
+
+/// Does `name` read like an option's name (`app`, `no-host`, `rseq_debug`)?
+fn is_option_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// The accepted options, for error messages.
@@ -204,6 +231,34 @@ mod tests {
         };
         let err = Args::parse(["x".to_string()], &none).unwrap_err();
         assert!(err.contains("no options"), "{err}");
+    }
+
+    #[test]
+    fn unknown_name_value_is_an_error_not_a_positional() {
+        let err = parse(&["ap=hello"]).unwrap_err();
+        assert!(err.contains("unknown option \"ap=hello\""), "{err}");
+        assert!(err.contains("append="), "{err}");
+        assert!(parse(&["hz=5"]).is_err());
+        assert!(parse(&["hello", "0", "2", "hz=5"]).is_err());
+        // Free text with spaces is still a value; so is anything after a
+        // known `name=`.
+        let a = parse(&["hello", "0", "2", "hz=5 -- ticks"]).unwrap();
+        assert_eq!(a.value("append"), Some("hz=5 -- ticks"));
+        let a = parse(&["append=hz=5"]).unwrap();
+        assert_eq!(a.value("append"), Some("hz=5"));
+    }
+
+    #[test]
+    fn counts_start_at_one() {
+        const RUNS: Spec = Spec {
+            opts: &[value("runs")],
+            positional: &["runs"],
+        };
+        let a = Args::parse(["runs=0".into()], &RUNS).unwrap();
+        assert!(a.count("runs").unwrap_err().contains("at least 1"));
+        let a = Args::parse(["3".into()], &RUNS).unwrap();
+        assert_eq!(a.count("runs"), Ok(Some(3)));
+        assert_eq!(Args::default().count("runs"), Ok(None));
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub fn image_paths(ws: &Workspace, board: &Board, app: &str) -> Image {
 
 /// Builds the release ELF of an EL0 app and returns its absolute path.
 pub fn build_app(ws: &Workspace, app: &str) -> Result<PathBuf, String> {
+    ws.check_app(app)?;
     workspace::run(
         ws.cargo()
             .args(["build", "--release", "-p", app, "--target", APP_TARGET]),

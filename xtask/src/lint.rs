@@ -11,24 +11,6 @@ use crate::boards::BOARDS;
 use crate::build::{self, APP_TARGET, KERNEL_TARGET};
 use crate::workspace::{self, Workspace};
 
-/// The EL0 crates, linted for their real target.
-const APPS: &[&str] = &[
-    "rt",
-    "hello",
-    "selftest",
-    "smp",
-    "librseq",
-    "rseqtest",
-    "rseq-v1",
-    "rseq-v2",
-    "benchlib",
-    "bench-none",
-    "bench-v1",
-    "bench-v2",
-    "fuzz",
-    "isolation",
-];
-
 /// Runs every lint, continuing past failures so one run lists them all;
 /// `true` when all passed.
 pub fn run(ws: &Workspace) -> bool {
@@ -48,8 +30,10 @@ pub fn run(ws: &Workspace) -> bool {
 
     let mut apps = ws.cargo();
     apps.args(["clippy", "--release", "--target", APP_TARGET]);
-    for app in APPS {
-        apps.args(["-p", app]);
+    // Every crate under apps/, libraries included: a new app is linted
+    // without being listed anywhere.
+    for app in ws.apps(false) {
+        apps.args(["-p", &app]);
     }
     step(
         &mut failures,

@@ -73,6 +73,8 @@ commands:
          write the image to a removable, unmounted disk that is not the system
          disk, after asking (yes=1: without asking), with progress; then read
          it back and compare. Needs write access to the device (root)
+  apps   the apps an image can be built from, with their rseq mode and
+         what each is for
   lint   cargo fmt --check, and clippy -D warnings on host crates, apps and kernel
   help   this text";
 
@@ -146,12 +148,19 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
         "qemu" => qemu_command(&ws, args),
         "test" => {
             let opts = Args::parse(args, &TEST)?;
+            if let Some(filter) = opts.value("filter")
+                && !runner::filter_matches(filter)
+            {
+                return Err(format!(
+                    "no test matches filter={filter:?} (scenario names are board/name, e.g. virt/hello-el1-gicv2)"
+                ));
+            }
             let opts = runner::Options {
                 filter: opts.value("filter").map(str::to_string),
-                jobs: opts.number("jobs")?.unwrap_or(2).max(1) as usize,
+                jobs: opts.count("jobs")?.unwrap_or(2).max(1) as usize,
                 host: !opts.flag("no-host")?,
                 build: !opts.flag("no-build")?,
-                timeout: Duration::from_secs(opts.number("timeout")?.unwrap_or(60)),
+                timeout: Duration::from_secs(opts.count("timeout")?.unwrap_or(60)),
                 only: None,
                 deadline: None,
             };
@@ -167,7 +176,7 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
             let opts = bench::Options {
                 board: boards::find(opts.value("board").unwrap_or("virt"))?,
                 icount,
-                runs: opts.number("runs")?.unwrap_or(if icount { 2 } else { 1 }) as usize,
+                runs: opts.count("runs")?.unwrap_or(if icount { 2 } else { 1 }) as usize,
             };
             Ok(exit(bench::run(&ws, &opts)?))
         }
@@ -178,15 +187,15 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
                 one => vec![boards::find(one)?.name],
             };
             let opts = soak::Options {
-                minutes: opts.number("minutes")?.unwrap_or(10),
+                minutes: opts.count("minutes")?.unwrap_or(10),
                 boards,
-                calls: opts.number("calls")?.unwrap_or(200_000),
+                calls: opts.count("calls")?.unwrap_or(200_000),
             };
             Ok(exit(soak::run(&ws, &opts)))
         }
         "stress" => {
             let opts = Args::parse(args, &STRESS)?;
-            let seconds = opts.number("seconds")?.unwrap_or(120);
+            let seconds = opts.count("seconds")?.unwrap_or(120);
             let boards: Vec<&'static str> = match opts.value("board").unwrap_or("all") {
                 "all" => boards::BOARDS.iter().map(|b| b.name).collect(),
                 one => vec![boards::find(one)?.name],
@@ -210,6 +219,14 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
         }
         "sdcard" => sdcard::command(&ws, args),
         "flash" => flash::command(&ws, args),
+        "apps" => {
+            Args::parse(args, &LINT)?;
+            for app in ws.apps(true) {
+                let (mode, description) = ws.app_info(&app);
+                println!("{app:<11} {mode:<5} {description}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         "lint" => {
             Args::parse(args, &LINT)?;
             Ok(exit(lint::run(&ws)))

@@ -65,6 +65,15 @@ pub struct Verdict {
     pub log_path: Option<PathBuf>,
 }
 
+/// Whether `filter` selects anything `test` runs: a scenario or the SD card
+/// image check. A filter that selects nothing is a typo, not a pass.
+pub fn filter_matches(filter: &str) -> bool {
+    SDCARD_CHECK.contains(filter) || !scenarios::select(Some(filter)).is_empty()
+}
+
+/// The SD card image check's name in PASS/FAIL lines.
+const SDCARD_CHECK: &str = "rpi4/sdcard-image";
+
 /// Runs everything; `true` when nothing failed. Prints one PASS/FAIL line per
 /// host test binary and per scenario, then `N passed, N failed`.
 pub fn run(ws: &Workspace, opts: &Options) -> bool {
@@ -86,7 +95,7 @@ pub fn run_with_results(ws: &Workspace, opts: &Options) -> (bool, Vec<Verdict>) 
 
     // The SD card image: built from the real firmware and kernel, reopened
     // and checked file by file (issue: "a test opens the image").
-    let card = "rpi4/sdcard-image";
+    let card = SDCARD_CHECK;
     if opts.only.is_none() && opts.build && opts.filter.as_deref().is_none_or(|f| card.contains(f))
     {
         match crate::sdcard::self_test(ws) {

@@ -34,6 +34,59 @@ impl Workspace {
         self.target.join("images")
     }
 
+    /// The EL0 crates under `apps/`, sorted: every folder with a
+    /// `Cargo.toml` (the folder is the package name); `bins` keeps only
+    /// the apps an image can be built from (those with a `src/main.rs`),
+    /// leaving out libraries such as `rt`.
+    pub fn apps(&self, bins: bool) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(self.root.join("apps")) else {
+            return Vec::new();
+        };
+        let mut apps: Vec<String> = dir
+            .flatten()
+            .filter(|e| e.path().join("Cargo.toml").is_file())
+            .filter(|e| !bins || e.path().join("src/main.rs").is_file())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        apps.sort();
+        apps
+    }
+
+    /// An app's rseq mode as its `src/main.rs` declares it
+    /// (`rt::rseq_mode!(v2)`) and its `Cargo.toml` description, for
+    /// `cargo xtask apps` (read from the sources: nothing is built).
+    pub fn app_info(&self, app: &str) -> (String, String) {
+        let dir = self.root.join("apps").join(app);
+        let main = std::fs::read_to_string(dir.join("src/main.rs")).unwrap_or_default();
+        let mode = main
+            .split("rseq_mode!(")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .unwrap_or("?")
+            .trim()
+            .to_string();
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
+        let description = manifest
+            .lines()
+            .find_map(|l| l.strip_prefix("description = "))
+            .map(|d| d.trim_matches('"').to_string())
+            .unwrap_or_default();
+        (mode, description)
+    }
+
+    /// `Ok` for an app an image can be built from, else an error listing them.
+    pub fn check_app(&self, app: &str) -> Result<(), String> {
+        let apps = self.apps(true);
+        if apps.iter().any(|a| a == app) {
+            Ok(())
+        } else {
+            Err(format!(
+                "unknown app `{app}`; the apps: {}",
+                apps.join(", ")
+            ))
+        }
+    }
+
     /// `target/test-logs`: one serial log per scenario.
     pub fn test_logs(&self) -> PathBuf {
         self.target.join("test-logs")
