@@ -64,7 +64,26 @@ apps:
 lint:
     cargo xtask lint
 
-# Boot halted before the first instruction, waiting for gdb on localhost:1234 (prints the gdb command). Options: as qemu
+# Format every crate (what `just lint` checks).
+fmt:
+    cargo fmt --all
+
+# Disassemble the kernel ELF of an image. Options: app=hello board=virt
+[positional-arguments]
+objdump *options:
+    cargo xtask objdump "$@"
+
+# The kernel ELF's symbols, by address. Options: app=hello board=virt
+[positional-arguments]
+nm *options:
+    cargo xtask nm "$@"
+
+# The kernel ELF's section sizes. Options: app=hello board=virt
+[positional-arguments]
+size *options:
+    cargo xtask size "$@"
+
+# Boot halted before the first instruction, waiting for gdb on 127.0.0.1:1234 (port=N for another; prints the gdb command). Options: as qemu
 [positional-arguments]
 gdb *options:
     cargo xtask qemu --board virt --gdb "$@"

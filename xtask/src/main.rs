@@ -40,10 +40,13 @@ app=selftest` works), or positionally in the order shown; flags also take
 commands:
   build  [app=hello] [board=virt]
          build the app and a kernel embedding it; prints target/images/<board>-<app>.img
-  qemu   [app=hello] [el2] [gic=2|3] [cpu=cortex-a72] [append=ARGS] [board=virt] [gdb]
+  qemu   [app=hello] [el2] [gic=2|3] [cpu=cortex-a72] [append=ARGS] [board=virt] [gdb [port=1234]]
          build, then boot under QEMU on this terminal (quit: Ctrl-A X) and exit
          with QEMU's status (the kernel's semihosting exit). gdb: wait for gdb
-         on localhost:1234 before the first instruction.
+         on 127.0.0.1:port before the first instruction.
+  objdump|nm|size [app=hello] [board=virt]
+         build, then run llvm-objdump -d, llvm-nm -n or llvm-size on the
+         image's kernel ELF (target/images/<board>-<app>.elf)
   test   [filter=SUBSTR] [jobs=2] [timeout=60] [no-host] [no-build]
          host `cargo test`, then the QEMU scenarios whose board/name contains
          SUBSTR (all by default), jobs at a time, each killed after timeout
@@ -91,6 +94,7 @@ const QEMU: Spec = Spec {
         value("cpu"),
         value("append"),
         flag("gdb"),
+        value("port"),
     ],
     // The order of the justfile's `qemu` parameters.
     positional: &["app", "el2", "gic", "cpu", "append"],
@@ -219,6 +223,23 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
         }
         "sdcard" => sdcard::command(&ws, args),
         "flash" => flash::command(&ws, args),
+        tool @ ("objdump" | "nm" | "size") => {
+            let opts = Args::parse(args, &BUILD)?;
+            let board = boards::find(opts.value("board").unwrap_or("virt"))?;
+            let image = build::build(&ws, board, opts.value("app").unwrap_or("hello"))?;
+            let flags: &[&str] = match tool {
+                "objdump" => &["-d", "--no-show-raw-insn"],
+                "nm" => &["-n", "-C"],
+                _ => &["-A"],
+            };
+            let status =
+                std::process::Command::new(build::llvm_tool(&ws, &format!("llvm-{tool}"))?)
+                    .args(flags)
+                    .arg(&image.elf)
+                    .status()
+                    .map_err(|e| format!("cannot run llvm-{tool}: {e}"))?;
+            Ok(exit(status.success()))
+        }
         "apps" => {
             Args::parse(args, &LINT)?;
             for app in ws.apps(true) {
@@ -255,7 +276,14 @@ fn qemu_command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
         gic,
         cpu: opts.value("cpu").map(str::to_string),
         append: opts.value("append").unwrap_or("").to_string(),
-        gdb: opts.flag("gdb")?,
+        gdb: match (opts.flag("gdb")?, opts.count("port")?) {
+            (false, None) => None,
+            (false, Some(_)) => return Err("port= goes with gdb".to_string()),
+            (true, port) => Some(
+                u16::try_from(port.unwrap_or(1234))
+                    .map_err(|_| "port: expected 1..=65535".to_string())?,
+            ),
+        },
         dtb: None,
     };
     // Reject options the board cannot honour before a minute of building.
@@ -267,10 +295,10 @@ fn qemu_command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
     };
     let mut cmd = qemu::command(board, &image.img, &qemu_opts)?;
     eprintln!("{}", workspace::describe(&cmd));
-    if qemu_opts.gdb {
+    if let Some(port) = qemu_opts.gdb {
         eprintln!(
-            "QEMU waits for gdb on localhost:1234. In another terminal:\n  \
-             gdb-multiarch {} -ex 'target remote localhost:1234'",
+            "QEMU waits for gdb on 127.0.0.1:{port}. In another terminal:\n  \
+             gdb-multiarch {} -ex 'target remote 127.0.0.1:{port}'",
             ws.display(&image.elf)
         );
     }

@@ -23,8 +23,10 @@ pub struct Options {
     pub cpu: Option<String>,
     /// Kernel command line; always passed, possibly empty.
     pub append: String,
-    /// Wait for gdb on tcp::1234 before the first instruction (`-s -S`).
-    pub gdb: bool,
+    /// Wait for gdb on 127.0.0.1:PORT before the first instruction
+    /// (`-gdb tcp:127.0.0.1:PORT -S`; QEMU's `-s` would listen on every
+    /// interface).
+    pub gdb: Option<u16>,
     /// A device tree for machines that need one (`firmware::qemu_dtb`).
     pub dtb: Option<std::path::PathBuf>,
 }
@@ -66,8 +68,12 @@ pub fn args(board: &Board, image: &Path, opts: &Options) -> Result<Vec<String>, 
         all.extend(["-dtb".to_string(), dtb.display().to_string()]);
     }
     all.extend(["-append".to_string(), opts.append.clone()]);
-    if opts.gdb {
-        all.extend(["-s".to_string(), "-S".to_string()]);
+    if let Some(port) = opts.gdb {
+        all.extend([
+            "-gdb".to_string(),
+            format!("tcp:127.0.0.1:{port}"),
+            "-S".to_string(),
+        ]);
     }
     Ok(all)
 }
@@ -117,7 +123,7 @@ mod tests {
             gic: Some(3),
             cpu: Some("cortex-a76".into()),
             append: "hz=250 -- ticks".into(),
-            gdb: true,
+            gdb: Some(1234),
             dtb: None,
         };
         let virt = boards::find("virt").unwrap();
@@ -137,7 +143,7 @@ mod tests {
             "hz=250 -- ticks",
             "one argument, spaces kept"
         );
-        assert_eq!(a[a.len() - 2..], ["-s", "-S"]);
+        assert_eq!(a[a.len() - 3..], ["-gdb", "tcp:127.0.0.1:1234", "-S"]);
     }
 
     #[test]

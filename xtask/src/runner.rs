@@ -294,7 +294,7 @@ fn boot(
         gic: configurable.then_some(scenario.gic),
         cpu: configurable.then(|| scenario.cpu.to_string()),
         append: scenario.append.to_string(),
-        gdb: false,
+        gdb: None,
         dtb: firmware::qemu_dtb(ws, board)?,
     };
     let mut cmd = qemu::command(board, &image.img, &opts)?;
