@@ -43,6 +43,17 @@ struct Case {
     errno: i64,
 }
 
+/// A [`Case`], positionally.
+const fn case(ptr: u64, len: u32, flags: u32, sig: u32, errno: i64) -> Case {
+    Case {
+        ptr,
+        len,
+        flags,
+        sig,
+        errno,
+    }
+}
+
 fn refuse(case_no: u64, c: &Case) {
     let got = rr::sys_rseq(c.ptr, c.len, c.flags, c.sig);
     MADE.fetch_add(1, Ordering::Relaxed);
@@ -61,13 +72,6 @@ fn bad_flag(i: u64) -> u32 {
 fn registered_cases(i: u64) -> [Case; 9] {
     let a = rr::area() as u64;
     let other = OTHER.0.as_ptr() as u64;
-    let case = |ptr, len, flags, sig, errno| Case {
-        ptr,
-        len,
-        flags,
-        sig,
-        errno,
-    };
     [
         case(a, 64, bad_flag(i), RSEQ_SIG, EINVAL),
         case(a, 32, 0, RSEQ_SIG, EINVAL),
@@ -84,13 +88,6 @@ fn registered_cases(i: u64) -> [Case; 9] {
 /// An unregistered thread's refusals (none of them a mode mismatch).
 fn unregistered_cases(i: u64) -> [Case; 7] {
     let a = rr::area() as u64;
-    let case = |ptr, len, flags, sig, errno| Case {
-        ptr,
-        len,
-        flags,
-        sig,
-        errno,
-    };
     [
         case(a + 8, 32, 0, RSEQ_SIG, EINVAL),
         case(a, 31, 0, RSEQ_SIG, EINVAL),
