@@ -1,9 +1,9 @@
 //! `kernel_main`: the boot sequence on CPU 0, from the assembly entry to the
 //! app's first instruction at EL0.
 
-use crate::cmdline::{self, KernelSelftest};
 use crate::power::{self, STATUS_BOOT_ERROR};
 use crate::{console, dtb, exec, irq, mm, percpu, sched, smp, task};
+use abi::cmdline::{self, KernelSelftest};
 use boards::BOARD;
 
 /// Called by `arch/src/boot.s` at EL1 on CPU 0's boot stack, MMU off,

@@ -4,15 +4,13 @@
 //! silent, so a board without a DTB still boots.
 
 use crate::fdt::Fdt;
+use abi::cmdline::MAX_LEN as CMDLINE_MAX;
 use arch::gic::GicConfig;
 use arch::psci::Conduit;
 use boards::Board;
 
 /// Largest DTB accepted (QEMU's are ~1 MiB at most, the Pi's ~50 KiB).
 const DTB_MAX: u64 = 2 << 20;
-
-/// Longest command line kept (Linux's arm64 COMMAND_LINE_SIZE is 2048).
-const CMDLINE_MAX: usize = 2048;
 
 /// Machine facts gathered at boot.
 pub struct MachineInfo {

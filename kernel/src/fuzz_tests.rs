@@ -5,7 +5,8 @@
 //! and accepted results keep their invariants. (`cargo test -p kernel`
 //! runs them; PROPTEST_CASES raises the case count.)
 
-use crate::{clone_flags, cmdline, elf, fdt, user_stack};
+use crate::{clone_flags, elf, fdt, user_stack};
+use abi::cmdline;
 use proptest::prelude::*;
 
 const USER: core::ops::Range<u64> = 0x40_0000..0x1_0000_0000;

@@ -7,7 +7,6 @@
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
 mod clone_flags;
-mod cmdline;
 mod elf;
 #[allow(dead_code)] // the errno table is the ABI, complete ahead of its users
 mod errno;

@@ -141,6 +141,8 @@ pub fn command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
     let opts = Args::parse(args, &SPEC)?;
     let app = opts.value("app").unwrap_or("hello");
     let cmdline = opts.value("cmdline").unwrap_or("");
+    // Before the build: a bad line fails in a second, not after one.
+    check_cmdline(cmdline)?;
     let out = opts
         .value("out")
         .map(PathBuf::from)
@@ -163,6 +165,29 @@ pub fn self_test(ws: &Workspace) -> Result<String, String> {
     Ok(report.summary())
 }
 
+/// Refuses a `cmdline=` the kernel would stop at: the card is checked with
+/// the parser the kernel boots with (`abi::cmdline`), so a typo is found
+/// here rather than on a Pi's serial console.
+fn check_cmdline(cmdline: &str) -> Result<(), String> {
+    if cmdline.contains(['\n', '\r']) {
+        return Err(format!(
+            "cmdline={cmdline:?}: must be a single line (the firmware reads only the first)"
+        ));
+    }
+    if cmdline.len() > abi::cmdline::MAX_LEN {
+        return Err(format!(
+            "cmdline= is {} bytes; the kernel reads at most {}",
+            cmdline.len(),
+            abi::cmdline::MAX_LEN
+        ));
+    }
+    abi::cmdline::parse(cmdline).map(|_| ()).map_err(|e| {
+        format!(
+            "cmdline={cmdline:?}: {e}; the kernel would stop at boot (README: Kernel command line)"
+        )
+    })
+}
+
 /// Fetches the firmware if needed, builds the rpi4 kernel for `app`, writes
 /// the image to `out` and verifies it against the files re-read from disk.
 fn build_card(ws: &Workspace, app: &str, cmdline: &str, out: &Path) -> Result<Report, String> {
@@ -176,10 +201,7 @@ fn build_card(ws: &Workspace, app: &str, cmdline: &str, out: &Path) -> Result<Re
 
 /// The six files of the card, read from their sources.
 pub fn card_files(fw: &Firmware, kernel: &Path, cmdline: &str) -> Result<Vec<CardFile>, String> {
-    // The firmware reads only the first line of cmdline.txt.
-    if cmdline.contains(['\n', '\r']) {
-        return Err(format!("cmdline={cmdline:?}: must be a single line"));
-    }
+    check_cmdline(cmdline)?;
     Ok(vec![
         CardFile::read("start4.elf", &fw.start4)?,
         CardFile::read("fixup4.dat", &fw.fixup4)?,
@@ -815,6 +837,20 @@ mod tests {
         assert_eq!(chs(2048), [32, 33, 0]);
         assert_eq!(chs(131071), [40, 32, 8]);
         assert_eq!(chs(u32::MAX), [0xfe, 0xff, 0xff]);
+    }
+
+    #[test]
+    fn cmdline_is_checked_by_the_kernels_parser() {
+        assert!(check_cmdline("").is_ok());
+        assert!(check_cmdline("hz=250 loglevel=8 -- ticks 3").is_ok());
+        // Firmware options the Pi prepends are skipped, as at boot.
+        assert!(check_cmdline("console=ttyS0,115200 8250.nr_uarts=1 hz=100").is_ok());
+        let e = check_cmdline("hz=5").unwrap_err();
+        assert!(e.contains("hz=5") && e.contains("10..=1000"), "{e}");
+        let e = check_cmdline("frobnicate=1").unwrap_err();
+        assert!(e.contains("unknown boot option `frobnicate=1`"), "{e}");
+        assert!(check_cmdline("hz=100\nloglevel=8").is_err());
+        assert!(check_cmdline(&"a.b=c ".repeat(500)).is_err());
     }
 
     #[test]

@@ -14,6 +14,10 @@
 
 use core::fmt;
 
+/// The longest command line the kernel reads, in bytes (the firmware's own
+/// options, which the Pi prepends, count too); the rest is ignored.
+pub const MAX_LEN: usize = 2048;
+
 /// The configuration the command line selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BootConfig<'a> {
