@@ -242,10 +242,11 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
         }
         "apps" => {
             Args::parse(args, &LINT)?;
-            for app in ws.apps(true) {
+            let lines = ws.apps(true).into_iter().map(|app| {
                 let (mode, description) = ws.app_info(&app);
-                println!("{app:<11} {mode:<5} {description}");
-            }
+                format!("{app:<11} {mode:<5} {description}")
+            });
+            print_lines(lines);
             Ok(ExitCode::SUCCESS)
         }
         "lint" => {
@@ -253,10 +254,22 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
             Ok(exit(lint::run(&ws)))
         }
         "help" | "-h" | "--help" => {
-            println!("{USAGE}");
+            print_lines(USAGE.lines().map(str::to_string));
             Ok(ExitCode::SUCCESS)
         }
         other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    }
+}
+
+/// Prints a listing, stopping quietly when stdout is closed
+/// (`cargo xtask apps | head -3`), where `println!` would panic.
+fn print_lines(lines: impl Iterator<Item = String>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
     }
 }
 
