@@ -2,19 +2,9 @@
 //! pthread-style threads of the one app, nothing else (no fork, no
 //! namespaces, no exit signal).
 
-use crate::errno::EINVAL;
+use abi::errno::EINVAL;
 
-/// clone(2) flags (include/uapi/linux/sched.h).
-pub const CLONE_VM: u64 = 0x100;
-pub const CLONE_FS: u64 = 0x200;
-pub const CLONE_FILES: u64 = 0x400;
-pub const CLONE_SIGHAND: u64 = 0x800;
-pub const CLONE_THREAD: u64 = 0x10000;
-pub const CLONE_SYSVSEM: u64 = 0x40000;
-pub const CLONE_SETTLS: u64 = 0x80000;
-pub const CLONE_PARENT_SETTID: u64 = 0x100000;
-pub const CLONE_CHILD_CLEARTID: u64 = 0x200000;
-pub const CLONE_CHILD_SETTID: u64 = 0x1000000;
+use abi::clone::*;
 
 /// What a thread must share: one address space, one signal table, one thread group.
 const REQUIRED: u64 = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;

@@ -5,7 +5,8 @@
 
 use crate::elf::{self, Elf};
 use crate::mm::{self, USER_BASE, USER_END, USER_STACK_SIZE, USER_STACK_TOP};
-use crate::user_stack::{self, *};
+use crate::user_stack;
+use abi::auxv::*;
 use alloc::vec::Vec;
 use arch::TrapFrame;
 use arch::mmu::MapKind;
@@ -83,8 +84,8 @@ pub fn load_app(args: &str) -> Result<TrapFrame, ExecError> {
         (AT_ENTRY, image.entry()),
         (AT_PHENT, elf::PHDR_SIZE),
         (AT_PHNUM, image.phnum() as u64),
-        (AT_RSEQ_FEATURE_SIZE, rseq::uapi::RSEQ_FEATURE_SIZE as u64),
-        (AT_RSEQ_ALIGN, rseq::uapi::RSEQ_ALIGN as u64),
+        (AT_RSEQ_FEATURE_SIZE, abi::rseq::RSEQ_FEATURE_SIZE as u64),
+        (AT_RSEQ_ALIGN, abi::rseq::RSEQ_ALIGN as u64),
     ];
     if let Some(phdr) = image.phdr_vaddr() {
         auxv.push((AT_PHDR, phdr));

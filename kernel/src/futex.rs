@@ -3,31 +3,18 @@
 //! by user address; the word is read under its lock, so a wake between the
 //! check and the sleep cannot be lost.
 
-use crate::errno::*;
 use crate::sched;
 use crate::sync::SpinLock;
 use crate::task::{Task, WakeReason, current};
+use abi::errno::*;
 use alloc::vec::Vec;
 use arch::uaccess;
 
-const FUTEX_WAIT: u64 = 0;
-const FUTEX_WAKE: u64 = 1;
-const FUTEX_PRIVATE_FLAG: u64 = 128;
-const FUTEX_CLOCK_REALTIME: u64 = 256;
-const ETIMEDOUT: i64 = 110;
+use abi::futex::{FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG, FUTEX_WAIT, FUTEX_WAKE};
+use abi::time::Timespec;
 
 /// Waiters: (user address, task).
 static WAITERS: SpinLock<Vec<(u64, &'static Task)>> = SpinLock::new(Vec::new());
-
-/// `struct timespec`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub struct Timespec {
-    /// Seconds.
-    pub tv_sec: i64,
-    /// Nanoseconds, 0..1e9.
-    pub tv_nsec: i64,
-}
 
 /// A relative timespec from user memory as counter ticks.
 pub fn timespec_to_ticks(ts: u64) -> Result<u64, i64> {
@@ -39,10 +26,7 @@ pub fn timespec_to_ticks(ts: u64) -> Result<u64, i64> {
 /// `timespec64_valid`.
 pub fn timespec_ns(ts: u64) -> Result<u128, i64> {
     let t: Timespec = uaccess::get_user(ts).map_err(|_| -EFAULT)?;
-    if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
-        return Err(-EINVAL);
-    }
-    Ok((t.tv_sec as u128) * 1_000_000_000 + t.tv_nsec as u128)
+    t.to_ns().ok_or(-EINVAL)
 }
 
 /// Nanoseconds as counter ticks, clamped to half the counter's range

@@ -107,7 +107,7 @@ proptest! {
     #[test]
     fn clone_flags_accept_only_thread_sets(flags in any::<u64>()) {
         let ok = clone_flags::check_clone_flags(flags).is_ok();
-        let required = clone_flags::CLONE_VM | clone_flags::CLONE_SIGHAND | clone_flags::CLONE_THREAD;
+        let required = abi::clone::CLONE_VM | abi::clone::CLONE_SIGHAND | abi::clone::CLONE_THREAD;
         prop_assert!(!ok || flags & required == required);
     }
 }

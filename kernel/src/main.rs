@@ -9,7 +9,6 @@
 mod clone_flags;
 mod elf;
 #[allow(dead_code)] // the errno table is the ABI, complete ahead of its users
-mod errno;
 mod fault;
 mod fdt;
 mod frames;

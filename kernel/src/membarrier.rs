@@ -1,19 +1,21 @@
 //! membarrier(2), private expedited flavours: an IPI to every other CPU that
 //! is running a thread of the app (or only `cpu_id` with
 //! MEMBARRIER_CMD_FLAG_CPU), waited for, so that each of them has executed a
-//! full barrier before the call returns. The _RSEQ variant also makes those
-//! threads' rseq critical sections restart (the rseq issue adds that work).
+//! full barrier before the call returns. The _RSEQ variant also raises an rseq
+//! event on those threads, so their critical sections restart.
 
-use crate::errno::*;
 use crate::percpu::{self, PerCpu};
+use abi::errno::*;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-const CMD_QUERY: u64 = 0;
-const CMD_PRIVATE_EXPEDITED: u64 = 1 << 3;
-const CMD_REGISTER_PRIVATE_EXPEDITED: u64 = 1 << 4;
-const CMD_PRIVATE_EXPEDITED_RSEQ: u64 = 1 << 7;
-const CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ: u64 = 1 << 8;
-const CMD_FLAG_CPU: u64 = 1;
+use abi::membarrier::{
+    MEMBARRIER_CMD_FLAG_CPU as CMD_FLAG_CPU,
+    MEMBARRIER_CMD_PRIVATE_EXPEDITED as CMD_PRIVATE_EXPEDITED,
+    MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ as CMD_PRIVATE_EXPEDITED_RSEQ,
+    MEMBARRIER_CMD_QUERY as CMD_QUERY,
+    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED as CMD_REGISTER_PRIVATE_EXPEDITED,
+    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ as CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ,
+};
 
 /// What the app registered for (CMD_REGISTER_* bits).
 static REGISTERED: AtomicU32 = AtomicU32::new(0);

@@ -1,16 +1,15 @@
 //! Thread creation and exit: clone (pthread-style threads only),
 //! set_tid_address, exit, exit_group.
 
-use crate::errno::*;
 use crate::sched;
 use crate::task::{DYING_THREADS, LIVE_THREADS, NewTaskError, Task, TaskState, current};
+use abi::errno::*;
 use arch::TrapFrame;
 use arch::uaccess;
 use core::sync::atomic::Ordering;
 
-use crate::clone_flags::{
-    CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, check_clone_flags,
-};
+use crate::clone_flags::check_clone_flags;
+use abi::clone::{CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS};
 
 /// clone(flags, newsp, parent_tidptr, tls, child_tidptr) (aarch64 order).
 pub fn sys_clone(tf: &mut TrapFrame) -> i64 {

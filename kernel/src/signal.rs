@@ -3,10 +3,10 @@
 //! with a report). Delivery happens in the exit loop on TIF_SIGPENDING
 //! (`do_signal`), the point where rseq hooks in.
 
-use crate::errno::*;
 use crate::fault::Signal;
 use crate::sync::SpinLock;
 use crate::task::{Task, TaskState, WakeReason, current};
+use abi::errno::*;
 use arch::TrapFrame;
 use arch::context::FpState;
 use arch::esr::Esr;

@@ -2,7 +2,11 @@
 //! result (or negative errno) in x0. One dispatch table, as Linux's
 //! `sys_call_table`; every slot not listed returns -ENOSYS.
 
-use crate::errno::*;
+use abi::errno::*;
+use abi::kstats::{KSTATS_VERSION, KStats};
+use abi::nr;
+use abi::prctl::PR_RSEQ_SLICE_EXTENSION;
+use abi::time::{CLOCK_MONOTONIC, TIMER_ABSTIME, Timespec};
 use arch::TrapFrame;
 use arch::uaccess;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -12,87 +16,59 @@ pub static SYSCALLS: AtomicU64 = AtomicU64::new(0);
 
 type SyscallFn = fn(&mut TrapFrame) -> i64;
 
-/// Linux aarch64 syscall numbers (include/uapi/asm-generic/unistd.h),
-/// plus rseq-os's own above Linux's range.
-pub mod nr {
-    pub const WRITE: usize = 64;
-    pub const EXIT: usize = 93;
-    pub const EXIT_GROUP: usize = 94;
-    pub const SET_TID_ADDRESS: usize = 96;
-    pub const FUTEX: usize = 98;
-    pub const NANOSLEEP: usize = 101;
-    pub const CLOCK_GETTIME: usize = 113;
-    pub const CLOCK_NANOSLEEP: usize = 115;
-    pub const SCHED_SETAFFINITY: usize = 122;
-    pub const SCHED_GETAFFINITY: usize = 123;
-    pub const SCHED_YIELD: usize = 124;
-    pub const KILL: usize = 129;
-    pub const TGKILL: usize = 131;
-    pub const RT_SIGACTION: usize = 134;
-    pub const RT_SIGPROCMASK: usize = 135;
-    pub const RT_SIGRETURN: usize = 139;
-    pub const GETCPU: usize = 168;
-    pub const GETPID: usize = 172;
-    pub const GETTID: usize = 178;
-    pub const MUNMAP: usize = 215;
-    pub const CLONE: usize = 220;
-    pub const MMAP: usize = 222;
-    pub const MEMBARRIER: usize = 283;
-    pub const RSEQ: usize = 293;
-    pub const PRCTL: usize = 167;
-    pub const RSEQ_SLICE_YIELD: usize = 471;
-    /// rseq-os: kernel counters (see `sys_kstats`).
-    pub const KSTATS: usize = 1000;
-}
-
 /// One past the highest syscall number.
-const NR_SYSCALLS: usize = 1001;
+const NR_SYSCALLS: usize = nr::KSTATS as usize + 1;
 
 static SYS_CALL_TABLE: [SyscallFn; NR_SYSCALLS] = {
     let mut t = [sys_ni_syscall as SyscallFn; NR_SYSCALLS];
-    t[nr::WRITE] = sys_write;
-    t[nr::EXIT] = |tf| crate::process::do_exit(tf.regs[0] as u32 & 0xff);
-    t[nr::EXIT_GROUP] = |tf| crate::process::do_group_exit(tf.regs[0] as u32 & 0xff);
-    t[nr::SET_TID_ADDRESS] = |tf| crate::process::sys_set_tid_address(tf.regs[0]);
-    t[nr::FUTEX] = |tf| crate::futex::sys_futex(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
-    t[nr::NANOSLEEP] = |tf| sys_clock_nanosleep(CLOCK_MONOTONIC, 0, tf.regs[0], tf.regs[1]);
-    t[nr::CLOCK_GETTIME] = sys_clock_gettime;
-    t[nr::CLOCK_NANOSLEEP] =
+    t[nr::WRITE as usize] = sys_write;
+    t[nr::EXIT as usize] = |tf| crate::process::do_exit(tf.regs[0] as u32 & 0xff);
+    t[nr::EXIT_GROUP as usize] = |tf| crate::process::do_group_exit(tf.regs[0] as u32 & 0xff);
+    t[nr::SET_TID_ADDRESS as usize] = |tf| crate::process::sys_set_tid_address(tf.regs[0]);
+    t[nr::FUTEX as usize] =
+        |tf| crate::futex::sys_futex(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
+    t[nr::NANOSLEEP as usize] =
+        |tf| sys_clock_nanosleep(CLOCK_MONOTONIC, 0, tf.regs[0], tf.regs[1]);
+    t[nr::CLOCK_GETTIME as usize] = sys_clock_gettime;
+    t[nr::CLOCK_NANOSLEEP as usize] =
         |tf| sys_clock_nanosleep(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
-    t[nr::SCHED_SETAFFINITY] = |tf| sys_sched_setaffinity(tf.regs[0], tf.regs[1], tf.regs[2]);
-    t[nr::SCHED_GETAFFINITY] = |tf| sys_sched_getaffinity(tf.regs[0], tf.regs[1], tf.regs[2]);
-    t[nr::SCHED_YIELD] = |_| {
+    t[nr::SCHED_SETAFFINITY as usize] =
+        |tf| sys_sched_setaffinity(tf.regs[0], tf.regs[1], tf.regs[2]);
+    t[nr::SCHED_GETAFFINITY as usize] =
+        |tf| sys_sched_getaffinity(tf.regs[0], tf.regs[1], tf.regs[2]);
+    t[nr::SCHED_YIELD as usize] = |_| {
         crate::sched::yield_now();
         0
     };
-    t[nr::KILL] = |tf| crate::signal::sys_kill(tf.regs[0] as i32 as i64, tf.regs[1]);
-    t[nr::TGKILL] = |tf| {
+    t[nr::KILL as usize] = |tf| crate::signal::sys_kill(tf.regs[0] as i32 as i64, tf.regs[1]);
+    t[nr::TGKILL as usize] = |tf| {
         crate::signal::sys_tgkill(
             tf.regs[0] as i32 as i64,
             tf.regs[1] as i32 as i64,
             tf.regs[2],
         )
     };
-    t[nr::RT_SIGACTION] =
+    t[nr::RT_SIGACTION as usize] =
         |tf| crate::signal::sys_rt_sigaction(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
-    t[nr::RT_SIGPROCMASK] =
+    t[nr::RT_SIGPROCMASK as usize] =
         |tf| crate::signal::sys_rt_sigprocmask(tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3]);
-    t[nr::RT_SIGRETURN] = crate::signal::sys_rt_sigreturn;
-    t[nr::GETCPU] = |tf| sys_getcpu(tf.regs[0], tf.regs[1]);
-    t[nr::GETPID] = sys_getpid;
-    t[nr::GETTID] = sys_gettid;
-    t[nr::MUNMAP] = |tf| crate::vm::sys_munmap(tf.regs[0], tf.regs[1]);
-    t[nr::CLONE] = crate::process::sys_clone;
-    t[nr::MMAP] = |tf| {
+    t[nr::RT_SIGRETURN as usize] = crate::signal::sys_rt_sigreturn;
+    t[nr::GETCPU as usize] = |tf| sys_getcpu(tf.regs[0], tf.regs[1]);
+    t[nr::GETPID as usize] = sys_getpid;
+    t[nr::GETTID as usize] = sys_gettid;
+    t[nr::MUNMAP as usize] = |tf| crate::vm::sys_munmap(tf.regs[0], tf.regs[1]);
+    t[nr::CLONE as usize] = crate::process::sys_clone;
+    t[nr::MMAP as usize] = |tf| {
         crate::vm::sys_mmap(
             tf.regs[0], tf.regs[1], tf.regs[2], tf.regs[3], tf.regs[4], tf.regs[5],
         )
     };
-    t[nr::MEMBARRIER] = |tf| crate::membarrier::sys_membarrier(tf.regs[0], tf.regs[1], tf.regs[2]);
-    t[nr::RSEQ] = crate::rseq_hooks::sys_rseq;
-    t[nr::RSEQ_SLICE_YIELD] = crate::rseq_hooks::sys_rseq_slice_yield;
-    t[nr::PRCTL] = sys_prctl;
-    t[nr::KSTATS] = |tf| sys_kstats(tf.regs[0], tf.regs[1]);
+    t[nr::MEMBARRIER as usize] =
+        |tf| crate::membarrier::sys_membarrier(tf.regs[0], tf.regs[1], tf.regs[2]);
+    t[nr::RSEQ as usize] = crate::rseq_hooks::sys_rseq;
+    t[nr::RSEQ_SLICE_YIELD as usize] = crate::rseq_hooks::sys_rseq_slice_yield;
+    t[nr::PRCTL as usize] = sys_prctl;
+    t[nr::KSTATS as usize] = |tf| sys_kstats(tf.regs[0], tf.regs[1]);
     t
 };
 
@@ -148,16 +124,6 @@ fn sys_gettid(_tf: &mut TrapFrame) -> i64 {
     crate::task::current().tid() as i64
 }
 
-const CLOCK_MONOTONIC: u64 = 1;
-
-/// `struct timespec` on aarch64.
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct Timespec {
-    tv_sec: i64,
-    tv_nsec: i64,
-}
-
 /// clock_gettime(CLOCK_MONOTONIC, ts): the system counter since boot.
 fn sys_clock_gettime(tf: &mut TrapFrame) -> i64 {
     let (clock, ts) = (tf.regs[0], tf.regs[1]);
@@ -165,11 +131,7 @@ fn sys_clock_gettime(tf: &mut TrapFrame) -> i64 {
         return -EINVAL;
     }
     let ns = arch::timer::ticks_to_ns(arch::timer::counter(), arch::timer::cntfrq());
-    let val = Timespec {
-        tv_sec: (ns / 1_000_000_000) as i64,
-        tv_nsec: (ns % 1_000_000_000) as i64,
-    };
-    match uaccess::put_user(ts, val) {
+    match uaccess::put_user(ts, Timespec::from_ns(u128::from(ns))) {
         Ok(()) => 0,
         Err(_) => -EFAULT,
     }
@@ -179,7 +141,6 @@ fn sys_clock_gettime(tf: &mut TrapFrame) -> i64 {
 /// TIMER_ABSTIME on CLOCK_MONOTONIC, tick resolution; -EINTR on a signal,
 /// with the time left in `rem` (relative sleeps only).
 fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> i64 {
-    const TIMER_ABSTIME: u64 = 1;
     if clock != CLOCK_MONOTONIC || flags & !TIMER_ABSTIME != 0 {
         return -EINVAL;
     }
@@ -203,11 +164,7 @@ fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> i64 {
                 let slept = arch::timer::counter().saturating_sub(start) as u128 * 1_000_000_000
                     / freq as u128;
                 let left = req_ns.saturating_sub(slept);
-                let ts = Timespec {
-                    tv_sec: (left / 1_000_000_000) as i64,
-                    tv_nsec: (left % 1_000_000_000) as i64,
-                };
-                if uaccess::put_user(rem, ts).is_err() {
+                if uaccess::put_user(rem, Timespec::from_ns(left)).is_err() {
                     return -EFAULT;
                 }
             }
@@ -220,7 +177,6 @@ fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> i64 {
 /// prctl(option, arg2, arg3, arg4, arg5): only PR_RSEQ_SLICE_EXTENSION (79);
 /// every other option is `-EINVAL`, as Linux answers unknown options.
 fn sys_prctl(tf: &mut TrapFrame) -> i64 {
-    const PR_RSEQ_SLICE_EXTENSION: u64 = 79;
     match tf.regs[0] {
         PR_RSEQ_SLICE_EXTENSION => {
             crate::rseq_hooks::slice_prctl([tf.regs[1], tf.regs[2], tf.regs[3], tf.regs[4]])
@@ -302,33 +258,11 @@ fn sys_getcpu(cpu: u64, node: u64) -> i64 {
     0
 }
 
-/// Kernel counters for apps and tests (rseq-os syscall 1000): version 4 of
-/// `struct kstats`, documented in the README. Returns bytes written.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct KStats {
-    version: u64,
-    nr_cpus: u64,
-    ticks: [u64; 4],
-    irqs_el0: [u64; 4],
-    ipi_resched: [u64; 4],
-    ipi_call: [u64; 4],
-    membarrier_ipis: [u64; 4],
-    context_switches: [u64; 4],
-    migrations: u64,
-    syscalls: u64,
-    rseq_mode: u64,
-    rseq: [rseq::RseqStats; 4],
-    threads_max: u64,
-    nr_threads: u64,
-    frames_total: u64,
-    frames_free: u64,
-    nr_dying: u64,
-}
-
+/// Kernel counters for apps and tests (rseq-os syscall 1000): `struct
+/// kstats` (`abi::kstats`, documented in the README). Returns bytes written.
 fn sys_kstats(buf: u64, len: u64) -> i64 {
     let mut k = KStats {
-        version: 4,
+        version: KSTATS_VERSION,
         nr_cpus: crate::percpu::nr_online() as u64,
         ..Default::default()
     };

@@ -44,7 +44,7 @@ fn el0_svc(tf: &mut TrapFrame) {
     arch::cpu::local_irq_enable();
     let task = crate::task::current();
     crate::rseq_hooks::debug_syscall(task, tf);
-    if tf.regs[8] != crate::syscall::nr::RSEQ_SLICE_YIELD as u64 {
+    if tf.regs[8] != abi::nr::RSEQ_SLICE_YIELD {
         crate::rseq_hooks::slice_syscall_entry(task);
     }
     crate::syscall::invoke(tf);

@@ -2,27 +2,17 @@
 //! `[MMAP_BASE, MMAP_END)` (thread stacks and heaps). Pages are allocated and
 //! zeroed at mmap time; there is no demand paging and no file mapping.
 
-use crate::errno::*;
 use crate::mm::{self, MMAP_BASE, MMAP_END};
 use crate::sync::SpinLock;
+use abi::errno::*;
 use alloc::vec::Vec;
 use arch::PAGE_SIZE;
 use arch::mmu::MapKind;
 
-/// Linux's PROT_* and MAP_* bits that we look at.
-pub const PROT_READ: u64 = 1;
-/// Writable.
-pub const PROT_WRITE: u64 = 2;
-/// Executable.
-pub const PROT_EXEC: u64 = 4;
-/// Private mapping.
-pub const MAP_PRIVATE: u64 = 0x02;
-/// Place exactly at `addr`.
-pub const MAP_FIXED: u64 = 0x10;
-/// Not backed by a file.
-pub const MAP_ANONYMOUS: u64 = 0x20;
-/// Flags accepted beyond the above (ignored): MAP_NORESERVE, MAP_STACK, MAP_POPULATE, MAP_GROWSDOWN.
-const MAP_IGNORED: u64 = 0x4000 | 0x20000 | 0x8000 | 0x0100;
+use abi::mman::*;
+
+/// Flags accepted beyond private anonymous (and ignored).
+const MAP_IGNORED: u64 = MAP_NORESERVE | MAP_STACK | MAP_POPULATE | MAP_GROWSDOWN;
 
 /// Mapped `[start, end)` ranges of the mmap area, sorted.
 static REGIONS: SpinLock<Vec<(u64, u64)>> = SpinLock::new(Vec::new());

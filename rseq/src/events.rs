@@ -7,7 +7,8 @@
 //! raise TIF_RSEQ.
 
 use crate::Mode;
-use crate::state::{Ids, RseqStats, TaskRseq};
+use crate::RseqStats;
+use crate::state::{Ids, TaskRseq};
 
 /// Context switch: called when `t` is switched IN on a CPU with the given
 /// IDs (the kernel knows the new cpu/cid then). Linux's

@@ -59,7 +59,9 @@ mod mem;
 mod register;
 pub mod slice;
 mod state;
-pub mod uapi;
+/// Linux's rseq user ABI (`struct rseq`, `struct rseq_cs`, flags, sizes),
+/// defined once in the `abi` crate.
+pub use abi::rseq as uapi;
 #[cfg(any(test, feature = "v1", not(feature = "v2")))]
 mod v1;
 #[cfg(any(test, feature = "v2", not(feature = "v1")))]
@@ -70,13 +72,14 @@ extern crate std;
 #[cfg(test)]
 mod tests;
 
+pub use abi::kstats::RseqStats;
 pub use events::{
     execve, exit_to_user_mode, fork, membarrier_ipi, note_user_irq_entry, sched_switch_event,
 };
 pub use exit::{debug_syscall, exit_fastpath, signal_deliver, slowpath};
 pub use mem::{Fault, UserMem};
-pub use register::{EBUSY, EFAULT, EINVAL, EPERM, RegError, sys_rseq};
-pub use state::{Ctx, Fatal, Ids, RseqEvent, RseqStats, TaskRseq};
+pub use register::{RegError, sys_rseq};
+pub use state::{Ctx, Fatal, Ids, RseqEvent, TaskRseq};
 
 /// The rseq behaviour a kernel image implements (DESIGN §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

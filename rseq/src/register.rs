@@ -12,14 +12,10 @@ use crate::uapi::{
     RSEQ_FLAG_SLICE_EXT_DEFAULT_ON, RSEQ_FLAG_UNREGISTER,
 };
 
-/// `EPERM`: the signature does not match the registration.
-pub const EPERM: i64 = 1;
-/// `EFAULT`: the area is not user memory, or writing it failed.
-pub const EFAULT: i64 = 14;
-/// `EBUSY`: the same registration again.
-pub const EBUSY: i64 = 16;
-/// `EINVAL`: bad flags, length, alignment, or registration state.
-pub const EINVAL: i64 = 22;
+// EPERM: the signature does not match the registration; EFAULT: the area
+// is not user memory, or writing it failed; EBUSY: the same registration
+// again; EINVAL: bad flags, length, alignment, or registration state.
+use abi::errno::{EBUSY, EFAULT, EINVAL, EPERM};
 
 /// The rseq syscall's verdict: Ok(0) or an errno (positive number, the kernel negates) plus an optional reason to log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

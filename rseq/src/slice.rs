@@ -18,9 +18,10 @@
 use crate::Mode;
 use crate::mem::{Fault, UserMem};
 use crate::state::{Ctx, Fatal, TaskRseq};
-use crate::uapi::{
+use crate::uapi::{RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE, RSEQ_CS_FLAG_SLICE_EXT_ENABLED, Rseq};
+use abi::errno::{EINVAL, ENOTSUPP, ENXIO};
+use abi::prctl::{
     PR_RSEQ_SLICE_EXT_ENABLE, PR_RSEQ_SLICE_EXTENSION_GET, PR_RSEQ_SLICE_EXTENSION_SET,
-    RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE, RSEQ_CS_FLAG_SLICE_EXT_ENABLED, Rseq,
 };
 
 const SLICE_CTRL: u64 = Rseq::SLICE_CTRL_OFFSET as u64;
@@ -29,12 +30,6 @@ const FLAGS: u64 = Rseq::FLAGS_OFFSET as u64;
 const REQUEST: u32 = 0xff;
 const GRANTED: u32 = 0xff00;
 const GRANTED_ONE: u32 = 1 << 8;
-
-/// Linux's ENXIO, ENOTSUPP and EINVAL for the prctl (positive).
-pub const ENXIO: i64 = 6;
-/// Kernel-internal "not supported" (524), which Linux returns here.
-pub const ENOTSUPP: i64 = 524;
-const EINVAL: i64 = 22;
 
 /// What the exit loop does about a pending reschedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 use crate::Mode;
 use crate::mem::UserMem;
 use crate::uapi::RSEQ_CPU_ID_UNINITIALIZED_U32;
+use abi::kstats::RseqStats;
 use core::fmt;
 
 /// Linux's struct rseq_event.
@@ -85,128 +86,6 @@ impl TaskRseq {
     /// The task has a registration.
     pub const fn registered(&self) -> bool {
         self.has_rseq != 0
-    }
-}
-
-/// Per-CPU statistics, Linux's names, plus the slice-extension ones for a later issue.
-///
-/// 13 `u64` in this order: the kstats syscall exports the structure as it
-/// is ([`RseqStats::as_array`], [`RseqStats::NAMES`]).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RseqStats {
-    /// Exits to user mode (`rseq_exit_to_user_mode()`).
-    pub exit: u64,
-    /// Signal deliveries that ran the rseq work.
-    pub signal: u64,
-    /// Slow path runs.
-    pub slowpath: u64,
-    /// Fast path runs with work to do.
-    pub fastpath: u64,
-    /// ID updates written to user space.
-    pub ids: u64,
-    /// Critical section checks (a non-zero `rseq_cs` evaluated).
-    pub cs: u64,
-    /// `rseq_cs` cleared because the IP was outside the section.
-    pub clear: u64,
-    /// Critical sections aborted (IP moved to `abort_ip`).
-    pub fixup: u64,
-    /// Slice extensions granted.
-    pub s_granted: u64,
-    /// Slice extensions that ran out.
-    pub s_expired: u64,
-    /// Slice extensions revoked.
-    pub s_revoked: u64,
-    /// Slice extensions ended by `rseq_slice_yield()`.
-    pub s_yielded: u64,
-    /// Slice extensions aborted by another syscall.
-    pub s_aborted: u64,
-}
-
-impl RseqStats {
-    /// The field names, in order (Linux's debugfs names for the first 8).
-    pub const NAMES: [&'static str; 13] = [
-        "exit",
-        "signal",
-        "slowpath",
-        "fastpath",
-        "ids",
-        "cs",
-        "clear",
-        "fixup",
-        "s_granted",
-        "s_expired",
-        "s_revoked",
-        "s_yielded",
-        "s_aborted",
-    ];
-
-    /// The counters in [`RseqStats::NAMES`] order.
-    pub fn as_array(&self) -> [u64; 13] {
-        [
-            self.exit,
-            self.signal,
-            self.slowpath,
-            self.fastpath,
-            self.ids,
-            self.cs,
-            self.clear,
-            self.fixup,
-            self.s_granted,
-            self.s_expired,
-            self.s_revoked,
-            self.s_yielded,
-            self.s_aborted,
-        ]
-    }
-
-    /// The counters from an array in [`RseqStats::NAMES`] order.
-    pub fn from_array(a: [u64; 13]) -> RseqStats {
-        let [
-            exit,
-            signal,
-            slowpath,
-            fastpath,
-            ids,
-            cs,
-            clear,
-            fixup,
-            s_granted,
-            s_expired,
-            s_revoked,
-            s_yielded,
-            s_aborted,
-        ] = a;
-        RseqStats {
-            exit,
-            signal,
-            slowpath,
-            fastpath,
-            ids,
-            cs,
-            clear,
-            fixup,
-            s_granted,
-            s_expired,
-            s_revoked,
-            s_yielded,
-            s_aborted,
-        }
-    }
-
-    /// Field-wise `self + o` (wrapping): sums over CPUs.
-    pub fn add(&self, o: &RseqStats) -> RseqStats {
-        self.zip(o, u64::wrapping_add)
-    }
-
-    /// Field-wise `self - earlier` (wrapping): the counts in between two snapshots.
-    pub fn delta(&self, earlier: &RseqStats) -> RseqStats {
-        self.zip(earlier, u64::wrapping_sub)
-    }
-
-    fn zip(&self, o: &RseqStats, f: fn(u64, u64) -> u64) -> RseqStats {
-        let (a, b) = (self.as_array(), o.as_array());
-        RseqStats::from_array(core::array::from_fn(|i| f(a[i], b[i])))
     }
 }
 

@@ -1,57 +1,18 @@
 //! Raw syscalls (Linux aarch64: number in x8, arguments x0..x5, `svc #0`,
 //! result in x0, negative errno on error) and typed wrappers.
 
-/// Syscall numbers (include/uapi/asm-generic/unistd.h), plus rseq-os's own.
-pub mod nr {
-    pub const WRITE: u64 = 64;
-    pub const EXIT: u64 = 93;
-    pub const EXIT_GROUP: u64 = 94;
-    pub const SET_TID_ADDRESS: u64 = 96;
-    pub const FUTEX: u64 = 98;
-    pub const NANOSLEEP: u64 = 101;
-    pub const CLOCK_GETTIME: u64 = 113;
-    pub const CLOCK_NANOSLEEP: u64 = 115;
-    pub const SCHED_SETAFFINITY: u64 = 122;
-    pub const SCHED_GETAFFINITY: u64 = 123;
-    pub const SCHED_YIELD: u64 = 124;
-    pub const KILL: u64 = 129;
-    pub const TGKILL: u64 = 131;
-    pub const RT_SIGACTION: u64 = 134;
-    pub const RT_SIGPROCMASK: u64 = 135;
-    pub const RT_SIGRETURN: u64 = 139;
-    pub const PRCTL: u64 = 167;
-    pub const GETCPU: u64 = 168;
-    pub const GETPID: u64 = 172;
-    pub const GETTID: u64 = 178;
-    pub const MUNMAP: u64 = 215;
-    pub const CLONE: u64 = 220;
-    pub const MMAP: u64 = 222;
-    pub const MEMBARRIER: u64 = 283;
-    pub const RSEQ: u64 = 293;
-    /// `rseq_slice_yield()`: ends a granted time slice extension.
-    pub const RSEQ_SLICE_YIELD: u64 = 471;
-    /// rseq-os private: `kstats(buf, len)`, see [`super::KStats`].
-    pub const KSTATS: u64 = 1000;
-}
-
-/// errno values the tests compare against (syscalls return them negated).
-pub mod errno {
-    pub const EPERM: i64 = 1;
-    pub const ESRCH: i64 = 3;
-    pub const EINTR: i64 = 4;
-    pub const ENXIO: i64 = 6;
-    pub const EBADF: i64 = 9;
-    pub const EAGAIN: i64 = 11;
-    pub const ENOMEM: i64 = 12;
-    pub const EFAULT: i64 = 14;
-    pub const EBUSY: i64 = 16;
-    pub const EINVAL: i64 = 22;
-    pub const ENOSYS: i64 = 38;
-    pub const ETIMEDOUT: i64 = 110;
-    /// Kernel-internal `ENOTSUPP` (not `EOPNOTSUPP`): what Linux's prctl
-    /// returns when the time slice extension is disabled.
-    pub const ENOTSUPP: i64 = 524;
-}
+pub use abi::clone as clone_flags;
+pub use abi::futex as futex_op;
+pub use abi::kstats::{KSTATS_VERSION, KStats, RseqStats};
+pub use abi::mman;
+pub use abi::prctl::{
+    PR_RSEQ_SLICE_EXT_ENABLE, PR_RSEQ_SLICE_EXTENSION, PR_RSEQ_SLICE_EXTENSION_GET,
+    PR_RSEQ_SLICE_EXTENSION_SET,
+};
+pub use abi::time::{CLOCK_MONOTONIC, Timespec};
+/// Syscall numbers, errno values and the other ABI definitions, from the
+/// one definition the kernel also uses.
+pub use abi::{errno, nr};
 
 /// Turns a raw syscall return into `Ok(value)` or `Err(-errno)` (the
 /// negative value as returned by the kernel, e.g. `Err(-EINVAL)`).
@@ -120,17 +81,6 @@ pub fn gettid() -> i64 {
     syscall3(nr::GETTID, 0, 0, 0)
 }
 
-/// `struct timespec`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timespec {
-    pub tv_sec: i64,
-    pub tv_nsec: i64,
-}
-
-/// `CLOCK_MONOTONIC`.
-pub const CLOCK_MONOTONIC: u64 = 1;
-
 /// clock_gettime(2) into a raw pointer; returns 0 or -errno.
 pub fn clock_gettime_raw(clock: u64, ts: u64) -> i64 {
     syscall3(nr::CLOCK_GETTIME, clock, ts, 0)
@@ -179,47 +129,6 @@ pub fn set_tid_address(tidptr: *mut u32) -> i64 {
 /// (e.g. expect only failure).
 pub unsafe fn clone_raw(flags: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64) -> i64 {
     syscall6(nr::CLONE, [flags, newsp, ptid, tls, ctid, 0])
-}
-
-/// clone(2) flags (include/uapi/linux/sched.h).
-pub mod clone_flags {
-    pub const CSIGNAL: u64 = 0x0000_00ff;
-    pub const CLONE_VM: u64 = 0x0000_0100;
-    pub const CLONE_FS: u64 = 0x0000_0200;
-    pub const CLONE_FILES: u64 = 0x0000_0400;
-    pub const CLONE_SIGHAND: u64 = 0x0000_0800;
-    pub const CLONE_PIDFD: u64 = 0x0000_1000;
-    pub const CLONE_PTRACE: u64 = 0x0000_2000;
-    pub const CLONE_VFORK: u64 = 0x0000_4000;
-    pub const CLONE_PARENT: u64 = 0x0000_8000;
-    pub const CLONE_THREAD: u64 = 0x0001_0000;
-    pub const CLONE_NEWNS: u64 = 0x0002_0000;
-    pub const CLONE_SYSVSEM: u64 = 0x0004_0000;
-    pub const CLONE_SETTLS: u64 = 0x0008_0000;
-    pub const CLONE_PARENT_SETTID: u64 = 0x0010_0000;
-    pub const CLONE_CHILD_CLEARTID: u64 = 0x0020_0000;
-    pub const CLONE_DETACHED: u64 = 0x0040_0000;
-    pub const CLONE_UNTRACED: u64 = 0x0080_0000;
-    pub const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
-    /// What glibc's and musl's pthread_create pass: 0x3d0f00.
-    pub const THREAD_FLAGS: u64 = CLONE_VM
-        | CLONE_FS
-        | CLONE_FILES
-        | CLONE_SIGHAND
-        | CLONE_THREAD
-        | CLONE_SYSVSEM
-        | CLONE_SETTLS
-        | CLONE_PARENT_SETTID
-        | CLONE_CHILD_CLEARTID;
-}
-
-/// futex(2) operations and flags.
-pub mod futex_op {
-    pub const FUTEX_WAIT: u64 = 0;
-    pub const FUTEX_WAKE: u64 = 1;
-    pub const FUTEX_PRIVATE_FLAG: u64 = 128;
-    pub const FUTEX_WAIT_PRIVATE: u64 = FUTEX_WAIT | FUTEX_PRIVATE_FLAG;
-    pub const FUTEX_WAKE_PRIVATE: u64 = FUTEX_WAKE | FUTEX_PRIVATE_FLAG;
 }
 
 /// The raw futex(2): uaddr, op, val, timeout (or val2), uaddr2, val3.
@@ -279,18 +188,6 @@ pub fn futex_wait_shared(
 /// FUTEX_WAKE without FUTEX_PRIVATE_FLAG.
 pub fn futex_wake_shared(word: &core::sync::atomic::AtomicU32, n: u32) -> i64 {
     futex(word.as_ptr(), futex_op::FUTEX_WAKE, n, core::ptr::null())
-}
-
-/// mmap(2) protections and flags.
-pub mod mman {
-    pub const PROT_NONE: u64 = 0;
-    pub const PROT_READ: u64 = 1;
-    pub const PROT_WRITE: u64 = 2;
-    pub const PROT_EXEC: u64 = 4;
-    pub const MAP_SHARED: u64 = 0x01;
-    pub const MAP_PRIVATE: u64 = 0x02;
-    pub const MAP_FIXED: u64 = 0x10;
-    pub const MAP_ANONYMOUS: u64 = 0x20;
 }
 
 /// mmap(2): the mapping's address, or -errno.
@@ -370,31 +267,6 @@ pub fn nanosleep(req: &Timespec, rem: Option<&mut Timespec>) -> i64 {
     syscall3(nr::NANOSLEEP, req as *const Timespec as u64, rem, 0)
 }
 
-impl Timespec {
-    /// A timespec of `ns` nanoseconds.
-    pub const fn from_nanos(ns: u64) -> Timespec {
-        Timespec {
-            tv_sec: (ns / 1_000_000_000) as i64,
-            tv_nsec: (ns % 1_000_000_000) as i64,
-        }
-    }
-
-    /// The value in nanoseconds (negative fields count as 0).
-    pub const fn as_nanos(&self) -> u64 {
-        let s = if self.tv_sec < 0 {
-            0
-        } else {
-            self.tv_sec as u64
-        };
-        let n = if self.tv_nsec < 0 {
-            0
-        } else {
-            self.tv_nsec as u64
-        };
-        s * 1_000_000_000 + n
-    }
-}
-
 /// rt_sigaction(2) (sigsetsize 8); see [`crate::signal`] for typed use.
 pub fn rt_sigaction(sig: u64, act: u64, oact: u64) -> i64 {
     syscall6(nr::RT_SIGACTION, [sig, act, oact, 8, 0, 0])
@@ -443,16 +315,6 @@ pub fn rseq(rseq: u64, len: u32, flags: u32, sig: u32) -> i64 {
     syscall6(nr::RSEQ, [rseq, len as u64, flags as u64, sig as u64, 0, 0])
 }
 
-/// `prctl(2)` option controlling the calling thread's rseq time slice
-/// extension (include/uapi/linux/prctl.h).
-pub const PR_RSEQ_SLICE_EXTENSION: u64 = 79;
-/// `arg2` of [`PR_RSEQ_SLICE_EXTENSION`]: returns the enable flags.
-pub const PR_RSEQ_SLICE_EXTENSION_GET: u64 = 1;
-/// `arg2` of [`PR_RSEQ_SLICE_EXTENSION`]: sets the enable flags (`arg3`).
-pub const PR_RSEQ_SLICE_EXTENSION_SET: u64 = 2;
-/// The enable bit of GET's result and SET's `arg3`.
-pub const PR_RSEQ_SLICE_EXT_ENABLE: u64 = 1;
-
 /// prctl(2): `prctl(option, arg2, arg3, arg4, arg5)`; the result or -errno.
 pub fn prctl(option: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
     syscall6(nr::PRCTL, [option, a2, a3, a4, a5, 0])
@@ -462,60 +324,6 @@ pub fn prctl(option: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
 /// time slice extension. 1 if it yielded inside a grant, else 0 (or -errno).
 pub fn rseq_slice_yield() -> i64 {
     syscall3(nr::RSEQ_SLICE_YIELD, 0, 0, 0)
-}
-
-/// One CPU's rseq counters in [`KStats`] (Linux's `struct rseq_stats`
-/// plus the slice-extension counters): the kernel's own type, so the two
-/// sides of the `kstats` ABI cannot drift apart.
-pub use rseq::RseqStats;
-
-/// The [`KStats::version`] this runtime understands.
-pub const KSTATS_VERSION: u64 = 4;
-
-/// What the rseq-os private `kstats` syscall (1000) fills in: per-CPU
-/// counters indexed by CPU number (CPUs beyond `nr_cpus` are 0).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KStats {
-    /// Layout version: [`KSTATS_VERSION`] (4).
-    pub version: u64,
-    pub nr_cpus: u64,
-    pub ticks: [u64; 4],
-    pub irqs_el0: [u64; 4],
-    pub ipi_resched: [u64; 4],
-    pub ipi_call: [u64; 4],
-    pub membarrier_ipis: [u64; 4],
-    pub context_switches: [u64; 4],
-    pub migrations: u64,
-    pub syscalls: u64,
-    /// The mode the kernel image was built for: 1 (v1) or 2 (v2).
-    pub rseq_mode: u64,
-    /// rseq counters per CPU.
-    pub rseq: [RseqStats; 4],
-    /// Linux's `threads-max`: `clone` of one more thread fails with
-    /// `EAGAIN` once this many threads are alive (derived from RAM).
-    pub threads_max: u64,
-    /// Threads alive now (started and not yet exited).
-    pub nr_threads: u64,
-    /// 4 KiB frames the kernel hands out at run time (user pages, page
-    /// tables, kernel stacks): all RAM but the kernel image, the heap and
-    /// the firmware's reservations.
-    pub frames_total: u64,
-    /// Of those, free now.
-    pub frames_free: u64,
-    /// Threads that exited but still hold their kernel stack (freed when
-    /// their CPU switches away): while this is not 0, `frames_free` is
-    /// about to grow by their stacks.
-    pub nr_dying: u64,
-}
-
-impl KStats {
-    /// The rseq counters summed over all CPUs.
-    pub fn rseq_total(&self) -> RseqStats {
-        self.rseq
-            .iter()
-            .fold(RseqStats::default(), |acc, s| acc.add(s))
-    }
 }
 
 /// The raw `kstats(buf, len)` syscall: bytes written or -errno.

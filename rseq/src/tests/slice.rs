@@ -2,12 +2,13 @@
 //! prctl, and the accounting invariant.
 
 use super::fake::*;
-use crate::slice::{self, ENOTSUPP, ENXIO, Grant, PrctlError};
+use crate::slice::{self, Grant, PrctlError};
 use crate::uapi::{
     RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE, RSEQ_CS_FLAG_SLICE_EXT_ENABLED,
     RSEQ_FLAG_SLICE_EXT_DEFAULT_ON, RSEQ_SIG,
 };
 use crate::{Fatal, Mode};
+use abi::errno::{ENOTSUPP, ENXIO};
 use std::format;
 
 const REQUEST: u32 = 1;

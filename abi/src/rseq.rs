@@ -1,10 +1,11 @@
-//! Linux's rseq user ABI, byte for byte (DESIGN §2).
+//! Linux's rseq user ABI, byte for byte (the layout is checked against Linux's offsets by the tests below).
 //!
 //! Mirrors `include/uapi/linux/rseq.h` as of the time slice extension
 //! (Linux 7.0: `struct rseq_slice_ctrl`, the `__reserved` byte that makes the
-//! feature size 33, and `rseq_alloc_align()`), plus the aarch64 syscall
-//! numbers, `prctl` and `membarrier` commands and auxiliary vector entries a
-//! user of rseq needs. Everything here is plain data: the kernel reads and
+//! feature size 33, and `rseq_alloc_align()`). The syscall numbers,
+//! `prctl` and `membarrier` commands and auxiliary vector entries a user of
+//! rseq needs are in [`crate::nr`], [`crate::prctl`], [`crate::membarrier`]
+//! and [`crate::auxv`]. Everything here is plain data: the kernel reads and
 //! writes these structures in user memory through its user-access helpers,
 //! and the EL0 runtime places them in its thread areas.
 //!
@@ -120,72 +121,6 @@ pub const RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE: u32 = 1 << 4;
 /// `rseq.flags` while the extension is enabled for the thread. Read-only for
 /// user space.
 pub const RSEQ_CS_FLAG_SLICE_EXT_ENABLED: u32 = 1 << 5;
-
-// ---------------------------------------------------------------------------
-// Syscall numbers (include/uapi/asm-generic/unistd.h, as used by arm64)
-// ---------------------------------------------------------------------------
-
-/// `__NR_sched_yield`. Syscall numbers are `u64` because they arrive in x8.
-pub const NR_SCHED_YIELD: u64 = 124;
-/// `__NR_prctl`.
-pub const NR_PRCTL: u64 = 167;
-/// `__NR_getpid`.
-pub const NR_GETPID: u64 = 172;
-/// `__NR_gettid`.
-pub const NR_GETTID: u64 = 178;
-/// `__NR_membarrier`.
-pub const NR_MEMBARRIER: u64 = 283;
-/// `__NR_rseq`: `rseq(struct rseq *rseq, u32 rseq_len, int flags, u32 sig)`.
-pub const NR_RSEQ: u64 = 293;
-/// `__NR_rseq_slice_yield`: give the CPU back at the end of a granted time
-/// slice extension.
-pub const NR_RSEQ_SLICE_YIELD: u64 = 471;
-
-// ---------------------------------------------------------------------------
-// prctl (include/uapi/linux/prctl.h)
-// ---------------------------------------------------------------------------
-
-/// `PR_RSEQ_SLICE_EXTENSION`: `prctl` option controlling the time slice
-/// extension of the calling thread.
-pub const PR_RSEQ_SLICE_EXTENSION: u64 = 79;
-/// `PR_RSEQ_SLICE_EXTENSION_GET`: returns the enable flags.
-pub const PR_RSEQ_SLICE_EXTENSION_GET: u64 = 1;
-/// `PR_RSEQ_SLICE_EXTENSION_SET`: sets the enable flags (arg3).
-pub const PR_RSEQ_SLICE_EXTENSION_SET: u64 = 2;
-/// `PR_RSEQ_SLICE_EXT_ENABLE`: the enable bit of GET's result and SET's arg3.
-pub const PR_RSEQ_SLICE_EXT_ENABLE: u64 = 1;
-
-// ---------------------------------------------------------------------------
-// membarrier (include/uapi/linux/membarrier.h, enum membarrier_cmd)
-// ---------------------------------------------------------------------------
-
-/// `MEMBARRIER_CMD_QUERY`: returns the bit mask of supported commands.
-pub const MEMBARRIER_CMD_QUERY: u32 = 0;
-/// `MEMBARRIER_CMD_PRIVATE_EXPEDITED`: barrier on every CPU running a thread
-/// of the caller's process.
-pub const MEMBARRIER_CMD_PRIVATE_EXPEDITED: u32 = 1 << 3;
-/// `MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED`: required once before
-/// [`MEMBARRIER_CMD_PRIVATE_EXPEDITED`].
-pub const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: u32 = 1 << 4;
-/// `MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ`: abort (restart) the rseq
-/// critical sections of the caller's threads running on other CPUs; v1 also
-/// rewrites their ID fields (DESIGN §3).
-pub const MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ: u32 = 1 << 7;
-/// `MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ`: required once before
-/// [`MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ`].
-pub const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ: u32 = 1 << 8;
-/// `MEMBARRIER_CMD_FLAG_CPU` (`enum membarrier_cmd_flag`): target only the
-/// CPU given in the third argument (with the `_RSEQ` command).
-pub const MEMBARRIER_CMD_FLAG_CPU: u32 = 1 << 0;
-
-// ---------------------------------------------------------------------------
-// Auxiliary vector (include/uapi/linux/auxvec.h)
-// ---------------------------------------------------------------------------
-
-/// `AT_RSEQ_FEATURE_SIZE`: its value is [`RSEQ_FEATURE_SIZE`].
-pub const AT_RSEQ_FEATURE_SIZE: u64 = 27;
-/// `AT_RSEQ_ALIGN`: its value is [`RSEQ_ALIGN`].
-pub const AT_RSEQ_ALIGN: u64 = 28;
 
 // ---------------------------------------------------------------------------
 // Structures
@@ -468,16 +403,17 @@ mod tests {
     }
 
     #[test]
-    fn abi_numbers() {
+    fn abi_numbers_are_linuxs() {
+        use crate::{auxv::*, membarrier::*, nr, prctl::*};
         assert_eq!(
             [
-                NR_SCHED_YIELD,
-                NR_PRCTL,
-                NR_GETPID,
-                NR_GETTID,
-                NR_MEMBARRIER,
-                NR_RSEQ,
-                NR_RSEQ_SLICE_YIELD
+                nr::SCHED_YIELD,
+                nr::PRCTL,
+                nr::GETPID,
+                nr::GETTID,
+                nr::MEMBARRIER,
+                nr::RSEQ,
+                nr::RSEQ_SLICE_YIELD
             ],
             [124, 167, 172, 178, 283, 293, 471]
         );

@@ -1,0 +1,27 @@
+//! `mmap(2)` protections and flags (include/uapi/asm-generic/mman-common.h,
+//! include/uapi/linux/mman.h).
+
+/// No access.
+pub const PROT_NONE: u64 = 0;
+/// Readable.
+pub const PROT_READ: u64 = 1;
+/// Writable.
+pub const PROT_WRITE: u64 = 2;
+/// Executable.
+pub const PROT_EXEC: u64 = 4;
+/// Shared mapping.
+pub const MAP_SHARED: u64 = 0x01;
+/// Private mapping.
+pub const MAP_PRIVATE: u64 = 0x02;
+/// Place exactly at `addr`.
+pub const MAP_FIXED: u64 = 0x10;
+/// Not backed by a file.
+pub const MAP_ANONYMOUS: u64 = 0x20;
+/// Stack-like segment that grows down.
+pub const MAP_GROWSDOWN: u64 = 0x0100;
+/// Do not reserve swap.
+pub const MAP_NORESERVE: u64 = 0x4000;
+/// Populate page tables now.
+pub const MAP_POPULATE: u64 = 0x8000;
+/// The mapping is a thread stack.
+pub const MAP_STACK: u64 = 0x20000;
