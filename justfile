@@ -11,57 +11,62 @@ set shell := ["bash", "-uc"]
 default:
     @just --list --unsorted
 
+# `cargo xtask` compiles the host tool silently (the alias runs cargo with
+# --quiet), which takes a minute on a cold checkout: say so first.
+_xtask-built:
+    @[ -x "${CARGO_TARGET_DIR:-target}/debug/xtask" ] || echo "building xtask (the host tool), first run only"
+
 # Build target/images/<board>-<app>.img and .elf. Options: app=hello board=virt
 [positional-arguments]
-build *options:
+build *options: _xtask-built
     cargo xtask build "$@"
 
 # Boot on QEMU virt in this terminal, quit with Ctrl-A X. Options: app=hello el2=0 gic=2 cpu=cortex-a72 append=""
 [positional-arguments]
-qemu *options:
+qemu *options: _xtask-built
     cargo xtask qemu --board virt "$@"
 
 # Boot on QEMU raspi4b (the Pi 4 image; Debian's bcm2711-rpi-4-b.dtb is fetched on first use). Options: app=hello append=""
 [positional-arguments]
-qemu-rpi4 *options:
+qemu-rpi4 *options: _xtask-built
     cargo xtask qemu --board rpi4 "$@"
 
 # Host tests, then the QEMU scenarios. Options: filter=SUBSTR jobs=2 timeout=60 no-host no-build
 [positional-arguments]
-test *options:
+test *options: _xtask-built
     cargo xtask test "$@"
 
 # Build target/rpi4-sdcard.img, a Raspberry Pi 4 SD card image, and verify it. Options: app=hello cmdline="" out=target/rpi4-sdcard.img
 [positional-arguments]
-sdcard *options:
+sdcard *options: _xtask-built
     cargo xtask sdcard "$@"
 
 # Write the card image to a removable disk, then read it back (refuses mounted, fixed or system disks). Options: device=/dev/sdX image=target/rpi4-sdcard.img yes=0
 [positional-arguments]
-flash *options:
+flash *options: _xtask-built
     cargo xtask flash "$@"
 
 # Benchmarks: no rseq vs v1 vs v2, deterministic instruction counts by default. Options: board=virt clock=icount|wall runs=2
 [positional-arguments]
-bench *options:
+bench *options: _xtask-built
     cargo xtask bench "$@"
 
 # Soak: SMP stress + fuzz + rseq per-CPU stress for about N minutes on each board. Options: minutes=10 board=all calls=200000
 [positional-arguments]
-soak *options:
+soak *options: _xtask-built
     cargo xtask soak "$@"
 
 # The long SMP stress run on 4 CPUs (not in `test`). Options: seconds=120 board=all|virt|rpi4
 [positional-arguments]
-stress *options:
+stress *options: _xtask-built
     cargo xtask stress "$@"
 
-# rustfmt --check, and clippy -D warnings on the host crates, the apps and the kernel.
 # List the apps an image can be built from, with their rseq mode and purpose.
-apps:
+apps: _xtask-built
     cargo xtask apps
 
-lint:
+# rustfmt --check, and clippy -D warnings on the host crates, the apps and the kernel.
+lint: _xtask-built
     cargo xtask lint
 
 # Format every crate (what `just lint` checks).
@@ -70,22 +75,22 @@ fmt:
 
 # Disassemble the kernel ELF of an image. Options: app=hello board=virt
 [positional-arguments]
-objdump *options:
+objdump *options: _xtask-built
     cargo xtask objdump "$@"
 
 # The kernel ELF's symbols, by address. Options: app=hello board=virt
 [positional-arguments]
-nm *options:
+nm *options: _xtask-built
     cargo xtask nm "$@"
 
 # The kernel ELF's section sizes. Options: app=hello board=virt
 [positional-arguments]
-size *options:
+size *options: _xtask-built
     cargo xtask size "$@"
 
 # Boot halted before the first instruction, waiting for gdb on 127.0.0.1:1234 (port=N for another; prints the gdb command). Options: as qemu
 [positional-arguments]
-gdb *options:
+gdb *options: _xtask-built
     cargo xtask qemu --board virt --gdb "$@"
 
 # Remove all build output (target/: images, test logs, cargo artefacts).
