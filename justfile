@@ -11,7 +11,7 @@ set shell := ["bash", "-uc"]
 default:
     @just --list --unsorted
 
-# Build target/images/<board>-<app>.img and .elf. Options: app=hello board=virt
+# Build target/images/<board>-<app>.img and .elf (debug=1: -debug.img/.elf, opt-level 1, no LTO). Options: app=hello board=virt debug=0
 [positional-arguments]
 build *options:
     cargo xtask build "$@"
@@ -83,7 +83,7 @@ nm *options:
 size *options:
     cargo xtask size "$@"
 
-# Boot halted before the first instruction, waiting for gdb on 127.0.0.1:1234 (port=N for another; prints the gdb command). Options: as qemu
+# Boot halted before the first instruction, waiting for gdb on 127.0.0.1:1234 (port=N for another; prints the gdb command; QEMU dies with the recipe). Options: as qemu, debug=1
 [positional-arguments]
 gdb *options:
     cargo xtask qemu --board virt --gdb "$@"
