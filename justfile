@@ -16,7 +16,7 @@ default:
 _xtask-built:
     @[ -x "${CARGO_TARGET_DIR:-target}/debug/xtask" ] || echo "building xtask (the host tool), first run only"
 
-# Build target/images/<board>-<app>.img and .elf. Options: app=hello board=virt
+# Build target/images/<board>-<app>.img and .elf (debug=1: -debug.img/.elf, opt-level 1, no LTO). Options: app=hello board=virt debug=0
 [positional-arguments]
 build *options: _xtask-built
     cargo xtask build "$@"
@@ -88,7 +88,7 @@ nm *options: _xtask-built
 size *options: _xtask-built
     cargo xtask size "$@"
 
-# Boot halted before the first instruction, waiting for gdb on 127.0.0.1:1234 (port=N for another; prints the gdb command). Options: as qemu
+# Boot halted before the first instruction, waiting for gdb on 127.0.0.1:1234 (port=N for another; prints the gdb command; QEMU dies with the recipe). Options: as qemu, debug=1
 [positional-arguments]
 gdb *options: _xtask-built
     cargo xtask qemu --board virt --gdb "$@"

@@ -5,7 +5,12 @@
 .section .text.head, "ax"
 .global _start
 _start:
+    // The first instruction anything runs: no caller, so a debugger's
+    // backtrace ends here (and in primary_entry and secondary_entry).
+    .cfi_startproc
+    .cfi_undefined x30
     b       primary_entry           // code0
+    .cfi_endproc
     .long   0                       // code1
     .quad   0x80000                 // text_offset: load at RAM base + 512 KiB
     .quad   __kernel_size           // image_size, including BSS and stacks
@@ -16,6 +21,8 @@ _start:
 
 .section .text.boot, "ax"
 primary_entry:
+    .cfi_startproc
+    .cfi_undefined x30
     mov     x19, x0                 // DTB address (or 0)
     mrs     x20, CurrentEL
     ubfx    x20, x20, #2, #2        // the EL we were entered at
@@ -60,11 +67,13 @@ primary_entry:
 park:
     wfe
     b       park
+    .cfi_endproc
 
 // Leave EL2 for EL1 with nothing trapped to EL2 that the kernel uses.
 // Returns (eret) to the caller's x30, at EL1h with DAIF masked.
 .global el2_to_el1
 el2_to_el1:
+    .cfi_startproc
     mov     x0, #(1 << 31)          // HCR_EL2.RW: EL1 is AArch64; IRQs stay at EL1
     msr     hcr_el2, x0
     mrs     x0, cnthctl_el2
@@ -93,6 +102,7 @@ el2_to_el1:
     msr     elr_el2, x30
     isb
     eret
+    .cfi_endproc
 
 // Entry of CPUs 1..3, from PSCI CPU_ON (virt) or the spin table (Pi 4), at
 // EL2 or EL1 with the MMU off. The MMU is turned on here, before any Rust
@@ -101,6 +111,8 @@ el2_to_el1:
 .section .text.boot, "ax"
 .global secondary_entry
 secondary_entry:
+    .cfi_startproc
+    .cfi_undefined x30
     mrs     x20, CurrentEL
     ubfx    x20, x20, #2, #2
     mrs     x19, mpidr_el1
@@ -143,3 +155,4 @@ secondary_entry:
     bl      secondary_main
 2:  wfe
     b       2b
+    .cfi_endproc

@@ -10,6 +10,7 @@
 .section .text.switch, "ax"
 .global __arch_cpu_switch_to
 __arch_cpu_switch_to:
+    .cfi_startproc
     mov     x9, sp
     stp     x19, x20, [x0, #16 * 0]
     stp     x21, x22, [x0, #16 * 1]
@@ -28,16 +29,21 @@ __arch_cpu_switch_to:
     ldr     x30, [x1, #16 * 6]
     mov     sp, x9
     ret
+    .cfi_endproc
 
 // A new thread's first kernel instructions: its context's lr points here and
 // its sp at its user TrapFrame (the top of its kernel stack). x19 holds the
 // Rust function to call with the frame (which runs the exit-to-user work),
-// then the thread leaves for EL0 through the one return path.
+// then the thread leaves for EL0 through the one return path. It is the
+// thread's outermost kernel frame: no return address, so a backtrace ends here.
 .global __arch_ret_from_fork
 __arch_ret_from_fork:
+    .cfi_startproc
+    .cfi_undefined x30
     mov     x0, sp
     blr     x19
     b       ret_to_user
+    .cfi_endproc
 
 // The kernel is built soft-float; these two routines are the only code that
 // touches the FP/SIMD registers, on behalf of EL0.
@@ -47,6 +53,7 @@ __arch_ret_from_fork:
 // void __arch_fpsimd_save(struct FpState *st)
 .global __arch_fpsimd_save
 __arch_fpsimd_save:
+    .cfi_startproc
     stp     q0, q1, [x0, #32 * 0]
     stp     q2, q3, [x0, #32 * 1]
     stp     q4, q5, [x0, #32 * 2]
@@ -68,10 +75,12 @@ __arch_fpsimd_save:
     add     x0, x0, #512
     stp     x1, x2, [x0]
     ret
+    .cfi_endproc
 
 // void __arch_fpsimd_load(const struct FpState *st)
 .global __arch_fpsimd_load
 __arch_fpsimd_load:
+    .cfi_startproc
     ldp     q0, q1, [x0, #32 * 0]
     ldp     q2, q3, [x0, #32 * 1]
     ldp     q4, q5, [x0, #32 * 2]
@@ -93,3 +102,4 @@ __arch_fpsimd_load:
     msr     fpsr, x1
     msr     fpcr, x2
     ret
+    .cfi_endproc

@@ -17,10 +17,15 @@
 
 .section .text.uaccess, "ax"
 
+// Each routine is a leaf that keeps sp and x30: the default CFI (caller's pc
+// in x30, CFA = sp) is all a debugger needs to unwind out of one, from a
+// breakpoint or from the fault that its fixup handles.
+
 // usize __arch_copy_from_user(u8 *to, const u8 __user *from, usize n)
 // Returns the number of bytes NOT copied (0 on success).
 .global __arch_copy_from_user
 __arch_copy_from_user:
+    .cfi_startproc
     cbz     x2, 2f
 1:  ldtrb   w3, [x1]
     extable 1b, 9f
@@ -32,10 +37,12 @@ __arch_copy_from_user:
     ret
 9:  mov     x0, x2
     ret
+    .cfi_endproc
 
 // usize __arch_copy_to_user(u8 __user *to, const u8 *from, usize n)
 .global __arch_copy_to_user
 __arch_copy_to_user:
+    .cfi_startproc
     cbz     x2, 2f
 1:  ldrb    w3, [x1], #1
 3:  sttrb   w3, [x0]
@@ -47,18 +54,21 @@ __arch_copy_to_user:
     ret
 9:  mov     x0, x2
     ret
+    .cfi_endproc
 
 // i64 __arch_probe_privileged_read(const u64 *addr)
 // A *privileged* load (subject to PAN): 0 if it read, -1 if it faulted.
 // Used once at boot to verify that PAN really blocks kernel access to user pages.
 .global __arch_probe_privileged_read
 __arch_probe_privileged_read:
+    .cfi_startproc
 1:  ldr     x1, [x0]
     extable 1b, 9f
     mov     x0, #0
     ret
 9:  mov     x0, #-1
     ret
+    .cfi_endproc
 
 // u64 __arch_semihosting_call(u64 op, u64 arg)
 // Returns the call's result in x0, or x0 unchanged-ish (-1) if semihosting is
@@ -66,8 +76,10 @@ __arch_probe_privileged_read:
 // kernel can fall back to PSCI on real hardware.
 .global __arch_semihosting_call
 __arch_semihosting_call:
+    .cfi_startproc
 1:  hlt     #0xf000
     extable 1b, 9f
     ret
 9:  mov     x0, #-1
     ret
+    .cfi_endproc

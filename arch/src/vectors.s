@@ -2,9 +2,32 @@
 // the current EL1 stack, calls one Rust handler with a pointer to it, restores
 // it and erets. What happens in between (syscall, IRQ, fault, the exit-to-user
 // work loop) is decided in Rust; there is exactly one return path to EL0.
+//
+// Call frame information (.cfi_*) tells a debugger how to unwind out of a
+// stub, so that gdb's `bt` ends cleanly:
+// - a trap from EL0 has no kernel caller: the return address (x30) is
+//   undefined, which makes the stub the outermost frame;
+// - a trap from EL1 is a signal frame whose caller is the interrupted kernel
+//   code: its pc is the ELR saved in the TrapFrame (DWARF register 32, the
+//   return column of these stubs), every other register its saved copy, and
+//   its sp the CFA, `sp + TF_SIZE` once the frame is pushed.
+
+// The CFI of the first instructions of every stub: nothing pushed yet, and
+// no caller known until ELR is stored.
+.macro trap_cfi el
+    .cfi_startproc
+.if \el == 0
+    .cfi_undefined x30
+.else
+    .cfi_signal_frame
+    .cfi_return_column 32
+    .cfi_undefined 32
+.endif
+.endm
 
 .macro save_frame el
     sub     sp, sp, #{TF_SIZE}
+    .cfi_adjust_cfa_offset {TF_SIZE}
     stp     x0, x1, [sp, #16 * 0]
     stp     x2, x3, [sp, #16 * 1]
     stp     x4, x5, [sp, #16 * 2]
@@ -29,6 +52,14 @@
     mrs     x22, elr_el1
     mrs     x23, spsr_el1
     stp     x22, x23, [sp, #{TF_PC}]
+.if \el == 1
+    // Each register was stored before anything overwrote it.
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29
+    .cfi_rel_offset x\n, 8 * \n
+    .endr
+    .cfi_rel_offset x30, {TF_SP} - 8
+    .cfi_rel_offset 32, {TF_PC}
+.endif
     mov     x0, #-1
     stp     xzr, x0, [sp, #{TF_PC} + 16]   // orig_x0 = 0, syscallno = -1
 .endm
@@ -57,6 +88,12 @@
     ldp     x26, x27, [sp, #16 * 13]
     ldp     x28, x29, [sp, #16 * 14]
     add     sp, sp, #{TF_SIZE}
+    // Every register is live again and the pc is in ELR, out of DWARF's
+    // reach: the eret itself has no known caller.
+    .cfi_def_cfa_offset 0
+.if \el == 1
+    .cfi_undefined 32
+.endif
     eret
 .endm
 
@@ -91,51 +128,69 @@ exception_vectors:
     vector  el0_bad
 
 el0_sync:
+    trap_cfi 0
     save_frame 0
     mov     x0, sp
     bl      el0_sync_handler
     b       ret_to_user
+    .cfi_endproc
 
 el0_irq:
+    trap_cfi 0
     save_frame 0
     mov     x0, sp
     bl      el0_irq_handler
     b       ret_to_user
+    .cfi_endproc
 
 el0_bad:
+    trap_cfi 0
     save_frame 0
     mov     x0, sp
     bl      el0_bad_handler
     b       ret_to_user
+    .cfi_endproc
 
 // The one way back to EL0. The Rust handler has already run
-// exit_to_user_mode() with interrupts masked.
+// exit_to_user_mode() with interrupts masked. Entered with the frame pushed.
 .global ret_to_user
 ret_to_user:
+    trap_cfi 0
+    .cfi_adjust_cfa_offset {TF_SIZE}
     restore_frame 0
+    .cfi_endproc
 
 el1_sync:
+    trap_cfi 1
     save_frame 1
     mov     x0, sp
     bl      el1_sync_handler
     restore_frame 1
+    .cfi_endproc
 
 el1_irq:
+    trap_cfi 1
     save_frame 1
     mov     x0, sp
     bl      el1_irq_handler
     restore_frame 1
+    .cfi_endproc
 
 el1_bad:
+    trap_cfi 1
     save_frame 1
     mov     x0, sp
     bl      el1_bad_handler
     restore_frame 1
+    .cfi_endproc
 
 // fn __arch_enter_user(tf: *mut TrapFrame) -> !
 // First entry of a task into EL0: its frame sits at the top of its kernel
 // stack, so the stack pointer becomes the frame and ret_to_user does the rest.
 .global __arch_enter_user
 __arch_enter_user:
+    .cfi_startproc
+    .cfi_undefined x30              // never returns: no caller to unwind to
     mov     sp, x0
     b       ret_to_user
+    .cfi_endproc

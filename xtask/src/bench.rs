@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::boards::Board;
@@ -183,8 +183,7 @@ fn boot(
         dtb: firmware::qemu_dtb(ws, board)?,
         ..Default::default()
     };
-    let mut cmd = Command::new(qemu::QEMU);
-    cmd.args(qemu::args(board, img, &qopts)?);
+    let mut cmd = qemu::command(board, img, &qopts)?;
     if icount {
         cmd.args(["-icount", "shift=0,sleep=off"]);
     }

@@ -27,23 +27,60 @@ pub struct Image {
     pub img: PathBuf,
 }
 
+/// How an image is compiled: the cargo profile of both the app and the
+/// kernel, and the suffix that keeps its files apart from the other's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// What runs, is tested and is benchmarked: optimised, with LTO.
+    #[default]
+    Release,
+    /// For gdb (`debug=1`): `[profile.debug-image]` in the workspace's
+    /// Cargo.toml, lightly optimised and without LTO, so locals, frames and
+    /// function symbols are there to see.
+    Debug,
+}
+
+impl Profile {
+    /// `--profile` for cargo, which is also the folder cargo builds into.
+    pub fn cargo_name(self) -> &'static str {
+        match self {
+            Profile::Release => "release",
+            Profile::Debug => "debug-image",
+        }
+    }
+
+    /// Appended to `<board>-<app>` in `target/images`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Profile::Release => "",
+            Profile::Debug => "-debug",
+        }
+    }
+}
+
 /// Where `build` puts the image of `app` for `board`, built or not.
-pub fn image_paths(ws: &Workspace, board: &Board, app: &str) -> Image {
-    let stem = format!("{}-{app}", board.name);
+pub fn image_paths(ws: &Workspace, board: &Board, app: &str, profile: Profile) -> Image {
+    let stem = format!("{}-{app}{}", board.name, profile.suffix());
     Image {
         elf: ws.images().join(format!("{stem}.elf")),
         img: ws.images().join(format!("{stem}.img")),
     }
 }
 
-/// Builds the release ELF of an EL0 app and returns its absolute path.
-pub fn build_app(ws: &Workspace, app: &str) -> Result<PathBuf, String> {
+/// Builds the ELF of an EL0 app and returns its absolute path.
+pub fn build_app(ws: &Workspace, app: &str, profile: Profile) -> Result<PathBuf, String> {
     ws.check_app(app)?;
-    workspace::run(
-        ws.cargo()
-            .args(["build", "--release", "-p", app, "--target", APP_TARGET]),
-    )?;
-    Ok(ws.target.join(APP_TARGET).join("release").join(app))
+    let name = profile.cargo_name();
+    workspace::run(ws.cargo().args([
+        "build",
+        "--profile",
+        name,
+        "-p",
+        app,
+        "--target",
+        APP_TARGET,
+    ]))?;
+    Ok(ws.target.join(APP_TARGET).join(name).join(app))
 }
 
 /// The environment that tells the kernel's build script which app to embed.
@@ -106,15 +143,27 @@ fn elf_section<'a>(elf: &'a [u8], name: &str) -> Option<&'a [u8]> {
     })
 }
 
-/// Builds app + kernel for `board` and leaves the image in `target/images`.
+/// Builds the release image of `app` for `board` into `target/images`.
 pub fn build(ws: &Workspace, board: &Board, app: &str) -> Result<Image, String> {
-    let app_elf = build_app(ws, app)?;
+    build_as(ws, board, app, Profile::Release)
+}
+
+/// Builds app + kernel for `board` with `profile` and leaves the image in
+/// `target/images`.
+pub fn build_as(
+    ws: &Workspace,
+    board: &Board,
+    app: &str,
+    profile: Profile,
+) -> Result<Image, String> {
+    let app_elf = build_app(ws, app, profile)?;
     let elf = fs::read(&app_elf).map_err(|e| format!("{}: {e}", app_elf.display()))?;
     let mode = rseq_mode(&elf).map_err(|e| format!("{app}: {e}"))?;
     let mut cargo = ws.cargo();
     cargo.args([
         "build",
-        "--release",
+        "--profile",
+        profile.cargo_name(),
         "-p",
         "kernel",
         "--target",
@@ -123,9 +172,13 @@ pub fn build(ws: &Workspace, board: &Board, app: &str) -> Result<Image, String> 
         &format!("{},{}", board.feature, rseq_feature(mode)),
     ]);
     workspace::run(kernel_env(&mut cargo, &app_elf, app))?;
-    let kernel_elf = ws.target.join(KERNEL_TARGET).join("release").join("kernel");
+    let kernel_elf = ws
+        .target
+        .join(KERNEL_TARGET)
+        .join(profile.cargo_name())
+        .join("kernel");
 
-    let image = image_paths(ws, board, app);
+    let image = image_paths(ws, board, app, profile);
     fs::create_dir_all(ws.images()).map_err(|e| format!("cannot create images dir: {e}"))?;
     fs::copy(&kernel_elf, &image.elf).map_err(|e| {
         format!(

@@ -42,7 +42,7 @@ pub fn run(ws: &Workspace) -> bool {
     );
 
     // The kernel cannot even be type-checked without an app ELF to embed.
-    match build::build_app(ws, "hello") {
+    match build::build_app(ws, "hello", build::Profile::Release) {
         Err(e) => failures.push(format!("kernel clippy: building hello: {e}")),
         Ok(hello) => {
             // Every board, and both rseq modes (each compiles different code).

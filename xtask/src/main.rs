@@ -12,6 +12,7 @@ mod build;
 mod check;
 mod firmware;
 mod flash;
+mod gdbcheck;
 mod host;
 mod lint;
 mod log;
@@ -38,15 +39,17 @@ app=selftest` works), or positionally in the order shown; flags also take
 1/0 (el2=1).
 
 commands:
-  build  [app=hello] [board=virt]
-         build the app and a kernel embedding it; prints target/images/<board>-<app>.img
-  qemu   [app=hello] [el2] [gic=2|3] [cpu=cortex-a72] [append=ARGS] [board=virt] [gdb [port=1234]]
+  build  [app=hello] [board=virt] [debug]
+         build the app and a kernel embedding it; prints target/images/<board>-<app>.img.
+         debug: the debug-image profile (opt-level 1, no LTO), into
+         <board>-<app>-debug.img/.elf, leaving the release image alone
+  qemu   [app=hello] [el2] [gic=2|3] [cpu=cortex-a72] [append=ARGS] [board=virt] [gdb [port=1234]] [debug]
          build, then boot under QEMU on this terminal (quit: Ctrl-A X) and exit
          with QEMU's status (the kernel's semihosting exit). gdb: wait for gdb
-         on 127.0.0.1:port before the first instruction.
-  objdump|nm|size [app=hello] [board=virt]
+         on 127.0.0.1:port before the first instruction. QEMU dies with xtask.
+  objdump|nm|size [app=hello] [board=virt] [debug]
          build, then run llvm-objdump -d, llvm-nm -n or llvm-size on the
-         image's kernel ELF (target/images/<board>-<app>.elf)
+         image's kernel ELF (target/images/<board>-<app>[-debug].elf)
   test   [filter=SUBSTR] [jobs=2] [timeout=60] [no-host] [no-build]
          host `cargo test`, then the QEMU scenarios whose board/name contains
          SUBSTR (all by default), jobs at a time, each killed after timeout
@@ -82,7 +85,7 @@ commands:
   help   this text";
 
 const BUILD: Spec = Spec {
-    opts: &[value("board"), value("app")],
+    opts: &[value("board"), value("app"), flag("debug")],
     positional: &["app", "board"],
 };
 const QEMU: Spec = Spec {
@@ -95,6 +98,7 @@ const QEMU: Spec = Spec {
         value("append"),
         flag("gdb"),
         value("port"),
+        flag("debug"),
     ],
     // The order of the justfile's `qemu` parameters.
     positional: &["app", "el2", "gic", "cpu", "append"],
@@ -145,7 +149,8 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
         "build" => {
             let opts = Args::parse(args, &BUILD)?;
             let board = boards::find(opts.value("board").unwrap_or("virt"))?;
-            let image = build::build(&ws, board, opts.value("app").unwrap_or("hello"))?;
+            let app = opts.value("app").unwrap_or("hello");
+            let image = build::build_as(&ws, board, app, profile(&opts)?)?;
             println!("{}", image.img.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -226,7 +231,8 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
         tool @ ("objdump" | "nm" | "size") => {
             let opts = Args::parse(args, &BUILD)?;
             let board = boards::find(opts.value("board").unwrap_or("virt"))?;
-            let image = build::build(&ws, board, opts.value("app").unwrap_or("hello"))?;
+            let app = opts.value("app").unwrap_or("hello");
+            let image = build::build_as(&ws, board, app, profile(&opts)?)?;
             let flags: &[&str] = match tool {
                 "objdump" => &["-d", "--no-show-raw-insn"],
                 "nm" => &["-n", "-C"],
@@ -300,8 +306,13 @@ fn qemu_command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
         dtb: None,
     };
     // Reject options the board cannot honour before a minute of building.
-    qemu::args(board, &build::image_paths(ws, board, app).img, &qemu_opts)?;
-    let image = build::build(ws, board, app)?;
+    let profile = profile(&opts)?;
+    qemu::args(
+        board,
+        &build::image_paths(ws, board, app, profile).img,
+        &qemu_opts,
+    )?;
+    let image = build::build_as(ws, board, app, profile)?;
     let qemu_opts = qemu::Options {
         dtb: firmware::qemu_dtb(ws, board)?,
         ..qemu_opts
@@ -320,6 +331,15 @@ fn qemu_command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot run {}: {e}", qemu::QEMU))?;
     // The kernel's semihosting exit status is the point of the run: pass it on.
     Ok(ExitCode::from(status.code().unwrap_or(1) as u8))
+}
+
+/// The build profile that `debug=1` asks for.
+fn profile(opts: &Args) -> Result<build::Profile, String> {
+    Ok(if opts.flag("debug")? {
+        build::Profile::Debug
+    } else {
+        build::Profile::Release
+    })
 }
 
 /// Success or failure as a process exit code.

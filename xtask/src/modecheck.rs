@@ -45,7 +45,7 @@ pub fn judge(mode: &str, symbols: &str) -> Result<(), String> {
 pub fn check(ws: &Workspace, board: &Board) -> Result<String, String> {
     let nm = build::llvm_tool(ws, "llvm-nm")?;
     for (app, mode) in APPS {
-        let elf = build::image_paths(ws, board, app).elf;
+        let elf = build::image_paths(ws, board, app, build::Profile::Release).elf;
         let out = Command::new(&nm)
             .arg(&elf)
             .output()

@@ -4,6 +4,7 @@
 //! the interactive `qemu` command, `gdb` and the test runner boot images the
 //! same way.
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -78,11 +79,58 @@ pub fn args(board: &Board, image: &Path, opts: &Options) -> Result<Vec<String>, 
     Ok(all)
 }
 
-/// A ready-to-spawn QEMU command.
+/// A ready-to-spawn QEMU command, which dies with the thread that spawns it.
 pub fn command(board: &Board, image: &Path, opts: &Options) -> Result<Command, String> {
     let mut cmd = Command::new(QEMU);
     cmd.args(args(board, image, opts)?);
+    die_with_parent(&mut cmd);
     Ok(cmd)
+}
+
+/// `prctl(2)` option: the signal the calling process gets when its parent
+/// dies.
+const PR_SET_PDEATHSIG: i32 = 1;
+/// SIGTERM rather than SIGKILL: QEMU then exits cleanly, restoring the
+/// terminal that `-nographic` put in raw mode and closing its gdb port.
+const SIGTERM: i32 = 15;
+/// errno "no such process".
+const ESRCH: i32 = 3;
+
+unsafe extern "C" {
+    /// glibc's `int prctl(int option, ...)`; xtask links libc through std.
+    fn prctl(option: i32, ...) -> i32;
+}
+
+/// Makes the spawned process get SIGTERM when its parent goes away, however
+/// that happens (xtask killed by a signal, a panic, the terminal closed), so
+/// no QEMU is left running and holding its gdb port. QEMU 10.1's
+/// `-run-with exit-with-parent=on` does the same but 10.0 lacks it.
+///
+/// Linux sends the signal when the spawning *thread* exits, so the thread
+/// that spawns QEMU must also wait for it (every caller in xtask does).
+fn die_with_parent(cmd: &mut Command) {
+    let parent = std::process::id();
+    let hook = move || {
+        // SAFETY: PR_SET_PDEATHSIG takes one integer argument, a signal
+        // number, and changes nothing but this process's death signal.
+        if unsafe { prctl(PR_SET_PDEATHSIG, SIGTERM as std::ffi::c_ulong) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // The parent may have died before prctl took effect: then the child
+        // has been re-parented and no signal will ever come.
+        if std::os::unix::process::parent_id() != parent {
+            // ESRCH without allocating: the child of a threaded parent must
+            // not touch the allocator before exec.
+            return Err(std::io::Error::from_raw_os_error(ESRCH));
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs in the child between fork and exec, where only
+    // async-signal-safe calls are allowed: prctl and getppid are system
+    // calls, and nothing in it allocates or takes a lock.
+    unsafe {
+        cmd.pre_exec(hook);
+    }
 }
 
 #[cfg(test)]
@@ -104,6 +152,35 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    #[test]
+    fn a_child_dies_with_the_thread_that_spawned_it() {
+        // The spawning thread ends without waiting: Linux then sends the
+        // death signal to the child, as it would if xtask were killed.
+        let child = std::thread::spawn(|| {
+            let mut cmd = Command::new("sleep");
+            cmd.arg("30");
+            die_with_parent(&mut cmd);
+            cmd.spawn().expect("spawn sleep")
+        })
+        .join()
+        .unwrap();
+        let mut child = child;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("sleep outlived its parent thread by 10 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(SIGTERM), "{status}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::boards;
 use crate::build::{self, Image};
 use crate::check;
 use crate::firmware;
+use crate::gdbcheck;
 use crate::host;
 use crate::log::Log;
 use crate::modecheck;
@@ -68,8 +69,19 @@ pub struct Verdict {
 /// Whether `filter` selects anything `test` runs: a scenario or the SD card
 /// image check. A filter that selects nothing is a typo, not a pass.
 pub fn filter_matches(filter: &str) -> bool {
-    SDCARD_CHECK.contains(filter) || !scenarios::select(Some(filter)).is_empty()
+    [SDCARD_CHECK, MODE_CHECK, DETERMINISM_CHECK]
+        .iter()
+        .chain(GDB_CHECKS)
+        .any(|check| check.contains(filter))
+        || !scenarios::select(Some(filter)).is_empty()
 }
+
+/// The rseq mode symbols check's name in PASS/FAIL lines.
+const MODE_CHECK: &str = "virt/rseq-mode-symbols";
+/// The benchmark determinism check's name in PASS/FAIL lines.
+const DETERMINISM_CHECK: &str = "virt/bench-icount-identical";
+/// The debugging workflow's checks, each with its name in PASS/FAIL lines.
+const GDB_CHECKS: &[&str] = &[gdbcheck::BACKTRACE, gdbcheck::DIES_WITH_XTASK];
 
 /// The SD card image check's name in PASS/FAIL lines.
 const SDCARD_CHECK: &str = "rpi4/sdcard-image";
@@ -165,7 +177,7 @@ pub fn run_with_results(ws: &Workspace, opts: &Options) -> (bool, Vec<Verdict>) 
 
     // The images of the two rseq test apps must each hold only their
     // mode's kernel code (issue 5: "a test proves it from the built image").
-    let mode_check = "virt/rseq-mode-symbols";
+    let mode_check = MODE_CHECK;
     if opts.only.is_none()
         && opts
             .filter
@@ -197,7 +209,7 @@ pub fn run_with_results(ws: &Workspace, opts: &Options) -> (bool, Vec<Verdict>) 
         }
     }
 
-    let det = "virt/bench-icount-identical";
+    let det = DETERMINISM_CHECK;
     if opts.only.is_none() && opts.filter.as_deref().is_none_or(|f| det.contains(f)) {
         match crate::bench::determinism_check(ws, boards::find("virt").expect("virt")) {
             Ok(summary) => {
@@ -207,6 +219,29 @@ pub fn run_with_results(ws: &Workspace, opts: &Options) -> (bool, Vec<Verdict>) 
             Err(e) => {
                 println!("FAIL {det}: {e}");
                 failed += 1;
+            }
+        }
+    }
+
+    // The debugging workflow: gdb's backtrace from a syscall handler, and
+    // QEMU dying with the xtask that started it.
+    for (name, check) in [
+        (
+            gdbcheck::BACKTRACE,
+            gdbcheck::backtrace as fn(&Workspace) -> _,
+        ),
+        (gdbcheck::DIES_WITH_XTASK, gdbcheck::dies_with_xtask),
+    ] {
+        if opts.only.is_none() && opts.filter.as_deref().is_none_or(|f| name.contains(f)) {
+            match check(ws) {
+                Ok(summary) => {
+                    println!("PASS {name}: {summary}");
+                    passed += 1;
+                }
+                Err(e) => {
+                    println!("FAIL {name}: {e}");
+                    failed += 1;
+                }
             }
         }
     }
@@ -233,7 +268,7 @@ fn images(
                 println!("build: {}-{}", s.board, s.app);
                 build::build(ws, board, s.app).map_err(|e| format!("image build failed: {e}"))
             } else {
-                let image = build::image_paths(ws, board, s.app);
+                let image = build::image_paths(ws, board, s.app, build::Profile::Release);
                 if image.img.is_file() {
                     Ok(image)
                 } else {
