@@ -56,13 +56,18 @@ soak *options:
 stress *options:
     cargo xtask stress "$@"
 
-# rustfmt --check, and clippy -D warnings on the host crates, the apps and the kernel.
 # List the apps an image can be built from, with their rseq mode and purpose.
 apps:
     cargo xtask apps
 
+# rustfmt --check, and clippy -D warnings on the host crates, the apps and the kernel.
 lint:
     cargo xtask lint
+
+# Create apps/NAME from apps/template (per-CPU counters with rseq) and add it to the workspace. Options: mode=v2|v1|none
+[positional-arguments]
+new-app name *options:
+    cargo xtask new-app "$@"
 
 # Format every crate (what `just lint` checks).
 fmt:
