@@ -48,10 +48,10 @@ fn is_reserved(name: &str) -> bool {
 
 /// Checks `name` as the name of a new app: a cargo package name (ASCII
 /// lowercase letters, digits, `-` and `_`, starting with a letter, at most
-/// 64 characters), not reserved, and not `taken`: already a package of the
-/// workspace or of its dependencies, or a folder under `apps/` (compared with
-/// `-` and `_` as one, as cargo compares crate names). Errors say how to fix.
-pub fn validate_name(name: &str, taken: &[String]) -> Result<(), String> {
+/// 64 characters), not reserved, not a folder under `apps/` and not one of
+/// `packages` (the workspace's and its dependencies'), comparing `-` and `_`
+/// as one, as cargo does for crate names. Errors say how to fix.
+pub fn validate_name(name: &str, folders: &[String], packages: &[String]) -> Result<(), String> {
     if name.is_empty() {
         return Err("the app needs a name: just new-app NAME [mode=v2]".to_string());
     }
@@ -84,9 +84,14 @@ pub fn validate_name(name: &str, taken: &[String]) -> Result<(), String> {
         ));
     }
     let key = |s: &str| s.replace('-', "_");
-    if let Some(other) = taken.iter().find(|t| key(t) == key(name)) {
+    if let Some(other) = folders.iter().find(|t| key(t) == key(name)) {
         return Err(format!(
-            "`{other}` already exists in the workspace (a package, a dependency or a folder under apps/): choose another name"
+            "apps/{other} already exists: choose another name (or remove that folder)"
+        ));
+    }
+    if let Some(other) = packages.iter().find(|t| key(t) == key(name)) {
+        return Err(format!(
+            "`{other}` is already a package of the workspace or its dependencies (Cargo.lock): choose another name"
         ));
     }
     Ok(())
@@ -231,15 +236,15 @@ pub fn create(root: &Path, name: &str, mode: &str) -> Result<Created, String> {
     let apps = root.join("apps");
     let read = |p: &Path| fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
 
-    let mut taken: Vec<String> = fs::read_dir(&apps)
+    let folders: Vec<String> = fs::read_dir(&apps)
         .map_err(|e| format!("{}: {e}", apps.display()))?
         .flatten()
         .filter_map(|e| e.file_name().into_string().ok())
         .collect();
-    if let Ok(lock) = fs::read_to_string(root.join("Cargo.lock")) {
-        taken.extend(locked_packages(&lock));
-    }
-    validate_name(name, &taken)?;
+    let packages = fs::read_to_string(root.join("Cargo.lock"))
+        .map(|lock| locked_packages(&lock))
+        .unwrap_or_default();
+    validate_name(name, &folders, &packages)?;
 
     let template = apps.join(TEMPLATE);
     let root_toml_path = root.join("Cargo.toml");
@@ -317,8 +322,9 @@ pub fn run(ws: &Workspace, name: &str, mode: &str) -> Result<(), String> {
     println!("  just qemu app={name}        build and boot it on QEMU virt");
     println!("  just qemu-rpi4 app={name}   the same on QEMU raspi4b");
     println!(
-        "  a test scenario: copy the `template` entry of SCENARIOS in xtask/src/scenarios.rs, \
-         with app: \"{name}\", then `just test filter={name}`"
+        "  a test scenario: in xtask/src/scenarios.rs, copy the `template` entry of SCENARIOS \
+         with name and app \"{name}\" and its lines starting \"{name}: \"; \
+         then `just test no-host filter={name}`"
     );
     Ok(())
 }
@@ -327,8 +333,14 @@ pub fn run(ws: &Workspace, name: &str, mode: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn taken() -> Vec<String> {
-        ["hello", "rseq-v2", "rt", "critical-section"]
+    fn folders() -> Vec<String> {
+        ["hello", "rseq-v2", "rt", "app-build.rs"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    fn packages() -> Vec<String> {
+        ["hello", "rseq-v2", "rt", "kernel", "critical-section"]
             .map(String::from)
             .to_vec()
     }
@@ -336,13 +348,17 @@ mod tests {
     #[test]
     fn good_names_pass() {
         for name in ["demo", "my-app", "my_app2", "a", &"x".repeat(64)] {
-            assert_eq!(validate_name(name, &taken()), Ok(()), "{name}");
+            assert_eq!(
+                validate_name(name, &folders(), &packages()),
+                Ok(()),
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn bad_names_are_refused_with_the_fix() {
-        let err = |name: &str| validate_name(name, &taken()).unwrap_err();
+        let err = |name: &str| validate_name(name, &folders(), &packages()).unwrap_err();
         assert!(err("").contains("just new-app NAME"));
         assert!(err("Demo").contains("lowercase, e.g. `demo`"));
         assert!(err("my app").contains("contains ' '"));
@@ -365,11 +381,11 @@ mod tests {
         ] {
             assert!(err(reserved).contains("reserved"), "{reserved}");
         }
-        assert!(err("hello").contains("`hello` already exists"));
-        assert!(err("rt").contains("already exists"));
+        assert!(err("hello").contains("apps/hello already exists"));
+        assert!(err("kernel").contains("`kernel` is already a package"));
         // Cargo treats - and _ alike in crate names.
-        assert!(err("rseq_v2").contains("`rseq-v2` already exists"));
-        assert!(err("critical_section").contains("already exists"));
+        assert!(err("rseq_v2").contains("apps/rseq-v2 already exists"));
+        assert!(err("critical_section").contains("`critical-section` is already a package"));
         // One line each.
         assert!(!err("Demo").contains('\n'));
     }
@@ -496,9 +512,9 @@ mod tests {
 
         // Refusals leave everything as it was.
         for (name, mode, why) in [
-            ("demo", "v2", "already exists"),
-            ("hello", "v2", "already exists"),
-            ("smccc", "v2", "already exists"),
+            ("demo", "v2", "apps/demo already exists"),
+            ("hello", "v2", "apps/hello already exists"),
+            ("smccc", "v2", "`smccc` is already a package"),
             ("other", "v9", "expected v1, v2 or none"),
         ] {
             let err = create(&scratch, name, mode).unwrap_err();
