@@ -69,6 +69,11 @@ apps: _xtask-built
 lint: _xtask-built
     cargo xtask lint
 
+# Create apps/NAME from apps/template (per-CPU counters with rseq) and add it to the workspace. Options: mode=v2|v1|none
+[positional-arguments]
+new-app name *options: _xtask-built
+    cargo xtask new-app "$@"
+
 # Format every crate (what `just lint` checks).
 fmt:
     cargo fmt --all

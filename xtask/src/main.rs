@@ -17,6 +17,7 @@ mod host;
 mod lint;
 mod log;
 mod modecheck;
+mod newapp;
 mod qemu;
 mod runner;
 mod scenarios;
@@ -81,6 +82,10 @@ commands:
          it back and compare. Needs write access to the device (root)
   apps   the apps an image can be built from, with their rseq mode and
          what each is for
+  new-app NAME [mode=v1|v2|none]
+         create apps/NAME from apps/template (per-CPU counters with rseq, in
+         the given mode; default v2) and add it to the workspace members;
+         then `just qemu app=NAME` builds and boots it
   lint   cargo fmt --check, and clippy -D warnings on host crates, apps and kernel
   help   this text";
 
@@ -124,6 +129,10 @@ const SOAK: Spec = Spec {
 const STRESS: Spec = Spec {
     opts: &[value("seconds"), value("board")],
     positional: &["seconds", "board"],
+};
+const NEW_APP: Spec = Spec {
+    opts: &[value("name"), value("mode")],
+    positional: &["name", "mode"],
 };
 const LINT: Spec = Spec {
     opts: &[],
@@ -253,6 +262,12 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
                 format!("{app:<11} {mode:<5} {description}")
             });
             print_lines(lines);
+            Ok(ExitCode::SUCCESS)
+        }
+        "new-app" => {
+            let opts = Args::parse(args, &NEW_APP)?;
+            let name = opts.value("name").unwrap_or_default();
+            newapp::run(&ws, name, opts.value("mode").unwrap_or("v2"))?;
             Ok(ExitCode::SUCCESS)
         }
         "lint" => {

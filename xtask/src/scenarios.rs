@@ -511,6 +511,21 @@ pub static SCENARIOS: &[Scenario] = &[
         ],
         ..HELLO
     },
+    // --- the app `just new-app` copies (apps/template) -------------------------
+    // 8 threads x 200000 rseq adds on per-CPU counters: the sum is exact.
+    Scenario {
+        name: "template",
+        app: "template",
+        shared: true,
+        checks: &[
+            Banner("rseq", "v2"),
+            LineStartsWith("template: rseq v2 registered (64 bytes), main thread on cpu_id "),
+            LineStartsWith("template: counted 1600000 of 1600000 increments, on "),
+            Exit("app", "template"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
     // --- how runs end ----------------------------------------------------------
     Scenario {
         name: "exit-status",
