@@ -112,20 +112,19 @@ impl Args {
         }
     }
 
-    /// Option `name` as a count that must be at least 1 (runs, jobs,
-    /// minutes, ...), if given.
-    pub fn count(&self, name: &str) -> Result<Option<u64>, String> {
-        match self.number(name)? {
-            Some(0) => Err(format!("{name}=0: must be at least 1")),
-            n => Ok(n),
+    /// Option `name` as a count from 1 to `max` (runs, jobs, minutes, ...),
+    /// if given. Anything else (0, negative, not a number, too large) is a
+    /// one-line error naming the range.
+    pub fn count(&self, name: &str, max: u64) -> Result<Option<u64>, String> {
+        let Some(v) = self.value(name) else {
+            return Ok(None);
+        };
+        match v.parse::<u64>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(format!(
+                "{name}={v}: expected a whole number from 1 to {max}"
+            )),
         }
-    }
-
-    /// Option `name` as a number, if given.
-    pub fn number(&self, name: &str) -> Result<Option<u64>, String> {
-        self.value(name)
-            .map(|v| v.parse().map_err(|_| format!("{name}={v}: not a number")))
-            .transpose()
     }
 }
 
@@ -249,28 +248,36 @@ mod tests {
     }
 
     #[test]
-    fn counts_start_at_one() {
+    fn counts_are_whole_numbers_in_range() {
         const RUNS: Spec = Spec {
             opts: &[value("runs")],
             positional: &["runs"],
         };
-        let a = Args::parse(["runs=0".into()], &RUNS).unwrap();
-        assert!(a.count("runs").unwrap_err().contains("at least 1"));
-        let a = Args::parse(["3".into()], &RUNS).unwrap();
-        assert_eq!(a.count("runs"), Ok(Some(3)));
-        assert_eq!(Args::default().count("runs"), Ok(None));
-    }
-
-    #[test]
-    fn numbers() {
-        const JOBS: Spec = Spec {
-            opts: &[value("jobs")],
-            positional: &[],
+        let count = |arg: &str| {
+            Args::parse([arg.to_string()], &RUNS)
+                .unwrap()
+                .count("runs", 100)
         };
-        let a = Args::parse(["--jobs".into(), "3".into()], &JOBS).unwrap();
-        assert_eq!(a.number("jobs"), Ok(Some(3)));
-        let a = Args::parse(["jobs=x".into()], &JOBS).unwrap();
-        assert!(a.number("jobs").is_err());
-        assert_eq!(Args::default().number("jobs"), Ok(None));
+        for bad in [
+            "runs=0",
+            "runs=-1",
+            "runs=abc",
+            "runs=",
+            "runs=1.5",
+            "runs=101",
+            "runs=99999999999999999999999",
+        ] {
+            let err = count(bad).unwrap_err();
+            let v = bad.strip_prefix("runs=").unwrap();
+            assert_eq!(
+                err,
+                format!("runs={v}: expected a whole number from 1 to 100")
+            );
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+        assert_eq!(count("3"), Ok(Some(3)));
+        assert_eq!(count("runs=1"), Ok(Some(1)));
+        assert_eq!(count("runs=100"), Ok(Some(100)));
+        assert_eq!(Args::default().count("runs", 100), Ok(None));
     }
 }

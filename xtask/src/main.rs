@@ -18,11 +18,13 @@ mod lint;
 mod log;
 mod modecheck;
 mod newapp;
+mod progress;
 mod qemu;
 mod runner;
 mod scenarios;
 mod sdcard;
 mod soak;
+mod stress;
 mod workspace;
 
 use std::env;
@@ -54,8 +56,9 @@ commands:
   test   [filter=SUBSTR] [jobs=2] [timeout=60] [no-host] [no-build]
          host `cargo test`, then the QEMU scenarios whose board/name contains
          SUBSTR (all by default), jobs at a time, each killed after timeout
-         seconds; ends with `N passed, N failed`. no-build reuses the images in
-         target/images. Serial logs: target/test-logs/<board>/<scenario>.log
+         seconds; a line per result, `[n/N elapsed] PASS|FAIL board/name
+         (its time)`, then `N passed, N failed`. no-build reuses the images
+         in target/images. Serial logs: target/test-logs/<board>/<scenario>.log
   bench  [board=virt] [clock=icount|wall] [runs=2]
          the benchmark app built three ways (no rseq, v1, v2), side by side:
          a table, target/bench/bench.json and bench.svg. icount: QEMU
@@ -65,12 +68,14 @@ commands:
          for about `minutes`: rounds of the SMP stress, the fuzz app (a new
          seed each round, calls per run) and rseq per-CPU stress, alternating
          boards, every run checked for exact sums, no kernel panic and a
-         bounded kernel heap (no run starts after the time is up); then a
-         report adding up rounds, increments, fuzz calls and heap growth
+         bounded kernel heap (no run starts after the time is up); a line
+         per run as it ends, then a report adding up rounds, increments, fuzz
+         calls and heap growth, also written to target/soak/report.txt
   stress [seconds=120] [board=all|virt|rpi4]
          the long SMP stress (apps/smp `stress`): futex-mutex sums, thread
          churn, yields and migrations on 4 CPUs, every total exact; not part
-         of `test`
+         of `test`. Prints the app's progress every 5 s with running totals,
+         then each run's figures and the full path of its serial log
   sdcard [app=hello] [cmdline=ARGS] [out=target/rpi4-sdcard.img]
          build the rpi4 kernel and a Raspberry Pi 4 SD card image: MBR, one
          FAT32 partition holding start4.elf, fixup4.dat, bcm2711-rpi-4-b.dtb
@@ -88,6 +93,19 @@ commands:
          then `just qemu app=NAME` builds and boots it
   lint   cargo fmt --check, and clippy -D warnings on host crates, apps and kernel
   help   this text";
+
+// The upper bounds of counts: beyond them a value is a typo (and
+// `seconds * 2` must not overflow).
+/// `jobs`: QEMUs at once.
+const MAX_JOBS: u64 = 64;
+/// `timeout`, `seconds`: a day.
+const MAX_SECONDS: u64 = 24 * 60 * 60;
+/// `minutes`: a week.
+const MAX_MINUTES: u64 = 7 * 24 * 60;
+/// `runs` of the benchmark.
+const MAX_RUNS: u64 = 100;
+/// `calls` per fuzz run.
+const MAX_CALLS: u64 = 1_000_000_000;
 
 const BUILD: Spec = Spec {
     opts: &[value("board"), value("app"), flag("debug")],
@@ -175,10 +193,10 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
             }
             let opts = runner::Options {
                 filter: opts.value("filter").map(str::to_string),
-                jobs: opts.count("jobs")?.unwrap_or(2).max(1) as usize,
+                jobs: opts.count("jobs", MAX_JOBS)?.unwrap_or(2).max(1) as usize,
                 host: !opts.flag("no-host")?,
                 build: !opts.flag("no-build")?,
-                timeout: Duration::from_secs(opts.count("timeout")?.unwrap_or(60)),
+                timeout: Duration::from_secs(opts.count("timeout", MAX_SECONDS)?.unwrap_or(60)),
                 only: None,
                 deadline: None,
             };
@@ -194,7 +212,9 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
             let opts = bench::Options {
                 board: boards::find(opts.value("board").unwrap_or("virt"))?,
                 icount,
-                runs: opts.count("runs")?.unwrap_or(if icount { 2 } else { 1 }) as usize,
+                runs: opts
+                    .count("runs", MAX_RUNS)?
+                    .unwrap_or(if icount { 2 } else { 1 }) as usize,
             };
             Ok(exit(bench::run(&ws, &opts)?))
         }
@@ -205,35 +225,20 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
                 one => vec![boards::find(one)?.name],
             };
             let opts = soak::Options {
-                minutes: opts.count("minutes")?.unwrap_or(10),
+                minutes: opts.count("minutes", MAX_MINUTES)?.unwrap_or(10),
                 boards,
-                calls: opts.count("calls")?.unwrap_or(200_000),
+                calls: opts.count("calls", MAX_CALLS)?.unwrap_or(200_000),
             };
             Ok(exit(soak::run(&ws, &opts)))
         }
         "stress" => {
             let opts = Args::parse(args, &STRESS)?;
-            let seconds = opts.count("seconds")?.unwrap_or(120);
+            let seconds = opts.count("seconds", MAX_SECONDS)?.unwrap_or(120);
             let boards: Vec<&'static str> = match opts.value("board").unwrap_or("all") {
                 "all" => boards::BOARDS.iter().map(|b| b.name).collect(),
                 one => vec![boards::find(one)?.name],
             };
-            let only = boards
-                .into_iter()
-                .map(|b| scenarios::stress(b, seconds))
-                .collect();
-            let opts = runner::Options {
-                filter: None,
-                jobs: 2,
-                host: false,
-                build: true,
-                // Rounds are bounded by counter time; allow the last one to
-                // finish slowly under emulation.
-                timeout: Duration::from_secs(seconds * 2 + 120),
-                only: Some(only),
-                deadline: None,
-            };
-            Ok(exit(runner::run(&ws, &opts)))
+            Ok(exit(stress::run(&ws, seconds, &boards)))
         }
         "sdcard" => sdcard::command(&ws, args),
         "flash" => flash::command(&ws, args),
@@ -310,13 +315,11 @@ fn qemu_command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
         gic,
         cpu: opts.value("cpu").map(str::to_string),
         append: opts.value("append").unwrap_or("").to_string(),
-        gdb: match (opts.flag("gdb")?, opts.count("port")?) {
+        gdb: match (opts.flag("gdb")?, opts.count("port", u16::MAX.into())?) {
             (false, None) => None,
             (false, Some(_)) => return Err("port= goes with gdb".to_string()),
-            (true, port) => Some(
-                u16::try_from(port.unwrap_or(1234))
-                    .map_err(|_| "port: expected 1..=65535".to_string())?,
-            ),
+            // In range: count() checked it.
+            (true, port) => Some(port.map_or(1234, |p| p as u16)),
         },
         dtb: None,
     };

@@ -3,10 +3,14 @@
 //! Images are built once per (board, app) before any QEMU starts, since a
 //! scenario differs from its neighbours only in QEMU options and command line.
 //! Then up to `jobs` QEMUs run at once, each with a deadline; the main thread
-//! alone prints, so results never interleave.
+//! alone prints, so results never interleave. Each result line says how far
+//! along the run is (`[ 12/143  1m05s]`) and how long the scenario took; an
+//! [`Observer`] other than the default prints its own lines (`stress` and
+//! `soak`), and may follow the serial logs while QEMU runs.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, ExitStatus, Stdio};
 use std::sync::Mutex;
@@ -22,6 +26,7 @@ use crate::gdbcheck;
 use crate::host;
 use crate::log::Log;
 use crate::modecheck;
+use crate::progress::{self, Tally};
 use crate::qemu;
 use crate::scenarios::{self, Scenario};
 use crate::workspace::{self, Workspace};
@@ -64,6 +69,76 @@ pub struct Verdict {
     pub tail: Vec<String>,
     /// The serial log, once QEMU started.
     pub log_path: Option<PathBuf>,
+    /// From picking the scenario to judging its log.
+    pub took: Duration,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// What the runner reports while it goes. The main thread alone calls it,
+/// so lines never interleave; `at` is the time since the run started.
+pub trait Observer {
+    /// Whether the serial lines of running scenarios are passed to
+    /// [`Observer::line`] as QEMU prints them (otherwise a log is read only
+    /// once its QEMU exited).
+    fn follows(&self) -> bool {
+        false
+    }
+    /// A worker booted `scenario`.
+    fn started(&mut self, _scenario: &'static Scenario, _at: Duration) {}
+    /// One complete serial line of a running scenario, when [`follows`].
+    ///
+    /// [`follows`]: Observer::follows
+    fn line(&mut self, _scenario: &'static Scenario, _line: &str, _at: Duration) {}
+    /// Called about once a second while scenarios run, for heartbeats.
+    fn tick(&mut self, _at: Duration) {}
+    /// Prints the result line of a finished scenario, the `n`th result of
+    /// `total`; a failure's log tail follows it.
+    fn finished(&mut self, n: usize, total: usize, at: Duration, verdict: &Verdict);
+}
+
+/// `test`'s result lines: `[ 12/143  1m05s] PASS virt/hello-v2 (3.2s)`, a
+/// failure followed by its problems.
+pub struct Plain;
+
+impl Observer for Plain {
+    fn finished(&mut self, n: usize, total: usize, at: Duration, verdict: &Verdict) {
+        println!("{}", result_line(n, total, at, verdict, None));
+    }
+}
+
+/// `[n/N elapsed] PASS|FAIL board/name (took)`, then `: problems` on a
+/// failure or `: detail` when given.
+pub fn result_line(
+    n: usize,
+    total: usize,
+    at: Duration,
+    verdict: &Verdict,
+    detail: Option<&str>,
+) -> String {
+    let head = format!(
+        "{} {} {} ({})",
+        progress::counter(n, total, at),
+        if verdict.passed() { "PASS" } else { "FAIL" },
+        verdict.scenario.id(),
+        progress::took(verdict.took)
+    );
+    match (verdict.passed(), detail) {
+        (false, _) => format!("{head}: {}", verdict.problems.join("; ")),
+        (true, Some(detail)) => format!("{head}: {detail}"),
+        (true, None) => head,
+    }
+}
+
+/// What a worker tells the main thread.
+enum Event {
+    Started(&'static Scenario),
+    Line(&'static Scenario, String),
+    Done(Verdict),
 }
 
 /// Whether `filter` selects anything `test` runs: a scenario or the SD card
@@ -76,57 +151,88 @@ pub fn filter_matches(filter: &str) -> bool {
         || !scenarios::select(Some(filter)).is_empty()
 }
 
-/// The rseq mode symbols check's name in PASS/FAIL lines.
-const MODE_CHECK: &str = "virt/rseq-mode-symbols";
-/// The benchmark determinism check's name in PASS/FAIL lines.
-const DETERMINISM_CHECK: &str = "virt/bench-icount-identical";
 /// The debugging workflow's checks, each with its name in PASS/FAIL lines.
 const GDB_CHECKS: &[&str] = &[gdbcheck::BACKTRACE, gdbcheck::DIES_WITH_XTASK];
 
 /// The SD card image check's name in PASS/FAIL lines.
 const SDCARD_CHECK: &str = "rpi4/sdcard-image";
+/// The check that each rseq mode's image holds only that mode's code.
+const MODE_CHECK: &str = "virt/rseq-mode-symbols";
+/// The check that two icount benchmark runs agree.
+const DETERMINISM_CHECK: &str = "virt/bench-icount-identical";
+/// How often the observer's heartbeat is called while scenarios run.
+const TICK: Duration = Duration::from_secs(1);
 
 /// Runs everything; `true` when nothing failed. Prints one PASS/FAIL line per
-/// host test binary and per scenario, then `N passed, N failed`.
+/// host test binary and per scenario or check, then `N passed, N failed`.
 pub fn run(ws: &Workspace, opts: &Options) -> bool {
-    run_with_results(ws, opts).0
+    run_with_results(ws, opts, &mut Plain).0
 }
 
-/// [`run`], also returning how each scenario that ran went, in the order
-/// they finished.
-pub fn run_with_results(ws: &Workspace, opts: &Options) -> (bool, Vec<Verdict>) {
+/// [`run`] reporting through `observer`, also returning how each scenario
+/// that ran went, in the order they finished.
+pub fn run_with_results(
+    ws: &Workspace,
+    opts: &Options,
+    observer: &mut dyn Observer,
+) -> (bool, Vec<Verdict>) {
+    let clock = Instant::now();
     let mut results = Vec::new();
-    let mut passed = 0;
-    let mut failed = 0;
+    let mut tally = Tally::default();
 
     if opts.host {
         let totals = host::run(ws);
-        passed += totals.passed;
-        failed += totals.failed;
-    }
-
-    // The SD card image: built from the real firmware and kernel, reopened
-    // and checked file by file (issue: "a test opens the image").
-    let card = SDCARD_CHECK;
-    if opts.only.is_none() && opts.build && opts.filter.as_deref().is_none_or(|f| card.contains(f))
-    {
-        match crate::sdcard::self_test(ws) {
-            Ok(summary) => {
-                println!("PASS {card}: {summary}");
-                passed += 1;
-            }
-            Err(e) => {
-                println!("FAIL {card}: {e}");
-                failed += 1;
-            }
-        }
+        tally.passed += totals.passed;
+        tally.failed += totals.failed;
     }
 
     let selected = match &opts.only {
         Some(list) => list.clone(),
         None => scenarios::select(opts.filter.as_deref()),
     };
-    if selected.is_empty() {
+    // The checks that are not a QEMU boot are numbered with the scenarios.
+    let wanted =
+        |name: &str| opts.only.is_none() && opts.filter.as_deref().is_none_or(|f| name.contains(f));
+    let card = SDCARD_CHECK;
+    let card_wanted = wanted(card) && opts.build;
+    let mode_wanted = wanted(MODE_CHECK);
+    let det_wanted = wanted(DETERMINISM_CHECK);
+    let gdb_checks: Vec<(&str, fn(&Workspace) -> Result<String, String>)> = [
+        (
+            gdbcheck::BACKTRACE,
+            gdbcheck::backtrace as fn(&Workspace) -> Result<String, String>,
+        ),
+        (gdbcheck::DIES_WITH_XTASK, gdbcheck::dies_with_xtask),
+    ]
+    .into_iter()
+    .filter(|(name, _)| wanted(name))
+    .collect();
+    let total = selected.len()
+        + gdb_checks.len()
+        + [card_wanted, mode_wanted, det_wanted]
+            .iter()
+            .filter(|&&w| w)
+            .count();
+    let mut n = 0;
+    // Prints a check's result line; whether it passed.
+    let check_line = |n: &mut usize, name: &str, result: Result<String, String>| {
+        *n += 1;
+        let at = progress::counter(*n, total, clock.elapsed());
+        match &result {
+            Ok(summary) => println!("{at} PASS {name}: {summary}"),
+            Err(e) => println!("{at} FAIL {name}: {e}"),
+        }
+        result.is_ok()
+    };
+
+    // The SD card image: built from the real firmware and kernel, reopened
+    // and checked file by file.
+    if card_wanted {
+        let result = crate::sdcard::self_test(ws);
+        check_line(&mut n, card, result);
+    }
+
+    if total == 0 {
         println!(
             "no scenario matches {:?}",
             opts.filter.as_deref().unwrap_or("")
@@ -134,10 +240,12 @@ pub fn run_with_results(ws: &Workspace, opts: &Options) -> (bool, Vec<Verdict>) 
     }
     let images = images(ws, &selected, opts.build);
 
-    let total = selected.len();
+    let planned = selected.len();
     let (tx, rx) = mpsc::channel();
     let queue = Mutex::new(selected.into_iter());
     let deadline = opts.deadline.map(|d| Instant::now() + d);
+    let follow = observer.follows();
+    let mut done = 0;
     thread::scope(|scope| {
         for _ in 0..opts.jobs.max(1) {
             let tx = tx.clone();
@@ -152,38 +260,54 @@ pub fn run_with_results(ws: &Workspace, opts: &Options) -> (bool, Vec<Verdict>) 
                 };
                 while let Some(scenario) = next() {
                     let image = &images[&(scenario.board, scenario.app)];
-                    let verdict = run_scenario(ws, scenario, image, opts.timeout);
-                    if tx.send(verdict).is_err() {
+                    if tx.send(Event::Started(scenario)).is_err() {
+                        return;
+                    }
+                    let on_line = |line: String| {
+                        let _ = tx.send(Event::Line(scenario, line));
+                    };
+                    let on_line: Option<&dyn Fn(String)> = follow.then_some(&on_line);
+                    let verdict = run_scenario(ws, scenario, image, opts.timeout, on_line);
+                    if tx.send(Event::Done(verdict)).is_err() {
                         return;
                     }
                 }
             });
         }
         drop(tx);
-        let mut done = 0;
-        for verdict in rx {
-            done += 1;
-            if report(ws, &verdict) {
-                passed += 1;
-            } else {
-                failed += 1;
+        loop {
+            let event = match rx.recv_timeout(TICK) {
+                Ok(event) => event,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    observer.tick(clock.elapsed());
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            match event {
+                Event::Started(s) => observer.started(s, clock.elapsed()),
+                Event::Line(s, line) => observer.line(s, &line, clock.elapsed()),
+                Event::Done(verdict) => {
+                    done += 1;
+                    n += 1;
+                    observer.finished(n, total, clock.elapsed(), &verdict);
+                    print_tail(ws, &verdict);
+                    tally.add(verdict.passed());
+                    results.push(verdict);
+                }
             }
-            results.push(verdict);
         }
-        if done < total {
-            println!("{} scenarios not started (deadline reached)", total - done);
+        if done < planned {
+            println!(
+                "{} scenarios not started (deadline reached)",
+                planned - done
+            );
         }
     });
 
     // The images of the two rseq test apps must each hold only their
-    // mode's kernel code (issue 5: "a test proves it from the built image").
-    let mode_check = MODE_CHECK;
-    if opts.only.is_none()
-        && opts
-            .filter
-            .as_deref()
-            .is_none_or(|f| mode_check.contains(f))
-    {
+    // mode's kernel code (a test proves it from the built image).
+    if mode_wanted {
         let board = boards::find("virt").expect("virt board");
         let built = modecheck::APPS
             .iter()
@@ -197,57 +321,22 @@ pub fn run_with_results(ws: &Workspace, opts: &Options) -> (bool, Vec<Verdict>) 
                 .try_for_each(|(app, _)| build::build(ws, board, app).map(|_| ()))
                 .and_then(|()| modecheck::check(ws, board))
         };
-        match result {
-            Ok(summary) => {
-                println!("PASS {mode_check}: {summary}");
-                passed += 1;
-            }
-            Err(e) => {
-                println!("FAIL {mode_check}: {e}");
-                failed += 1;
-            }
-        }
+        tally.add(check_line(&mut n, MODE_CHECK, result));
     }
 
-    let det = DETERMINISM_CHECK;
-    if opts.only.is_none() && opts.filter.as_deref().is_none_or(|f| det.contains(f)) {
-        match crate::bench::determinism_check(ws, boards::find("virt").expect("virt")) {
-            Ok(summary) => {
-                println!("PASS {det}: {summary}");
-                passed += 1;
-            }
-            Err(e) => {
-                println!("FAIL {det}: {e}");
-                failed += 1;
-            }
-        }
+    if det_wanted {
+        let result = crate::bench::determinism_check(ws, boards::find("virt").expect("virt board"));
+        tally.add(check_line(&mut n, DETERMINISM_CHECK, result));
     }
 
     // The debugging workflow: gdb's backtrace from a syscall handler, and
     // QEMU dying with the xtask that started it.
-    for (name, check) in [
-        (
-            gdbcheck::BACKTRACE,
-            gdbcheck::backtrace as fn(&Workspace) -> _,
-        ),
-        (gdbcheck::DIES_WITH_XTASK, gdbcheck::dies_with_xtask),
-    ] {
-        if opts.only.is_none() && opts.filter.as_deref().is_none_or(|f| name.contains(f)) {
-            match check(ws) {
-                Ok(summary) => {
-                    println!("PASS {name}: {summary}");
-                    passed += 1;
-                }
-                Err(e) => {
-                    println!("FAIL {name}: {e}");
-                    failed += 1;
-                }
-            }
-        }
+    for (name, check) in gdb_checks {
+        tally.add(check_line(&mut n, name, check(ws)));
     }
 
-    println!("{passed} passed, {failed} failed");
-    (failed == 0, results)
+    println!("{tally}");
+    (tally.failed == 0, results)
 }
 
 /// Builds (or, with `build == false`, locates) each image the scenarios need,
@@ -258,14 +347,19 @@ fn images(
     build: bool,
 ) -> BTreeMap<(&'static str, &'static str), Result<Image, String>> {
     let mut images = BTreeMap::new();
+    let mut wanted: Vec<_> = selected.iter().map(|s| (s.board, s.app)).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let count = wanted.len();
     for s in selected {
+        let k = images.len() + 1;
         images.entry((s.board, s.app)).or_insert_with(|| {
             let board = boards::find(s.board)?;
             // Fetch what QEMU needs for this board now, once, before the
             // scenarios start in parallel.
             firmware::qemu_dtb(ws, board)?;
             if build {
-                println!("build: {}-{}", s.board, s.app);
+                println!("build: [{k}/{count}] {}-{}", s.board, s.app);
                 build::build(ws, board, s.app).map_err(|e| format!("image build failed: {e}"))
             } else {
                 let image = build::image_paths(ws, board, s.app, build::Profile::Release);
@@ -280,26 +374,39 @@ fn images(
     images
 }
 
-/// Boots one scenario and judges its log.
+/// Where the serial log of `scenario` goes:
+/// `target/test-logs/<board>/<name>.log`.
+pub fn log_path(ws: &Workspace, scenario: &Scenario) -> PathBuf {
+    ws.test_logs()
+        .join(scenario.board)
+        .join(format!("{}.log", scenario.name))
+}
+
+/// Boots one scenario and judges its log; `on_line` (when given) gets each
+/// serial line as QEMU prints it.
 fn run_scenario(
     ws: &Workspace,
     scenario: &'static Scenario,
     image: &Result<Image, String>,
     timeout: Duration,
+    on_line: Option<&dyn Fn(String)>,
 ) -> Verdict {
+    let start = Instant::now();
     let mut verdict = Verdict {
         scenario,
         problems: Vec::new(),
         tail: Vec::new(),
         log_path: None,
+        took: Duration::ZERO,
     };
     let (status, log_path) = match image
         .clone()
-        .and_then(|image| boot(ws, scenario, &image, timeout))
+        .and_then(|image| boot(ws, scenario, &image, timeout, on_line))
     {
         Ok(done) => done,
         Err(problem) => {
             verdict.problems.push(problem);
+            verdict.took = start.elapsed();
             return verdict;
         }
     };
@@ -311,16 +418,19 @@ fn run_scenario(
     };
     verdict.tail = log.tail(TAIL_LINES).to_vec();
     verdict.log_path = Some(log_path);
+    verdict.took = start.elapsed();
     verdict
 }
 
 /// Runs QEMU with its console going to the scenario's log file. Returns the
 /// exit status (`None` on timeout, QEMU then killed) and the log's path.
+/// `on_line` gets each complete line of the log while QEMU runs.
 fn boot(
     ws: &Workspace,
     scenario: &Scenario,
     image: &Image,
     timeout: Duration,
+    on_line: Option<&dyn Fn(String)>,
 ) -> Result<(Option<ExitStatus>, PathBuf), String> {
     let board = boards::find(scenario.board)?;
     let configurable = board.knobs.is_some();
@@ -333,10 +443,11 @@ fn boot(
         dtb: firmware::qemu_dtb(ws, board)?,
     };
     let mut cmd = qemu::command(board, &image.img, &opts)?;
-    let dir = ws.test_logs().join(scenario.board);
-    let log_path = dir.join(format!("{}.log", scenario.name));
+    let log_path = log_path(ws, scenario);
     let io = |e: std::io::Error| format!("{}: {e}", log_path.display());
-    fs::create_dir_all(&dir).map_err(io)?;
+    if let Some(dir) = log_path.parent() {
+        fs::create_dir_all(dir).map_err(io)?;
+    }
     let log = File::create(&log_path).map_err(io)?;
     // QEMU's own complaints (bad option, missing image) go to the same file,
     // so the tail of a failed run shows them.
@@ -344,20 +455,37 @@ fn boot(
     // stdin from /dev/null: QEMU must not read (or put into raw mode) the
     // terminal of the person running the tests.
     cmd.stdin(Stdio::null()).stdout(log).stderr(stderr);
+    let mut follower = match on_line {
+        Some(on_line) => Some((Follower::open(&log_path).map_err(io)?, on_line)),
+        None => None,
+    };
+    let mut poll = || {
+        if let Some((follower, on_line)) = &mut follower {
+            follower.poll().into_iter().for_each(on_line);
+        }
+    };
     let child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", workspace::describe(&cmd)))?;
-    let status =
-        wait_with_deadline(child, timeout).map_err(|e| format!("waiting for QEMU: {e}"))?;
+    let status = wait_with_deadline(child, timeout, &mut poll)
+        .map_err(|e| format!("waiting for QEMU: {e}"))?;
+    // What QEMU printed between the last poll and its exit.
+    poll();
     Ok((status, log_path))
 }
 
 /// Waits for `child` until `timeout`; then kills it and returns `None`.
-/// (std has no wait-with-timeout; polling `try_wait` keeps this dependency
-/// free, and 20 ms is nothing next to a QEMU boot.)
-fn wait_with_deadline(mut child: Child, timeout: Duration) -> std::io::Result<Option<ExitStatus>> {
+/// `poll` runs at every look. (std has no wait-with-timeout; polling
+/// `try_wait` keeps this dependency free, and 20 ms is nothing next to a
+/// QEMU boot.)
+fn wait_with_deadline(
+    mut child: Child,
+    timeout: Duration,
+    poll: &mut dyn FnMut(),
+) -> std::io::Result<Option<ExitStatus>> {
     let deadline = Instant::now() + timeout;
     loop {
+        poll();
         if let Some(status) = child.try_wait()? {
             return Ok(Some(status));
         }
@@ -371,15 +499,50 @@ fn wait_with_deadline(mut child: Child, timeout: Duration) -> std::io::Result<Op
     }
 }
 
-/// Prints the PASS/FAIL line of one scenario (with the log's tail on
-/// failure); `true` when it passed.
-fn report(ws: &Workspace, verdict: &Verdict) -> bool {
-    let id = verdict.scenario.id();
-    if verdict.problems.is_empty() {
-        println!("PASS {id}");
-        return true;
+/// Reads the lines a running QEMU appends to its log, as they complete.
+struct Follower {
+    file: File,
+    /// The start of a line whose end QEMU has not written yet.
+    partial: Vec<u8>,
+}
+
+impl Follower {
+    fn open(path: &std::path::Path) -> std::io::Result<Follower> {
+        Ok(Follower {
+            file: File::open(path)?,
+            partial: Vec::new(),
+        })
     }
-    println!("FAIL {id}: {}", verdict.problems.join("; "));
+
+    /// The lines completed since the last call.
+    fn poll(&mut self) -> Vec<String> {
+        let mut new = Vec::new();
+        // A read error is no verdict: the log is judged once QEMU exits.
+        let _ = self.file.read_to_end(&mut new);
+        complete_lines(&mut self.partial, &new)
+    }
+}
+
+/// Appends `new` to `partial` and takes the complete lines out of it, without
+/// their line ends (`\r\n` or `\n`); what follows the last `\n` stays.
+fn complete_lines(partial: &mut Vec<u8>, new: &[u8]) -> Vec<String> {
+    partial.extend_from_slice(new);
+    let Some(last) = partial.iter().rposition(|&b| b == b'\n') else {
+        return Vec::new();
+    };
+    let rest = partial.split_off(last + 1);
+    let done = std::mem::replace(partial, rest);
+    done[..last]
+        .split(|&b| b == b'\n')
+        .map(|line| String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)).into_owned())
+        .collect()
+}
+
+/// Prints the problems' log tail of a failed scenario.
+fn print_tail(ws: &Workspace, verdict: &Verdict) {
+    if verdict.passed() {
+        return;
+    }
     if let Some(path) = &verdict.log_path {
         println!(
             "    --- last {TAIL_LINES} lines of {} ---",
@@ -389,5 +552,75 @@ fn report(ws: &Workspace, verdict: &Verdict) -> bool {
             println!("    {line}");
         }
     }
-    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn verdict(problems: &[&str]) -> Verdict {
+        Verdict {
+            scenario: scenarios::select(Some("virt/hello-el1-gicv2"))[0],
+            problems: problems.iter().map(|p| p.to_string()).collect(),
+            tail: Vec::new(),
+            log_path: None,
+            took: Duration::from_millis(3240),
+        }
+    }
+
+    #[test]
+    fn result_lines_count_and_time() {
+        let at = Duration::from_secs(65);
+        assert_eq!(
+            result_line(12, 143, at, &verdict(&[]), None),
+            "[ 12/143  1m05s] PASS virt/hello-el1-gicv2 (3.2s)"
+        );
+        assert_eq!(
+            result_line(12, 143, at, &verdict(&[]), Some("254 rounds")),
+            "[ 12/143  1m05s] PASS virt/hello-el1-gicv2 (3.2s): 254 rounds"
+        );
+        // A failure shows its problems, never the detail.
+        assert_eq!(
+            result_line(1, 2, at, &verdict(&["no banner", "status 1"]), Some("x")),
+            "[1/2  1m05s] FAIL virt/hello-el1-gicv2 (3.2s): no banner; status 1"
+        );
+    }
+
+    #[test]
+    fn complete_lines_keep_the_unfinished_one() {
+        let mut partial = Vec::new();
+        assert!(complete_lines(&mut partial, b"[boot] el=1").is_empty());
+        assert_eq!(
+            complete_lines(&mut partial, b" cpus=4\r\nsmp: a\n\nsmp: b"),
+            ["[boot] el=1 cpus=4", "smp: a", ""]
+        );
+        assert_eq!(partial, b"smp: b");
+        assert_eq!(complete_lines(&mut partial, b"\n"), ["smp: b"]);
+        assert!(partial.is_empty());
+        assert!(complete_lines(&mut partial, b"").is_empty());
+    }
+
+    #[test]
+    fn the_follower_reads_what_is_appended() {
+        let path = std::env::temp_dir().join(format!("xtask-follow-{}.log", std::process::id()));
+        let mut writer = File::create(&path).unwrap();
+        let mut follower = Follower::open(&path).unwrap();
+        assert!(follower.poll().is_empty());
+        writer.write_all(b"one\ntw").unwrap();
+        assert_eq!(follower.poll(), ["one"]);
+        writer.write_all(b"o\nthree\n").unwrap();
+        assert_eq!(follower.poll(), ["two", "three"]);
+        assert!(follower.poll().is_empty());
+        fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn filters_of_the_checks_match() {
+        assert!(filter_matches("rseq-mode-symbols"));
+        assert!(filter_matches("bench-icount-identical"));
+        assert!(filter_matches("sdcard"));
+        assert!(filter_matches("hello"));
+        assert!(!filter_matches("no-such-scenario"));
+    }
 }

@@ -14,11 +14,13 @@
 //! its threads were left alive (see `log::HeapGrowth`).
 
 use crate::log::{HeapGrowth, Log};
-use crate::runner;
+use crate::progress::{self, StressSample, StressWatch, Tally, field};
+use crate::runner::{self, Observer, Verdict};
 use crate::scenarios::{self, Scenario};
 use crate::workspace::Workspace;
 use std::collections::BTreeMap;
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// What the soak runs and for how long.
@@ -46,13 +48,21 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
             only.extend_from_slice(&runs[r * per_round..(r + 1) * per_round]);
         }
     }
+    let logs: Vec<PathBuf> = opts
+        .boards
+        .iter()
+        .map(|b| absolute(&ws.test_logs().join(b)))
+        .collect();
+    let report_path = absolute(&ws.target.join("soak").join("report.txt"));
     println!(
-        "soak: {} minutes on {}; fuzz runs of {} calls",
+        "soak: {} minutes on {}; fuzz runs of {} calls; a line per run as it ends",
         opts.minutes,
         opts.boards.join(" and "),
         opts.calls
     );
     let clock = Instant::now();
+    let budget = Duration::from_secs(opts.minutes.max(1) * 60);
+    let mut view = SoakView::new(budget);
     let (ok, verdicts) = runner::run_with_results(
         ws,
         &runner::Options {
@@ -63,23 +73,217 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
             timeout: Duration::from_secs(900),
             only: Some(only),
             // Counted from when the images are built.
-            deadline: Some(Duration::from_secs(opts.minutes.max(1) * 60)),
+            deadline: Some(budget),
         },
+        &mut view,
     );
-    let mut report = Report::default();
-    for v in &verdicts {
-        let log = v
-            .log_path
-            .as_ref()
-            .map(|p| Log::parse(&String::from_utf8_lossy(&fs::read(p).unwrap_or_default())));
-        report.add(v.scenario, &v.problems, log.as_ref());
-    }
-    print!("{}", report.render());
+    let text = view.report.render();
+    print!("{text}");
     println!(
         "soak: finished in {:.1} min",
         clock.elapsed().as_secs_f64() / 60.0
     );
-    ok && report.panics == 0 && !verdicts.is_empty()
+    let written = report_path
+        .parent()
+        .map_or(Ok(()), fs::create_dir_all)
+        .and_then(|()| fs::write(&report_path, &text));
+    match written {
+        Ok(()) => println!("soak: report {}", report_path.display()),
+        Err(e) => println!("soak: cannot write {}: {e}", report_path.display()),
+    }
+    for dir in &logs {
+        println!("soak: serial logs {}/soak-<round>-<run>.log", dir.display());
+    }
+    ok && view.report.panics == 0 && !verdicts.is_empty()
+}
+
+/// The path as the user can paste it from anywhere.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The longest the soak goes without a line while runs go on (a fuzz run
+/// can take minutes on a loaded host).
+const HEARTBEAT: Duration = Duration::from_secs(30);
+
+/// What the soak prints while it goes, and the report it adds up.
+struct SoakView {
+    report: Report,
+    tally: Tally,
+    /// How long runs are started for.
+    budget: Duration,
+    /// When the first run started: the budget counts from the end of the
+    /// builds, as the runner's deadline does.
+    first_start: Option<Duration>,
+    /// The runs going on, with when each started.
+    running: BTreeMap<String, Duration>,
+    /// The stress runs' latest progress, for the heartbeat.
+    watch: StressWatch,
+    /// When the last line was printed.
+    last_line: Duration,
+}
+
+impl SoakView {
+    fn new(budget: Duration) -> SoakView {
+        SoakView {
+            report: Report::default(),
+            tally: Tally::default(),
+            budget,
+            first_start: None,
+            running: BTreeMap::new(),
+            watch: StressWatch::default(),
+            last_line: Duration::ZERO,
+        }
+    }
+
+    /// `  2m10s/10m00s`: how much of the budget has gone at `at`.
+    fn spent(&self, at: Duration) -> String {
+        let elapsed = at.saturating_sub(self.first_start.unwrap_or(at));
+        format!(
+            "{:>6}/{}",
+            progress::clock(elapsed),
+            progress::clock(self.budget)
+        )
+    }
+
+    fn started(&mut self, id: String, at: Duration) {
+        if self.first_start.is_none() {
+            // The builds printed their own lines; the heartbeat counts from
+            // the first run.
+            self.first_start = Some(at);
+            self.last_line = at;
+        }
+        self.running.insert(id, at);
+    }
+
+    /// Keeps a stress run's latest figures from its serial line.
+    fn line(&mut self, id: &str, line: &str) {
+        if let Some(sample) = StressSample::parse(line) {
+            self.watch.update(id, sample);
+        }
+    }
+
+    /// After [`HEARTBEAT`] without a line: what is running, for how long,
+    /// and how far each stress has got.
+    fn tick(&mut self, at: Duration) -> Option<String> {
+        if self.running.is_empty() || at.saturating_sub(self.last_line) < HEARTBEAT {
+            return None;
+        }
+        self.last_line = at;
+        let runs: Vec<String> = self
+            .running
+            .iter()
+            .map(|(id, start)| {
+                let figures = match self.watch.get(id) {
+                    Some(s) => format!(", {}", s.figures()),
+                    None => String::new(),
+                };
+                format!("{id} for {}{figures}", progress::clock(at - *start))
+            })
+            .collect();
+        Some(format!(
+            "[    {}] running: {} | {}",
+            self.spent(at),
+            runs.join("; "),
+            self.tally
+        ))
+    }
+
+    /// Adds a finished run to the report; its line: the `n`th run, how
+    /// much of the budget has gone, its kind and figures, and the tally.
+    /// `[  5  2m10s/10m] PASS virt/soak-1-stress (61.0s) stress: 827
+    /// rounds, ... | 5 passed, 0 failed`.
+    fn finished(&mut self, n: usize, at: Duration, v: &Verdict, log: Option<&Log>) -> String {
+        self.report.add(v.scenario, &v.problems, log);
+        self.tally.add(v.passed());
+        self.running.remove(&v.scenario.id());
+        self.last_line = at;
+        let detail = match (v.passed(), log) {
+            (false, _) => v.problems.join("; "),
+            (true, Some(log)) => figures(v.scenario, log),
+            (true, None) => String::new(),
+        };
+        format!(
+            "[{n:>3} {}] {} {} ({}) {}: {detail} | {}",
+            self.spent(at),
+            if v.passed() { "PASS" } else { "FAIL" },
+            v.scenario.id(),
+            progress::took(v.took),
+            kind(v.scenario),
+            self.tally
+        )
+    }
+}
+
+impl Observer for SoakView {
+    fn follows(&self) -> bool {
+        true
+    }
+
+    fn started(&mut self, scenario: &'static Scenario, at: Duration) {
+        SoakView::started(self, scenario.id(), at);
+    }
+
+    fn line(&mut self, scenario: &'static Scenario, line: &str, _at: Duration) {
+        SoakView::line(self, &scenario.id(), line);
+    }
+
+    fn tick(&mut self, at: Duration) {
+        if let Some(line) = SoakView::tick(self, at) {
+            println!("{line}");
+        }
+    }
+
+    fn finished(&mut self, n: usize, _total: usize, at: Duration, verdict: &Verdict) {
+        let log = verdict
+            .log_path
+            .as_ref()
+            .map(|p| Log::parse(&String::from_utf8_lossy(&fs::read(p).unwrap_or_default())));
+        println!("{}", SoakView::finished(self, n, at, verdict, log.as_ref()));
+    }
+}
+
+/// What a soak run exercises: `stress`, `fuzz`, or the rseq mode of the
+/// per-CPU stress (`rseq-v1`, `rseq-v2`).
+fn kind(s: &Scenario) -> &'static str {
+    match s.app {
+        "smp" => "stress",
+        other => other,
+    }
+}
+
+/// The key figures of one run from its log: rounds and increments of a
+/// stress, calls, rate and races of a fuzz run; the kernel heap's growth.
+fn figures(s: &Scenario, log: &Log) -> String {
+    let mut parts = Vec::new();
+    match s.app {
+        "smp" => {
+            let mut t = StressTotals::default();
+            t.add(log);
+            parts.push(format!(
+                "{} rounds, {} increments, {} late",
+                t.rounds, t.increments, t.late
+            ));
+        }
+        "fuzz" => {
+            let done = log.lines.iter().find_map(|l| l.strip_prefix("FUZZ-DONE "));
+            let calls = done.and_then(|d| field(d, "calls")).unwrap_or(0);
+            let races = done.and_then(|d| field(d, "races")).unwrap_or(0);
+            let rate = match log.lines.iter().find_map(|l| fuzz_rate(l)) {
+                Some(rate) => format!(" ({rate} calls/s)"),
+                None => String::new(),
+            };
+            parts.push(format!("{calls} calls{rate}, {races} races"));
+        }
+        _ => {}
+    }
+    parts.push(match log.heap_growth() {
+        Ok(HeapGrowth::Judged { start, end }) => {
+            format!("heap +{} bytes", end.saturating_sub(start))
+        }
+        Ok(HeapGrowth::NotJudged(_)) | Err(_) => "heap not judged".to_string(),
+    });
+    parts.join(", ")
 }
 
 /// What the SMP stress runs added up to.
@@ -120,17 +324,15 @@ impl StressTotals {
             }
         }
         // `smp: stress: 20 s, 254 rounds, 10160000 increments, ...`
-        let progress = log.lines.iter().rev().find_map(|l| {
-            let words: Vec<&str> = l.strip_prefix("smp: stress: ")?.split(' ').collect();
-            let n = |unit: &str| {
-                let i = words.iter().position(|w| w.trim_end_matches(',') == unit)?;
-                words.get(i.checked_sub(1)?)?.parse::<u64>().ok()
-            };
-            Some((n("rounds")?, n("increments")?))
-        });
-        if let Some((rounds, increments)) = progress {
-            self.rounds += rounds;
-            self.increments += increments;
+        let progress = log
+            .lines
+            .iter()
+            .rev()
+            .filter(|l| l.starts_with("smp: stress: "))
+            .find_map(|l| StressSample::parse(l));
+        if let Some(p) = progress {
+            self.rounds += p.rounds;
+            self.increments += p.increments;
         }
     }
 }
@@ -276,13 +478,6 @@ impl Report {
 
 fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-/// `key=N` in a line of space-separated fields.
-fn field(text: &str, key: &str) -> Option<u64> {
-    text.split_whitespace()
-        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
-        .and_then(|v| v.parse().ok())
 }
 
 /// The rate in `fuzz: N calls in T ms: R calls/s; ...`.
@@ -460,10 +655,82 @@ fuzz: 0 anomalies, 0 failed workers
         );
     }
 
+    fn verdict(app: &'static str, problems: &[&str]) -> Verdict {
+        Verdict {
+            scenario: scenario(app),
+            problems: problems.iter().map(|p| p.to_string()).collect(),
+            tail: Vec::new(),
+            log_path: None,
+            took: Duration::from_millis(61_000),
+        }
+    }
+
     #[test]
-    fn fields_and_rates_parse() {
-        assert_eq!(field("rounds=3 increments=40", "increments"), Some(40));
-        assert_eq!(field("rounds=3", "round"), None);
+    fn a_line_per_run_with_its_figures_and_the_tally() {
+        let mut v = SoakView::new(Duration::from_secs(600));
+        v.started(scenario("smp").id(), Duration::from_secs(50));
+        let stress = Log::parse(STRESS);
+        assert_eq!(
+            v.finished(
+                1,
+                Duration::from_secs(111),
+                &verdict("smp", &[]),
+                Some(&stress)
+            ),
+            "[  1  1m01s/10m00s] PASS virt/soak-0-stress (1m01s) stress: \
+             827 rounds, 33080000 increments, 2 late, heap +34016 bytes | 1 passed, 0 failed"
+        );
+        let fuzz = Log::parse(&FUZZ.replace("faults=459", "faults=459 races=12"));
+        assert_eq!(
+            v.finished(
+                2,
+                Duration::from_secs(180),
+                &verdict("fuzz", &[]),
+                Some(&fuzz)
+            ),
+            "[  2  2m10s/10m00s] PASS virt/soak-0-fuzz (1m01s) fuzz: \
+             6000 calls (8534 calls/s), 12 races, heap +40000 bytes | 2 passed, 0 failed"
+        );
+        let line = v.finished(
+            3,
+            Duration::from_secs(200),
+            &verdict("rseq-v1", &["TEST param-spinlock-delay FAIL sum"]),
+            None,
+        );
+        assert_eq!(
+            line,
+            "[  3  2m30s/10m00s] FAIL virt/soak-0-percpu-v1 (1m01s) rseq-v1: \
+             TEST param-spinlock-delay FAIL sum | 2 passed, 1 failed"
+        );
+        // Runs going on without a line for 30 s get one.
+        let mut v2 = SoakView::new(Duration::from_secs(600));
+        v2.started("virt/soak-0-stress".into(), Duration::from_secs(100));
+        v2.started("virt/soak-0-fuzz".into(), Duration::from_secs(100));
+        v2.line(
+            "virt/soak-0-stress",
+            "smp: stress: 20 s, 254 rounds, 10160000 increments, 1 spins, 0 late",
+        );
+        v2.line("virt/soak-0-fuzz", "fuzz: seed=1000 calls=200000 threads=4");
+        assert_eq!(v2.tick(Duration::from_secs(129)), None);
+        assert_eq!(
+            v2.tick(Duration::from_secs(130)).as_deref(),
+            Some(
+                "[       30s/10m00s] running: virt/soak-0-fuzz for 30s; \
+                 virt/soak-0-stress for 30s, 254 rounds, 10160000 increments, 0 late \
+                 | 0 passed, 0 failed"
+            )
+        );
+        assert_eq!(v2.tick(Duration::from_secs(159)), None, "30 s between");
+        assert!(v2.tick(Duration::from_secs(160)).is_some());
+        // The report adds up the same runs.
+        let t = &v.report.boards["virt"];
+        assert_eq!((t.passed, t.failed), (2, 1));
+        assert_eq!(t.stress.rounds, 827);
+        assert_eq!(t.fuzz_calls, 6000);
+    }
+
+    #[test]
+    fn rates_parse() {
         assert_eq!(
             fuzz_rate("fuzz: 6000 calls in 703 ms: 8534 calls/s; x"),
             Some(8534)
