@@ -160,6 +160,8 @@ const SDCARD_CHECK: &str = "rpi4/sdcard-image";
 const MODE_CHECK: &str = "virt/rseq-mode-symbols";
 /// The check that two icount benchmark runs agree.
 const DETERMINISM_CHECK: &str = "virt/bench-icount-identical";
+/// A check that is not a scenario: its summary, or why it failed.
+type Check = fn(&Workspace) -> Result<String, String>;
 /// How often the observer's heartbeat is called while scenarios run.
 const TICK: Duration = Duration::from_secs(1);
 
@@ -197,11 +199,8 @@ pub fn run_with_results(
     let card_wanted = wanted(card) && opts.build;
     let mode_wanted = wanted(MODE_CHECK);
     let det_wanted = wanted(DETERMINISM_CHECK);
-    let gdb_checks: Vec<(&str, fn(&Workspace) -> Result<String, String>)> = [
-        (
-            gdbcheck::BACKTRACE,
-            gdbcheck::backtrace as fn(&Workspace) -> Result<String, String>,
-        ),
+    let gdb_checks: Vec<(&str, Check)> = [
+        (gdbcheck::BACKTRACE, gdbcheck::backtrace as Check),
         (gdbcheck::DIES_WITH_XTASK, gdbcheck::dies_with_xtask),
     ]
     .into_iter()
