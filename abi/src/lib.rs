@@ -19,4 +19,5 @@ pub mod mman;
 pub mod nr;
 pub mod prctl;
 pub mod rseq;
+pub mod signal;
 pub mod time;

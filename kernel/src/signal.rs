@@ -13,21 +13,16 @@ use arch::esr::Esr;
 use arch::uaccess;
 use entry::tif::TIF_SIGPENDING;
 
-/// Number of signals (1..=64).
-pub const NSIG: usize = 64;
+use abi::signal::{
+    FpsimdContext, FrameRecord, NSIG, RtSigframe, SA_NODEFER, SA_RESETHAND, SA_RESTORER, SI_TKILL,
+    SI_USER, SIG_BLOCK, SIG_DFL, SIG_IGN, SIG_SETMASK, SIG_UNBLOCK, SigInfo as UserSigInfo,
+    SignalFrame,
+};
+
 /// SIGKILL: cannot be caught or blocked.
-pub const SIGKILL: u32 = 9;
+pub const SIGKILL: u32 = abi::signal::SIGKILL as u32;
 /// SIGSTOP: cannot be caught or blocked (stopping is not supported: fatal).
-pub const SIGSTOP: u32 = 19;
-const SIG_DFL: u64 = 0;
-const SIG_IGN: u64 = 1;
-/// `sa_flags` bits.
-const SA_NODEFER: u64 = 0x4000_0000;
-const SA_RESETHAND: u64 = 0x8000_0000;
-const SA_RESTORER: u64 = 0x0400_0000;
-/// `si_code` values.
-const SI_USER: i32 = 0;
-const SI_TKILL: i32 = -6;
+pub const SIGSTOP: u32 = abi::signal::SIGSTOP as u32;
 
 /// A fault's registers, for the kill report.
 #[derive(Clone, Copy, Debug)]
@@ -88,19 +83,9 @@ impl Default for SigState {
     }
 }
 
-/// The kernel `struct sigaction` on arm64.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SigAction {
-    /// Handler address, SIG_DFL (0) or SIG_IGN (1).
-    pub handler: u64,
-    /// SA_* flags.
-    pub flags: u64,
-    /// Return trampoline when SA_RESTORER.
-    pub restorer: u64,
-    /// Signals blocked while the handler runs.
-    pub mask: u64,
-}
+/// The kernel `struct sigaction` on arm64: handler (or SIG_DFL/SIG_IGN),
+/// SA_* flags, restorer, and the signals blocked while the handler runs.
+use abi::signal::KSigaction as SigAction;
 
 /// The app's signal actions (shared by all threads: CLONE_SIGHAND).
 static ACTIONS: SpinLock<[SigAction; NSIG]> = SpinLock::new(
@@ -277,40 +262,6 @@ fn fatal(task: &Task, sig: u32, info: &KSigInfo) -> ! {
     crate::power::shutdown(128 + sig)
 }
 
-// Linux's arm64 `struct rt_sigframe` layout (arch/arm64/kernel/signal.c):
-// siginfo (128) then ucontext: uc_flags, uc_link, uc_stack (24), uc_sigmask
-// (8, padded to 128), then uc_mcontext (16-aligned, at 176): fault_address,
-// regs[31], sp, pc, pstate, then __reserved[4096] (16-aligned, at 464)
-// holding an fpsimd_context and a terminator.
-const SIGINFO_SIZE: usize = 128;
-const UC: usize = SIGINFO_SIZE;
-const UC_SIGMASK: usize = UC + 40;
-const MC: usize = UC + 176;
-const MC_FAULT_ADDRESS: usize = MC;
-const MC_REGS: usize = MC + 8;
-const MC_SP: usize = MC + 8 + 31 * 8;
-const MC_PC: usize = MC_SP + 8;
-const MC_PSTATE: usize = MC_PC + 8;
-const MC_RESERVED: usize = MC + 288;
-const FPSIMD_MAGIC: u32 = 0x4650_8001;
-const FPSIMD_SIZE: usize = 528;
-/// Size of the frame proper; a frame record (fp, lr) follows it.
-const FRAME_SIZE: usize = MC_RESERVED + 4096;
-const FRAME_TOTAL: usize = FRAME_SIZE + 16;
-
-fn put(buf: &mut [u8], off: usize, val: u64) {
-    buf[off..off + 8].copy_from_slice(&val.to_le_bytes());
-}
-fn put32(buf: &mut [u8], off: usize, val: u32) {
-    buf[off..off + 4].copy_from_slice(&val.to_le_bytes());
-}
-fn get(buf: &[u8], off: usize) -> u64 {
-    u64::from_le_bytes(buf[off..off + 8].try_into().unwrap())
-}
-fn get32(buf: &[u8], off: usize) -> u32 {
-    u32::from_le_bytes(buf[off..off + 4].try_into().unwrap())
-}
-
 /// Builds the signal frame on the user stack and points the thread at the handler.
 fn setup_rt_frame(
     task: &Task,
@@ -319,44 +270,39 @@ fn setup_rt_frame(
     action: &SigAction,
     tf: &mut TrapFrame,
 ) -> Result<(), ()> {
-    let sp = (tf.sp.wrapping_sub(FRAME_TOTAL as u64)) & !15;
+    let sp = (tf.sp.wrapping_sub(size_of::<SignalFrame>() as u64)) & !15;
     // On the kernel stack (32 KiB): nothing to allocate, nothing to fail.
-    let mut buf = [0u8; FRAME_TOTAL];
-    put32(&mut buf, 0, sig);
-    put32(&mut buf, 8, info.code as u32);
-    if info.fault.is_some() {
-        put(&mut buf, 16, info.addr);
+    let mut f = SignalFrame::ZERO;
+    f.frame.info = if info.fault.is_some() {
+        UserSigInfo::from_fault(sig as i32, info.code, info.addr)
     } else {
-        put32(&mut buf, 16, info.pid as u32);
-    }
-    put(&mut buf, UC_SIGMASK, task.sig.lock().blocked);
-    put(&mut buf, MC_FAULT_ADDRESS, info.addr);
-    for (i, r) in tf.regs.iter().enumerate() {
-        put(&mut buf, MC_REGS + 8 * i, *r);
-    }
-    put(&mut buf, MC_SP, tf.sp);
-    put(&mut buf, MC_PC, tf.pc);
-    put(&mut buf, MC_PSTATE, tf.pstate);
+        UserSigInfo::from_process(sig as i32, info.code, info.pid)
+    };
+    f.frame.uc.uc_sigmask = task.sig.lock().blocked;
+    let mc = &mut f.frame.uc.uc_mcontext;
+    mc.fault_address = info.addr;
+    mc.regs = tf.regs;
+    mc.sp = tf.sp;
+    mc.pc = tf.pc;
+    mc.pstate = tf.pstate;
     // The FP/SIMD registers are live: the kernel never touches them.
     let mut fp = FpState::default();
     arch::context::fpsimd_save(&mut fp);
-    put32(&mut buf, MC_RESERVED, FPSIMD_MAGIC);
-    put32(&mut buf, MC_RESERVED + 4, FPSIMD_SIZE as u32);
-    put32(&mut buf, MC_RESERVED + 8, fp.fpsr as u32);
-    put32(&mut buf, MC_RESERVED + 12, fp.fpcr as u32);
-    for (i, v) in fp.vregs.iter().enumerate() {
-        let off = MC_RESERVED + 16 + 16 * i;
-        buf[off..off + 16].copy_from_slice(&v.to_le_bytes());
-    }
-    // (Terminator: the zero header that follows is already zero.)
-    put(&mut buf, FRAME_SIZE, tf.regs[29]);
-    put(&mut buf, FRAME_SIZE + 8, tf.pc);
-    uaccess::copy_to_user(sp, &buf).map_err(|_| ())?;
+    mc.set_fpsimd(&FpsimdContext::new(
+        fp.fpsr as u32,
+        fp.fpcr as u32,
+        fp.vregs,
+    ));
+    f.record = FrameRecord {
+        fp: tf.regs[29],
+        lr: tf.pc,
+    };
+    uaccess::put_user(sp, f).map_err(|_| ())?;
 
     tf.regs[0] = sig as u64;
     tf.regs[1] = sp;
-    tf.regs[2] = sp + UC as u64;
-    tf.regs[29] = sp + FRAME_SIZE as u64;
+    tf.regs[2] = sp + core::mem::offset_of!(RtSigframe, uc) as u64;
+    tf.regs[29] = sp + core::mem::offset_of!(SignalFrame, record) as u64;
     tf.regs[30] = if action.flags & SA_RESTORER != 0 {
         action.restorer
     } else {
@@ -370,11 +316,11 @@ fn setup_rt_frame(
 /// rt_sigreturn(): restores what `setup_rt_frame` saved. Returns x0 as it was.
 pub fn sys_rt_sigreturn(tf: &mut TrapFrame) -> i64 {
     let task = current();
-    let mut buf = [0u8; FRAME_SIZE];
-    let ok = uaccess::copy_from_user(&mut buf, tf.sp).is_ok()
-        && get32(&buf, MC_RESERVED) == FPSIMD_MAGIC
-        && get32(&buf, MC_RESERVED + 4) as usize == FPSIMD_SIZE;
-    let pstate = get(&buf, MC_PSTATE);
+    let frame = uaccess::get_user::<RtSigframe>(tf.sp).ok();
+    let mc = frame.as_ref().map(|f| &f.uc.uc_mcontext);
+    let fpsimd = mc.and_then(|mc| mc.fpsimd());
+    let ok = fpsimd.is_some();
+    let pstate = mc.map_or(0, |mc| mc.pstate);
     // Only EL0t AArch64 with the flags the app may set (Linux's valid_user_regs).
     if !ok || pstate & 0x1f != 0 {
         // Linux answers a bad frame with SIGSEGV too (force_sig); no fault
@@ -390,23 +336,20 @@ pub fn sys_rt_sigreturn(tf: &mut TrapFrame) -> i64 {
             &format_args!("rt_sigreturn: {why} at sp={:#x} (pc={:#x})", tf.sp, tf.pc),
         );
     }
-    for i in 0..31 {
-        tf.regs[i] = get(&buf, MC_REGS + 8 * i);
-    }
-    tf.sp = get(&buf, MC_SP);
-    tf.pc = get(&buf, MC_PC);
-    tf.pstate = pstate & 0xf000_0000; // NZCV only
-    let mut fp = FpState {
-        fpsr: get32(&buf, MC_RESERVED + 8) as u64,
-        fpcr: get32(&buf, MC_RESERVED + 12) as u64,
-        ..Default::default()
+    let (Some(frame), Some(fpsimd)) = (frame, fpsimd) else {
+        unreachable!("fatal_report does not return");
     };
-    for (i, v) in fp.vregs.iter_mut().enumerate() {
-        let off = MC_RESERVED + 16 + 16 * i;
-        *v = u128::from_le_bytes(buf[off..off + 16].try_into().unwrap());
-    }
-    arch::context::fpsimd_load(&fp);
-    task.sig.lock().blocked = get(&buf, UC_SIGMASK) & !(bit(SIGKILL) | bit(SIGSTOP));
+    let mc = &frame.uc.uc_mcontext;
+    tf.regs = mc.regs;
+    tf.sp = mc.sp;
+    tf.pc = mc.pc;
+    tf.pstate = pstate & 0xf000_0000; // NZCV only
+    arch::context::fpsimd_load(&FpState {
+        vregs: fpsimd.vregs,
+        fpsr: u64::from(fpsimd.fpsr),
+        fpcr: u64::from(fpsimd.fpcr),
+    });
+    task.sig.lock().blocked = frame.uc.uc_sigmask & !(bit(SIGKILL) | bit(SIGSTOP));
     recalc_sigpending(task);
     tf.regs[0] as i64
 }
@@ -460,9 +403,9 @@ pub fn sys_rt_sigprocmask(how: u64, set: u64, oset: u64, sigsetsize: u64) -> i64
     let old = task.sig.lock().blocked;
     if let Some(s) = new {
         let blocked = match how {
-            0 => old | s,
-            1 => old & !s,
-            2 => s,
+            SIG_BLOCK => old | s,
+            SIG_UNBLOCK => old & !s,
+            SIG_SETMASK => s,
             _ => return -EINVAL,
         };
         task.sig.lock().blocked = blocked & !(bit(SIGKILL) | bit(SIGSTOP));
