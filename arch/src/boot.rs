@@ -1,11 +1,11 @@
 //! Boot entry, exception vectors and the user-access routines, assembled from
 //! `.s` files with the constants they share with Rust passed in by name.
 //!
-//! The kernel crate provides the symbols these call: `kernel_main(dtb, el)`,
-//! `el0_sync_handler`, `el0_irq_handler`, `el0_bad_handler`,
-//! `el1_sync_handler`, `el1_irq_handler`, `el1_bad_handler`, each taking a
-//! `&mut TrapFrame` (except `kernel_main`). The linker script provides
-//! `__stacks_start`, `__bss_start`, `__bss_end` and `__kernel_size`.
+//! The Rust symbols these call (`kernel_main`, `secondary_main`, the
+//! `el0_*_handler`s and `el1_*_handler`s) are defined, with their types, by
+//! [`crate::handlers!`], which the kernel invokes once. The linker script
+//! provides `__stacks_start`, `__bss_start`, `__bss_end` and
+//! `__kernel_size`.
 
 use crate::BOOT_STACK_SIZE;
 use crate::trapframe::{TF_PC, TF_SIZE, TF_SP};

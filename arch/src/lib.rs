@@ -14,6 +14,7 @@
 
 pub mod context;
 pub mod esr;
+pub mod handlers;
 pub mod mmu;
 pub mod trapframe;
 

@@ -8,8 +8,8 @@ use boards::BOARD;
 
 /// Called by `arch/src/boot.s` at EL1 on CPU 0's boot stack, MMU off,
 /// interrupts masked, BSS zeroed. `dtb` is what the loader put in x0.
-#[unsafe(no_mangle)]
-extern "C" fn kernel_main(dtb: u64, entry_el: u64) -> ! {
+/// The symbol is `arch::handlers!`'s.
+pub fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     console::init();
     // Before the DTB is read, map the board's largest RAM so the DTB (and
     // everything else in RAM) is reachable; `init_memory` trims it.

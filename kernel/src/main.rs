@@ -61,6 +61,20 @@ mod traps;
 #[cfg(target_os = "none")]
 mod vm;
 
+// The symbols the assembly calls, each checked against the type the
+// assembly calls it with.
+#[cfg(target_os = "none")]
+arch::handlers! {
+    kernel_main: crate::boot::kernel_main,
+    secondary_main: crate::smp::secondary_main,
+    el0_sync: crate::traps::el0_sync,
+    el0_irq: crate::traps::el0_irq,
+    el0_bad: crate::traps::el0_bad,
+    el1_sync: crate::traps::el1_sync,
+    el1_irq: crate::traps::el1_irq,
+    el1_bad: crate::traps::el1_bad,
+}
+
 #[cfg(not(target_os = "none"))]
 fn main() {
     eprintln!("the kernel runs on aarch64: build it with `cargo xtask build`");

@@ -92,7 +92,7 @@ fn ctx<'a>(
 }
 
 /// Ends the app: an rseq area or critical section was unusable or forged.
-fn die(task: &Task, why: &dyn core::fmt::Display) -> ! {
+pub fn die(task: &Task, why: &dyn core::fmt::Display) -> ! {
     crate::signal::fatal_report(task, crate::fault::Signal::SIGSEGV, why)
 }
 
@@ -163,16 +163,17 @@ pub fn membarrier_ipi() {
     }
 }
 
+/// `rseq_debug=1`: the syscall entry check runs.
+#[inline(always)]
+pub fn debug_enabled() -> bool {
+    DEBUG.load(Ordering::Relaxed)
+}
+
 /// Debug mode, at syscall entry: no syscall from inside a critical section.
-pub fn debug_syscall(task: &Task, tf: &TrapFrame) {
-    if !DEBUG.load(Ordering::Relaxed) {
-        return;
-    }
-    if let Err(fatal) = with(task, |r, stats| {
+pub fn debug_syscall(task: &Task, tf: &TrapFrame) -> Result<(), rseq::Fatal> {
+    with(task, |r, stats| {
         rseq::debug_syscall(r, &mut ctx(&mut KernelUserMem, stats, task), tf.pc)
-    }) {
-        die(task, &fatal);
-    }
+    })
 }
 
 /// rseq(rseq, len, flags, sig) — syscall 293.
@@ -290,23 +291,20 @@ pub fn slice_timer_expired() {
     }
 }
 
-/// Syscall entry (not rseq_slice_yield): a syscall during a grant aborts it.
+/// `task` enabled the time slice extension.
 #[inline(always)]
-pub fn slice_syscall_entry(task: &Task) {
+pub fn slice_enabled(task: &Task) -> bool {
     // SAFETY: current task; a plain read of a flag only this CPU writes.
-    if !unsafe { task.rseq_mut().slice_enabled } {
-        return;
-    }
-    match with(task, |r, stats| {
+    unsafe { task.rseq_mut().slice_enabled }
+}
+
+/// Syscall entry (not rseq_slice_yield): a syscall during a grant aborts
+/// it; true when one was on.
+#[inline(always)]
+pub fn slice_syscall_entry(task: &Task) -> Result<bool, rseq::Fatal> {
+    with(task, |r, stats| {
         rseq::slice::syscall_entry(r, &mut ctx(&mut KernelUserMem, stats, task))
-    }) {
-        Ok(true) => {
-            slice_cancel_timer();
-            task.flags.set(entry::tif::TIF_NEED_RESCHED);
-        }
-        Ok(false) => {}
-        Err(fatal) => die(task, &fatal),
-    }
+    })
 }
 
 /// rseq_slice_yield() — syscall 471: 1 when it yielded inside a grant.

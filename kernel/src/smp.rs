@@ -72,9 +72,9 @@ pub fn cpu_up(cpu: usize) -> &'static Task {
     idle
 }
 
-/// Rust entry of CPUs 1..3 (from arch/src/boot.s, MMU on, IRQs masked).
-#[unsafe(no_mangle)]
-extern "C" fn secondary_main(cpu: u64, _entry_el: u64) -> ! {
+/// Rust entry of CPUs 1..3 (from arch/src/boot.s through
+/// `arch::handlers!`, MMU on, IRQs masked).
+pub fn secondary_main(cpu: u64, _entry_el: u64) -> ! {
     if crate::boot::pan_enabled() {
         arch::cpu::enable_pan();
     }

@@ -1,17 +1,73 @@
-//! Exception handlers called by the vectors (arch/src/vectors.s): a thin
-//! layer that classifies the exception and hands it to safe code, then takes
-//! the one exit path back to EL0.
+//! Exception handlers called by the vectors (arch/src/vectors.s, through
+//! the symbols `arch::handlers!` defines): a thin layer that classifies the
+//! exception, runs `entry`'s entry half, hands the exception to safe code,
+//! then takes the one exit path back to EL0.
 
 use crate::fault::{El0Sync, classify_el0_sync};
 use crate::signal::{SigInfo, force_sig_fault};
+use crate::task::Task;
 use aarch64_cpu::registers::{ESR_EL1, FAR_EL1, Readable};
 use arch::TrapFrame;
 use arch::esr::Esr;
 use core::sync::atomic::Ordering;
+use entry::EnterWork;
+
+/// The current task, as the entry half sees it.
+struct KernelEnter {
+    task: &'static Task,
+}
+
+impl KernelEnter {
+    #[inline(always)]
+    fn current() -> Self {
+        KernelEnter {
+            task: crate::task::current(),
+        }
+    }
+}
+
+impl EnterWork for KernelEnter {
+    type Regs = TrapFrame;
+    type Fatal = rseq::Fatal;
+    const NR_RSEQ_SLICE_YIELD: u64 = abi::nr::RSEQ_SLICE_YIELD;
+
+    #[inline(always)]
+    fn local_irq_enable(&mut self) {
+        arch::cpu::local_irq_enable();
+    }
+    fn set_thread_flag(&self, bit: u32) {
+        self.task.flags.set(bit);
+    }
+    #[inline(always)]
+    fn rseq_note_user_irq_entry(&mut self) {
+        crate::rseq_hooks::note_user_irq_entry(self.task);
+    }
+    #[inline(always)]
+    fn rseq_debug_enabled(&self) -> bool {
+        crate::rseq_hooks::debug_enabled()
+    }
+    fn rseq_debug_syscall(&mut self, regs: &TrapFrame) -> Result<(), rseq::Fatal> {
+        crate::rseq_hooks::debug_syscall(self.task, regs)
+    }
+    #[inline(always)]
+    fn rseq_slice_enabled(&self) -> bool {
+        crate::rseq_hooks::slice_enabled(self.task)
+    }
+    #[inline(always)]
+    fn rseq_slice_syscall_entry(&mut self) -> Result<bool, rseq::Fatal> {
+        crate::rseq_hooks::slice_syscall_entry(self.task)
+    }
+    fn rseq_cancel_slice_extension_timer(&mut self) {
+        crate::rseq_hooks::slice_cancel_timer();
+    }
+    fn force_sigsegv(&mut self, why: rseq::Fatal) -> ! {
+        crate::rseq_hooks::die(self.task, &why)
+    }
+}
 
 /// Synchronous exception from EL0: a syscall or a fault.
-#[unsafe(no_mangle)]
-extern "C" fn el0_sync_handler(tf: &mut TrapFrame) {
+#[inline(always)]
+pub fn el0_sync(tf: &mut TrapFrame) {
     let esr = Esr(ESR_EL1.get());
     // The syscall is the hot case: test its class directly (Linux's el0_sync
     // switch) before the full classification faults need.
@@ -22,7 +78,7 @@ extern "C" fn el0_sync_handler(tf: &mut TrapFrame) {
     match classify_el0_sync(esr) {
         El0Sync::Syscall => el0_svc(tf),
         El0Sync::Fault { signal } => {
-            crate::rseq_hooks::note_user_irq_entry(crate::task::current());
+            entry::irqentry_enter_from_user_mode(&mut KernelEnter::current());
             let info = SigInfo {
                 signal,
                 esr,
@@ -41,32 +97,28 @@ const SVC64: u8 = 0x15;
 /// A syscall (Linux's `el0_svc`): interrupts enabled while it runs.
 #[inline(always)]
 fn el0_svc(tf: &mut TrapFrame) {
-    arch::cpu::local_irq_enable();
-    let task = crate::task::current();
-    crate::rseq_hooks::debug_syscall(task, tf);
-    if tf.regs[8] != abi::nr::RSEQ_SLICE_YIELD {
-        crate::rseq_hooks::slice_syscall_entry(task);
-    }
+    let nr = tf.regs[8];
+    entry::syscall_enter_from_user_mode(&mut KernelEnter::current(), tf, nr);
     crate::syscall::invoke(tf);
     crate::exit::syscall_exit_to_user_mode(tf);
 }
 
 /// IRQ from EL0.
-#[unsafe(no_mangle)]
-extern "C" fn el0_irq_handler(tf: &mut TrapFrame) {
+#[inline(always)]
+pub fn el0_irq(tf: &mut TrapFrame) {
     crate::percpu::this_cpu()
         .stats
         .irqs_el0
         .fetch_add(1, Ordering::Relaxed);
-    crate::rseq_hooks::note_user_irq_entry(crate::task::current());
+    entry::irqentry_enter_from_user_mode(&mut KernelEnter::current());
     crate::irq::handle();
     crate::exit::irqentry_exit_to_user_mode(tf);
 }
 
 /// FIQ or SError from EL0, or anything from AArch32: not expected on these
 /// boards; the app cannot be trusted to continue, the kernel can.
-#[unsafe(no_mangle)]
-extern "C" fn el0_bad_handler(tf: &mut TrapFrame) {
+#[inline(always)]
+pub fn el0_bad(tf: &mut TrapFrame) {
     let esr = Esr(ESR_EL1.get());
     let info = SigInfo {
         signal: crate::fault::Signal::SIGBUS,
@@ -80,8 +132,8 @@ extern "C" fn el0_bad_handler(tf: &mut TrapFrame) {
 
 /// Synchronous exception in the kernel: a user access that faulted (fixed
 /// up through the exception table), or a kernel bug.
-#[unsafe(no_mangle)]
-extern "C" fn el1_sync_handler(tf: &mut TrapFrame) {
+#[inline(always)]
+pub fn el1_sync(tf: &mut TrapFrame) {
     if let Some(fixup) = arch::uaccess::search_exception_tables(tf.pc) {
         tf.pc = fixup;
         return;
@@ -90,14 +142,14 @@ extern "C" fn el1_sync_handler(tf: &mut TrapFrame) {
 }
 
 /// IRQ while the kernel ran (in a syscall, in the exit loop's work, or idle).
-#[unsafe(no_mangle)]
-extern "C" fn el1_irq_handler(_tf: &mut TrapFrame) {
+#[inline(always)]
+pub fn el1_irq(_tf: &mut TrapFrame) {
     crate::irq::handle();
 }
 
 /// Exceptions the kernel never expects (SP_EL0 mode, FIQ, SError).
-#[unsafe(no_mangle)]
-extern "C" fn el1_bad_handler(tf: &mut TrapFrame) {
+#[inline(always)]
+pub fn el1_bad(tf: &mut TrapFrame) {
     kernel_fault("unexpected exception in the kernel", tf)
 }
 

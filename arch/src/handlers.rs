@@ -1,0 +1,94 @@
+//! The contract between the assembly and the kernel: the Rust functions
+//! `boot.s` and `vectors.s` branch to, with the types they call them with.
+//!
+//! A `bl` to a symbol is checked by the linker for the name only; the
+//! arguments the assembly puts in x0/x1 and whether the callee may return
+//! are invisible to it. So the symbols are defined here, once, by
+//! [`handlers!`](crate::handlers): the kernel names one function per entry
+//! point and the compiler checks each against the exact type below. A
+//! kernel function with another signature (a `&TrapFrame`, a `u32`, a
+//! boot entry that returns) fails to compile instead of misbehaving at run
+//! time.
+//!
+//! | symbol | called from | with | Rust type |
+//! |---|---|---|---|
+//! | `kernel_main` | `boot.s`, CPU 0 | x0 = DTB, x1 = entry EL | [`BootMain`] |
+//! | `secondary_main` | `boot.s`, CPUs 1.. | x0 = CPU number, x1 = entry EL | [`BootMain`] |
+//! | `el0_sync_handler`, `el0_irq_handler`, `el0_bad_handler` | `vectors.s`, from EL0 | x0 = the saved frame | [`TrapHandler`] |
+//! | `el1_sync_handler`, `el1_irq_handler`, `el1_bad_handler` | `vectors.s`, from EL1 | x0 = the saved frame | [`TrapHandler`] |
+//!
+//! The third kind of call into the kernel, `__arch_ret_from_fork`'s
+//! `blr x19`, is typed where the pointer is stored
+//! ([`crate::context::new_thread_context`]).
+
+/// `kernel_main` and `secondary_main`: two 64-bit arguments, never return.
+pub type BootMain = fn(u64, u64) -> !;
+
+/// An exception handler: the frame `save_frame` built on this CPU's stack;
+/// returning resumes through `ret_to_user` (from EL0) or `restore_frame`.
+pub type TrapHandler = fn(&mut crate::TrapFrame);
+
+/// Defines the symbols the assembly calls, each forwarding to the kernel
+/// function named for it, whose type must be exactly [`BootMain`] or
+/// [`TrapHandler`]. Invoke once, in the kernel image:
+///
+/// ```ignore
+/// arch::handlers! {
+///     kernel_main: crate::boot::kernel_main,
+///     secondary_main: crate::smp::secondary_main,
+///     el0_sync: crate::traps::el0_sync,
+///     el0_irq: crate::traps::el0_irq,
+///     el0_bad: crate::traps::el0_bad,
+///     el1_sync: crate::traps::el1_sync,
+///     el1_irq: crate::traps::el1_irq,
+///     el1_bad: crate::traps::el1_bad,
+/// }
+/// ```
+///
+/// Mark the trap handlers `#[inline(always)]`: each symbol is then the
+/// handler itself, with no call in between on the syscall path.
+#[macro_export]
+macro_rules! handlers {
+    (
+        kernel_main: $kernel_main:path,
+        secondary_main: $secondary_main:path,
+        el0_sync: $el0_sync:path,
+        el0_irq: $el0_irq:path,
+        el0_bad: $el0_bad:path,
+        el1_sync: $el1_sync:path,
+        el1_irq: $el1_irq:path,
+        el1_bad: $el1_bad:path $(,)?
+    ) => {
+        $crate::handlers!(@boot kernel_main $kernel_main);
+        $crate::handlers!(@boot secondary_main $secondary_main);
+        $crate::handlers!(@trap el0_sync_handler $el0_sync);
+        $crate::handlers!(@trap el0_irq_handler $el0_irq);
+        $crate::handlers!(@trap el0_bad_handler $el0_bad);
+        $crate::handlers!(@trap el1_sync_handler $el1_sync);
+        $crate::handlers!(@trap el1_irq_handler $el1_irq);
+        $crate::handlers!(@trap el1_bad_handler $el1_bad);
+    };
+    (@boot $sym:ident $f:path) => {
+        /// Called by `arch/src/boot.s` (see `arch::handlers`).
+        // SAFETY: the one definition of this symbol in the image (the macro
+        // is invoked once); `boot.s` calls it with the C ABI and two 64-bit
+        // arguments in x0/x1, which is this signature.
+        #[unsafe(no_mangle)]
+        extern "C" fn $sym(a: u64, b: u64) -> ! {
+            const _: $crate::handlers::BootMain = $f;
+            $f(a, b)
+        }
+    };
+    (@trap $sym:ident $f:path) => {
+        /// Called by `arch/src/vectors.s` (see `arch::handlers`).
+        // SAFETY: the one definition of this symbol in the image (the macro
+        // is invoked once); `vectors.s` calls it with the C ABI and x0
+        // pointing at the TrapFrame it saved on this CPU's stack, exclusively
+        // the handler's until it returns, which is this signature.
+        #[unsafe(no_mangle)]
+        extern "C" fn $sym(tf: &mut $crate::TrapFrame) {
+            const _: $crate::handlers::TrapHandler = $f;
+            $f(tf)
+        }
+    };
+}
