@@ -25,7 +25,9 @@ use rt::signal::{self, SigInfo};
 use rt::sys::{self, clone_flags as cf, errno};
 use rt::{println, sched};
 
-use crate::{MS, PAGE, SEC, errno_name, now_ns, verdict, wait_for};
+use crate::{PAGE, errno_name};
+use rt::sched::now_ns;
+use rt::test::{MS, SEC, verdict, wait_for};
 
 /// A thread without the runtime: shares everything, no TLS, no tid words.
 const BASE_FLAGS: u64 = cf::CLONE_VM

@@ -11,7 +11,8 @@ use rt::signal::{self, SigInfo};
 use rt::sys::{self, Timespec, errno};
 use rt::{println, sched, thread};
 
-use crate::{MS, SEC, now_ns, verdict, wait_for};
+use rt::sched::now_ns;
+use rt::test::{MS, SEC, verdict, wait_for};
 
 const REQ: Timespec = Timespec {
     tv_sec: 1 << 40,

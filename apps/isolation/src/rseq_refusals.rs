@@ -18,7 +18,7 @@ use rt::rseq::{self as rr, RSEQ_FLAG_UNREGISTER, RSEQ_SIG};
 use rt::sys::errno::{EBUSY, EFAULT, EINVAL, EPERM};
 use rt::thread;
 
-use crate::verdict;
+use rt::test::verdict;
 
 /// Refusals to make in all, about.
 const TOTAL: u64 = 1000;

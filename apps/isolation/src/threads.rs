@@ -16,7 +16,8 @@ use rt::println;
 use rt::sys::{self, errno};
 use rt::thread::{self, JoinHandle};
 
-use crate::{SEC, errno_name, kstats, verdict, wait_for};
+use crate::{errno_name, kstats};
+use rt::test::{SEC, verdict, wait_for};
 
 /// A thread's stack: the runtime adds a page for its control block.
 const STACK: usize = 4096;

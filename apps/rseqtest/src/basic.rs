@@ -6,7 +6,9 @@
 
 use rt::{println, sched, thread};
 
-use crate::{all_cpus, check, cpu_bit, nr_cpus, status};
+use crate::nr_cpus;
+use rt::sched::{all_cpus, cpu_bit};
+use rt::test::{check, status};
 
 /// Visits every CPU; returns the number of mismatches and prints them.
 fn visit_all(who: &str) -> u32 {

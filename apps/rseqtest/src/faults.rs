@@ -13,7 +13,7 @@ use rseq::uapi::RSEQ_SIG;
 use rt::sys;
 use rt::{println, sched, thread};
 
-use crate::{check, status};
+use rt::test::{check, status};
 
 fn fault_worker(_: usize) -> i32 {
     let page = match sys::mmap_anon(4096) {

@@ -8,7 +8,7 @@
 use rt::sys::{clone_flags, errno};
 use rt::{println, sched, thread};
 
-use crate::{check, status};
+use rt::test::{check, status};
 
 /// Returns a bit set of problems (0: as expected).
 fn runtime_child(main_area: usize) -> i32 {

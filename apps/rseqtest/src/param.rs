@@ -29,7 +29,9 @@ use librseq::{
 use rt::sys::{self, errno, membarrier_cmd as mb};
 use rt::{println, sched, signal, thread};
 
-use crate::{MS, Rng, SIGNALS, check, install_signal_counter, now_ns, nr_cpus, status};
+use crate::{Rng, SIGNALS, install_signal_counter, nr_cpus};
+use rt::sched::now_ns;
+use rt::test::{MS, check, status};
 
 const THREADS: usize = 8;
 const MEMBARRIER_WORKERS: usize = 4;

@@ -41,7 +41,9 @@ use rt::sys::{
 };
 use rt::{println, sched, thread};
 
-use crate::{MS, SEC, check, cpu_bit, is_v1, nr_cpus, status};
+use crate::{is_v1, nr_cpus};
+use rt::sched::cpu_bit;
+use rt::test::{MS, SEC, check, status};
 
 const AVAIL: u32 = RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE;
 const ENABLED: u32 = RSEQ_CS_FLAG_SLICE_EXT_ENABLED;

@@ -57,7 +57,9 @@ use rt::sync::Mutex;
 use rt::sys::{self, membarrier_cmd as mb};
 use rt::{println, sched, thread};
 
-use crate::{MS, Rng, SEC, all_cpus, check, cpu_bit, is_v1, now_ns, nr_cpus, spin_until, status};
+use crate::{Rng, is_v1, nr_cpus};
+use rt::sched::{all_cpus, cpu_bit, now_ns};
+use rt::test::{MS, SEC, check, spin_until, status};
 
 const NOBJ: usize = 256;
 const SLAB_CAP: usize = 32;

@@ -10,7 +10,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use rt::{println, thread};
 
-use crate::{check, counter};
+use crate::counter;
+use rt::test::check;
 
 const THREADS: usize = 8;
 static BAD: AtomicU32 = AtomicU32::new(0);

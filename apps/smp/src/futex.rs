@@ -10,7 +10,8 @@ use rt::sync::{Barrier, Mutex};
 use rt::sys::{self, Timespec, errno};
 use rt::{println, sched, thread};
 
-use crate::{MS, check, now_ns};
+use rt::sched::now_ns;
+use rt::test::{MS, check};
 
 const THREADS: usize = 8;
 

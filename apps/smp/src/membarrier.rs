@@ -10,7 +10,8 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use rt::sys::{self, KStats, membarrier_cmd as mb};
 use rt::{println, sched, thread};
 
-use crate::{SEC, check, nr_cpus, wait_for};
+use rt::sched::nr_cpus;
+use rt::test::{SEC, check, wait_for};
 
 const K: u64 = 100;
 

@@ -3,7 +3,8 @@
 use rt::sys::{self, Timespec, clone_flags as cf, errno};
 use rt::{println, thread};
 
-use crate::{MS, SEC, check, now_ns};
+use rt::sched::now_ns;
+use rt::test::{MS, SEC, check};
 
 /// A hole in the user window that is never mapped (kernel/src/mm.rs).
 const USER_UNMAPPED: u64 = 0x40_2000_0000;

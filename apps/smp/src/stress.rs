@@ -28,7 +28,9 @@ use rt::sync::Barrier;
 use rt::sys::{self, KStats};
 use rt::{println, sched, thread};
 
-use crate::{MS, SEC, all_cpus, check, futex, now_ns, nr_cpus, progress};
+use crate::{futex, progress};
+use rt::sched::{all_cpus, now_ns, nr_cpus};
+use rt::test::{MS, SEC, check};
 
 const THREADS: usize = 8;
 /// Locked increments per thread in a futex-sum round.
