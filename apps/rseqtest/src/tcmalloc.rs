@@ -159,27 +159,22 @@ fn store_word(v: u64) {
 const UNCACHED: i32 = 1;
 const EMPTY_OR_FULL: i32 = 2;
 
-/// Pops an object from the slab the cached word points at, in one
-/// critical section: `(0, obj)`, `(UNCACHED, _)`, `(EMPTY_OR_FULL, _)` or
-/// `(-1, _)` (aborted).
-fn fast_pop() -> (i32, u64) {
-    let area = rt::rseq::area() as u64;
-    let delay = DELAY.load(Ordering::Relaxed);
-    let (ret, obj): (i32, u64);
-    // SAFETY: reads the thread's own rseq area and cache word, and the
-    // slab the word points at (a static region, or garbage never
-    // dereferenced when bit 63 is clear); writes rseq_cs and the slab count.
-    unsafe {
+/// One fast-path section through the cached word (TCMalloc's
+/// `TcmallocSlab_Internal_Pop/Push`): load the word at `area - 4`; if bit
+/// 63 is clear, leave with `UNCACHED`; else `{word}` is the slab and
+/// `{cnt}` its count, `body` (which jumps to `97f` for `EMPTY_OR_FULL`)
+/// does the work and computes the new count, and after the injected delay
+/// the count store commits. 0 committed, -1 aborted. The caller supplies
+/// `ret`, `tmp`, `word`, `cnt`, `area`, `delay` and its own operands.
+macro_rules! slab_cs {
+    ([$($body:expr),* $(,)?], $($operands:tt)*) => {
         librseq::rseq_cs_asm!(
             body: [
                 "ldur {word}, [{area}, #-4]",
                 "tbz {word}, #63, 93f",
                 "and {word}, {word}, #0xffffffffffff",
                 "ldr {cnt}, [{word}]",
-                "cbz {cnt}, 97f",
-                "sub {cnt}, {cnt}, #1",
-                "add {tmp}, {word}, #8",
-                "ldr {obj}, [{tmp}, {cnt}, lsl #3]",
+                $($body,)*
                 librseq::delay_loop_asm!(),
                 "str {cnt}, [{word}]",
             ],
@@ -191,11 +186,34 @@ fn fast_pop() -> (i32, u64) {
                 "mov {ret:w}, #{uncached}",
                 "b 99f",
                 "97:",
-                "mov {ret:w}, #{empty}",
+                "mov {ret:w}, #{empty_or_full}",
                 "99:",
             ],
             uncached = const UNCACHED,
-            empty = const EMPTY_OR_FULL,
+            empty_or_full = const EMPTY_OR_FULL,
+            $($operands)*
+        )
+    };
+}
+
+/// Pops an object from the slab the cached word points at, in one
+/// critical section: `(0, obj)`, `(UNCACHED, _)`, `(EMPTY_OR_FULL, _)` or
+/// `(-1, _)` (aborted).
+fn fast_pop() -> (i32, u64) {
+    let area = rt::rseq::area() as u64;
+    let delay = DELAY.load(Ordering::Relaxed);
+    let (ret, obj): (i32, u64);
+    // SAFETY: reads the thread's own rseq area and cache word, and the
+    // slab the word points at (a static region, or garbage never
+    // dereferenced when bit 63 is clear); writes rseq_cs and the slab count.
+    unsafe {
+        slab_cs!(
+            [
+                "cbz {cnt}, 97f",
+                "sub {cnt}, {cnt}, #1",
+                "add {tmp}, {word}, #8",
+                "ldr {obj}, [{tmp}, {cnt}, lsl #3]",
+            ],
             ret = out(reg) ret,
             obj = out(reg) obj,
             tmp = out(reg) _,
@@ -218,34 +236,15 @@ fn fast_push(obj: u64) -> i32 {
     // SAFETY: as in `fast_pop`; the item store is speculative (beyond the
     // count until the commit).
     unsafe {
-        librseq::rseq_cs_asm!(
-            body: [
-                "ldur {word}, [{area}, #-4]",
-                "tbz {word}, #63, 93f",
-                "and {word}, {word}, #0xffffffffffff",
-                "ldr {cnt}, [{word}]",
+        slab_cs!(
+            [
                 "cmp {cnt}, #{cap}",
                 "b.hs 97f",
                 "add {tmp}, {word}, #8",
                 "str {obj}, [{tmp}, {cnt}, lsl #3]",
                 "add {cnt}, {cnt}, #1",
-                librseq::delay_loop_asm!(),
-                "str {cnt}, [{word}]",
-            ],
-            commit: ["mov {ret:w}, #0", "b 99f"],
-            abort: [
-                "mov {ret:w}, #-1",
-                "b 99f",
-                "93:",
-                "mov {ret:w}, #{uncached}",
-                "b 99f",
-                "97:",
-                "mov {ret:w}, #{full}",
-                "99:",
             ],
             cap = const SLAB_CAP,
-            uncached = const UNCACHED,
-            full = const EMPTY_OR_FULL,
             ret = out(reg) ret,
             tmp = out(reg) _,
             word = out(reg) _,
