@@ -29,11 +29,11 @@
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 
+use rt::sched::{now_ns, nr_cpus};
+use rt::test::{MS, SEC, check, verdict, wait_for};
 use rt::{println, sched, sys, thread};
 
 use crate::{PAGE, probe};
-use rt::sched::{now_ns, nr_cpus};
-use rt::test::{MS, SEC, check, verdict, wait_for};
 
 /// Pages per region by default (`munmap-race [pages]`).
 const DEFAULT_PAGES: u64 = 256;

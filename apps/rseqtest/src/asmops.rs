@@ -11,7 +11,6 @@
 
 use librseq::{ABORTED, CMPFAIL, COMMITTED, Cpu, Index, ListNode, RSEQ_SIG, RseqCs, ops};
 use rt::println;
-
 use rt::test::{check, status};
 
 /// The expected index as the area holds it now (no getcpu fallback).

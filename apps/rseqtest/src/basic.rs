@@ -4,11 +4,11 @@
 //! (which the runtime registered in its trampoline). After Linux's
 //! `basic_test.c`.
 
+use rt::sched::{all_cpus, cpu_bit};
+use rt::test::{check, status};
 use rt::{println, sched, thread};
 
 use crate::nr_cpus;
-use rt::sched::{all_cpus, cpu_bit};
-use rt::test::{check, status};
 
 /// Visits every CPU; returns the number of mismatches and prints them.
 fn visit_all(who: &str) -> u32 {

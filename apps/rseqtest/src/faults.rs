@@ -11,9 +11,8 @@
 
 use rseq::uapi::RSEQ_SIG;
 use rt::sys;
-use rt::{println, sched, thread};
-
 use rt::test::{check, status};
+use rt::{println, sched, thread};
 
 fn fault_worker(_: usize) -> i32 {
     let page = match sys::mmap_anon(4096) {

@@ -18,13 +18,13 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
+use rt::sched::cpu_bit;
 use rt::signal::{self, SigInfo};
 use rt::sys::{self, membarrier_cmd as mb};
+use rt::test::{MS, SEC, check, spin_until, status};
 use rt::{println, sched, thread};
 
 use crate::{is_v1, nr_cpus};
-use rt::sched::cpu_bit;
-use rt::test::{MS, SEC, check, spin_until, status};
 
 const FORGED: u32 = 0xDEAD_BEEF;
 

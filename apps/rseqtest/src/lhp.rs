@@ -38,12 +38,12 @@
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use rt::sys::{self, RseqStats};
+use rt::test::{SEC, check, status};
 use rt::{println, sched, thread};
 
 use crate::slice::{
     Us, counter, ns_ticks, online_cpus, pin, print_slice_stats, stats_delta, ticks_ns,
 };
-use rt::test::{SEC, check, status};
 
 const THREADS: usize = 4;
 /// A waiter spins this long on the lock, then yields.

@@ -26,12 +26,12 @@ use librseq::{
     Cpu, Index, MAX_CPUS, MemcpyItem, PerCpuBuffer, PerCpuCounter, PerCpuMemcpyBuffer,
     PerCpuSpinlock, ops,
 };
+use rt::sched::now_ns;
 use rt::sys::{self, errno, membarrier_cmd as mb};
+use rt::test::{MS, check, status};
 use rt::{println, sched, signal, thread};
 
 use crate::{Rng, SIGNALS, install_signal_counter, nr_cpus};
-use rt::sched::now_ns;
-use rt::test::{MS, check, status};
 
 const THREADS: usize = 8;
 const MEMBARRIER_WORKERS: usize = 4;

@@ -51,14 +51,14 @@
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
 use librseq::{Cpu, Index, MAX_CPUS};
+use rt::sched::{all_cpus, cpu_bit, now_ns};
 use rt::signal::{self, SigInfo};
 use rt::sync::Mutex;
 use rt::sys::{self, membarrier_cmd as mb};
+use rt::test::{MS, SEC, check, spin_until, status};
 use rt::{println, sched, thread};
 
 use crate::{Rng, is_v1, nr_cpus};
-use rt::sched::{all_cpus, cpu_bit, now_ns};
-use rt::test::{MS, SEC, check, spin_until, status};
 
 const NOBJ: usize = 256;
 const SLAB_CAP: usize = 32;

@@ -6,12 +6,11 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use rt::sched::now_ns;
 use rt::sync::{Barrier, Mutex};
 use rt::sys::{self, Timespec, errno};
-use rt::{println, sched, thread};
-
-use rt::sched::now_ns;
 use rt::test::{MS, check};
+use rt::{println, sched, thread};
 
 const THREADS: usize = 8;
 

@@ -6,10 +6,9 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use rt::{println, sched, thread};
-
 use rt::sched::{now_ns, nr_cpus};
 use rt::test::{MS, SEC, check, wait_for};
+use rt::{println, sched, thread};
 
 static READY: AtomicU32 = AtomicU32::new(0);
 static FLAG: AtomicU32 = AtomicU32::new(0);

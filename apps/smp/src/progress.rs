@@ -7,10 +7,9 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use rt::{println, sched, thread};
-
 use rt::sched::{cpu_bit, now_ns, nr_cpus};
 use rt::test::{MS, check};
+use rt::{println, sched, thread};
 
 const THREADS: usize = 8;
 
