@@ -716,188 +716,250 @@ fn fuzz_matrix() -> &'static [Scenario] {
     Box::leak(out.into_boxed_slice())
 }
 
-/// The rseq scenarios of issue 5, for both modes (apps `rseq-v1` and
-/// `rseq-v2`: the same code, each image's kernel built for its mode), all
-/// shared by both boards. Where the modes differ, so do the expectations.
+/// What one rseq scenario must show in one mode: its exit status and
+/// checks.
+#[derive(Clone, Copy)]
+struct RseqExpect {
+    status: i32,
+    checks: &'static [Check],
+}
+
+/// One rseq scenario: its name (after `rseq-v1-` / `rseq-v2-`), its
+/// command line, and what it must show in each mode (`None`: not run in
+/// that mode).
+struct RseqCase {
+    name: &'static str,
+    append: &'static str,
+    v1: Option<RseqExpect>,
+    v2: Option<RseqExpect>,
+}
+
+const fn case(
+    name: &'static str,
+    append: &'static str,
+    v1: Option<RseqExpect>,
+    v2: Option<RseqExpect>,
+) -> RseqCase {
+    RseqCase {
+        name,
+        append,
+        v1,
+        v2,
+    }
+}
+
+/// The app exits 0 and the log shows `checks`.
+const fn passes(checks: &'static [Check]) -> Option<RseqExpect> {
+    Some(RseqExpect { status: 0, checks })
+}
+
+/// The kernel kills the app with SIGSEGV (`checks` name the report).
+const fn segv(checks: &'static [Check]) -> Option<RseqExpect> {
+    Some(RseqExpect {
+        status: 128 + 11,
+        checks,
+    })
+}
+
+const SIGSEGV: Check = Kill("signal", "SIGSEGV");
+/// v2's read-only check catching a rewritten `cpu_id_start`.
+const CPU_ID_START_FORGED: Check = LineContains("rseq: read-only field cpu_id_start overwritten");
+const PERCPU_OPS: &[Check] = &[
+    TestOk("percpu-spinlock"),
+    TestOk("percpu-list"),
+    TestOk("percpu-spinlock-mmcid"),
+];
+
+/// The rseq scenarios (apps/rseqtest) besides the param_test matrix, one
+/// row per case with what each mode must show. The modes differ where v1
+/// rewrites `cpu_id_start` (legacy-check, tcmalloc), in the registration
+/// length each refuses, and in time slice extension (v2 only; v1 images
+/// refuse it).
+const RSEQ_CASES: &[RseqCase] = &[
+    case(
+        "basic",
+        "-- basic",
+        passes(&[
+            Banner("rseq", "v1"),
+            TestOk("basic"),
+            TestOk("basic-thread"),
+        ]),
+        passes(&[
+            Banner("rseq", "v2"),
+            TestOk("basic"),
+            TestOk("basic-thread"),
+        ]),
+    ),
+    case(
+        "percpu-ops",
+        "-- percpu-ops",
+        passes(PERCPU_OPS),
+        passes(PERCPU_OPS),
+    ),
+    // The mode-length refusal is logged with its reason.
+    case(
+        "syscall-errors",
+        "-- syscall-errors",
+        passes(&[
+            TestOk("syscall-errors"),
+            LineContains(
+                "64-byte (v2) registration refused: this kernel image is built for rseq v1",
+            ),
+        ]),
+        passes(&[
+            TestOk("syscall-errors"),
+            LineContains(
+                "32-byte (v1) registration refused: this kernel image is built for rseq v2",
+            ),
+        ]),
+    ),
+    case(
+        "legacy-check",
+        "-- legacy-check",
+        passes(&[
+            TestOk("legacy-sleep"),
+            TestOk("legacy-signal"),
+            TestOk("legacy-membarrier"),
+        ]),
+        segv(&[TestOk("v2-no-rewrite"), SIGSEGV, CPU_ID_START_FORGED]),
+    ),
+    case(
+        "tcmalloc",
+        "-- tcmalloc",
+        passes(&[TestOk("tcmalloc-v1-resize"), TestOk("tcmalloc-v1")]),
+        segv(&[TestOk("tcmalloc-v2-stale"), SIGSEGV, CPU_ID_START_FORGED]),
+    ),
+    case(
+        "stats-pingpong",
+        "-- stats-pingpong",
+        passes(&[TestOk("pingpong-v1-ids")]),
+        passes(&[TestOk("pingpong-v2-ids")]),
+    ),
+    case(
+        "inherit",
+        "-- inherit",
+        passes(&[TestOk("inherit")]),
+        passes(&[TestOk("inherit")]),
+    ),
+    case(
+        "stats",
+        "-- stats",
+        passes(&[TestOk("stats"), LineStartsWith("[rseq] mode=")]),
+        passes(&[TestOk("stats"), LineStartsWith("[rseq] mode=")]),
+    ),
+    case(
+        "asm-ops",
+        "-- asm-ops",
+        passes(&[TestOk("asm-ops-cpu_id"), TestOk("asm-ops-mm_cid")]),
+        passes(&[TestOk("asm-ops-cpu_id"), TestOk("asm-ops-mm_cid")]),
+    ),
+    case(
+        "area-fault",
+        "-- area-fault",
+        segv(&[SIGSEGV, LineContains(UNREACHABLE)]),
+        segv(&[SIGSEGV, LineContains(UNREACHABLE)]),
+    ),
+    case(
+        "syscall-in-cs",
+        "-- syscall-in-cs",
+        passes(&[TestOk("syscall-in-cs-nodebug")]),
+        passes(&[TestOk("syscall-in-cs-nodebug")]),
+    ),
+    case(
+        "debug-syscall-in-cs",
+        "rseq_debug=1 -- syscall-in-cs debug",
+        segv(&[SIGSEGV, LineContains("syscall inside a critical section")]),
+        segv(&[SIGSEGV, LineContains("syscall inside a critical section")]),
+    ),
+    case(
+        "debug-percpu-ops",
+        "rseq_debug=1 -- percpu-ops",
+        passes(PERCPU_OPS),
+        passes(PERCPU_OPS),
+    ),
+    case(
+        "slice-prctl",
+        "-- slice-prctl",
+        passes(&[TestOk("slice-v1-enotsupp")]),
+        passes(&[TestOk("slice-prctl")]),
+    ),
+    case(
+        "slice-prctl-disabled",
+        "rseq_slice_ext=0 -- slice-prctl disabled",
+        None,
+        passes(&[TestOk("slice-disabled-enotsupp")]),
+    ),
+    case(
+        "slice-test-yield",
+        "-- slice-test yield",
+        None,
+        passes(&[TestOk("slice-test-yield"), TestOk("slice-accounting")]),
+    ),
+    case(
+        "slice-test-getpid",
+        "-- slice-test getpid",
+        None,
+        passes(&[TestOk("slice-test-getpid"), TestOk("slice-accounting")]),
+    ),
+    case(
+        "slice-expire",
+        "rseq_slice_us=20 -- slice-expire 20",
+        None,
+        passes(&[TestOk("slice-expire")]),
+    ),
+    case(
+        "slice-forge",
+        "-- slice-forge",
+        passes(&[TestOk("slice-forge-v1")]),
+        segv(&[SIGSEGV, LineContains("rseq: inconsistent slice_ctrl")]),
+    ),
+    case(
+        "lhp-compare",
+        "hz=1000 rseq_slice_us=20 -- lhp-compare",
+        None,
+        passes(&[
+            TestOk("lhp-noext"),
+            TestOk("lhp-ext"),
+            TestOk("lhp-compare"),
+        ]),
+    ),
+];
+
+/// The rseq scenarios for both modes (apps `rseq-v1` and `rseq-v2`: the
+/// same code, each image's kernel built for its mode), all shared by both
+/// boards: [`RSEQ_CASES`] in the modes they list, then the param_test
+/// matrix, which passes in both.
 fn rseq_matrix() -> &'static [Scenario] {
     let mut out = Vec::new();
     for mode in ["v1", "v2"] {
-        let app = leak(format!("rseq-{mode}"));
         let base = Scenario {
-            app,
+            app: leak(format!("rseq-{mode}")),
             shared: true,
             ..HELLO
         };
-        let mut add = |name: &str, append: String, status: i32, checks: Vec<Check>| {
-            out.push(Scenario {
-                name: leak(format!("rseq-{mode}-{name}")),
-                append: leak(append),
-                status,
-                checks: leak_checks(checks),
-                ..base
-            })
-        };
-        let all_percpu = || {
-            vec![
-                TestOk("percpu-spinlock"),
-                TestOk("percpu-list"),
-                TestOk("percpu-spinlock-mmcid"),
-            ]
-        };
-        add(
-            "basic",
-            "-- basic".into(),
-            0,
-            vec![
-                Banner("rseq", mode),
-                TestOk("basic"),
-                TestOk("basic-thread"),
-            ],
-        );
-        add("percpu-ops", "-- percpu-ops".into(), 0, all_percpu());
-        for t in PARAM_TESTS {
-            for i in PARAM_INJECT {
-                let test = TestOk(leak(format!("param-{t}-{i}")));
-                add(
-                    &format!("param-{t}-{i}"),
-                    format!("-- param {t} {i}"),
-                    0,
-                    vec![test],
-                );
+        let name = |case: &str| leak(format!("rseq-{mode}-{case}"));
+        for case in RSEQ_CASES {
+            let expect = if mode == "v1" { case.v1 } else { case.v2 };
+            if let Some(RseqExpect { status, checks }) = expect {
+                out.push(Scenario {
+                    name: name(case.name),
+                    append: case.append,
+                    status,
+                    checks,
+                    ..base
+                });
             }
         }
-        // The mode-length refusal is logged with its reason.
-        let refused = LineContains(if mode == "v1" {
-            "64-byte (v2) registration refused: this kernel image is built for rseq v1"
-        } else {
-            "32-byte (v1) registration refused: this kernel image is built for rseq v2"
-        });
-        add(
-            "syscall-errors",
-            "-- syscall-errors".into(),
-            0,
-            vec![TestOk("syscall-errors"), refused],
-        );
-        let forged = LineContains("rseq: read-only field cpu_id_start overwritten");
-        let killed = Kill("signal", "SIGSEGV");
-        if mode == "v1" {
-            let legacy = vec![
-                TestOk("legacy-sleep"),
-                TestOk("legacy-signal"),
-                TestOk("legacy-membarrier"),
-            ];
-            add("legacy-check", "-- legacy-check".into(), 0, legacy);
-            let tcmalloc = vec![TestOk("tcmalloc-v1-resize"), TestOk("tcmalloc-v1")];
-            add("tcmalloc", "-- tcmalloc".into(), 0, tcmalloc);
-        } else {
-            let legacy = vec![TestOk("v2-no-rewrite"), killed, forged];
-            add("legacy-check", "-- legacy-check".into(), 128 + 11, legacy);
-            let tcmalloc = vec![TestOk("tcmalloc-v2-stale"), killed, forged];
-            add("tcmalloc", "-- tcmalloc".into(), 128 + 11, tcmalloc);
-        }
-        let pingpong = TestOk(leak(format!("pingpong-{mode}-ids")));
-        add(
-            "stats-pingpong",
-            "-- stats-pingpong".into(),
-            0,
-            vec![pingpong],
-        );
-        add("inherit", "-- inherit".into(), 0, vec![TestOk("inherit")]);
-        add(
-            "stats",
-            "-- stats".into(),
-            0,
-            vec![TestOk("stats"), LineStartsWith("[rseq] mode=")],
-        );
-        add(
-            "asm-ops",
-            "-- asm-ops".into(),
-            0,
-            vec![TestOk("asm-ops-cpu_id"), TestOk("asm-ops-mm_cid")],
-        );
-        let unreachable =
-            LineContains("what=\"rseq: rseq area or critical section descriptor unreachable");
-        add(
-            "area-fault",
-            "-- area-fault".into(),
-            128 + 11,
-            vec![killed, unreachable],
-        );
-        add(
-            "syscall-in-cs",
-            "-- syscall-in-cs".into(),
-            0,
-            vec![TestOk("syscall-in-cs-nodebug")],
-        );
-        let in_cs = LineContains("syscall inside a critical section");
-        add(
-            "debug-syscall-in-cs",
-            "rseq_debug=1 -- syscall-in-cs debug".into(),
-            128 + 11,
-            vec![killed, in_cs],
-        );
-        add(
-            "debug-percpu-ops",
-            "rseq_debug=1 -- percpu-ops".into(),
-            0,
-            all_percpu(),
-        );
-        // Time slice extension (issue 6): v2 only; v1 images refuse it.
-        if mode == "v1" {
-            add(
-                "slice-prctl",
-                "-- slice-prctl".into(),
-                0,
-                vec![TestOk("slice-v1-enotsupp")],
-            );
-            add(
-                "slice-forge",
-                "-- slice-forge".into(),
-                0,
-                vec![TestOk("slice-forge-v1")],
-            );
-        } else {
-            add(
-                "slice-prctl",
-                "-- slice-prctl".into(),
-                0,
-                vec![TestOk("slice-prctl")],
-            );
-            let disabled = vec![TestOk("slice-disabled-enotsupp")];
-            add(
-                "slice-prctl-disabled",
-                "rseq_slice_ext=0 -- slice-prctl disabled".into(),
-                0,
-                disabled,
-            );
-            let yields = vec![TestOk("slice-test-yield"), TestOk("slice-accounting")];
-            add("slice-test-yield", "-- slice-test yield".into(), 0, yields);
-            let getpid = vec![TestOk("slice-test-getpid"), TestOk("slice-accounting")];
-            add(
-                "slice-test-getpid",
-                "-- slice-test getpid".into(),
-                0,
-                getpid,
-            );
-            add(
-                "slice-expire",
-                "rseq_slice_us=20 -- slice-expire 20".into(),
-                0,
-                vec![TestOk("slice-expire")],
-            );
-            let forged = vec![killed, LineContains("rseq: inconsistent slice_ctrl")];
-            add("slice-forge", "-- slice-forge".into(), 128 + 11, forged);
-            let lhp = vec![
-                TestOk("lhp-noext"),
-                TestOk("lhp-ext"),
-                TestOk("lhp-compare"),
-            ];
-            add(
-                "lhp-compare",
-                "hz=1000 rseq_slice_us=20 -- lhp-compare".into(),
-                0,
-                lhp,
-            );
+        for t in PARAM_TESTS {
+            for i in PARAM_INJECT {
+                let test = format!("param-{t}-{i}");
+                out.push(Scenario {
+                    name: name(&test),
+                    append: leak(format!("-- param {t} {i}")),
+                    checks: leak_checks(vec![TestOk(leak(test))]),
+                    ..base
+                });
+            }
         }
     }
     Box::leak(out.into_boxed_slice())
@@ -1079,6 +1141,38 @@ mod tests {
         assert_eq!(virt.append, "-- read-kernel 0x40080000");
         let ids: HashSet<_> = all.iter().map(|s| s.id()).collect();
         assert_eq!(ids.len(), all.len(), "ids unique across boards");
+    }
+
+    /// Each row of the rseq table becomes one scenario per mode it lists,
+    /// with that mode's expectations, and nothing else but the param_test
+    /// matrix is added.
+    #[test]
+    fn rseq_table_expands_per_mode() {
+        let matrix = rseq_matrix();
+        for c in RSEQ_CASES {
+            assert!(c.v1.is_some() || c.v2.is_some(), "{}: no mode", c.name);
+            for (mode, expect) in [("v1", c.v1), ("v2", c.v2)] {
+                let name = format!("rseq-{mode}-{}", c.name);
+                let found = matrix.iter().find(|s| s.name == name);
+                match (expect, found) {
+                    (Some(e), Some(s)) => {
+                        assert_eq!(s.app, format!("rseq-{mode}"), "{name}");
+                        assert_eq!((s.append, s.status), (c.append, e.status), "{name}");
+                        assert_eq!(s.checks, e.checks, "{name}");
+                    }
+                    (None, None) => {}
+                    _ => panic!("{name}: table and matrix disagree"),
+                }
+            }
+        }
+        let v1 = RSEQ_CASES.iter().filter(|c| c.v1.is_some()).count();
+        let v2 = RSEQ_CASES.iter().filter(|c| c.v2.is_some()).count();
+        assert_eq!((v1, v2), (15, 20));
+        let params = PARAM_TESTS.len() * PARAM_INJECT.len();
+        assert_eq!(matrix.len(), v1 + v2 + 2 * params);
+        let status = |name: &str| matrix.iter().find(|s| s.name == name).unwrap().status;
+        assert_eq!(status("rseq-v1-tcmalloc"), 0);
+        assert_eq!(status("rseq-v2-tcmalloc"), 128 + 11);
     }
 
     #[test]

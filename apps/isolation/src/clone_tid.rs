@@ -21,11 +21,13 @@ use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 
+use rt::sched::now_ns;
 use rt::signal::{self, SigInfo};
 use rt::sys::{self, clone_flags as cf, errno};
+use rt::test::{MS, SEC, verdict, wait_for};
 use rt::{println, sched};
 
-use crate::{MS, PAGE, SEC, errno_name, now_ns, verdict, wait_for};
+use crate::{PAGE, errno_name};
 
 /// A thread without the runtime: shares everything, no TLS, no tid words.
 const BASE_FLAGS: u64 = cf::CLONE_VM

@@ -34,7 +34,7 @@ mod probe;
 mod rseq_refusals;
 mod threads;
 
-use rt::{Args, println, sched, sys};
+use rt::{Args, println, sys};
 
 rt::main!(main);
 rt::rseq_mode!(v2);
@@ -59,32 +59,7 @@ fn main(args: Args) -> i32 {
     }
 }
 
-/// Prints one TEST line; returns the scenario's exit status (0 passed).
-pub fn verdict(name: &str, failure: Option<core::fmt::Arguments>) -> i32 {
-    match failure {
-        None => {
-            println!("TEST {name} ok");
-            0
-        }
-        Some(why) => {
-            println!("TEST {name} FAIL {why}");
-            1
-        }
-    }
-}
-
 pub const PAGE: u64 = 4096;
-pub const MS: u64 = 1_000_000;
-pub const SEC: u64 = 1_000_000_000;
-
-pub use rt::sched::{now_ns, wait_for};
-
-/// The number of CPUs: one past the highest CPU in the initial affinity
-/// mask, at least 1.
-pub fn nr_cpus() -> u32 {
-    let mask = sched::get_affinity();
-    (64 - mask.leading_zeros()).max(1)
-}
 
 /// `kstats()`, or a zeroed one when the kernel has none (the checks that
 /// use it then fail and say so).

@@ -10,8 +10,9 @@
 use rt::println;
 use rt::sync::Mutex;
 use rt::sys::{self, errno};
+use rt::test::verdict;
 
-use crate::{PAGE, kstats, verdict};
+use crate::{PAGE, kstats};
 
 const CHUNK: u64 = 1 << 20;
 /// Frames that may stay free once mmap says ENOMEM.

@@ -29,9 +29,11 @@
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 
+use rt::sched::{now_ns, nr_cpus};
+use rt::test::{MS, SEC, check, verdict, wait_for};
 use rt::{println, sched, sys, thread};
 
-use crate::{MS, PAGE, SEC, now_ns, nr_cpus, probe, verdict, wait_for};
+use crate::{PAGE, probe};
 
 /// Pages per region by default (`munmap-race [pages]`).
 const DEFAULT_PAGES: u64 = 256;
@@ -73,7 +75,7 @@ fn pattern(va: u64) -> u64 {
 /// Reports the first failure (one line) and stops everyone.
 fn fail(why: fmt::Arguments) {
     if !FAILED.swap(true, Ordering::SeqCst) {
-        println!("TEST munmap-race FAIL {why}");
+        check("munmap-race", false, why);
     }
     STOP.store(true, Ordering::SeqCst);
 }

@@ -7,11 +7,11 @@
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
+use rt::sched::now_ns;
 use rt::signal::{self, SigInfo};
 use rt::sys::{self, Timespec, errno};
+use rt::test::{MS, SEC, verdict, wait_for};
 use rt::{println, sched, thread};
-
-use crate::{MS, SEC, now_ns, verdict, wait_for};
 
 const REQ: Timespec = Timespec {
     tv_sec: 1 << 40,

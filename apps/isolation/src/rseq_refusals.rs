@@ -16,9 +16,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use rt::println;
 use rt::rseq::{self as rr, RSEQ_FLAG_UNREGISTER, RSEQ_SIG};
 use rt::sys::errno::{EBUSY, EFAULT, EINVAL, EPERM};
+use rt::test::verdict;
 use rt::thread;
-
-use crate::verdict;
 
 /// Refusals to make in all, about.
 const TOTAL: u64 = 1000;

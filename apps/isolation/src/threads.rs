@@ -14,9 +14,10 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use rt::println;
 use rt::sys::{self, errno};
+use rt::test::{SEC, verdict, wait_for};
 use rt::thread::{self, JoinHandle};
 
-use crate::{SEC, errno_name, kstats, verdict, wait_for};
+use crate::{errno_name, kstats};
 
 /// A thread's stack: the runtime adds a page for its control block.
 const STACK: usize = 4096;

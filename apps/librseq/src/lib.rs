@@ -16,6 +16,9 @@
 //!   widening the window for preemption, migration and signals (like
 //!   `param_test`'s `RSEQ_INJECT_ASM`). `N` comes from the call's [`Cpu`]
 //!   ([`Cpu::with_delay`]) or, by default, the global [`set_inject_delay`].
+//! - [`cs`]: the frame of one critical section ([`rseq_cs_asm!`],
+//!   [`delay_loop_asm!`]), for the operations here and for apps that write
+//!   their own sections.
 //! - [`percpu`]: [`PerCpuSpinlock`], [`PerCpuCounter`], [`PerCpuList`],
 //!   [`PerCpuBuffer`], [`PerCpuMemcpyBuffer`], each indexable by `cpu_id` or
 //!   `mm_cid` ([`Index`]), with the retry loops of `param_test`.
@@ -25,6 +28,7 @@
 //! unregistered panics instead of spinning forever.
 #![no_std]
 
+pub mod cs;
 pub mod ops;
 pub mod percpu;
 

@@ -1,17 +1,13 @@
 //! The per-CPU operations: one rseq critical section each (aarch64).
 //!
-//! Every section has the same frame (after `rseq-arm64.h`):
+//! Every section is the common frame of [`crate::cs`] with, first in its
+//! body, the index check and, after it, three ways out:
 //!
 //! ```text
-//!         .pushsection __rseq_cs, "aw"      // the descriptor, 32-aligned
-//! 90:     .long 0, 0                        // version, flags
-//!         .quad 91f, 92f - 91f, 94f         // start_ip, post_commit_offset, abort_ip
-//!         .popsection
-//!         adrp/add tmp, 90b ; str tmp, [area, #8]   // rseq->rseq_cs = &descriptor
 //! 91:     ldr wtmp, [area + index] ; cmp wtmp, wcpu ; b.ne 94f   // still there?
 //!         ... loads, compares (b.ne 93f), delay loop, commit store
 //! 92:     (post-commit) ret = 0
-//!         .inst RSEQ_SIG                    // the 4 bytes before abort_ip
+//!         .inst RSEQ_SIG
 //! 94:     ret = -1                          // abort
 //! 93:     ret = 1                           // comparison failed
 //! ```
@@ -21,48 +17,30 @@
 //! the target [`Cpu`] (index kind, expected ID, delay).
 
 use crate::Cpu;
-use rseq::uapi::RSEQ_SIG;
 
-/// One critical section: the common frame around `body` (asm lines between
-/// the index check and the post-commit label). The caller supplies the
-/// operands `ret`, `tmp`, `area`, `idx`, `cpu`, `delay` and its own.
+/// One operation: the frame of [`crate::rseq_cs_asm!`] with the index
+/// check before `body` (asm lines between the check and the post-commit
+/// label) and the 0 / -1 / 1 results. The caller supplies the operands
+/// `ret`, `tmp`, `area`, `idx`, `cpu`, `delay` and its own.
 macro_rules! rseq_cs {
     ([$($body:expr),* $(,)?], $($operands:tt)*) => {
-        core::arch::asm!(
-            ".pushsection __rseq_cs, \"aw\"",
-            ".balign 32",
-            "90:",
-            ".long 0, 0",
-            ".quad 91f, 92f - 91f, 94f",
-            ".popsection",
-            "adrp {tmp}, 90b",
-            "add {tmp}, {tmp}, :lo12:90b",
-            "str {tmp}, [{area}, #8]",
-            "91:",
-            "ldr {tmp:w}, [{idx}]",
-            "cmp {tmp:w}, {cpu:w}",
-            "b.ne 94f",
-            $($body,)*
-            "92:",
-            "mov {ret:w}, #0",
-            "b 99f",
-            ".inst {sig}",
-            "94:",
-            "mov {ret:w}, #-1",
-            "b 99f",
-            "93:",
-            "mov {ret:w}, #1",
-            "99:",
-            sig = const RSEQ_SIG,
+        $crate::rseq_cs_asm!(
+            body: [
+                "ldr {tmp:w}, [{idx}]",
+                "cmp {tmp:w}, {cpu:w}",
+                "b.ne 94f",
+                $($body,)*
+            ],
+            commit: ["mov {ret:w}, #0", "b 99f"],
+            abort: [
+                "mov {ret:w}, #-1",
+                "b 99f",
+                "93:",
+                "mov {ret:w}, #1",
+                "99:",
+            ],
             $($operands)*
         )
-    };
-}
-
-/// The injected delay: `delay` iterations (none if 0), inside the section.
-macro_rules! delay_loop {
-    () => {
-        "cbz {delay}, 96f\n95:\nsubs {delay}, {delay}, #1\nb.ne 95b\n96:"
     };
 }
 
@@ -98,7 +76,7 @@ pub unsafe fn cmpeqv_storev(v: *mut i64, expect: i64, newv: i64, cpu: Cpu) -> i3
                 "ldr {tmp}, [{v}]",
                 "cmp {tmp}, {expect}",
                 "b.ne 93f",
-                delay_loop!(),
+                crate::delay_loop_asm!(),
                 "str {newv}, [{v}]",
             ],
             ret = out(reg) ret,
@@ -131,7 +109,7 @@ pub unsafe fn addv(v: *mut i64, count: i64, cpu: Cpu) -> i32 {
             [
                 "ldr {tmp}, [{v}]",
                 "add {tmp}, {tmp}, {count}",
-                delay_loop!(),
+                crate::delay_loop_asm!(),
                 "str {tmp}, [{v}]",
             ],
             ret = out(reg) ret,
@@ -174,7 +152,7 @@ pub unsafe fn cmpnev_storeoffp_load(
                 "ldr {tmp}, [{v}]",
                 "cmp {tmp}, {expectnot}",
                 "b.eq 93f",
-                delay_loop!(),
+                crate::delay_loop_asm!(),
                 "str {tmp}, [{load}]",
                 "ldr {tmp}, [{tmp}, {voffp}]",
                 "str {tmp}, [{v}]",
@@ -220,7 +198,7 @@ pub unsafe fn cmpeqv_trystorev_storev(
                 "ldr {tmp}, [{v}]",
                 "cmp {tmp}, {expect}",
                 "b.ne 93f",
-                delay_loop!(),
+                crate::delay_loop_asm!(),
                 "str {newv2}, [{v2}]",
                 "str {newv}, [{v}]",
             ],
@@ -268,7 +246,7 @@ pub unsafe fn cmpeqv_cmpeqv_storev(
                 "ldr {tmp}, [{v2}]",
                 "cmp {tmp}, {expect2}",
                 "b.ne 93f",
-                delay_loop!(),
+                crate::delay_loop_asm!(),
                 "str {newv}, [{v}]",
             ],
             ret = out(reg) ret,
@@ -323,7 +301,7 @@ pub unsafe fn cmpeqv_trymemcpy_storev(
                 "strb {tmp:w}, [{dst}, {tmp2}]",
                 "cbnz {tmp2}, 97b",
                 "98:",
-                delay_loop!(),
+                crate::delay_loop_asm!(),
                 "str {newv}, [{v}]",
             ],
             ret = out(reg) ret,
@@ -368,7 +346,7 @@ pub unsafe fn offset_deref_addv(ptr: *const i64, off: i64, inc: i64, cpu: Cpu) -
                 "ldr {tmp}, [{ptr}]",
                 "add {tmp}, {tmp}, {off}",
                 "ldr {tmp}, [{tmp}]",
-                delay_loop!(),
+                crate::delay_loop_asm!(),
                 "ldr {tmp2}, [{tmp}]",
                 "add {tmp2}, {tmp2}, {inc}",
                 "str {tmp2}, [{tmp}]",

@@ -11,8 +11,7 @@
 
 use librseq::{ABORTED, CMPFAIL, COMMITTED, Cpu, Index, ListNode, RSEQ_SIG, RseqCs, ops};
 use rt::println;
-
-use crate::{check, status};
+use rt::test::{check, status};
 
 /// The expected index as the area holds it now (no getcpu fallback).
 fn here(index: Index) -> Cpu {

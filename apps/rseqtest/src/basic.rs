@@ -4,9 +4,11 @@
 //! (which the runtime registered in its trampoline). After Linux's
 //! `basic_test.c`.
 
+use rt::sched::{all_cpus, cpu_bit};
+use rt::test::{check, status};
 use rt::{println, sched, thread};
 
-use crate::{all_cpus, check, cpu_bit, nr_cpus, status};
+use crate::nr_cpus;
 
 /// Visits every CPU; returns the number of mismatches and prints them.
 fn visit_all(who: &str) -> u32 {

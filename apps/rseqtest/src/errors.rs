@@ -9,9 +9,10 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use rt::rseq::{ORIG_RSEQ_SIZE, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, RSEQ_V2_SIZE, sys_rseq};
 use rt::sys::{clone_flags, errno};
+use rt::test::{check, status};
 use rt::{println, thread};
 
-use crate::{check, is_v1, status};
+use crate::is_v1;
 
 /// A never-mapped hole in the user window (kernel/src/mm.rs).
 const USER_UNMAPPED: u64 = 0x40_2000_0000;

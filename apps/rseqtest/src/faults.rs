@@ -11,9 +11,8 @@
 
 use rseq::uapi::RSEQ_SIG;
 use rt::sys;
+use rt::test::{check, status};
 use rt::{println, sched, thread};
-
-use crate::{check, status};
 
 fn fault_worker(_: usize) -> i32 {
     let page = match sys::mmap_anon(4096) {
@@ -63,32 +62,18 @@ pub fn syscall_in_cs(debug: bool) -> i32 {
     // area; the syscall inside is the point of the test. rseq_cs is cleared
     // after it.
     unsafe {
-        core::arch::asm!(
-            ".pushsection __rseq_cs, \"aw\"",
-            ".balign 32",
-            "90:",
-            ".long 0, 0",
-            ".quad 91f, 92f - 91f, 94f",
-            ".popsection",
-            "adrp {tmp}, 90b",
-            "add {tmp}, {tmp}, :lo12:90b",
-            "str {tmp}, [{area}, #8]",
-            "91:",
-            "mov x8, #172",
-            "svc #0",
-            // The return address must lie inside the section for the
-            // kernel to see the syscall as made from it.
-            "nop",
-            "92:",
-            "b 99f",
-            ".inst {sig}",
-            "94:",
-            "mov x0, #-1",
-            "99:",
-            "str xzr, [{area}, #8]",
+        librseq::rseq_cs_asm!(
+            body: [
+                "mov x8, #172",
+                "svc #0",
+                // The return address must lie inside the section for the
+                // kernel to see the syscall as made from it.
+                "nop",
+            ],
+            commit: ["b 99f"],
+            abort: ["mov x0, #-1", "99:", "str xzr, [{area}, #8]"],
             area = in(reg) area,
             tmp = out(reg) _,
-            sig = const RSEQ_SIG,
             out("x0") pid,
             out("x8") _,
             options(nostack),

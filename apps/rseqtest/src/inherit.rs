@@ -6,9 +6,8 @@
 //! The main thread stays registered (re-registering is EBUSY).
 
 use rt::sys::{clone_flags, errno};
+use rt::test::{check, status};
 use rt::{println, sched, thread};
-
-use crate::{check, status};
 
 /// Returns a bit set of problems (0: as expected).
 fn runtime_child(main_area: usize) -> i32 {

@@ -18,11 +18,13 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
+use rt::sched::cpu_bit;
 use rt::signal::{self, SigInfo};
 use rt::sys::{self, membarrier_cmd as mb};
+use rt::test::{MS, SEC, check, spin_until, status};
 use rt::{println, sched, thread};
 
-use crate::{MS, SEC, check, cpu_bit, is_v1, nr_cpus, spin_until, status};
+use crate::{is_v1, nr_cpus};
 
 const FORGED: u32 = 0xDEAD_BEEF;
 
@@ -131,7 +133,7 @@ pub fn run() -> i32 {
     // The membarrier helper starts first, so that thread creation (and any
     // mm_cid reshuffle it causes) happens before anything is forged.
     let helper_handle = thread::spawn(helper, other as usize | ((cpu as usize) << 16)).ok();
-    crate::wait_for(2 * SEC, || HELPER_READY.load(Ordering::SeqCst));
+    rt::test::wait_for(2 * SEC, || HELPER_READY.load(Ordering::SeqCst));
     sched::sleep_ns(10 * MS);
     println!(
         "rseqtest: on CPU {}: cpu_id_start {} cpu_id {} mm_cid {}",

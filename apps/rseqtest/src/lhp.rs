@@ -38,12 +38,12 @@
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use rt::sys::{self, RseqStats};
+use rt::test::{SEC, check, status};
 use rt::{println, sched, thread};
 
 use crate::slice::{
     Us, counter, ns_ticks, online_cpus, pin, print_slice_stats, stats_delta, ticks_ns,
 };
-use crate::{check, status};
 
 const THREADS: usize = 4;
 /// A waiter spins this long on the lock, then yields.
@@ -288,7 +288,7 @@ fn run_mode(seconds: u64, ext: bool, cs_us: u64) -> Outcome {
         s.samples.store(0, Ordering::SeqCst);
     }
     let main_mask = sched::get_affinity();
-    let _ = sched::set_affinity(crate::cpu_bit(0));
+    let _ = sched::set_affinity(sched::cpu_bit(0));
     let mut handles = [const { None }; THREADS];
     for (i, h) in handles.iter_mut().enumerate() {
         match thread::spawn(worker, i) {
@@ -297,11 +297,9 @@ fn run_mode(seconds: u64, ext: bool, cs_us: u64) -> Outcome {
         }
     }
     let spawned = handles.iter().filter(|h| h.is_some()).count();
-    crate::wait_for(2 * crate::SEC, || {
-        READY.load(Ordering::SeqCst) as usize == spawned
-    });
+    rt::test::wait_for(2 * SEC, || READY.load(Ordering::SeqCst) as usize == spawned);
     let before = sys::kstats();
-    DEADLINE.store(counter() + ns_ticks(seconds * crate::SEC), Ordering::SeqCst);
+    DEADLINE.store(counter() + ns_ticks(seconds * SEC), Ordering::SeqCst);
     GO.store(true, Ordering::SeqCst);
     let mut rets = [0i32; THREADS];
     for (i, h) in handles.into_iter().enumerate() {

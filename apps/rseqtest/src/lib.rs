@@ -83,21 +83,6 @@ pub fn main(args: Args) -> i32 {
     }
 }
 
-/// Prints one TEST line; returns whether it passed.
-pub fn check(name: &str, ok: bool, detail: core::fmt::Arguments) -> bool {
-    if ok {
-        println!("TEST {name} ok");
-    } else {
-        println!("TEST {name} FAIL {detail}");
-    }
-    ok
-}
-
-/// 0 if every check passed, else 1.
-pub fn status(ok: bool) -> i32 {
-    if ok { 0 } else { 1 }
-}
-
 /// True in a v1 (legacy) image.
 pub fn is_v1() -> bool {
     rt::rseq::mode() == MODE_V1
@@ -108,48 +93,9 @@ pub fn is_v2() -> bool {
     rt::rseq::mode() == MODE_V2
 }
 
-pub const MS: u64 = 1_000_000;
-pub const SEC: u64 = 1_000_000_000;
-
-pub use rt::sched::{now_ns, wait_for};
-
-/// Spins in EL0 (no syscalls) until `cond` holds or `timeout_ns` passed.
-pub fn spin_until(timeout_ns: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let start = now_ns();
-    loop {
-        if cond() {
-            return true;
-        }
-        if now_ns() - start > timeout_ns {
-            return cond();
-        }
-        core::hint::spin_loop();
-    }
-}
-
-/// The number of CPUs: one past the highest CPU in the initial affinity
-/// mask, else kstats' `nr_cpus`, else 1 (capped to librseq's slots).
+/// The number of CPUs ([`sched::nr_cpus`]), capped to librseq's slots.
 pub fn nr_cpus() -> u32 {
-    let mask = sched::get_affinity();
-    let n = if mask != 0 {
-        64 - mask.leading_zeros()
-    } else {
-        match sys::kstats() {
-            Ok(k) if k.nr_cpus > 0 => k.nr_cpus as u32,
-            _ => 1,
-        }
-    };
-    n.min(librseq::MAX_CPUS as u32)
-}
-
-/// The CPU mask with every CPU below `nr` set.
-pub fn all_cpus(nr: u32) -> u64 {
-    if nr >= 64 { u64::MAX } else { (1u64 << nr) - 1 }
-}
-
-/// The bit of `cpu` in a mask.
-pub fn cpu_bit(cpu: u32) -> u64 {
-    if cpu < 64 { 1 << cpu } else { 0 }
+    sched::nr_cpus().min(librseq::MAX_CPUS as u32)
 }
 
 /// A small xorshift generator (no allocator, no libc).

@@ -26,10 +26,12 @@ use librseq::{
     Cpu, Index, MAX_CPUS, MemcpyItem, PerCpuBuffer, PerCpuCounter, PerCpuMemcpyBuffer,
     PerCpuSpinlock, ops,
 };
+use rt::sched::now_ns;
 use rt::sys::{self, errno, membarrier_cmd as mb};
+use rt::test::{MS, check, status};
 use rt::{println, sched, signal, thread};
 
-use crate::{MS, Rng, SIGNALS, check, install_signal_counter, now_ns, nr_cpus, status};
+use crate::{Rng, SIGNALS, install_signal_counter, nr_cpus};
 
 const THREADS: usize = 8;
 const MEMBARRIER_WORKERS: usize = 4;

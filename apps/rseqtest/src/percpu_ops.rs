@@ -12,9 +12,10 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use librseq::{Index, ListNode, MAX_CPUS, PerCpuList, PerCpuSpinlock};
+use rt::test::{check, status};
 use rt::{println, sched, thread};
 
-use crate::{check, nr_cpus, status};
+use crate::nr_cpus;
 
 const THREADS: usize = 8;
 const NODES_PER_CPU: usize = 100;

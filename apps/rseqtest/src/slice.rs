@@ -35,13 +35,15 @@ use rt::rseq::{
     RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE, RSEQ_CS_FLAG_SLICE_EXT_ENABLED,
     RSEQ_FLAG_SLICE_EXT_DEFAULT_ON, RSEQ_V2_SIZE,
 };
+use rt::sched::cpu_bit;
 use rt::sys::{
     self, KStats, PR_RSEQ_SLICE_EXTENSION, PR_RSEQ_SLICE_EXTENSION_GET,
     PR_RSEQ_SLICE_EXTENSION_SET, RseqStats, clone_flags, errno,
 };
+use rt::test::{MS, SEC, check, status};
 use rt::{println, sched, thread};
 
-use crate::{MS, SEC, check, cpu_bit, is_v1, nr_cpus, status};
+use crate::{is_v1, nr_cpus};
 
 const AVAIL: u32 = RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE;
 const ENABLED: u32 = RSEQ_CS_FLAG_SLICE_EXT_ENABLED;

@@ -16,14 +16,13 @@
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use librseq::{Index, PerCpuCounter};
+use rt::sched::cpu_bit;
 use rt::sync::Barrier;
 use rt::sys::{self, KStats};
+use rt::test::{SEC, check, status, wait_for};
 use rt::{println, sched, signal, thread};
 
-use crate::{
-    SEC, SIGNALS, check, cpu_bit, install_signal_counter, is_v1, nr_cpus, print_rseq_stats, status,
-    wait_for,
-};
+use crate::{SIGNALS, install_signal_counter, is_v1, nr_cpus, print_rseq_stats};
 
 static TURN: AtomicU64 = AtomicU64::new(0);
 static GO: AtomicBool = AtomicBool::new(false);

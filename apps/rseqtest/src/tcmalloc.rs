@@ -51,13 +51,14 @@
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
 use librseq::{Cpu, Index, MAX_CPUS};
-use rt::rseq::RSEQ_SIG;
+use rt::sched::{all_cpus, cpu_bit, now_ns};
 use rt::signal::{self, SigInfo};
 use rt::sync::Mutex;
 use rt::sys::{self, membarrier_cmd as mb};
+use rt::test::{MS, SEC, check, spin_until, status};
 use rt::{println, sched, thread};
 
-use crate::{MS, Rng, SEC, all_cpus, check, cpu_bit, is_v1, now_ns, nr_cpus, spin_until, status};
+use crate::{Rng, is_v1, nr_cpus};
 
 const NOBJ: usize = 256;
 const SLAB_CAP: usize = 32;
@@ -158,6 +159,43 @@ fn store_word(v: u64) {
 const UNCACHED: i32 = 1;
 const EMPTY_OR_FULL: i32 = 2;
 
+/// One fast-path section through the cached word (TCMalloc's
+/// `TcmallocSlab_Internal_Pop/Push`): load the word at `area - 4`; if bit
+/// 63 is clear, leave with `UNCACHED`; else `{word}` is the slab and
+/// `{cnt}` its count, `body` (which jumps to `97f` for `EMPTY_OR_FULL`)
+/// does the work and computes the new count, and after the injected delay
+/// the count store commits. 0 committed, -1 aborted. The caller supplies
+/// `ret`, `tmp`, `word`, `cnt`, `area`, `delay` and its own operands.
+macro_rules! slab_cs {
+    ([$($body:expr),* $(,)?], $($operands:tt)*) => {
+        librseq::rseq_cs_asm!(
+            body: [
+                "ldur {word}, [{area}, #-4]",
+                "tbz {word}, #63, 93f",
+                "and {word}, {word}, #0xffffffffffff",
+                "ldr {cnt}, [{word}]",
+                $($body,)*
+                librseq::delay_loop_asm!(),
+                "str {cnt}, [{word}]",
+            ],
+            commit: ["mov {ret:w}, #0", "b 99f"],
+            abort: [
+                "mov {ret:w}, #-1",
+                "b 99f",
+                "93:",
+                "mov {ret:w}, #{uncached}",
+                "b 99f",
+                "97:",
+                "mov {ret:w}, #{empty_or_full}",
+                "99:",
+            ],
+            uncached = const UNCACHED,
+            empty_or_full = const EMPTY_OR_FULL,
+            $($operands)*
+        )
+    };
+}
+
 /// Pops an object from the slab the cached word points at, in one
 /// critical section: `(0, obj)`, `(UNCACHED, _)`, `(EMPTY_OR_FULL, _)` or
 /// `(-1, _)` (aborted).
@@ -169,47 +207,13 @@ fn fast_pop() -> (i32, u64) {
     // slab the word points at (a static region, or garbage never
     // dereferenced when bit 63 is clear); writes rseq_cs and the slab count.
     unsafe {
-        core::arch::asm!(
-            ".pushsection __rseq_cs, \"aw\"",
-            ".balign 32",
-            "90:",
-            ".long 0, 0",
-            ".quad 91f, 92f - 91f, 94f",
-            ".popsection",
-            "adrp {tmp}, 90b",
-            "add {tmp}, {tmp}, :lo12:90b",
-            "str {tmp}, [{area}, #8]",
-            "91:",
-            "ldur {word}, [{area}, #-4]",
-            "tbz {word}, #63, 93f",
-            "and {word}, {word}, #0xffffffffffff",
-            "ldr {cnt}, [{word}]",
-            "cbz {cnt}, 97f",
-            "sub {cnt}, {cnt}, #1",
-            "add {tmp}, {word}, #8",
-            "ldr {obj}, [{tmp}, {cnt}, lsl #3]",
-            "cbz {delay}, 96f",
-            "95:",
-            "subs {delay}, {delay}, #1",
-            "b.ne 95b",
-            "96:",
-            "str {cnt}, [{word}]",
-            "92:",
-            "mov {ret:w}, #0",
-            "b 99f",
-            ".inst {sig}",
-            "94:",
-            "mov {ret:w}, #-1",
-            "b 99f",
-            "93:",
-            "mov {ret:w}, #{uncached}",
-            "b 99f",
-            "97:",
-            "mov {ret:w}, #{empty}",
-            "99:",
-            sig = const RSEQ_SIG,
-            uncached = const UNCACHED,
-            empty = const EMPTY_OR_FULL,
+        slab_cs!(
+            [
+                "cbz {cnt}, 97f",
+                "sub {cnt}, {cnt}, #1",
+                "add {tmp}, {word}, #8",
+                "ldr {obj}, [{tmp}, {cnt}, lsl #3]",
+            ],
             ret = out(reg) ret,
             obj = out(reg) obj,
             tmp = out(reg) _,
@@ -232,49 +236,15 @@ fn fast_push(obj: u64) -> i32 {
     // SAFETY: as in `fast_pop`; the item store is speculative (beyond the
     // count until the commit).
     unsafe {
-        core::arch::asm!(
-            ".pushsection __rseq_cs, \"aw\"",
-            ".balign 32",
-            "90:",
-            ".long 0, 0",
-            ".quad 91f, 92f - 91f, 94f",
-            ".popsection",
-            "adrp {tmp}, 90b",
-            "add {tmp}, {tmp}, :lo12:90b",
-            "str {tmp}, [{area}, #8]",
-            "91:",
-            "ldur {word}, [{area}, #-4]",
-            "tbz {word}, #63, 93f",
-            "and {word}, {word}, #0xffffffffffff",
-            "ldr {cnt}, [{word}]",
-            "cmp {cnt}, #{cap}",
-            "b.hs 97f",
-            "add {tmp}, {word}, #8",
-            "str {obj}, [{tmp}, {cnt}, lsl #3]",
-            "add {cnt}, {cnt}, #1",
-            "cbz {delay}, 96f",
-            "95:",
-            "subs {delay}, {delay}, #1",
-            "b.ne 95b",
-            "96:",
-            "str {cnt}, [{word}]",
-            "92:",
-            "mov {ret:w}, #0",
-            "b 99f",
-            ".inst {sig}",
-            "94:",
-            "mov {ret:w}, #-1",
-            "b 99f",
-            "93:",
-            "mov {ret:w}, #{uncached}",
-            "b 99f",
-            "97:",
-            "mov {ret:w}, #{full}",
-            "99:",
-            sig = const RSEQ_SIG,
+        slab_cs!(
+            [
+                "cmp {cnt}, #{cap}",
+                "b.hs 97f",
+                "add {tmp}, {word}, #8",
+                "str {obj}, [{tmp}, {cnt}, lsl #3]",
+                "add {cnt}, {cnt}, #1",
+            ],
             cap = const SLAB_CAP,
-            uncached = const UNCACHED,
-            full = const EMPTY_OR_FULL,
             ret = out(reg) ret,
             tmp = out(reg) _,
             word = out(reg) _,

@@ -11,7 +11,9 @@
 //!   thread pointer (`TPIDR_EL0`) at a per-thread block; [`sync`]: futex
 //!   `Mutex` and `Barrier`; [`signal`]: `rt_sigaction` with the runtime's
 //!   restorer, masks, `kill`/`tgkill`; [`sched`]: CPU, affinity, yield,
-//!   sleep. [`sys::kstats`] reads rseq-os's kernel counters.
+//!   sleep, CPU masks. [`sys::kstats`] reads rseq-os's kernel counters.
+//! - [`test`]: what the test apps share: `TEST <name> ok|FAIL` reporting,
+//!   exit status, waits with a timeout.
 //! - [`rseq`]: every thread is registered for rseq before its code runs,
 //!   in the mode the app declares with [`rseq_mode!`] (required in every
 //!   app).
@@ -27,6 +29,7 @@ pub mod sched;
 pub mod signal;
 pub mod sync;
 pub mod sys;
+pub mod test;
 #[cfg(target_arch = "aarch64")]
 pub mod thread;
 

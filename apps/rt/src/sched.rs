@@ -79,22 +79,6 @@ pub fn now_ns() -> u64 {
     ticks_to_ns(cnt, if freq == 0 { 1_000_000_000 } else { freq })
 }
 
-/// Polls `cond`, yielding between polls, until it holds or `timeout_ns` of
-/// counter time passed; returns whether it held.
-#[cfg(target_arch = "aarch64")]
-pub fn wait_for(timeout_ns: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let start = now_ns();
-    loop {
-        if cond() {
-            return true;
-        }
-        if now_ns() - start > timeout_ns {
-            return cond();
-        }
-        yield_now();
-    }
-}
-
 /// Counter ticks to nanoseconds at `freq` Hz.
 pub fn ticks_to_ns(ticks: u64, freq: u64) -> u64 {
     if freq == 0 {
@@ -106,4 +90,29 @@ pub fn ticks_to_ns(ticks: u64, freq: u64) -> u64 {
 /// Nanoseconds to counter ticks at `freq` Hz.
 pub fn ns_to_ticks(ns: u64, freq: u64) -> u64 {
     ((ns as u128 * freq as u128) / 1_000_000_000) as u64
+}
+
+/// The bit of `cpu` in a CPU mask (0 for a CPU number a one-word mask
+/// cannot hold).
+pub fn cpu_bit(cpu: u32) -> u64 {
+    if cpu < 64 { 1 << cpu } else { 0 }
+}
+
+/// The CPU mask with every CPU below `nr` set.
+pub fn all_cpus(nr: u32) -> u64 {
+    if nr >= 64 { u64::MAX } else { (1u64 << nr) - 1 }
+}
+
+/// The number of CPUs: one past the highest CPU in the calling thread's
+/// affinity mask (all online CPUs, for a thread nobody restricted), else
+/// kstats' `nr_cpus`, else 1.
+pub fn nr_cpus() -> u32 {
+    let mask = get_affinity();
+    if mask != 0 {
+        return 64 - mask.leading_zeros();
+    }
+    match sys::kstats() {
+        Ok(k) if k.nr_cpus > 0 => k.nr_cpus as u32,
+        _ => 1,
+    }
 }

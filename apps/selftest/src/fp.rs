@@ -5,7 +5,7 @@
 //! for several timer interrupts, and stores the registers back; any
 //! difference means the kernel clobbered EL0 FP/SIMD state.
 
-use crate::check;
+use rt::test::{check, status};
 
 /// FPCR with round-towards-zero and flush-to-zero: unusual, so a kernel that
 /// reset it would be caught.
@@ -50,5 +50,5 @@ pub fn run() -> i32 {
         "fp-irq",
         rt::fpsimd::roundtrip(&patterns(), FPCR_PATTERN, 0, freq * 3 / 10),
     );
-    if a && b { 0 } else { 1 }
+    status(a && b)
 }

@@ -9,6 +9,7 @@
 mod fp;
 
 use rt::sys::{self, errno};
+use rt::test::{check, status};
 use rt::{Args, println};
 
 rt::main!(main);
@@ -53,16 +54,6 @@ fn main(args: Args) -> i32 {
             2
         }
     }
-}
-
-/// Prints one TEST line; returns whether it passed.
-pub fn check(name: &str, ok: bool, detail: core::fmt::Arguments) -> bool {
-    if ok {
-        println!("TEST {name} ok");
-    } else {
-        println!("TEST {name} FAIL {detail}");
-    }
-    ok
 }
 
 fn syscalls(args: &Args) -> i32 {
@@ -136,7 +127,7 @@ fn syscalls(args: &Args) -> i32 {
         n == -errno::EFAULT,
         format_args!("got {n} at {:#x}", stack_top - 16),
     );
-    if all { 0 } else { 1 }
+    status(all)
 }
 
 /// Spins in EL0 for 300 ms of counter time without a syscall: the kernel's

@@ -8,9 +8,9 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
+use rt::sched::nr_cpus;
+use rt::test::{SEC, check, wait_for};
 use rt::{println, sched, thread};
-
-use crate::{SEC, check, nr_cpus, wait_for};
 
 static NR: AtomicU32 = AtomicU32::new(1);
 /// The first failure of the self-moving thread, packed for printing:

@@ -8,9 +8,10 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use rt::test::check;
 use rt::{println, thread};
 
-use crate::{check, counter};
+use crate::counter;
 
 const THREADS: usize = 8;
 static BAD: AtomicU32 = AtomicU32::new(0);

@@ -6,11 +6,11 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use rt::sched::now_ns;
 use rt::sync::{Barrier, Mutex};
 use rt::sys::{self, Timespec, errno};
+use rt::test::{MS, check};
 use rt::{println, sched, thread};
-
-use crate::{MS, check, now_ns};
 
 const THREADS: usize = 8;
 

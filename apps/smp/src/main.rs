@@ -18,7 +18,7 @@ mod progress;
 mod sigregs;
 mod stress;
 
-use rt::sched;
+use rt::test::SEC;
 use rt::{Args, println, sys};
 
 rt::main!(main);
@@ -49,50 +49,10 @@ fn main(args: Args) -> i32 {
     }
 }
 
-/// Prints one TEST line; returns whether it passed.
-pub fn check(name: &str, ok: bool, detail: core::fmt::Arguments) -> bool {
-    if ok {
-        println!("TEST {name} ok");
-    } else {
-        println!("TEST {name} FAIL {detail}");
-    }
-    ok
-}
-
 /// The virtual counter and its frequency ([`sys::counter`]). A frequency
 /// of 0 is taken as 1 GHz: qemu-user (`qemu-aarch64`, handy for running
 /// these scenarios on a Linux host) reads CNTFRQ_EL0 as 0 and counts ns.
 pub fn counter() -> (u64, u64) {
     let (cnt, freq) = sys::counter();
     (cnt, if freq == 0 { SEC } else { freq })
-}
-
-pub use rt::sched::now_ns;
-
-pub const MS: u64 = 1_000_000;
-pub const SEC: u64 = 1_000_000_000;
-
-pub use rt::sched::wait_for;
-
-/// The number of CPUs: one past the highest CPU in the initial affinity
-/// mask (all online CPUs), else kstats' `nr_cpus`, else 1.
-pub fn nr_cpus() -> u32 {
-    let mask = sched::get_affinity();
-    if mask != 0 {
-        return 64 - mask.leading_zeros();
-    }
-    match sys::kstats() {
-        Ok(k) if k.nr_cpus > 0 => k.nr_cpus as u32,
-        _ => 1,
-    }
-}
-
-/// The CPU mask with every CPU below `nr` set.
-pub fn all_cpus(nr: u32) -> u64 {
-    if nr >= 64 { u64::MAX } else { (1u64 << nr) - 1 }
-}
-
-/// The bit of `cpu` in a mask (0 for a bogus CPU number).
-pub fn cpu_bit(cpu: u32) -> u64 {
-    if cpu < 64 { 1 << cpu } else { 0 }
 }

@@ -7,10 +7,10 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
+use rt::sched::nr_cpus;
 use rt::sys::{self, KStats, membarrier_cmd as mb};
+use rt::test::{SEC, check, wait_for};
 use rt::{println, sched, thread};
-
-use crate::{SEC, check, nr_cpus, wait_for};
 
 const K: u64 = 100;
 

@@ -1,9 +1,9 @@
 //! The smaller scenarios: `sigsegv-thread`, `sleep`, `clone-errors`.
 
+use rt::sched::now_ns;
 use rt::sys::{self, Timespec, clone_flags as cf, errno};
+use rt::test::{MS, SEC, check};
 use rt::{println, thread};
-
-use crate::{MS, SEC, check, now_ns};
 
 /// A hole in the user window that is never mapped (kernel/src/mm.rs).
 const USER_UNMAPPED: u64 = 0x40_2000_0000;

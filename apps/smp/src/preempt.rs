@@ -6,9 +6,9 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use rt::sched::{now_ns, nr_cpus};
+use rt::test::{MS, SEC, check, wait_for};
 use rt::{println, sched, thread};
-
-use crate::{MS, SEC, check, now_ns, nr_cpus, wait_for};
 
 static READY: AtomicU32 = AtomicU32::new(0);
 static FLAG: AtomicU32 = AtomicU32::new(0);

@@ -7,9 +7,9 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use rt::sched::{cpu_bit, now_ns, nr_cpus};
+use rt::test::{MS, check};
 use rt::{println, sched, thread};
-
-use crate::{MS, check, cpu_bit, now_ns, nr_cpus};
 
 const THREADS: usize = 8;
 

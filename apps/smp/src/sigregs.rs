@@ -30,9 +30,8 @@ use core::ffi::c_void;
 use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use rt::signal::{self, SigInfo, UContext};
+use rt::test::{MS, SEC, check, wait_for};
 use rt::{println, sched, sys, thread};
-
-use crate::{MS, SEC, check, wait_for};
 
 /// A full register file as the asm stores it. Offsets are hard-coded in the
 /// asm: x at 0, v at 256, fpcr 768, nzcv 776, sp 784, sp_before 792,

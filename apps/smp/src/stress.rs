@@ -24,11 +24,13 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
+use rt::sched::{all_cpus, now_ns, nr_cpus};
 use rt::sync::Barrier;
 use rt::sys::{self, KStats};
+use rt::test::{MS, SEC, check};
 use rt::{println, sched, thread};
 
-use crate::{MS, SEC, all_cpus, check, futex, now_ns, nr_cpus, progress};
+use crate::{futex, progress};
 
 const THREADS: usize = 8;
 /// Locked increments per thread in a futex-sum round.
