@@ -75,3 +75,34 @@ fn step(failures: &mut Vec<String>, what: &str, cmd: &mut Command) {
         failures.push(format!("{what}: {e}"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The README documents `struct kstats` by version: it must name the
+    /// version the code defines, so a layout change cannot leave it stale.
+    #[test]
+    fn readme_names_the_kstats_version_of_the_code() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+            .expect("README.md");
+        let named: Vec<&str> = readme
+            .match_indices("`struct kstats` version ")
+            .map(|(i, m)| {
+                readme[i + m.len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+            })
+            .collect();
+        assert!(
+            !named.is_empty(),
+            "README no longer names the kstats version"
+        );
+        let want = abi::kstats::KSTATS_VERSION.to_string();
+        for v in named {
+            assert_eq!(
+                v, want,
+                "README names kstats version {v}, the code has {want}"
+            );
+        }
+    }
+}
