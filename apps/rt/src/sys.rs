@@ -287,21 +287,20 @@ pub fn tgkill(tgid: i64, tid: i64, sig: i32) -> i64 {
     syscall3(nr::TGKILL, tgid as u64, tid as u64, sig as u64)
 }
 
-/// membarrier(2) commands and flags (include/uapi/linux/membarrier.h).
+/// membarrier(2) commands and flags under short names, from `abi::membarrier`.
 pub mod membarrier_cmd {
-    pub const QUERY: u64 = 0;
-    pub const GLOBAL: u64 = 1 << 0;
-    pub const GLOBAL_EXPEDITED: u64 = 1 << 1;
-    pub const REGISTER_GLOBAL_EXPEDITED: u64 = 1 << 2;
-    pub const PRIVATE_EXPEDITED: u64 = 1 << 3;
-    pub const REGISTER_PRIVATE_EXPEDITED: u64 = 1 << 4;
-    pub const PRIVATE_EXPEDITED_SYNC_CORE: u64 = 1 << 5;
-    pub const REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: u64 = 1 << 6;
-    pub const PRIVATE_EXPEDITED_RSEQ: u64 = 1 << 7;
-    pub const REGISTER_PRIVATE_EXPEDITED_RSEQ: u64 = 1 << 8;
-    pub const GET_REGISTRATIONS: u64 = 1 << 9;
-    /// `flags`: `cpu_id` selects the one CPU to interrupt (RSEQ command).
-    pub const FLAG_CPU: u64 = 1;
+    pub use abi::membarrier::{
+        MEMBARRIER_CMD_FLAG_CPU as FLAG_CPU, MEMBARRIER_CMD_GET_REGISTRATIONS as GET_REGISTRATIONS,
+        MEMBARRIER_CMD_GLOBAL as GLOBAL, MEMBARRIER_CMD_GLOBAL_EXPEDITED as GLOBAL_EXPEDITED,
+        MEMBARRIER_CMD_PRIVATE_EXPEDITED as PRIVATE_EXPEDITED,
+        MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ as PRIVATE_EXPEDITED_RSEQ,
+        MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE as PRIVATE_EXPEDITED_SYNC_CORE,
+        MEMBARRIER_CMD_QUERY as QUERY,
+        MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED as REGISTER_GLOBAL_EXPEDITED,
+        MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED as REGISTER_PRIVATE_EXPEDITED,
+        MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ as REGISTER_PRIVATE_EXPEDITED_RSEQ,
+        MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE as REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+    };
 }
 
 /// membarrier(2): cmd, flags, cpu_id.
