@@ -24,7 +24,10 @@ pub const SIGPIPE: i32 = 13;
 pub const SIGALRM: i32 = 14;
 pub const SIGTERM: i32 = 15;
 pub const SIGCHLD: i32 = 17;
+pub const SIGCONT: i32 = 18;
 pub const SIGSTOP: i32 = 19;
+pub const SIGURG: i32 = 23;
+pub const SIGWINCH: i32 = 28;
 /// Number of signals (1..=64).
 pub const NSIG: usize = 64;
 

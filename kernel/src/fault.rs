@@ -14,25 +14,25 @@
 use arch::esr::{Esr, ExceptionClass};
 
 /// A signal number, as in Linux's `include/uapi/asm-generic/signal.h`
-/// (the numbering arm64 uses).
+/// (the numbering arm64 uses; the numbers are `abi::signal`'s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Signal(pub u8);
 
 impl Signal {
     /// Illegal instruction.
-    pub const SIGILL: Signal = Signal(4);
+    pub const SIGILL: Signal = Signal(abi::signal::SIGILL as u8);
     /// Trace/breakpoint trap.
-    pub const SIGTRAP: Signal = Signal(5);
+    pub const SIGTRAP: Signal = Signal(abi::signal::SIGTRAP as u8);
     /// Abort (`abort()`).
-    pub const SIGABRT: Signal = Signal(6);
+    pub const SIGABRT: Signal = Signal(abi::signal::SIGABRT as u8);
     /// Bus error: misalignment, external abort.
-    pub const SIGBUS: Signal = Signal(7);
+    pub const SIGBUS: Signal = Signal(abi::signal::SIGBUS as u8);
     /// Floating-point exception.
-    pub const SIGFPE: Signal = Signal(8);
+    pub const SIGFPE: Signal = Signal(abi::signal::SIGFPE as u8);
     /// Kill, cannot be caught.
-    pub const SIGKILL: Signal = Signal(9);
+    pub const SIGKILL: Signal = Signal(abi::signal::SIGKILL as u8);
     /// Invalid memory reference.
-    pub const SIGSEGV: Signal = Signal(11);
+    pub const SIGSEGV: Signal = Signal(abi::signal::SIGSEGV as u8);
 
     /// The conventional name, e.g. `"SIGSEGV"`, or `"SIG?"` for a number
     /// without a constant here.

@@ -103,7 +103,8 @@ fn bit(sig: u32) -> u64 {
 
 /// Signals whose default action is to do nothing.
 fn default_ignored(sig: u32) -> bool {
-    matches!(sig, 17 | 18 | 23 | 28) // SIGCHLD, SIGCONT, SIGURG, SIGWINCH
+    use abi::signal::{SIGCHLD, SIGCONT, SIGURG, SIGWINCH};
+    [SIGCHLD, SIGCONT, SIGURG, SIGWINCH].contains(&(sig as i32))
 }
 
 /// Queues `sig` for `task` and makes it notice (Linux's `signal_wake_up`):

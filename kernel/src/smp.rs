@@ -19,7 +19,8 @@ pub const SGI_CALL_FUNCTION: u32 = 1;
 
 /// Call-function work: a full memory barrier (membarrier).
 pub const CALL_MEMBARRIER: u64 = 1 << 0;
-/// Call-function work: membarrier with rseq (the rseq issue adds the abort).
+/// Call-function work: membarrier with rseq (also raises the rseq event that
+/// restarts the target thread's critical section).
 pub const CALL_MEMBARRIER_RSEQ: u64 = 1 << 1;
 /// Call-function work: park for good (shutdown; Linux's `smp_send_stop`).
 /// Never acknowledged through `call_done`: see [`stop_other_cpus`].

@@ -16,6 +16,8 @@ use crate::workspace::{self, Workspace};
 pub fn run(ws: &Workspace) -> bool {
     let mut failures = Vec::new();
 
+    history(ws, &mut failures);
+
     step(
         &mut failures,
         "format",
@@ -66,6 +68,48 @@ pub fn run(ws: &Workspace) -> bool {
         eprintln!("lint FAILED: {f}");
     }
     failures.is_empty()
+}
+
+/// Fails on build-history narration ([`crate::history`]) in the files git
+/// tracks, listing each offending line.
+fn history(ws: &Workspace, failures: &mut Vec<String>) {
+    eprintln!("lint: history: tracker references and landing notes in tracked files");
+    let listed = Command::new("git")
+        .arg("-C")
+        .arg(&ws.root)
+        .args(["ls-files", "-z"])
+        .output();
+    let files = match listed {
+        Ok(out) if out.status.success() => out.stdout,
+        Ok(out) => return failures.push(format!("history: git ls-files failed ({})", out.status)),
+        Err(e) => return failures.push(format!("history: cannot run git: {e}")),
+    };
+    let mut found = Vec::new();
+    for path in files
+        .split(|&b| b == 0)
+        .filter_map(|p| std::str::from_utf8(p).ok())
+    {
+        if !crate::history::is_checked(path) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(ws.root.join(path)) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            if crate::history::narrates_history(line) {
+                found.push(format!("{path}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    for f in &found {
+        eprintln!("  {f}");
+    }
+    if !found.is_empty() {
+        failures.push(format!(
+            "history: {} line(s) narrate build history; say what the code does (the history goes in commit messages)",
+            found.len()
+        ));
+    }
 }
 
 /// Runs one lint command, recording a failure instead of stopping.

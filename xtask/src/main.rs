@@ -13,6 +13,7 @@ mod check;
 mod firmware;
 mod flash;
 mod gdbcheck;
+mod history;
 mod host;
 mod lint;
 mod log;

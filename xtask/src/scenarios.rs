@@ -665,7 +665,7 @@ const UNREACHABLE: &str = "what=\"rseq: rseq area or critical section descriptor
 /// half its 8 MiB heap (`task::threads_max`); beyond that, a leak.
 const FUZZ_HEAP_GROWTH: u64 = (4 << 20) + (256 << 10);
 
-/// The short fuzz runs of issue 8 (the long ones: `just soak`), shared by
+/// The short fuzz runs (the long ones: `just soak`), shared by
 /// both boards: seeded random syscalls from 4 threads on 4 CPUs must end in
 /// `FUZZ-DONE` with the kernel heap bounded, also with `rseq_debug=1`; and
 /// each deadly action must end the app with exactly its `[kill]` report

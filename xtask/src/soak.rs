@@ -497,7 +497,7 @@ TEST stress ok rounds=827 increments=33080000 spins=3175373529 late=2
 [exit] app=smp status=0
 [shutdown] status=0 threads_alive=0 heap_used=86288
 ";
-    /// A stress run of an older app and kernel that failed as in issue 12:
+    /// A stress run of an older app and kernel that failed with threads alive:
     /// no totals on the FAIL line, no threads_alive, and 8 workers' kernel
     /// stacks still on the heap.
     const STRESS_FAILED_OLD: &str = "\
