@@ -318,33 +318,31 @@ fn setup_rt_frame(
 pub fn sys_rt_sigreturn(tf: &mut TrapFrame) -> i64 {
     let task = current();
     let frame = uaccess::get_user::<RtSigframe>(tf.sp).ok();
-    let mc = frame.as_ref().map(|f| &f.uc.uc_mcontext);
-    let fpsimd = mc.and_then(|mc| mc.fpsimd());
-    let ok = fpsimd.is_some();
-    let pstate = mc.map_or(0, |mc| mc.pstate);
-    // Only EL0t AArch64 with the flags the app may set (Linux's valid_user_regs).
-    if !ok || pstate & 0x1f != 0 {
-        // Linux answers a bad frame with SIGSEGV too (force_sig); no fault
-        // ESR describes it, so the report says which check failed.
-        let why = if !ok {
-            "unreadable signal frame or bad FP/SIMD record"
-        } else {
-            "signal frame returns to a mode other than EL0t"
-        };
-        fatal_report(
-            task,
-            Signal::SIGSEGV,
-            &format_args!("rt_sigreturn: {why} at sp={:#x} (pc={:#x})", tf.sp, tf.pc),
-        );
-    }
-    let (Some(frame), Some(fpsimd)) = (frame, fpsimd) else {
-        unreachable!("fatal_report does not return");
+    let fpsimd = frame.as_ref().and_then(|f| f.uc.uc_mcontext.fpsimd());
+    let (frame, fpsimd) = match (frame, fpsimd) {
+        // Only EL0t AArch64 with the flags the app may set (Linux's
+        // valid_user_regs).
+        (Some(f), Some(fp)) if f.uc.uc_mcontext.pstate & 0x1f == 0 => (f, fp),
+        (_, fp) => {
+            // Linux answers a bad frame with SIGSEGV too (force_sig); no
+            // fault ESR describes it, so the report says which check failed.
+            let why = if fp.is_none() {
+                "unreadable signal frame or bad FP/SIMD record"
+            } else {
+                "signal frame returns to a mode other than EL0t"
+            };
+            fatal_report(
+                task,
+                Signal::SIGSEGV,
+                &format_args!("rt_sigreturn: {why} at sp={:#x} (pc={:#x})", tf.sp, tf.pc),
+            )
+        }
     };
     let mc = &frame.uc.uc_mcontext;
     tf.regs = mc.regs;
     tf.sp = mc.sp;
     tf.pc = mc.pc;
-    tf.pstate = pstate & 0xf000_0000; // NZCV only
+    tf.pstate = mc.pstate & 0xf000_0000; // NZCV only
     arch::context::fpsimd_load(&FpState {
         vregs: fpsimd.vregs,
         fpsr: u64::from(fpsimd.fpsr),
