@@ -63,20 +63,16 @@ pub unsafe fn cpu_switch_to(
     unsafe { __arch_cpu_switch_to(prev, next, prev_on_cpu) }
 }
 
-/// A context that starts a new thread: it calls `first(frame)` with `frame`
-/// (the user TrapFrame at the top of its kernel stack), then returns to EL0.
+/// A context that starts a new thread: it runs the kernel's
+/// `ret_from_fork` handler (see [`crate::handlers`]) with `frame` (the user
+/// TrapFrame at the top of its kernel stack), then returns to EL0.
 #[cfg(target_arch = "aarch64")]
-pub fn new_thread_context(
-    frame: *mut crate::TrapFrame,
-    first: extern "C" fn(&mut crate::TrapFrame),
-) -> CpuContext {
-    let mut ctx = CpuContext {
+pub fn new_thread_context(frame: *mut crate::TrapFrame) -> CpuContext {
+    CpuContext {
         sp: frame as u64,
         lr: __arch_ret_from_fork as *const () as u64,
         ..Default::default()
-    };
-    ctx.x19_x28[0] = first as *const () as u64;
-    ctx
+    }
 }
 
 /// Saves this CPU's FP/SIMD registers.

@@ -16,10 +16,7 @@
 //! | `secondary_main` | `boot.s`, CPUs 1.. | x0 = CPU number, x1 = entry EL | [`BootMain`] |
 //! | `el0_sync_handler`, `el0_irq_handler`, `el0_bad_handler` | `vectors.s`, from EL0 | x0 = the saved frame | [`TrapHandler`] |
 //! | `el1_sync_handler`, `el1_irq_handler`, `el1_bad_handler` | `vectors.s`, from EL1 | x0 = the saved frame | [`TrapHandler`] |
-//!
-//! The third kind of call into the kernel, `__arch_ret_from_fork`'s
-//! `blr x19`, is typed where the pointer is stored
-//! ([`crate::context::new_thread_context`]).
+//! | `ret_from_fork_handler` | `switch.s`, a new thread's first run | x0 = its user frame | [`TrapHandler`] |
 
 /// `kernel_main` and `secondary_main`: two 64-bit arguments, never return.
 pub type BootMain = fn(u64, u64) -> !;
@@ -42,6 +39,7 @@ pub type TrapHandler = fn(&mut crate::TrapFrame);
 ///     el1_sync: crate::traps::el1_sync,
 ///     el1_irq: crate::traps::el1_irq,
 ///     el1_bad: crate::traps::el1_bad,
+///     ret_from_fork: crate::exit::ret_from_fork,
 /// }
 /// ```
 ///
@@ -57,7 +55,8 @@ macro_rules! handlers {
         el0_bad: $el0_bad:path,
         el1_sync: $el1_sync:path,
         el1_irq: $el1_irq:path,
-        el1_bad: $el1_bad:path $(,)?
+        el1_bad: $el1_bad:path,
+        ret_from_fork: $ret_from_fork:path $(,)?
     ) => {
         $crate::handlers!(@boot kernel_main $kernel_main);
         $crate::handlers!(@boot secondary_main $secondary_main);
@@ -67,6 +66,7 @@ macro_rules! handlers {
         $crate::handlers!(@trap el1_sync_handler $el1_sync);
         $crate::handlers!(@trap el1_irq_handler $el1_irq);
         $crate::handlers!(@trap el1_bad_handler $el1_bad);
+        $crate::handlers!(@trap ret_from_fork_handler $ret_from_fork);
     };
     (@boot $sym:ident $f:path) => {
         /// Called by `arch/src/boot.s` (see `arch::handlers`).
@@ -80,11 +80,13 @@ macro_rules! handlers {
         }
     };
     (@trap $sym:ident $f:path) => {
-        /// Called by `arch/src/vectors.s` (see `arch::handlers`).
+        /// Called by `arch/src/vectors.s` or `switch.s` (see `arch::handlers`).
         // SAFETY: the one definition of this symbol in the image (the macro
         // is invoked once); `vectors.s` calls it with the C ABI and x0
-        // pointing at the TrapFrame it saved on this CPU's stack, exclusively
-        // the handler's until it returns, which is this signature.
+        // pointing at the TrapFrame it saved on this CPU's stack, and
+        // `switch.s` with x0 pointing at a new thread's frame at the top of
+        // its kernel stack, exclusively the handler's until it returns,
+        // which is this signature.
         #[unsafe(no_mangle)]
         extern "C" fn $sym(tf: &mut $crate::TrapFrame) {
             const _: $crate::handlers::TrapHandler = $f;

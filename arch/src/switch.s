@@ -32,16 +32,16 @@ __arch_cpu_switch_to:
     .cfi_endproc
 
 // A new thread's first kernel instructions: its context's lr points here and
-// its sp at its user TrapFrame (the top of its kernel stack). x19 holds the
-// Rust function to call with the frame (which runs the exit-to-user work),
-// then the thread leaves for EL0 through the one return path. It is the
+// its sp at its user TrapFrame (the top of its kernel stack). The kernel's
+// `ret_from_fork_handler` (see handlers.rs) runs the exit-to-user work with
+// the frame, then the thread leaves for EL0 through the one return path. It is the
 // thread's outermost kernel frame: no return address, so a backtrace ends here.
 .global __arch_ret_from_fork
 __arch_ret_from_fork:
     .cfi_startproc
     .cfi_undefined x30
     mov     x0, sp
-    blr     x19
+    bl      ret_from_fork_handler
     b       ret_to_user
     .cfi_endproc
 

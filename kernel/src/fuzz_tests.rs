@@ -5,7 +5,9 @@
 //! and accepted results keep their invariants. (`cargo test -p kernel`
 //! runs them; PROPTEST_CASES raises the case count.)
 
-use crate::{clone_flags, elf, fdt, user_stack};
+use crate::boot::fdt;
+use crate::loader::{elf, user_stack};
+use crate::process::clone_flags;
 use abi::cmdline;
 use proptest::prelude::*;
 

@@ -1,7 +1,6 @@
 //! Power-off with a status: semihosting gives QEMU its exit status; PSCI
 //! SYSTEM_OFF or a parked CPU is the fallback on real hardware.
 
-use crate::percpu;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// Status after a kernel panic.
@@ -23,37 +22,15 @@ pub fn begin_shutdown() {
     arch::cpu::local_irq_disable();
     let me = arch::cpu::cpu_id();
     match SHUTDOWN_OWNER.compare_exchange(NO_OWNER, me, Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => crate::smp::stop_other_cpus(),
+        Ok(_) => crate::sched::ipi::stop_other_cpus(),
         Err(owner) if owner == me => {}
         Err(_) => arch::cpu::halt(),
     }
 }
 
-/// Prints the shutdown line and powers off.
-///
-/// `threads_alive` counts the app's threads that had not exited besides
-/// the one ending the app (0 when the last thread exited). Each still
-/// holds its task and kernel stack, so `heap_used` and `frames` measure
-/// what the app left behind only when it is 0.
-pub fn shutdown(status: u32) -> ! {
-    begin_shutdown();
-    crate::rseq_hooks::print_stats();
-    println!(
-        "[shutdown] status={status} ticks={} irqs_el0={} syscalls={} switches={} migrations={} ipis={} frames={} threads_alive={} heap_used={}",
-        percpu::sum(|s| &s.ticks),
-        percpu::sum(|s| &s.irqs_el0),
-        crate::syscall::SYSCALLS.load(Ordering::Relaxed),
-        percpu::sum(|s| &s.context_switches),
-        crate::sched::MIGRATIONS.load(Ordering::Relaxed),
-        percpu::sum(|s| &s.ipi_resched) + percpu::sum(|s| &s.ipi_call),
-        crate::mm::frames_used(),
-        // The thread ending the app is still counted unless it was the
-        // last one to exit (then the count is already 0).
-        crate::task::LIVE_THREADS
-            .load(Ordering::Relaxed)
-            .saturating_sub(1),
-        crate::mm::heap_used(),
-    );
+/// Powers off with `status` once the console has drained (the caller
+/// holds the end: [`begin_shutdown`]).
+pub fn power_off(status: u32) -> ! {
     crate::console::flush();
     arch::semihosting::exit(status);
     if boards::BOARD.power_off == boards::PowerOff::Psci {
@@ -74,15 +51,10 @@ pub fn panic_shutdown() -> ! {
     crate::console::bust_spinlocks();
     let me = arch::cpu::cpu_id();
     if SHUTDOWN_OWNER.swap(me, Ordering::AcqRel) != me {
-        crate::smp::stop_other_cpus();
+        crate::sched::ipi::stop_other_cpus();
     }
     println!("[shutdown] status={STATUS_PANIC}");
-    crate::console::flush();
-    arch::semihosting::exit(STATUS_PANIC);
-    if boards::BOARD.power_off == boards::PowerOff::Psci {
-        arch::psci::system_off();
-    }
-    arch::cpu::halt()
+    power_off(STATUS_PANIC)
 }
 
 #[panic_handler]

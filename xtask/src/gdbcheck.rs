@@ -26,7 +26,7 @@ pub const DIES_WITH_XTASK: &str = "virt/qemu-dies-with-xtask";
 /// gdb for a foreign architecture; Debian's package of the same name.
 const GDB: &str = "gdb-multiarch";
 /// A syscall handler hello reaches (it prints its pid).
-const BREAKPOINT: &str = "kernel::syscall::sys_getpid";
+const BREAKPOINT: &str = "kernel::syscall::info::sys_getpid";
 /// The vector stub a syscall from EL0 enters through: `bt` must end there.
 const VECTOR: &str = "el0_sync";
 /// More frames than a syscall from EL0 can have: handler, dispatch, trap

@@ -16,7 +16,7 @@ use crate::rng::Rng;
 use crate::stats;
 
 pub const PAGE: u64 = 4096;
-/// The user window (kernel/src/mm.rs).
+/// The user window (kernel/src/mm/space.rs).
 pub const USER_BASE: u64 = 0x40_0000_0000;
 pub const WINDOW: u64 = 0x1_0000_0000;
 /// Never mapped: `[USER_BASE + 0x2000_0000, MMAP_BASE)`.

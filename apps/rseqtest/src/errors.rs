@@ -14,7 +14,7 @@ use rt::{println, thread};
 
 use crate::is_v1;
 
-/// A never-mapped hole in the user window (kernel/src/mm.rs).
+/// A never-mapped hole in the user window (kernel/src/mm/space.rs).
 const USER_UNMAPPED: u64 = 0x40_2000_0000;
 /// The kernel image (identity-mapped RAM, EL1 only).
 const KERNEL_ADDR: u64 = 0x4008_0000;

@@ -1,0 +1,130 @@
+//! `kernel_main`: the boot sequence on CPU 0, from the assembly entry to the
+//! app's first instruction at EL0.
+
+use super::{dtb, secondary};
+use crate::loader::exec;
+use crate::power::STATUS_BOOT_ERROR;
+use crate::sched::{self, percpu, task};
+use crate::{console, irqchip, mm};
+use abi::cmdline::{self, KernelSelftest};
+use boards::BOARD;
+
+/// Called by `arch/src/boot.s` at EL1 on CPU 0's boot stack, MMU off,
+/// interrupts masked, BSS zeroed. `dtb` is what the loader put in x0.
+/// The symbol is `arch::handlers!`'s.
+pub fn kernel_main(dtb: u64, entry_el: u64) -> ! {
+    console::init();
+    // Before the DTB is read, map the board's largest RAM so the DTB (and
+    // everything else in RAM) is reachable; `init_memory` trims it.
+    mm::init_early(BOARD.ram_base, BOARD.ram_size_max, BOARD.devices);
+
+    let info = dtb::probe(&BOARD, dtb, entry_el);
+    arch::psci::set_conduit(info.psci);
+    let (ram_base, ram_size) = info.ram;
+    let (heap, heap_size) = mm::init_memory(ram_base, BOARD.ram_size_max, ram_size, info.dtb_range);
+    mm::verify_kernel_wx();
+
+    let config = match cmdline::parse(info.cmdline()) {
+        Ok(config) => config,
+        Err(e) => {
+            println!("[boot-error] {e}");
+            crate::process::end::shutdown(STATUS_BOOT_ERROR)
+        }
+    };
+    console::set_loglevel(config.loglevel);
+    crate::rseq_hooks::access::set_debug(config.rseq_debug);
+    crate::rseq_hooks::slice::slice_init(config.rseq_slice_ext, config.rseq_slice_us);
+    if config.foreign > 0 {
+        pr_info!(
+            "[cmdline] skipped {} firmware/Linux boot options",
+            config.foreign
+        );
+    }
+    pr_debug!(
+        "[debug] dtb={dtb:#x} ({}) ram={:#x}+{:#x} gic={:?} psci={:?} cmdline=\"{}\"",
+        if info.dtb_range.is_some() {
+            "parsed"
+        } else {
+            "absent"
+        },
+        ram_base,
+        ram_size,
+        info.gic,
+        info.psci,
+        info.cmdline()
+    );
+    pr_debug!("[debug] kernel heap {heap:#x}+{heap_size:#x}");
+    pr_info!(
+        "[mm] kernel W^X verified; user window {:#x}..{:#x}",
+        mm::USER_BASE,
+        mm::USER_END
+    );
+    let (frames, _) = mm::frame_counts();
+    pr_info!(
+        "[mm] {} KiB of frames for user pages, page tables and kernel stacks; threads_max={}",
+        frames * arch::PAGE_SIZE as u64 / 1024,
+        task::threads_max()
+    );
+
+    // SAFETY: single-threaded boot, before any user access.
+    unsafe { arch::uaccess::set_user_window(mm::USER_BASE..mm::USER_END) };
+    arch::timer::allow_el0_virtual_counter();
+
+    let tf = match exec::load_app(config.app_args) {
+        Ok(tf) => tf,
+        Err(e) => {
+            println!("[boot-error] {e}");
+            crate::process::end::shutdown(STATUS_BOOT_ERROR)
+        }
+    };
+    let pan = super::pan::check_pan(tf.sp);
+
+    let gic_version = irqchip::init(info.gic, info.cpus, config.hz);
+    secondary::cpu_up(0);
+    secondary::start_secondaries(info.cpus);
+    println!(
+        "[boot] rseq-os {} board={} el=EL{} cntfrq={} memory={:#x}+{:#x} gic=GICv{} cpus={} pan={} hz={} rseq={} app={}",
+        env!("CARGO_PKG_VERSION"),
+        BOARD.name,
+        entry_el,
+        arch::timer::cntfrq(),
+        ram_base,
+        ram_size,
+        gic_version,
+        percpu::nr_online(),
+        if pan { "on" } else { "off" },
+        config.hz,
+        crate::rseq_hooks::stats::mode_name(),
+        exec::APP_NAME,
+    );
+
+    if let Some(test) = config.selftest {
+        println!("[selftest] provoking a kernel data abort ({test:?})");
+    }
+    match config.selftest {
+        Some(KernelSelftest::KernelFault) => provoke_kernel_fault(),
+        Some(KernelSelftest::FaultUnderMmLock) => mm::with_lock_held(provoke_kernel_fault),
+        Some(KernelSelftest::FaultUnderConsoleLock) => {
+            crate::console::with_lock_held(provoke_kernel_fault)
+        }
+        None => {}
+    }
+
+    // The app's main thread (TID 1) starts on CPU 0; this boot context
+    // becomes CPU 0's idle thread.
+    let main = crate::process::clone::create_thread(tf, 0).expect("the main thread");
+    main.cpus_allowed
+        .store(u64::MAX, core::sync::atomic::Ordering::Relaxed);
+    sched::enqueue(main, 0);
+    // The baseline a soak compares the shutdown line's heap_used against.
+    println!("[heap] start heap_used={}", mm::heap_used());
+    sched::cpu_idle()
+}
+
+/// `selftest=kernel-fault`: a load from page 0, which is never mapped. Must
+/// end in the kernel panic report, not in a hang.
+fn provoke_kernel_fault() {
+    // SAFETY: deliberately unsound — the point is to fault; the fault path
+    // never returns here.
+    unsafe { core::ptr::read_volatile(core::ptr::without_provenance::<u64>(0x8)) };
+}

@@ -1,0 +1,60 @@
+//! The kernel's side of generic entry's enter half: the
+//! [`entry::EnterWork`] hooks `entry::syscall_enter_from_user_mode` and
+//! `entry::irqentry_enter_from_user_mode` call.
+
+use crate::sched::task::Task;
+use arch::TrapFrame;
+use entry::EnterWork;
+
+/// The current task, as the entry half sees it.
+pub struct KernelEnter {
+    task: &'static Task,
+}
+
+impl KernelEnter {
+    #[inline(always)]
+    pub fn current() -> Self {
+        KernelEnter {
+            task: crate::sched::task::current(),
+        }
+    }
+}
+
+impl EnterWork for KernelEnter {
+    type Regs = TrapFrame;
+    type Fatal = rseq::Fatal;
+    const NR_RSEQ_SLICE_YIELD: u64 = abi::nr::RSEQ_SLICE_YIELD;
+
+    #[inline(always)]
+    fn local_irq_enable(&mut self) {
+        arch::cpu::local_irq_enable();
+    }
+    fn set_thread_flag(&self, bit: u32) {
+        self.task.flags.set(bit);
+    }
+    #[inline(always)]
+    fn rseq_note_user_irq_entry(&mut self) {
+        crate::rseq_hooks::hooks::note_user_irq_entry(self.task);
+    }
+    #[inline(always)]
+    fn rseq_debug_enabled(&self) -> bool {
+        crate::rseq_hooks::access::debug_enabled()
+    }
+    fn rseq_debug_syscall(&mut self, regs: &TrapFrame) -> Result<(), rseq::Fatal> {
+        crate::rseq_hooks::access::debug_syscall(self.task, regs)
+    }
+    #[inline(always)]
+    fn rseq_slice_enabled(&self) -> bool {
+        crate::rseq_hooks::slice::slice_enabled(self.task)
+    }
+    #[inline(always)]
+    fn rseq_slice_syscall_entry(&mut self) -> Result<bool, rseq::Fatal> {
+        crate::rseq_hooks::slice::slice_syscall_entry(self.task)
+    }
+    fn rseq_cancel_slice_extension_timer(&mut self) {
+        crate::rseq_hooks::timer::cancel();
+    }
+    fn force_sigsegv(&mut self, why: rseq::Fatal) -> ! {
+        crate::process::end::end_app(crate::rseq_hooks::access::die(self.task, why).into())
+    }
+}

@@ -1,0 +1,102 @@
+//! The kernel's side of the generic exit path: the [`entry::ExitWork`] hooks.
+//! Every return to EL0 goes through [`syscall_exit_to_user_mode`] or
+//! [`irqentry_exit_to_user_mode`], which run `entry`'s one exit loop.
+
+use crate::process::end::end_app;
+use crate::sched::task::{Task, current};
+use arch::TrapFrame;
+use entry::ExitWork;
+
+/// The current task, as the exit loop sees it.
+struct KernelExit {
+    task: &'static Task,
+    /// Returning from an interrupt or exception (not a syscall): only then
+    /// may a time slice extension be granted.
+    from_irq: bool,
+}
+
+impl ExitWork for KernelExit {
+    type Regs = TrapFrame;
+
+    #[inline(always)]
+    fn read_thread_flags(&self) -> usize {
+        self.task.flags.read()
+    }
+    fn clear_thread_flag(&self, bit: u32) {
+        self.task.flags.clear(bit);
+    }
+    fn set_thread_flag(&self, bit: u32) {
+        self.task.flags.set(bit);
+    }
+    fn local_irq_enable(&mut self) {
+        arch::cpu::local_irq_enable();
+    }
+    fn local_irq_disable(&mut self) {
+        arch::cpu::local_irq_disable();
+    }
+    fn schedule(&mut self) {
+        crate::sched::schedule();
+    }
+    fn grant_slice_extension(&mut self, other_work: bool) -> bool {
+        let granted = crate::rseq_hooks::slice::grant(self.task, self.from_irq, other_work);
+        if granted.unwrap_or_else(|kill| end_app(kill.into())) {
+            self.task.flags.clear(entry::tif::TIF_NEED_RESCHED);
+            self.task.flags.clear(entry::tif::TIF_NEED_RESCHED_LAZY);
+            true
+        } else {
+            false
+        }
+    }
+    fn do_signal(&mut self, regs: &mut TrapFrame) {
+        if let Err(kill) = crate::process::signal::deliver::do_signal(self.task, regs) {
+            end_app(kill.into());
+        }
+    }
+    fn notify_resume(&mut self, regs: &mut TrapFrame) {
+        if let Err(kill) = crate::rseq_hooks::hooks::slowpath(self.task, regs) {
+            end_app(kill.into());
+        }
+    }
+    #[inline(always)]
+    fn rseq_fastpath(&mut self, regs: &mut TrapFrame) -> bool {
+        crate::rseq_hooks::hooks::fastpath(self.task, regs)
+    }
+    #[inline(always)]
+    fn exit_to_user_mode(&mut self) {
+        crate::rseq_hooks::hooks::exit_to_user_mode(self.task);
+    }
+}
+
+/// Return path of a syscall.
+#[inline(always)]
+pub fn syscall_exit_to_user_mode(tf: &mut TrapFrame) {
+    entry::syscall_exit_to_user_mode(
+        &mut KernelExit {
+            task: current(),
+            from_irq: false,
+        },
+        tf,
+    );
+}
+
+/// A new thread's first kernel code (from `__arch_ret_from_fork`, through
+/// `arch::handlers!`): finish the switch that started it, then the same
+/// exit work as any return to EL0.
+#[inline(always)]
+pub fn ret_from_fork(tf: &mut TrapFrame) {
+    crate::sched::finish_task_switch();
+    irqentry_exit_to_user_mode(tf);
+}
+
+/// Return path of an interrupt or exception taken from EL0.
+#[inline(always)]
+pub fn irqentry_exit_to_user_mode(tf: &mut TrapFrame) {
+    arch::cpu::local_irq_disable();
+    entry::irqentry_exit_to_user_mode(
+        &mut KernelExit {
+            task: current(),
+            from_irq: true,
+        },
+        tf,
+    );
+}

@@ -1,0 +1,127 @@
+//! Exception handlers called by the vectors (arch/src/vectors.s, through
+//! the symbols `arch::handlers!` defines): a thin layer that classifies the
+//! exception, runs `entry`'s entry half, hands the exception to safe code,
+//! then takes the one exit path back to EL0.
+
+use super::enter::KernelEnter;
+use crate::entry::fault::{El0Sync, classify_el0_sync};
+use crate::process::signal::queue::{SigInfo, force_sig_fault};
+use aarch64_cpu::registers::{ESR_EL1, FAR_EL1, Readable};
+use arch::TrapFrame;
+use arch::esr::Esr;
+use core::sync::atomic::Ordering;
+
+/// Synchronous exception from EL0: a syscall or a fault.
+#[inline(always)]
+pub fn el0_sync(tf: &mut TrapFrame) {
+    let esr = Esr(ESR_EL1.get());
+    // The syscall is the hot case: test its class directly (Linux's el0_sync
+    // switch) before the full classification faults need.
+    if esr.ec() == SVC64 {
+        el0_svc(tf);
+        return;
+    }
+    match classify_el0_sync(esr) {
+        El0Sync::Syscall => el0_svc(tf),
+        El0Sync::Fault { signal } => {
+            entry::irqentry_enter_from_user_mode(&mut KernelEnter::current());
+            let info = SigInfo {
+                signal,
+                esr,
+                far: FAR_EL1.get(),
+                elr: tf.pc,
+            };
+            force_sig_fault(crate::sched::task::current(), info);
+            super::exit::irqentry_exit_to_user_mode(tf);
+        }
+    }
+}
+
+/// ESR_EL1.EC of `SVC` from AArch64.
+const SVC64: u8 = 0x15;
+
+/// A syscall (Linux's `el0_svc`): interrupts enabled while it runs.
+#[inline(always)]
+fn el0_svc(tf: &mut TrapFrame) {
+    let nr = tf.regs[8];
+    entry::syscall_enter_from_user_mode(&mut KernelEnter::current(), tf, nr);
+    crate::syscall::invoke(tf);
+    super::exit::syscall_exit_to_user_mode(tf);
+}
+
+/// IRQ from EL0.
+#[inline(always)]
+pub fn el0_irq(tf: &mut TrapFrame) {
+    crate::sched::percpu::this_cpu()
+        .stats
+        .irqs_el0
+        .fetch_add(1, Ordering::Relaxed);
+    entry::irqentry_enter_from_user_mode(&mut KernelEnter::current());
+    super::irq::handle();
+    super::exit::irqentry_exit_to_user_mode(tf);
+}
+
+/// FIQ or SError from EL0, or anything from AArch32: not expected on these
+/// boards; the app cannot be trusted to continue, the kernel can.
+#[inline(always)]
+pub fn el0_bad(tf: &mut TrapFrame) {
+    let esr = Esr(ESR_EL1.get());
+    let info = SigInfo {
+        signal: crate::entry::fault::Signal::SIGBUS,
+        esr,
+        far: FAR_EL1.get(),
+        elr: tf.pc,
+    };
+    force_sig_fault(crate::sched::task::current(), info);
+    super::exit::irqentry_exit_to_user_mode(tf);
+}
+
+/// Synchronous exception in the kernel: a user access that faulted (fixed
+/// up through the exception table), or a kernel bug.
+#[inline(always)]
+pub fn el1_sync(tf: &mut TrapFrame) {
+    if let Some(fixup) = arch::uaccess::search_exception_tables(tf.pc) {
+        tf.pc = fixup;
+        return;
+    }
+    kernel_fault("kernel fault", tf)
+}
+
+/// IRQ while the kernel ran (in a syscall, in the exit loop's work, or idle).
+#[inline(always)]
+pub fn el1_irq(_tf: &mut TrapFrame) {
+    super::irq::handle();
+}
+
+/// Exceptions the kernel never expects (SP_EL0 mode, FIQ, SError).
+#[inline(always)]
+pub fn el1_bad(tf: &mut TrapFrame) {
+    kernel_fault("unexpected exception in the kernel", tf)
+}
+
+/// Prints a panic report with the registers and powers off with status 255.
+fn kernel_fault(what: &str, tf: &TrapFrame) -> ! {
+    arch::cpu::local_irq_disable();
+    crate::console::bust_spinlocks();
+    let esr = Esr(ESR_EL1.get());
+    println!(
+        "[panic] {what}: {esr} (ESR {:#x}, EC {:#04x})",
+        esr.0,
+        esr.ec()
+    );
+    println!(
+        "  ELR {:#018x}  FAR {:#018x}  SPSR {:#010x}  SP {:#018x}",
+        tf.pc,
+        FAR_EL1.get(),
+        tf.pstate,
+        tf.sp
+    );
+    for (i, pair) in tf.regs.chunks(4).enumerate() {
+        print!(" ");
+        for (j, r) in pair.iter().enumerate() {
+            print!(" x{:<2} {:#018x}", i * 4 + j, r);
+        }
+        println!();
+    }
+    crate::power::panic_shutdown()
+}

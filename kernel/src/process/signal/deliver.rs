@@ -1,0 +1,136 @@
+//! Delivery on the way out to EL0 (TIF_SIGPENDING): the default action
+//! (a fatal one is a [`Kill`] for the caller), or Linux's arm64 signal
+//! frame for the handler, after rseq has had its say.
+
+use super::queue::{ACTIONS, SigAction, default_ignored, dequeue, recalc_sigpending};
+use super::state::{KSigInfo, SIGKILL, SIGSTOP, bit};
+use crate::entry::fault::Signal;
+use crate::process::verdict::{Kill, Why};
+use crate::sched::task::Task;
+use abi::signal::{
+    FpsimdContext, FrameRecord, RtSigframe, SA_NODEFER, SA_RESETHAND, SA_RESTORER, SIG_DFL,
+    SIG_IGN, SigInfo as UserSigInfo, SignalFrame,
+};
+use arch::TrapFrame;
+use arch::context::FpState;
+use arch::uaccess;
+use entry::tif::TIF_SIGPENDING;
+
+/// `arch_do_signal_or_restart()`: delivers one pending signal, by default
+/// action or by building a frame for its handler.
+/// A fatal default action, or a frame that cannot be written, is the
+/// returned [`Kill`].
+pub fn do_signal(task: &'static Task, tf: &mut TrapFrame) -> Result<(), Kill> {
+    task.flags.clear(TIF_SIGPENDING);
+    while let Some((sig, info)) = dequeue(task) {
+        let mut action = ACTIONS.lock()[sig as usize - 1];
+        if info.fault.is_some()
+            && (action.handler == SIG_IGN || task.sig.lock().blocked & bit(sig) != 0)
+        {
+            // A fault cannot be ignored or blocked: Linux resets it to default.
+            action.handler = SIG_DFL;
+        }
+        match action.handler {
+            SIG_IGN => continue,
+            SIG_DFL if default_ignored(sig) => continue,
+            SIG_DFL => return Err(fatal(task, sig, &info)),
+            _ => {
+                // rseq first: an interrupted critical section is aborted so
+                // the frame records its abort address (rseq_signal_deliver).
+                crate::rseq_hooks::hooks::signal_deliver(task, tf)?;
+                if setup_rt_frame(task, sig, &info, &action, tf).is_err() {
+                    // The frame could not be written: Linux's force_sigsegv().
+                    // No fault ESR describes this: the report says what.
+                    return Err(Kill {
+                        tid: task.tid(),
+                        signal: Signal::SIGSEGV,
+                        why: Why::SignalFrame {
+                            sig: Signal(sig as u8),
+                            sp: tf.sp,
+                            pc: tf.pc,
+                        },
+                    });
+                }
+                if action.flags & SA_RESETHAND != 0 {
+                    ACTIONS.lock()[sig as usize - 1].handler = SIG_DFL;
+                }
+                let mut st = task.sig.lock();
+                st.blocked |= action.mask & !(bit(SIGKILL) | bit(SIGSTOP));
+                if action.flags & SA_NODEFER == 0 {
+                    st.blocked |= bit(sig);
+                }
+                drop(st);
+                break;
+            }
+        }
+    }
+    recalc_sigpending(task);
+    Ok(())
+}
+
+/// The default action of a fatal signal: the app ends with a report.
+fn fatal(task: &Task, sig: u32, info: &KSigInfo) -> Kill {
+    Kill {
+        tid: task.tid(),
+        signal: Signal(sig as u8),
+        why: match info.fault {
+            Some(report) => Why::Fault(report),
+            None => Why::Sent {
+                sig,
+                pid: info.pid,
+                code: info.code,
+            },
+        },
+    }
+}
+
+/// Builds the signal frame on the user stack and points the thread at the handler.
+fn setup_rt_frame(
+    task: &Task,
+    sig: u32,
+    info: &KSigInfo,
+    action: &SigAction,
+    tf: &mut TrapFrame,
+) -> Result<(), ()> {
+    let sp = (tf.sp.wrapping_sub(size_of::<SignalFrame>() as u64)) & !15;
+    // On the kernel stack (32 KiB): nothing to allocate, nothing to fail.
+    let mut f = SignalFrame::ZERO;
+    f.frame.info = if info.fault.is_some() {
+        UserSigInfo::from_fault(sig as i32, info.code, info.addr)
+    } else {
+        UserSigInfo::from_process(sig as i32, info.code, info.pid)
+    };
+    f.frame.uc.uc_sigmask = task.sig.lock().blocked;
+    let mc = &mut f.frame.uc.uc_mcontext;
+    mc.fault_address = info.addr;
+    mc.regs = tf.regs;
+    mc.sp = tf.sp;
+    mc.pc = tf.pc;
+    mc.pstate = tf.pstate;
+    // The FP/SIMD registers are live: the kernel never touches them.
+    let mut fp = FpState::default();
+    arch::context::fpsimd_save(&mut fp);
+    mc.set_fpsimd(&FpsimdContext::new(
+        fp.fpsr as u32,
+        fp.fpcr as u32,
+        fp.vregs,
+    ));
+    f.record = FrameRecord {
+        fp: tf.regs[29],
+        lr: tf.pc,
+    };
+    uaccess::put_user(sp, f).map_err(|_| ())?;
+
+    tf.regs[0] = sig as u64;
+    tf.regs[1] = sp;
+    tf.regs[2] = sp + core::mem::offset_of!(RtSigframe, uc) as u64;
+    tf.regs[29] = sp + core::mem::offset_of!(SignalFrame, record) as u64;
+    tf.regs[30] = if action.flags & SA_RESTORER != 0 {
+        action.restorer
+    } else {
+        crate::mm::SIGPAGE
+    };
+    tf.sp = sp;
+    tf.pc = action.handler;
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! The declarative syscall table: [`syscall_table!`] turns one line per
+//! syscall (Linux number, handler, typed arguments — Linux's
+//! `SYSCALL_DEFINEx`) into the O(1) dispatch array, decoding each argument
+//! register with [`SysArg`] and encoding the result with [`SysRet`].
+
+use super::error::SysError;
+use super::user::UserPtr;
+use arch::TrapFrame;
+use core::convert::Infallible;
+
+/// One dispatch slot: decodes the frame's registers, calls the handler.
+pub type SyscallFn = fn(&mut TrapFrame) -> Result<i64, SysError>;
+
+/// A syscall argument decoded from its 64-bit register the way Linux's
+/// `SYSCALL_DEFINEx` casts it to the declared C type (an `int` takes the
+/// low 32 bits).
+pub trait SysArg {
+    /// The argument from register value `reg`.
+    fn from_reg(reg: u64) -> Self;
+}
+
+impl SysArg for u64 {
+    #[inline(always)]
+    fn from_reg(reg: u64) -> Self {
+        reg
+    }
+}
+
+impl SysArg for usize {
+    #[inline(always)]
+    fn from_reg(reg: u64) -> Self {
+        reg as usize
+    }
+}
+
+impl SysArg for u32 {
+    #[inline(always)]
+    fn from_reg(reg: u64) -> Self {
+        reg as u32
+    }
+}
+
+impl SysArg for i32 {
+    #[inline(always)]
+    fn from_reg(reg: u64) -> Self {
+        reg as u32 as i32
+    }
+}
+
+impl<T> SysArg for UserPtr<T> {
+    #[inline(always)]
+    fn from_reg(reg: u64) -> Self {
+        UserPtr::new(reg)
+    }
+}
+
+/// A syscall's value as x0 holds it.
+pub trait SysRet {
+    /// The value in x0.
+    fn into_ret(self) -> i64;
+}
+
+impl SysRet for i64 {
+    #[inline(always)]
+    fn into_ret(self) -> i64 {
+        self
+    }
+}
+
+impl SysRet for u64 {
+    #[inline(always)]
+    fn into_ret(self) -> i64 {
+        self as i64
+    }
+}
+
+impl SysRet for usize {
+    #[inline(always)]
+    fn into_ret(self) -> i64 {
+        self as i64
+    }
+}
+
+impl SysRet for u32 {
+    #[inline(always)]
+    fn into_ret(self) -> i64 {
+        i64::from(self)
+    }
+}
+
+impl SysRet for i32 {
+    #[inline(always)]
+    fn into_ret(self) -> i64 {
+        i64::from(self)
+    }
+}
+
+impl SysRet for () {
+    #[inline(always)]
+    fn into_ret(self) -> i64 {
+        0
+    }
+}
+
+/// exit and exit_group: no value, ever.
+impl SysRet for Infallible {
+    fn into_ret(self) -> i64 {
+        match self {}
+    }
+}
+
+/// Builds `SYS_CALL_TABLE: [SyscallFn; N]` from lines of the form
+///
+/// ```ignore
+/// WRITE => io::sys_write(fd: u32, buf: UserPtr<u8>, count: usize);
+/// CLONE => clone::sys_clone(&mut regs, flags: u64, newsp: u64);
+/// ```
+///
+/// `WRITE` names the number in `abi::nr`; the arguments are x0, x1, ... in
+/// order; `&mut regs,` first passes the whole `&mut TrapFrame` too (for the
+/// calls that read or rewrite the user context). The handler returns
+/// `Result<T, E>` with `T:` [`SysRet`] and `E: Into<SysError>`. Numbers
+/// not listed get `sys_ni_syscall`.
+macro_rules! syscall_table {
+    ($(
+        $nr:ident => $($handler:ident)::+ (
+            $(&mut $regs:ident,)? $($arg:ident : $ty:ty),* $(,)?
+        );
+    )*) => {
+        /// One past the highest syscall number in the table.
+        const NR_SYSCALLS: usize = {
+            let mut n = 0;
+            $(
+                if abi::nr::$nr as usize + 1 > n {
+                    n = abi::nr::$nr as usize + 1;
+                }
+            )*
+            n
+        };
+
+        /// Linux's `sys_call_table`, indexed by the number in x8.
+        pub static SYS_CALL_TABLE: [$crate::syscall::define::SyscallFn; NR_SYSCALLS] = {
+            let mut t = [sys_ni_syscall as $crate::syscall::define::SyscallFn; NR_SYSCALLS];
+            $(
+                t[abi::nr::$nr as usize] = {
+                    #[inline(always)]
+                    fn call(
+                        tf: &mut arch::TrapFrame,
+                    ) -> Result<i64, $crate::syscall::error::SysError> {
+                        let _args: &[u64; 31] = &tf.regs;
+                        let mut _next = 0usize;
+                        $(
+                            let $arg = <$ty as $crate::syscall::define::SysArg>::from_reg(
+                                _args[_next],
+                            );
+                            _next += 1;
+                        )*
+                        $( let $regs = &mut *tf; )?
+                        match $($handler)::+($($regs,)? $($arg),*) {
+                            Ok(v) => Ok($crate::syscall::define::SysRet::into_ret(v)),
+                            Err(e) => Err(e.into()),
+                        }
+                    }
+                    call
+                };
+            )*
+            t
+        };
+    };
+}
+
+pub(crate) use syscall_table;

@@ -1,0 +1,77 @@
+//! The syscall table: every implemented Linux aarch64 syscall, one line
+//! each — its number (`abi::nr`), its handler, its arguments x0.. with
+//! their C types. Adding a syscall is a line here and a function.
+
+use super::define::syscall_table;
+use super::error::{Errno, SysError};
+use super::user::UserPtr;
+use super::{info, io, time};
+use crate::mm::mmap;
+use crate::process::{clone, exit, futex, signal};
+use crate::rseq_hooks::syscalls as rseq;
+use crate::sched::{affinity, membarrier};
+use abi::errno::ENOSYS;
+use abi::kstats::KStats;
+use abi::time::Timespec;
+
+syscall_table! {
+    WRITE => io::sys_write(fd: u32, buf: UserPtr<u8>, count: usize);
+    FUTEX => futex::sys_futex(
+        uaddr: UserPtr<u32>,
+        op: u64,
+        val: u64,
+        timeout: UserPtr<Timespec>,
+    );
+    EXIT => exit::sys_exit(status: i32);
+    EXIT_GROUP => exit::sys_exit_group(status: i32);
+    SET_TID_ADDRESS => exit::sys_set_tid_address(tidptr: UserPtr<u32>);
+    NANOSLEEP => time::sys_nanosleep(req: UserPtr<Timespec>, rem: UserPtr<Timespec>);
+    CLOCK_GETTIME => time::sys_clock_gettime(clock: u64, ts: UserPtr<Timespec>);
+    CLOCK_NANOSLEEP => time::sys_clock_nanosleep(
+        clock: u64,
+        flags: u64,
+        req: UserPtr<Timespec>,
+        rem: UserPtr<Timespec>,
+    );
+    SCHED_SETAFFINITY => affinity::sys_sched_setaffinity(pid: u64, len: u64, mask: UserPtr<u8>);
+    SCHED_GETAFFINITY => affinity::sys_sched_getaffinity(pid: u64, len: u64, mask: UserPtr<u64>);
+    SCHED_YIELD => affinity::sys_sched_yield();
+    KILL => signal::syscalls::sys_kill(pid: i32, sig: u64);
+    TGKILL => signal::syscalls::sys_tgkill(tgid: i32, tid: i32, sig: u64);
+    RT_SIGACTION => signal::syscalls::sys_rt_sigaction(
+        sig: u64,
+        act: UserPtr<signal::queue::SigAction>,
+        oact: UserPtr<signal::queue::SigAction>,
+        sigsetsize: u64,
+    );
+    RT_SIGPROCMASK => signal::syscalls::sys_rt_sigprocmask(
+        how: u64,
+        set: UserPtr<u64>,
+        oset: UserPtr<u64>,
+        sigsetsize: u64,
+    );
+    RT_SIGRETURN => signal::syscalls::sys_rt_sigreturn(&mut regs,);
+    PRCTL => info::sys_prctl(option: u64, arg2: u64, arg3: u64, arg4: u64, arg5: u64);
+    GETCPU => info::sys_getcpu(cpu: UserPtr<u32>, node: UserPtr<u32>);
+    GETPID => info::sys_getpid();
+    GETTID => info::sys_gettid();
+    MUNMAP => mmap::sys_munmap(addr: u64, len: u64);
+    CLONE => clone::sys_clone(
+        &mut regs,
+        flags: u64,
+        newsp: u64,
+        parent_tid: UserPtr<u32>,
+        tls: u64,
+        child_tid: UserPtr<u32>,
+    );
+    MMAP => mmap::sys_mmap(addr: u64, len: u64, prot: u64, flags: u64, fd: u64, off: u64);
+    MEMBARRIER => membarrier::sys_membarrier(cmd: u64, flags: u64, cpu_id: u64);
+    RSEQ => rseq::sys_rseq(rseq: u64, len: u32, flags: u32, sig: u32);
+    RSEQ_SLICE_YIELD => rseq::sys_rseq_slice_yield();
+    KSTATS => info::sys_kstats(buf: UserPtr<KStats>, len: u64);
+}
+
+/// Every number not in the table.
+fn sys_ni_syscall(_tf: &mut arch::TrapFrame) -> Result<i64, SysError> {
+    Err(Errno(ENOSYS).into())
+}
