@@ -22,8 +22,6 @@ pub struct CpuStats {
     pub membarrier_ipis: AtomicU64,
     /// Context switches.
     pub context_switches: AtomicU64,
-    /// Syscalls handled on this CPU.
-    pub syscalls: AtomicU64,
 }
 
 /// One CPU's state.
@@ -69,7 +67,6 @@ impl PerCpu {
                 ipi_call: AtomicU64::new(0),
                 membarrier_ipis: AtomicU64::new(0),
                 context_switches: AtomicU64::new(0),
-                syscalls: AtomicU64::new(0),
             },
             call_req: AtomicU64::new(0),
             call_done: AtomicU64::new(0),

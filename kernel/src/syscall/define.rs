@@ -3,13 +3,17 @@
 //! `SYSCALL_DEFINEx`) into the O(1) dispatch array, decoding each argument
 //! register with [`SysArg`] and encoding the result with [`SysRet`].
 
-use super::error::SysError;
+use super::error::{Errno, SysError};
 use super::user::UserPtr;
+use crate::process::end::end_app;
+use crate::process::verdict::{Kill, Verdict};
 use arch::TrapFrame;
 use core::convert::Infallible;
 
-/// One dispatch slot: decodes the frame's registers, calls the handler.
-pub type SyscallFn = fn(&mut TrapFrame) -> Result<i64, SysError>;
+/// One dispatch slot: decodes the frame's registers, calls the handler,
+/// returns x0. (A plain `i64`: the null syscalls' cost is measured, and a
+/// `Result` carrying a verdict would go through memory.)
+pub type SyscallFn = fn(&mut TrapFrame) -> i64;
 
 /// A syscall argument decoded from its 64-bit register the way Linux's
 /// `SYSCALL_DEFINEx` casts it to the declared C type (an `int` takes the
@@ -109,6 +113,36 @@ impl SysRet for Infallible {
     }
 }
 
+/// A handler's error as x0: `-errno`, or the end of the app (which does
+/// not return), acted on by `process::end`.
+pub trait SysErr {
+    /// The value in x0.
+    fn into_ret(self) -> i64;
+}
+
+impl SysErr for Errno {
+    #[inline(always)]
+    fn into_ret(self) -> i64 {
+        -self.0
+    }
+}
+
+impl SysErr for Kill {
+    fn into_ret(self) -> i64 {
+        end_app(Verdict::Kill(self))
+    }
+}
+
+impl SysErr for SysError {
+    #[inline(always)]
+    fn into_ret(self) -> i64 {
+        match self {
+            SysError::Errno(e) => -e.0,
+            SysError::End(verdict) => end_app(verdict),
+        }
+    }
+}
+
 /// Builds `SYS_CALL_TABLE: [SyscallFn; N]` from lines of the form
 ///
 /// ```ignore
@@ -119,7 +153,7 @@ impl SysRet for Infallible {
 /// `WRITE` names the number in `abi::nr`; the arguments are x0, x1, ... in
 /// order; `&mut regs,` first passes the whole `&mut TrapFrame` too (for the
 /// calls that read or rewrite the user context). The handler returns
-/// `Result<T, E>` with `T:` [`SysRet`] and `E: Into<SysError>`. Numbers
+/// `Result<T, E>` with `T:` [`SysRet`] and `E:` [`SysErr`]. Numbers
 /// not listed get `sys_ni_syscall`.
 macro_rules! syscall_table {
     ($(
@@ -146,7 +180,7 @@ macro_rules! syscall_table {
                     #[inline(always)]
                     fn call(
                         tf: &mut arch::TrapFrame,
-                    ) -> Result<i64, $crate::syscall::error::SysError> {
+                    ) -> i64 {
                         let _args: &[u64; 31] = &tf.regs;
                         let mut _next = 0usize;
                         $(
@@ -157,8 +191,8 @@ macro_rules! syscall_table {
                         )*
                         $( let $regs = &mut *tf; )?
                         match $($handler)::+($($regs,)? $($arg),*) {
-                            Ok(v) => Ok($crate::syscall::define::SysRet::into_ret(v)),
-                            Err(e) => Err(e.into()),
+                            Ok(v) => $crate::syscall::define::SysRet::into_ret(v),
+                            Err(e) => $crate::syscall::define::SysErr::into_ret(e),
                         }
                     }
                     call

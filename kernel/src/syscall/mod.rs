@@ -1,13 +1,14 @@
 //! System calls: Linux aarch64 numbers, arguments in x0..x5, number in x8,
 //! result (or negative errno) in x0. [`table`] lists them, [`define`] makes
 //! the dispatch from it, handlers return `Result<_, Errno>` (or a verdict
-//! that ends the app, acted on here); the handlers that belong to no
+//! that ends the app, handed to `process::end`); the handlers that belong to no
 //! subsystem (`io`, `time`, `info`) live beside them.
 
 pub mod define;
 pub mod error;
 mod info;
 mod io;
+pub mod stats;
 mod table;
 mod time;
 pub mod user;
@@ -15,25 +16,16 @@ pub mod user;
 use abi::errno::ENOSYS;
 use arch::TrapFrame;
 use core::sync::atomic::Ordering;
-use error::SysError;
 
 /// Runs the syscall in `tf` and stores its result in x0.
 #[inline(always)]
 pub fn invoke(tf: &mut TrapFrame) {
-    crate::sched::percpu::this_cpu()
-        .stats
-        .syscalls
-        .fetch_add(1, Ordering::Relaxed);
+    stats::SYSCALLS.fetch_add(1, Ordering::Relaxed);
     let nr = tf.regs[8];
     tf.orig_x0 = tf.regs[0];
     tf.syscallno = nr as i64;
-    let ret = match table::SYS_CALL_TABLE.get(nr as usize) {
+    tf.regs[0] = match table::SYS_CALL_TABLE.get(nr as usize) {
         Some(f) => f(tf),
-        None => Err(error::Errno(ENOSYS).into()),
-    };
-    tf.regs[0] = match ret {
-        Ok(v) => v as u64,
-        Err(SysError::Errno(e)) => (-e.0) as u64,
-        Err(SysError::End(verdict)) => crate::process::end::end_app(verdict),
-    };
+        None => -ENOSYS,
+    } as u64;
 }
