@@ -267,7 +267,7 @@ core::arch::global_asm!(
     "__rt_clone:",
     "    and x1, x1, #-16",
     "    str x5, [x1, #-16]!",
-    "    mov x8, #220",
+    "    mov x8, #{clone}",
     "    svc #0",
     "    cbz x0, 1f",
     "    ret",
@@ -279,6 +279,7 @@ core::arch::global_asm!(
     ".size __rt_clone, . - __rt_clone",
     ".popsection",
     start = sym thread_start,
+    clone = const sys::nr::CLONE,
 );
 
 /// The child's first Rust code, on its own stack.
