@@ -1,5 +1,5 @@
-//! A fuzzing thread: its state, the syscall generators and the weighted
-//! step picker.
+//! What a fuzzing thread does: the syscall generators, the weighted step
+//! picker and the thread's loop (its state is [`Worker`]).
 //!
 //! Every implemented syscall (README's table) has its own generator, which
 //! draws hostile arguments from the pools in [`crate::mem`] but never
@@ -17,7 +17,7 @@
 //! Linux numbers that could block, end or reshape the process were they
 //! implemented one day.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
 
 use rt::rseq::RSEQ_SIG;
 use rt::signal::{self, KSigaction, sigmask};
@@ -31,6 +31,7 @@ use crate::mem::{
 };
 use crate::rng::Rng;
 use crate::stats::{self, anomaly};
+use crate::worker::Worker;
 use crate::{clonetid, exhaust, gate, pause, races, rseqfuzz};
 
 /// Signals whose disposition the fuzzer relies on: never changed.
@@ -52,34 +53,6 @@ const FAULT_MASK: u64 = {
     }
     m
 };
-
-/// A fuzzing thread's state. It stays where it was built (the fault
-/// handler finds `fault` through the thread's rseq slot).
-pub struct Worker {
-    pub idx: usize,
-    pub tid: i64,
-    pub rng: Rng,
-    pub mem: Mem,
-    /// The thread's runtime rseq area.
-    pub area: u64,
-    /// The CPU mask the thread returns to now and then.
-    pub home: u64,
-    pub nr_cpus: u32,
-    /// How many workers there are.
-    pub nthreads: usize,
-    pub deadly: bool,
-    /// Only descriptors `rseq_debug=1` accepts.
-    pub strict: bool,
-    pub fault: FaultCtx,
-    /// The tid of a thread this worker saw die (0: none yet).
-    pub dead_tid: i64,
-    // Arguments the generators build (never handed out as pool memory).
-    ts: Timespec,
-    set: u64,
-    mask: u64,
-    act: KSigaction,
-    word: AtomicU32,
-}
 
 type Op = fn(&mut Worker) -> i64;
 
@@ -148,29 +121,6 @@ pub fn op_name(i: usize) -> &'static str {
 }
 
 impl Worker {
-    fn new(idx: usize, cfg: &crate::Config, mem: Mem) -> Worker {
-        let nr_cpus = crate::nr_cpus();
-        Worker {
-            idx,
-            tid: thread::current_tid(),
-            rng: Rng::new(cfg.seed, idx as u64),
-            mem,
-            area: rt::rseq::area() as u64,
-            home: 1 << (idx as u32 % nr_cpus),
-            nr_cpus,
-            nthreads: cfg.threads,
-            deadly: cfg.deadly,
-            strict: cfg.strict,
-            fault: FaultCtx::new(),
-            dead_tid: 0,
-            ts: Timespec::default(),
-            set: 0,
-            mask: 0,
-            act: KSigaction::default(),
-            word: AtomicU32::new(0),
-        }
-    }
-
     /// One fuzz step; its result (>= 0 or -errno).
     fn step(&mut self) -> i64 {
         let progress = &crate::PROGRESS[self.idx];
@@ -196,28 +146,6 @@ impl Worker {
         let i = self.rng.weighted(OPS.iter().map(|&(_, w, _)| w));
         progress.op.store(i as u64, Ordering::Relaxed);
         (OPS[i].2)(self)
-    }
-
-    /// A thread id: self, another worker, the main thread, or nonsense.
-    fn some_tid(&mut self) -> u64 {
-        match self.rng.below(8) {
-            0 | 1 => 0,
-            2 => self.tid as u64,
-            3 | 4 => crate::worker_tid(self.rng.below(self.nthreads as u64) as usize) as u64,
-            5 => 1,
-            6 if self.dead_tid != 0 && self.rng.coin() => self.dead_tid as u64,
-            6 => pick!(
-                self.rng,
-                [
-                    u64::MAX,
-                    100_000,
-                    (1 << 32) | 1,
-                    i32::MAX as u64,
-                    i32::MIN as i64 as u64,
-                ]
-            ),
-            _ => self.rng.next_u64(),
-        }
     }
 }
 
