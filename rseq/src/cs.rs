@@ -9,8 +9,9 @@
 //! arbitrary gadget. Debug mode ([`debug_update_user_cs`]) adds Linux's
 //! full descriptor validation (DESIGN §3).
 
+use crate::fatal::Fatal;
 use crate::mem::{Error, SIG_LEN, UserMem, cs_off, rseq_off};
-use crate::state::{Ctx, Fatal, TaskRseq};
+use crate::state::{Ctx, TaskRseq};
 
 /// Mirrors Linux's `rseq_update_user_cs()` (include/linux/rseq_entry.h):
 /// evaluates the descriptor at `csaddr` (non-zero) for the user IP `*pc`.

@@ -3,9 +3,10 @@
 //! syscall check.
 
 use crate::cs::{debug_update_user_cs, update_user_cs};
+use crate::fatal::Fatal;
 use crate::ids::{read_cs_addr, update_usr};
 use crate::mem::{Error, UserMem, cs_off};
-use crate::state::{Ctx, Fatal, RseqEvent, TaskRseq};
+use crate::state::{Ctx, RseqEvent, TaskRseq};
 
 /// The TIF_RSEQ fast path at the end of the exit loop, IRQs off (Linux's
 /// `__rseq_exit_to_user_mode_restart()` and `rseq_exit_user_update()`).

@@ -1,41 +1,9 @@
 //! Publishing the IDs (`cpu_id_start`, `cpu_id`, `node_id`, `mm_cid`) to
-//! the task's rseq area, and the read-only check that precedes it in v2.
+//! the task's rseq area, after the read-only check ([`crate::ro_ids`]).
 
 use crate::cs::update_user_cs;
 use crate::mem::{Error, Fault, UserMem, rseq_off};
-use crate::state::{Ctx, Fatal, Ids, TaskRseq};
-
-/// Mirrors the read-only validation at the top of Linux's
-/// `rseq_set_ids_get_csaddr()` (formerly `rseq_debug_validate_ids()`): the
-/// four ID fields are read-only for user space, so each must still hold
-/// what the kernel last wrote ([`TaskRseq::ids`], or [`Ids::REGISTERED`]
-/// right after registration, and [`TaskRseq::node_id`]). A mismatch is
-/// [`Fatal::ReadOnlyOverwritten`] naming the first bad field.
-///
-/// Run by v2 before every ID write ([`crate::v2`]'s
-/// `rseq_v2_validate_ro_ids`), and by v1 only in debug mode, as Linux does
-/// ("validate the R/O fields for debug and optimized mode").
-pub(crate) fn validate_ro_ids<M: UserMem>(t: &TaskRseq, mem: &mut M) -> Result<(), Error> {
-    let ids = t.ids.unwrap_or(Ids::REGISTERED);
-    let fields = [
-        ("cpu_id_start", rseq_off::CPU_ID_START, ids.cpu_id),
-        ("cpu_id", rseq_off::CPU_ID, ids.cpu_id),
-        ("node_id", rseq_off::NODE_ID, t.node_id),
-        ("mm_cid", rseq_off::MM_CID, ids.mm_cid),
-    ];
-    for (field, off, expected) in fields {
-        let found = mem.read_u32(t.usrptr + off)?;
-        if found != expected {
-            return Err(Fatal::ReadOnlyOverwritten {
-                field,
-                found,
-                expected,
-            }
-            .into());
-        }
-    }
-    Ok(())
-}
+use crate::state::{Ctx, TaskRseq};
 
 /// Mirrors the write half of Linux's `rseq_set_ids_get_csaddr()`: writes
 /// the four ID fields, then caches what was written in the task (only once
@@ -74,7 +42,7 @@ pub(crate) fn update_usr<M: UserMem>(
     by_mode!(ctx.mode,
         v1 => {
             if ctx.debug {
-                validate_ro_ids(t, ctx.mem)?;
+                crate::ro_ids::validate_ro_ids(t, ctx.mem)?;
             }
         },
         v2 => crate::v2::rseq_v2_validate_ro_ids(t, ctx.mem)?,

@@ -14,10 +14,10 @@
 //!   whether work is due on the way back to user mode (`events.rs`).
 //! - [`exit_fastpath`] (TIF_RSEQ), [`slowpath`] (TIF_NOTIFY_RESUME),
 //!   [`signal_deliver`], [`debug_syscall`]: the work itself (`exit.rs`),
-//!   built on the ID update (`ids.rs`) and the critical section check
-//!   (`cs.rs`).
-//! - [`TaskRseq`], [`RseqStats`], [`Ctx`], [`Fatal`] (`state.rs`);
-//!   [`UserMem`], [`Fault`] (`mem.rs`).
+//!   built on the ID update (`ids.rs`, after the read-only check in
+//!   `ro_ids.rs`) and the critical section check (`cs.rs`).
+//! - [`TaskRseq`], [`RseqStats`], [`Ctx`] (`state.rs`); [`Fatal`]
+//!   (`fatal.rs`); [`UserMem`], [`Fault`] (`mem.rs`).
 //!
 //! # Modes
 //!
@@ -54,9 +54,11 @@ macro_rules! by_mode {
 mod cs;
 mod events;
 mod exit;
+mod fatal;
 mod ids;
 mod mem;
 mod register;
+mod ro_ids;
 pub mod slice;
 mod state;
 /// Linux's rseq user ABI (`struct rseq`, `struct rseq_cs`, flags, sizes),
@@ -77,9 +79,10 @@ pub use events::{
     execve, exit_to_user_mode, fork, membarrier_ipi, note_user_irq_entry, sched_switch_event,
 };
 pub use exit::{debug_syscall, exit_fastpath, signal_deliver, slowpath};
+pub use fatal::Fatal;
 pub use mem::{Fault, UserMem};
 pub use register::{RegError, sys_rseq};
-pub use state::{Ctx, Fatal, Ids, RseqEvent, TaskRseq};
+pub use state::{Ctx, Ids, RseqEvent, TaskRseq};
 
 /// The rseq behaviour a kernel image implements (DESIGN §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //! [`uapi`](crate::uapi) layout, and the crate's internal error type that
 //! tells a fault (retry in the slow path) from a fatal condition (kill).
 
-use crate::state::Fatal;
+use crate::fatal::Fatal;
 use crate::uapi::{Rseq, RseqCs};
 use core::mem::{offset_of, size_of};
 

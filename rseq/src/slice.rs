@@ -16,8 +16,9 @@
 //! exit loop, the syscall entry, the timer interrupt and the scheduler.
 
 use crate::Mode;
+use crate::fatal::Fatal;
 use crate::mem::{Fault, UserMem};
-use crate::state::{Ctx, Fatal, TaskRseq};
+use crate::state::{Ctx, TaskRseq};
 use crate::uapi::{RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE, RSEQ_CS_FLAG_SLICE_EXT_ENABLED, Rseq};
 use abi::errno::{EINVAL, ENOTSUPP, ENXIO};
 use abi::prctl::{

@@ -4,8 +4,8 @@
 //! both features). The kernel's image test greps the ELF symbols for the
 //! names here to show that a v1 image has none of them.
 
-use crate::ids::validate_ro_ids;
 use crate::mem::{Error, Fault, UserMem};
+use crate::ro_ids::validate_ro_ids;
 use crate::state::{Ids, TaskRseq};
 use crate::uapi::{
     RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE, RSEQ_CS_FLAG_SLICE_EXT_ENABLED,

@@ -4,44 +4,7 @@
 //! means PASS), so every rule is unit-tested on synthetic logs.
 
 use crate::log::{Fields, HeapGrowth, Log, Outcome, parse_u64};
-use crate::scenarios::Scenario;
-
-/// One scenario-specific expectation on the serial log.
-///
-/// Field checks look at the first `[boot]`, the first `[exit]`, the first
-/// `[kill]` and the last `[shutdown]` line: a second kill or exit would be a
-/// kernel bug that the first one already describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Check {
-    /// The `[boot]` banner has `key=value`.
-    Banner(&'static str, &'static str),
-    /// The `[exit]` line has `key=value`.
-    Exit(&'static str, &'static str),
-    /// The `[kill]` line has `key=value`.
-    Kill(&'static str, &'static str),
-    /// The `[shutdown]` line has the number `key >= n`.
-    ShutdownAtLeast(&'static str, u64),
-    /// A `TEST <name> ok` line is present. (A `FAIL` for it is reported by the
-    /// generic rule, so this only reports the case being missing.)
-    TestOk(&'static str),
-    /// Some line contains this text.
-    LineContains(&'static str),
-    /// Some line contains one of these texts (a race decides which).
-    LineContainsAny(&'static [&'static str]),
-    /// Some line starts with this text.
-    LineStartsWith(&'static str),
-    /// Exactly this many lines start with this text (e.g. one kernel
-    /// explanation, not a flood).
-    LinesStartingWith(&'static str, usize),
-    /// At least this many lines start with this text.
-    LinesStartingWithAtLeast(&'static str, usize),
-    /// The kernel panics in this scenario; without it any `[panic]` fails.
-    Panics,
-    /// Kernel heap growth over the app's life (`[shutdown]` heap_used minus
-    /// `[heap] start heap_used`) is at most this many bytes; reported as not
-    /// judged when the app failed with threads alive ([`HeapGrowth`]).
-    HeapGrowthAtMost(u64),
-}
+use crate::scenarios::{Check, Scenario};
 
 /// Judges one run of `scenario`: `status` is QEMU's exit status (`None` when
 /// QEMU died from a signal). Returns every problem found, not just the first,

@@ -19,9 +19,9 @@ use rt::sys::{self, Timespec, clone_flags as cf, errno};
 
 use crate::MAX_THREADS;
 use crate::mem::{self, KERNEL_IMAGE, KERNEL_VA, TRAMPOLINE, USER_BASE, USER_UNMAPPED, WINDOW};
-use crate::ops::Worker;
 use crate::rawclone::{self, SignalsBlocked};
 use crate::stats::{self, anomaly};
+use crate::worker::Worker;
 
 /// Per worker: the child's start counter, and the valid tid words (the
 /// kernel may write them after a step gave up on its child: statics).

@@ -18,10 +18,10 @@ use rt::sys::{self, KStats, Timespec, clone_flags as cf, errno, mman};
 use rt::{println, sched};
 
 use crate::mem::{PAGE, is_ok};
-use crate::ops::Worker;
 use crate::pause;
 use crate::rawclone::{self, SignalsBlocked};
 use crate::stats::{self, anomaly};
+use crate::worker::Worker;
 
 /// How rare the steps are (once in this many steps of a worker).
 pub const THREADS_ODDS: u64 = 2500;

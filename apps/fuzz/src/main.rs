@@ -83,6 +83,7 @@ mod races;
 mod rawclone;
 mod rseqfuzz;
 mod stats;
+mod worker;
 
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 

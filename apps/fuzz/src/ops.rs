@@ -1,5 +1,5 @@
-//! A fuzzing thread: its state, the syscall generators and the weighted
-//! step picker.
+//! What a fuzzing thread does: the syscall generators, the weighted step
+//! picker and the thread's loop (its state is [`Worker`]).
 //!
 //! Every implemented syscall (README's table) has its own generator, which
 //! draws hostile arguments from the pools in [`crate::mem`] but never
@@ -17,7 +17,7 @@
 //! Linux numbers that could block, end or reshape the process were they
 //! implemented one day.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
 
 use rt::rseq::RSEQ_SIG;
 use rt::signal::{self, KSigaction, sigmask};
@@ -31,6 +31,7 @@ use crate::mem::{
 };
 use crate::rng::Rng;
 use crate::stats::{self, anomaly};
+use crate::worker::Worker;
 use crate::{clonetid, exhaust, gate, pause, races, rseqfuzz};
 
 /// Signals whose disposition the fuzzer relies on: never changed.
@@ -52,34 +53,6 @@ const FAULT_MASK: u64 = {
     }
     m
 };
-
-/// A fuzzing thread's state. It stays where it was built (the fault
-/// handler finds `fault` through the thread's rseq slot).
-pub struct Worker {
-    pub idx: usize,
-    pub tid: i64,
-    pub rng: Rng,
-    pub mem: Mem,
-    /// The thread's runtime rseq area.
-    pub area: u64,
-    /// The CPU mask the thread returns to now and then.
-    pub home: u64,
-    pub nr_cpus: u32,
-    /// How many workers there are.
-    pub nthreads: usize,
-    pub deadly: bool,
-    /// Only descriptors `rseq_debug=1` accepts.
-    pub strict: bool,
-    pub fault: FaultCtx,
-    /// The tid of a thread this worker saw die (0: none yet).
-    pub dead_tid: i64,
-    // Arguments the generators build (never handed out as pool memory).
-    ts: Timespec,
-    set: u64,
-    mask: u64,
-    act: KSigaction,
-    word: AtomicU32,
-}
 
 type Op = fn(&mut Worker) -> i64;
 
@@ -148,29 +121,6 @@ pub fn op_name(i: usize) -> &'static str {
 }
 
 impl Worker {
-    fn new(idx: usize, cfg: &crate::Config, mem: Mem) -> Worker {
-        let nr_cpus = crate::nr_cpus();
-        Worker {
-            idx,
-            tid: thread::current_tid(),
-            rng: Rng::new(cfg.seed, idx as u64),
-            mem,
-            area: rt::rseq::area() as u64,
-            home: 1 << (idx as u32 % nr_cpus),
-            nr_cpus,
-            nthreads: cfg.threads,
-            deadly: cfg.deadly,
-            strict: cfg.strict,
-            fault: FaultCtx::new(),
-            dead_tid: 0,
-            ts: Timespec::default(),
-            set: 0,
-            mask: 0,
-            act: KSigaction::default(),
-            word: AtomicU32::new(0),
-        }
-    }
-
     /// One fuzz step; its result (>= 0 or -errno).
     fn step(&mut self) -> i64 {
         let progress = &crate::PROGRESS[self.idx];
@@ -196,28 +146,6 @@ impl Worker {
         let i = self.rng.weighted(OPS.iter().map(|&(_, w, _)| w));
         progress.op.store(i as u64, Ordering::Relaxed);
         (OPS[i].2)(self)
-    }
-
-    /// A thread id: self, another worker, the main thread, or nonsense.
-    fn some_tid(&mut self) -> u64 {
-        match self.rng.below(8) {
-            0 | 1 => 0,
-            2 => self.tid as u64,
-            3 | 4 => crate::worker_tid(self.rng.below(self.nthreads as u64) as usize) as u64,
-            5 => 1,
-            6 if self.dead_tid != 0 && self.rng.coin() => self.dead_tid as u64,
-            6 => pick!(
-                self.rng,
-                [
-                    u64::MAX,
-                    100_000,
-                    (1 << 32) | 1,
-                    i32::MAX as u64,
-                    i32::MIN as i64 as u64,
-                ]
-            ),
-            _ => self.rng.next_u64(),
-        }
     }
 }
 
@@ -857,9 +785,10 @@ fn clone_must_fail(flags: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64) -> i6
         core::arch::asm!(
             "svc #0",
             "cbnz x0, 2f",
-            "mov x8, #93",
+            "mov x8, #{exit}",
             "svc #0",
             "2:",
+            exit = const nr::EXIT,
             inlateout("x0") flags => ret,
             in("x1") newsp,
             in("x2") ptid,
@@ -1053,35 +982,35 @@ fn op_kstats(w: &mut Worker) -> i64 {
 /// or process, change signals, memory or descriptors, were they
 /// implemented one day (and the implemented ones, which have generators).
 const DENY: &[(u64, u64)] = &[
-    (0, 4),
-    (20, 25),
-    (29, 29),
-    (56, 57),
-    (59, 59),
-    (63, 75),
-    (93, 103),
-    (107, 139),
-    (142, 142),
-    (164, 164),
-    (167, 168),
-    (172, 172),
-    (178, 178),
-    (186, 216),
-    (220, 222),
-    (226, 235),
-    (240, 243),
-    (260, 261),
-    (277, 277),
-    (281, 283),
-    (292, 293),
-    (424, 427),
-    (434, 436),
-    (441, 441),
-    (449, 449),
-    (454, 457),
-    (462, 462),
-    (471, 471),
-    (1000, 1000),
+    (nr::IO_SETUP, nr::IO_GETEVENTS),
+    (nr::EPOLL_CREATE1, nr::FCNTL),
+    (nr::IOCTL, nr::IOCTL),
+    (nr::OPENAT, nr::CLOSE),
+    (nr::PIPE2, nr::PIPE2),
+    (nr::READ, nr::VMSPLICE),
+    (nr::EXIT, nr::SETITIMER),
+    (nr::TIMER_CREATE, nr::RT_SIGRETURN),
+    (nr::REBOOT, nr::REBOOT),
+    (nr::SETRLIMIT, nr::SETRLIMIT),
+    (nr::PRCTL, nr::GETCPU),
+    (nr::GETPID, nr::GETPID),
+    (nr::GETTID, nr::GETTID),
+    (nr::MSGGET, nr::MREMAP),
+    (nr::CLONE, nr::MMAP),
+    (nr::MPROTECT, nr::MBIND),
+    (nr::RT_TGSIGQUEUEINFO, nr::RECVMMSG),
+    (nr::WAIT4, nr::PRLIMIT64),
+    (nr::SECCOMP, nr::SECCOMP),
+    (nr::EXECVEAT, nr::MEMBARRIER),
+    (nr::IO_PGETEVENTS, nr::RSEQ),
+    (nr::PIDFD_SEND_SIGNAL, nr::IO_URING_REGISTER),
+    (nr::PIDFD_OPEN, nr::CLOSE_RANGE),
+    (nr::EPOLL_PWAIT2, nr::EPOLL_PWAIT2),
+    (nr::FUTEX_WAITV, nr::FUTEX_WAITV),
+    (nr::FUTEX_WAKE, nr::STATMOUNT),
+    (nr::MSEAL, nr::MSEAL),
+    (nr::RSEQ_SLICE_YIELD, nr::RSEQ_SLICE_YIELD),
+    (nr::KSTATS, nr::KSTATS),
 ];
 
 fn op_unimplemented(w: &mut Worker) -> i64 {
@@ -1091,8 +1020,8 @@ fn op_unimplemented(w: &mut Worker) -> i64 {
             pick!(
                 r,
                 [
-                    (1 << 32) | 172,
-                    (1 << 32) | 124,
+                    (1 << 32) | nr::GETPID,
+                    (1 << 32) | nr::SCHED_YIELD,
                     u64::MAX,
                     1 << 63,
                     0xffff_ffff,

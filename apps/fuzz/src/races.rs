@@ -35,9 +35,9 @@ use rt::{sched, thread};
 use crate::faults::{self, FaultCtx};
 use crate::gate;
 use crate::mem::PAGE;
-use crate::ops::Worker;
 use crate::rng::Rng;
 use crate::stats::{self, anomaly};
+use crate::worker::Worker;
 
 /// Pages of a race region, at most; readers per race, at most.
 const MAX_PAGES: usize = 40;

@@ -11,7 +11,7 @@
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use rt::signal;
-use rt::sys::{clone_flags as cf, nr};
+use rt::sys::{clone_flags as cf, futex_op, nr};
 
 /// The flags of a thread sharing everything, as pthreads make them, minus
 /// the TLS and tid options each caller picks.
@@ -78,24 +78,28 @@ pub fn spawn(
             "stlxr w13, w12, [x10]",
             "cbnz w13, 1b",
             "mov x0, x10",
-            "mov x1, #129", // FUTEX_WAKE_PRIVATE
+            "mov x1, #{wake}",
             "mov x2, #1",
-            "mov x8, #98",
+            "mov x8, #{futex}",
             "svc #0",
             "2: ldar w12, [x11]",
             "cbnz w12, 3f",
             "mov x0, x11",
-            "mov x1, #128", // FUTEX_WAIT_PRIVATE
+            "mov x1, #{wait}",
             "mov x2, #0",
             "mov x3, #0",
-            "mov x8, #98",
+            "mov x8, #{futex}",
             "svc #0",
             "b 2b",
             "3: mov x0, #0",
-            "mov x8, #93",
+            "mov x8, #{exit}",
             "svc #0",
             "brk #0x99",
             "9:",
+            futex = const nr::FUTEX,
+            wake = const futex_op::FUTEX_WAKE_PRIVATE,
+            wait = const futex_op::FUTEX_WAIT_PRIVATE,
+            exit = const nr::EXIT,
             inlateout("x0") flags => ret,
             in("x1") sp,
             in("x2") ptid,

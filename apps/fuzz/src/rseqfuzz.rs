@@ -14,8 +14,9 @@ use rt::{println, sched, signal, thread};
 use crate::faults::FaultCtx;
 use crate::mem::{self, KERNEL_IMAGE, KERNEL_VA, USER_BASE, USER_UNMAPPED, WINDOW};
 use crate::rng::Rng;
+use crate::spin_us;
 use crate::stats::{self, anomaly};
-use crate::{ops::Worker, spin_us};
+use crate::worker::Worker;
 
 /// `rseq_cs` of the calling thread's area.
 fn rseq_cs_ptr() -> *mut u64 {

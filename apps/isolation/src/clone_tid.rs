@@ -94,7 +94,7 @@ core::arch::global_asm!(
     "iso_clone:",
     "    and x1, x1, #-16",
     "    stp x5, x6, [x1, #-16]!",
-    "    mov x8, #220",
+    "    mov x8, #{clone}",
     "    svc #0",
     "    cbz x0, 1f",
     "    ret",
@@ -105,6 +105,7 @@ core::arch::global_asm!(
     "    brk #0x1",
     ".size iso_clone, . - iso_clone",
     ".popsection",
+    clone = const sys::nr::CLONE,
 );
 
 /// A child: says it runs, waits to be released (at most 2 s), exits.

@@ -64,7 +64,7 @@ pub fn syscall_in_cs(debug: bool) -> i32 {
     unsafe {
         librseq::rseq_cs_asm!(
             body: [
-                "mov x8, #172",
+                "mov x8, #{getpid}",
                 "svc #0",
                 // The return address must lie inside the section for the
                 // kernel to see the syscall as made from it.
@@ -74,6 +74,7 @@ pub fn syscall_in_cs(debug: bool) -> i32 {
             abort: ["mov x0, #-1", "99:", "str xzr, [{area}, #8]"],
             area = in(reg) area,
             tmp = out(reg) _,
+            getpid = const sys::nr::GETPID,
             out("x0") pid,
             out("x8") _,
             options(nostack),

@@ -24,7 +24,7 @@ pub fn roundtrip(src: &[u128; 32], fpcr: u64, svcs: u64, spin_ticks: u64) -> ([u
             "ldp q28, q29, [{src}, #448]", "ldp q30, q31, [{src}, #480]",
             // (a) syscalls
             "cbz {svcs}, 2f",
-            "1: mov x8, #172",
+            "1: mov x8, #{getpid}",
             "svc #0",
             "subs {svcs}, {svcs}, #1",
             "b.ne 1b",
@@ -55,6 +55,7 @@ pub fn roundtrip(src: &[u128; 32], fpcr: u64, svcs: u64, spin_ticks: u64) -> ([u
             spin = in(reg) spin_ticks,
             t = out(reg) _,
             end = out(reg) _,
+            getpid = const crate::sys::nr::GETPID,
             out("x0") _, out("x8") _,
             out("v0") _, out("v1") _, out("v2") _, out("v3") _, out("v4") _, out("v5") _, out("v6") _, out("v7") _,
             out("v8") _, out("v9") _, out("v10") _, out("v11") _, out("v12") _, out("v13") _, out("v14") _, out("v15") _,

@@ -29,6 +29,8 @@ pub mod sched;
 pub mod signal;
 pub mod sync;
 pub mod sys;
+#[cfg(target_arch = "aarch64")]
+mod tcb;
 pub mod test;
 #[cfg(target_arch = "aarch64")]
 pub mod thread;

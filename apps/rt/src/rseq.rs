@@ -35,8 +35,7 @@
 //! that rewrites `cpu_id_start` (v1) clears bit 63 of that word and so
 //! invalidates the cache (DESIGN §3).
 
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, Ordering, compiler_fence};
+use core::sync::atomic::{AtomicU8, Ordering, compiler_fence};
 
 pub use rseq::uapi::{
     ORIG_RSEQ_SIZE, RSEQ_CPU_ID_REGISTRATION_FAILED_U32, RSEQ_CPU_ID_UNINITIALIZED_U32,
@@ -45,6 +44,7 @@ pub use rseq::uapi::{
 };
 
 use crate::sys;
+pub use crate::tcb::RseqTcb;
 
 /// [`mode`]: the app registers nothing.
 pub const MODE_NONE: u8 = 0;
@@ -52,49 +52,6 @@ pub const MODE_NONE: u8 = 0;
 pub const MODE_V1: u8 = 1;
 /// [`mode`]: optimized (64-byte registration).
 pub const MODE_V2: u8 = 2;
-
-/// One thread's rseq data: runtime bookkeeping, the app's 8-byte slot, and
-/// the registered `struct rseq`. See the module docs for the layout.
-#[repr(C, align(64))]
-pub struct RseqTcb {
-    /// The length this thread is registered with (0: not registered).
-    len: AtomicU32,
-    /// The positive errno of the runtime's registration attempt (0: none).
-    errno: AtomicI32,
-    _pad: [u8; 48],
-    /// App-owned: the 8 bytes right before the area.
-    slot: UnsafeCell<u64>,
-    /// The area the kernel writes (`cpu_id_start`, `cpu_id`, ...).
-    area: UnsafeCell<Rseq>,
-}
-
-// SAFETY: `len` and `errno` are atomics; `slot` and `area` are only reached
-// through raw pointers (the kernel and the owning thread write them, with
-// volatile accesses), never through references that could alias.
-unsafe impl Sync for RseqTcb {}
-
-const _: () = assert!(core::mem::offset_of!(RseqTcb, slot) == 56);
-const _: () = assert!(core::mem::offset_of!(RseqTcb, area) == 64);
-const _: () = assert!(core::mem::size_of::<RseqTcb>() == 128);
-
-impl RseqTcb {
-    /// An unregistered area (`cpu_id` = `RSEQ_CPU_ID_UNINITIALIZED`).
-    pub const fn new() -> RseqTcb {
-        RseqTcb {
-            len: AtomicU32::new(0),
-            errno: AtomicI32::new(0),
-            _pad: [0; 48],
-            slot: UnsafeCell::new(0),
-            area: UnsafeCell::new(Rseq::new()),
-        }
-    }
-}
-
-impl Default for RseqTcb {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 #[cfg(target_os = "none")]
 unsafe extern "C" {
@@ -148,7 +105,7 @@ pub fn mode_tag() -> [u8; 4] {
 
 #[inline]
 fn tcb() -> &'static RseqTcb {
-    crate::thread::current_rseq_tcb()
+    crate::tcb::current_rseq_tcb()
 }
 
 /// The calling thread's `struct rseq`.

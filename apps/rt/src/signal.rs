@@ -1,6 +1,6 @@
 //! Signals with Linux's aarch64 ABI: `rt_sigaction` with the kernel's
 //! `struct sigaction`, `SA_SIGINFO` handlers, and the runtime's own restorer
-//! (`mov x8, #139; svc #0`, i.e. `rt_sigreturn`).
+//! (`mov x8, #RT_SIGRETURN; svc #0`).
 //!
 //! A handler runs on the interrupted thread's stack (there is no
 //! `sigaltstack` here) with `x0 = sig`, `x1 = &siginfo`, `x2 = &ucontext`
@@ -29,13 +29,14 @@ core::arch::global_asm!(
     ".type __rt_sigreturn, %function",
     ".p2align 2",
     "__rt_sigreturn:",
-    "    mov x8, #139",
+    "    mov x8, #{rt_sigreturn}",
     "    svc #0",
     ".size __rt_sigreturn, . - __rt_sigreturn",
     ".popsection",
+    rt_sigreturn = const sys::nr::RT_SIGRETURN,
 );
 
-/// The address of the runtime's restorer (`mov x8, #139; svc #0`).
+/// The address of the runtime's restorer (`mov x8, #RT_SIGRETURN; svc #0`).
 pub fn restorer() -> u64 {
     __rt_sigreturn as *const () as u64
 }

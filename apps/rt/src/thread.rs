@@ -27,81 +27,33 @@
 //! - The child starts in an asm trampoline on its new stack, which calls the
 //!   function and then `exit(ret)` (which ends the thread only); the return
 //!   value is also stored in the block for `join`.
-//! - rseq: the block holds the thread's [`RseqTcb`] (its `struct rseq` and
-//!   the app's slot before it). [`spawn`] and [`spawn_with_stack`] threads
-//!   register it in the trampoline before their function runs, in the app's
-//!   mode ([`crate::rseq`]); [`spawn_with`] threads (raw clones) start
-//!   unregistered, as `clone(CLONE_VM)` children do on Linux. Like glibc's
-//!   pthread_create, `spawn` blocks all signals around `clone` and the new
-//!   thread restores the creator's mask only after registering, so no
-//!   signal handler ever runs on a not-yet-registered thread.
+//! - rseq: the block holds the thread's [`RseqTcb`](crate::rseq::RseqTcb)
+//!   (its `struct rseq` and the app's slot before it). [`spawn`] and
+//!   [`spawn_with_stack`] threads register it in the trampoline before their
+//!   function runs, in the app's mode ([`crate::rseq`]); [`spawn_with`]
+//!   threads (raw clones) start unregistered, as `clone(CLONE_VM)` children
+//!   do on Linux. Like glibc's pthread_create, `spawn` blocks all signals
+//!   around `clone` and the new thread restores the creator's mask only
+//!   after registering, so no signal handler ever runs on a
+//!   not-yet-registered thread.
 //! - A panic in any thread ends the whole process (status 101), as in `rt`'s
 //!   single-threaded world. A `JoinHandle` dropped without `join` detaches
 //!   the thread and leaks its mapping. There is no guard page below a stack.
 
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
-use crate::rseq::RseqTcb;
 use crate::sys::{self, Timespec, clone_flags, errno};
+use crate::tcb::{MAIN_BLOCK, current_block, set_tpidr};
+pub use crate::tcb::{ThreadBlock, init_main, tpidr};
 
 /// The default stack size of a spawned thread.
 pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
 
 const PAGE_SIZE: usize = 4096;
 
-/// What the tid word holds between spawn and the kernel's `PARENT_SETTID`
-/// store: nonzero, so a kernel without `CLONE_PARENT_SETTID` still lets
-/// `join` wait for `CLONE_CHILD_CLEARTID`.
-const TID_UNSET: u32 = u32::MAX;
-
-/// A thread's control block, at the top of its stack mapping; `TPIDR_EL0`
-/// points at it.
-#[repr(C, align(64))]
-pub struct ThreadBlock {
-    /// The clone tid word: `parent_tid` and `child_tid` (set by the kernel,
-    /// zeroed at exit). Must stay the first field.
-    tid_word: AtomicU32,
-    /// The thread's own tid (`gettid` at start), never cleared.
-    tid: AtomicU32,
-    /// The function's return value, stored before `exit`.
-    ret: AtomicI32,
-    /// Whether the trampoline registers rseq for the thread.
-    rseq_auto: bool,
-    /// The creator's signal mask, restored by the trampoline after the
-    /// registration (the creator blocked everything around clone).
-    sigmask: Option<u64>,
-    f: Option<fn(usize) -> i32>,
-    arg: usize,
-    /// The whole mapping (stack + this block), unmapped by `join`.
-    map_base: usize,
-    map_len: usize,
-    /// The thread's rseq area and the app's slot before it.
-    rseq: RseqTcb,
-}
-
-impl ThreadBlock {
-    const fn empty() -> ThreadBlock {
-        ThreadBlock {
-            tid_word: AtomicU32::new(TID_UNSET),
-            tid: AtomicU32::new(0),
-            ret: AtomicI32::new(0),
-            rseq_auto: false,
-            sigmask: None,
-            f: None,
-            arg: 0,
-            map_base: 0,
-            map_len: 0,
-            rseq: RseqTcb::new(),
-        }
-    }
-}
-
+// The block fills (part of) the mapping's last page.
 const _: () = assert!(core::mem::size_of::<ThreadBlock>() <= PAGE_SIZE);
-const _: () = assert!(core::mem::offset_of!(ThreadBlock, tid_word) == 0);
-
-/// The main thread's block (its stack is the kernel's initial stack).
-static MAIN_BLOCK: ThreadBlock = ThreadBlock::empty();
 
 /// How many spawned threads found `TPIDR_EL0` not pointing at their block
 /// (a kernel that ignored `CLONE_SETTLS`) and had to set it themselves.
@@ -112,61 +64,10 @@ pub fn tls_fixups() -> u32 {
     TLS_FIXUPS.load(Ordering::SeqCst)
 }
 
-/// `TPIDR_EL0`.
-#[inline(always)]
-pub fn tpidr() -> u64 {
-    let v: u64;
-    // SAFETY: TPIDR_EL0 is readable at EL0; no memory is touched.
-    unsafe {
-        core::arch::asm!("mrs {}, tpidr_el0", out(reg) v, options(nomem, nostack, preserves_flags))
-    };
-    v
-}
-
-/// Sets `TPIDR_EL0` (private: the runtime owns it).
-#[inline(always)]
-fn set_tpidr(v: u64) {
-    // SAFETY: TPIDR_EL0 is writable at EL0; only the runtime reads it, and
-    // it always points at a live ThreadBlock (ours or MAIN_BLOCK).
-    unsafe {
-        core::arch::asm!("msr tpidr_el0, {}", in(reg) v, options(nomem, nostack, preserves_flags))
-    };
-}
-
-/// Points the main thread's `TPIDR_EL0` at its static block (idempotent;
-/// also done lazily by [`current_tid`]). Call it only from the main thread.
-pub fn init_main() {
-    if tpidr() == 0 {
-        MAIN_BLOCK
-            .tid
-            .store(sys::gettid() as u32, Ordering::Relaxed);
-        set_tpidr(&MAIN_BLOCK as *const ThreadBlock as u64);
-    }
-}
-
-/// The calling thread's block.
-fn current_block() -> &'static ThreadBlock {
-    let mut p = tpidr();
-    if p == 0 {
-        // Only the main thread runs with TPIDR_EL0 == 0 (clone sets it).
-        init_main();
-        p = tpidr();
-    }
-    // SAFETY: TPIDR_EL0 is only ever set by this module, to MAIN_BLOCK or to
-    // the block of the running thread, which lives until the thread exits.
-    unsafe { &*(p as *const ThreadBlock) }
-}
-
 /// The calling thread's tid, read through `TPIDR_EL0` (no syscall once the
 /// thread's block is initialised).
 pub fn current_tid() -> i64 {
     current_block().tid.load(Ordering::Relaxed) as i64
-}
-
-/// The calling thread's rseq data (see [`crate::rseq`]).
-#[inline]
-pub(crate) fn current_rseq_tcb() -> &'static RseqTcb {
-    &current_block().rseq
 }
 
 /// True when called from the main thread (the one `_start` ran on).
@@ -267,7 +168,7 @@ core::arch::global_asm!(
     "__rt_clone:",
     "    and x1, x1, #-16",
     "    str x5, [x1, #-16]!",
-    "    mov x8, #220",
+    "    mov x8, #{clone}",
     "    svc #0",
     "    cbz x0, 1f",
     "    ret",
@@ -279,6 +180,7 @@ core::arch::global_asm!(
     ".size __rt_clone, . - __rt_clone",
     ".popsection",
     start = sym thread_start,
+    clone = const sys::nr::CLONE,
 );
 
 /// The child's first Rust code, on its own stack.
