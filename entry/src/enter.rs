@@ -106,8 +106,8 @@ mod tests {
     use std::panic::{AssertUnwindSafe, catch_unwind, panic_any};
     use std::vec::Vec;
 
-    const GETPID: u64 = 172;
-    const SLICE_YIELD: u64 = 471;
+    const GETPID: u64 = abi::nr::GETPID;
+    const SLICE_YIELD: u64 = abi::nr::RSEQ_SLICE_YIELD;
     /// The frame's pc in the fake; inside the critical section below.
     const PC_IN_CS: u64 = 0x4000;
 

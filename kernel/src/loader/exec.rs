@@ -103,11 +103,15 @@ pub fn load_app(args: &str) -> Result<TrapFrame, ExecError> {
     Ok(TrapFrame::new_user(image.entry(), sp))
 }
 
-/// The signal-return trampoline page: `mov x8, #139; svc #0` (rt_sigreturn),
+/// The signal-return trampoline page: `mov x8, #__NR_rt_sigreturn; svc #0`,
 /// used as the handler's return address when SA_RESTORER is not given, as
 /// Linux uses the vDSO's `__kernel_rt_sigreturn`.
 fn map_sigpage() -> Result<(), arch::mmu::MapError> {
-    const TRAMPOLINE: [u32; 2] = [0xd280_1168, 0xd400_0001];
+    /// `movz x8, #imm16` with the immediate in bits 5..21, and `svc #0`.
+    const MOVZ_X8: u32 = 0xd280_0008;
+    const SVC_0: u32 = 0xd400_0001;
+    const TRAMPOLINE: [u32; 2] = [MOVZ_X8 | (abi::nr::RT_SIGRETURN as u32) << 5, SVC_0];
+    const _: () = assert!(abi::nr::RT_SIGRETURN < 1 << 16);
     let pa = mm::map_user_zeroed(mm::SIGPAGE, arch::PAGE_SIZE as u64, MapKind::UserText)?;
     // SAFETY: a fresh frame just mapped for this page.
     unsafe { core::ptr::copy_nonoverlapping(TRAMPOLINE.as_ptr(), pa as *mut u32, 2) };
