@@ -18,6 +18,10 @@ core::arch::global_asm!(
     include_str!("boot.s"),
     BOOT_STACK_SIZE = const BOOT_STACK_SIZE,
     SCTLR_EL1_RESET = const SCTLR_EL1_RESET,
+    EARLY_BLOCK = const crate::mmu::EARLY_BLOCK,
+    MAIR_VALUE = const crate::mmu::MAIR_VALUE,
+    TCR_VALUE = const crate::mmu::TCR_VALUE,
+    KERNEL_OFFSET = const crate::mmu::KERNEL_OFFSET,
 );
 
 core::arch::global_asm!(
@@ -51,16 +55,16 @@ pub unsafe fn enter_user(tf: *mut crate::TrapFrame) -> ! {
 /// so [`publish_secondary_boot`] cleans it to memory.
 #[repr(C)]
 pub struct SecondaryBoot {
-    mair: u64,
     tcr: u64,
+    ttbr1: u64,
     ttbr0: u64,
     sctlr: u64,
 }
 
 #[unsafe(no_mangle)]
 static mut SECONDARY_BOOT: SecondaryBoot = SecondaryBoot {
-    mair: 0,
     tcr: 0,
+    ttbr1: 0,
     ttbr0: 0,
     sctlr: 0,
 };
@@ -69,19 +73,19 @@ unsafe extern "C" {
     fn secondary_entry();
 }
 
-/// Physical (= virtual) address secondaries must start at.
+/// The physical address secondaries must start at (their MMU is off).
 pub fn secondary_entry_addr() -> u64 {
-    secondary_entry as *const () as u64
+    crate::mmu::virt_to_phys(secondary_entry as *const () as u64)
 }
 
 /// Copies this CPU's MMU registers for the secondaries and cleans them to
 /// the point of coherency. Call on CPU 0 after its MMU is on, before
 /// starting any secondary.
 pub fn publish_secondary_boot() {
-    use aarch64_cpu::registers::{MAIR_EL1, Readable, SCTLR_EL1, TCR_EL1, TTBR0_EL1};
+    use aarch64_cpu::registers::{Readable, SCTLR_EL1, TCR_EL1, TTBR0_EL1, TTBR1_EL1};
     let boot = SecondaryBoot {
-        mair: MAIR_EL1.get(),
         tcr: TCR_EL1.get(),
+        ttbr1: TTBR1_EL1.get(),
         ttbr0: TTBR0_EL1.get(),
         sctlr: SCTLR_EL1.get(),
     };

@@ -34,13 +34,9 @@ primary_entry:
     b.ne    1f
     bl      el2_to_el1
 1:
-    // Stack of CPU 0: the top of the first per-CPU stack.
-    adrp    x0, __stacks_start
-    add     x0, x0, :lo12:__stacks_start
-    mov     x1, #{BOOT_STACK_SIZE}
-    add     sp, x0, x1
-
-    // Zero BSS (16-byte aligned bounds, see the linker script).
+    // Zero BSS (16-byte aligned bounds, see the linker script). Until the
+    // MMU is on, this code runs at its physical address: only PC-relative
+    // addressing (adrp) is used, no stack, no Rust.
     adrp    x0, __bss_start
     add     x0, x0, :lo12:__bss_start
     adrp    x1, __bss_end
@@ -50,8 +46,30 @@ primary_entry:
     stp     xzr, xzr, [x0], #16
     b       2b
 3:
-    adrp    x0, exception_vectors
-    add     x0, x0, :lo12:exception_vectors
+    // The early tables: physical 0..4 GiB as 1 GiB blocks of normal memory,
+    // reached both at their physical address (TTBR0: the identity map the
+    // next instructions run from) and at KERNEL_OFFSET + physical (TTBR1:
+    // where the kernel is linked). `mm::init_early` replaces them.
+    adrp    x0, early_tables
+    mov     x1, #{EARLY_BLOCK}
+    mov     x2, #0
+4:  orr     x3, x1, x2, lsl #30
+    str     x3, [x0, x2, lsl #3]
+    add     x2, x2, #1
+    cmp     x2, #4
+    b.lo    4b
+    dsb     sy
+    mov     x1, x0
+    bl      enable_mmu
+    ldr     x0, =5f                 // the link-time (high) address
+    br      x0
+5:
+    // Stack of CPU 0: the top of the first per-CPU stack.
+    ldr     x0, =__stacks_start
+    mov     x1, #{BOOT_STACK_SIZE}
+    add     sp, x0, x1
+
+    ldr     x0, =exception_vectors
     msr     vbar_el1, x0
 
     // EL0 may use FP/SIMD freely (CPACR_EL1.FPEN = 0b11). The kernel itself is
@@ -67,6 +85,56 @@ primary_entry:
 park:
     wfe
     b       park
+    .cfi_endproc
+
+// Turns the MMU and the caches on with TTBR1 = x0 and TTBR0 = x1 (physical
+// addresses), and Linux's split: 39-bit halves, 4 KiB granules. Runs and
+// returns at the caller's (physical) address: TTBR0 must identity-map it.
+enable_mmu:
+    .cfi_startproc
+    ldr     x2, ={MAIR_VALUE}
+    msr     mair_el1, x2
+    ldr     x2, ={TCR_VALUE}
+    mrs     x3, id_aa64mmfr0_el1
+    and     x3, x3, #0xf            // PARange
+    cmp     x3, #5
+    mov     x4, #5
+    csel    x3, x3, x4, lo          // at most 48 bits
+    bfi     x2, x3, #32, #3         // TCR_EL1.IPS
+    msr     tcr_el1, x2
+    msr     ttbr0_el1, x1
+    msr     ttbr1_el1, x0
+    dsb     ish
+    tlbi    vmalle1
+    dsb     ish
+    isb
+    mrs     x2, sctlr_el1
+    orr     x2, x2, #(1 << 0)       // M
+    orr     x2, x2, #(1 << 2)       // C
+    orr     x2, x2, #(1 << 12)      // I
+    msr     sctlr_el1, x2
+    isb
+    ret
+    .cfi_endproc
+
+// Replaces TTBR1 with x0 (a physical address) while running from the
+// identity map in TTBR0, so that no instruction is fetched through the
+// tables being replaced (Linux's `idmap_cpu_replace_ttbr1`). Called at its
+// high address; returns there through the new tables.
+.global __arch_replace_ttbr1
+__arch_replace_ttbr1:
+    .cfi_startproc
+    adr     x1, 1f
+    ldr     x2, ={KERNEL_OFFSET}
+    sub     x1, x1, x2
+    br      x1                      // on at the physical alias
+1:  msr     ttbr1_el1, x0
+    isb
+    dsb     ish
+    tlbi    vmalle1
+    dsb     ish
+    isb
+    ret
     .cfi_endproc
 
 // Leave EL2 for EL1 with nothing trapped to EL2 that the kernel uses.
@@ -121,30 +189,37 @@ secondary_entry:
     b.ne    1f
     bl      el2_to_el1
 1:
-    adrp    x0, SECONDARY_BOOT
-    add     x0, x0, :lo12:SECONDARY_BOOT
-    ldp     x1, x2, [x0]            // mair, tcr
-    ldp     x3, x4, [x0, #16]       // ttbr0, sctlr
-    msr     mair_el1, x1
-    msr     tcr_el1, x2
-    msr     ttbr0_el1, x3
+    // The MMU on with the kernel's own TTBR1 and, for the next few
+    // instructions at their physical address, the early identity tables
+    // in TTBR0; then on at the high address, the app's TTBR0.
+    adrp    x5, SECONDARY_BOOT
+    add     x5, x5, :lo12:SECONDARY_BOOT
+    ldr     x0, [x5, #8]            // ttbr1
+    adrp    x1, early_tables
+    bl      enable_mmu
+    ldr     x0, =2f
+    br      x0
+2:
+    ldr     x5, =SECONDARY_BOOT
+    ldp     x1, x2, [x5, #16]       // ttbr0, sctlr
+    ldr     x3, [x5]                // tcr
+    msr     tcr_el1, x3
+    msr     ttbr0_el1, x1
     dsb     ish
     tlbi    vmalle1
     dsb     ish
     isb
-    msr     sctlr_el1, x4
+    msr     sctlr_el1, x2
     isb
 
-    adrp    x0, __stacks_start
-    add     x0, x0, :lo12:__stacks_start
+    ldr     x0, =__stacks_start
     mov     x1, #{BOOT_STACK_SIZE}
     add     x2, x19, #1
     mul     x2, x2, x1
     add     x0, x0, x2
     mov     sp, x0
 
-    adrp    x0, exception_vectors
-    add     x0, x0, :lo12:exception_vectors
+    ldr     x0, =exception_vectors
     msr     vbar_el1, x0
     mov     x0, #(3 << 20)
     msr     cpacr_el1, x0
@@ -153,6 +228,15 @@ secondary_entry:
     mov     x0, x19
     mov     x1, x20
     bl      secondary_main
-2:  wfe
-    b       2b
+3:  wfe
+    b       3b
     .cfi_endproc
+
+// The early translation tables (one level-1 table), zeroed with BSS and
+// filled by primary_entry; secondaries use them as their identity map for
+// the moment their MMU turns on.
+.section .bss.early_tables, "aw", @nobits
+.balign 4096
+.global early_tables
+early_tables:
+    .space 4096

@@ -37,6 +37,18 @@ impl Gic {
     /// The addresses must be the GIC's register frames, mapped as device
     /// memory, with no other driver instance using them.
     pub unsafe fn init(config: GicConfig, cpus: usize, cpu: usize) -> Gic {
+        // The configuration holds physical addresses (the DTB's); the
+        // kernel reaches devices through its linear map.
+        let config = match config {
+            GicConfig::V2 { gicd, gicc } => GicConfig::V2 {
+                gicd: crate::mmu::phys_to_virt(gicd as u64) as usize,
+                gicc: crate::mmu::phys_to_virt(gicc as u64) as usize,
+            },
+            GicConfig::V3 { gicd, gicr } => GicConfig::V3 {
+                gicd: crate::mmu::phys_to_virt(gicd as u64) as usize,
+                gicr: crate::mmu::phys_to_virt(gicr as u64) as usize,
+            },
+        };
         match config {
             GicConfig::V2 { gicd, gicc } => {
                 // SAFETY: the caller guarantees the frames are the GICv2 ones.

@@ -1,21 +1,40 @@
-//! Stage-1 translation for the one address space (TTBR0_EL1 only).
+//! Stage-1 translation: the kernel in the high half (TTBR1_EL1), the app in
+//! the low half (TTBR0_EL1), as Linux splits them.
 //!
-//! 4 KiB granule, 39-bit virtual addresses (T0SZ = 25), so walks start at
-//! level 1 (1 GiB per entry), then level 2 (2 MiB blocks), then level 3
-//! (4 KiB pages). The kernel is identity-mapped and EL1-only; the app's
-//! window is a separate range of virtual addresses mapped page by page.
+//! 4 KiB granule, 39-bit virtual addresses in each half (T0SZ = T1SZ = 25,
+//! Linux's `CONFIG_ARM64_VA_BITS_39`), so walks start at level 1 (1 GiB per
+//! entry), then level 2 (2 MiB blocks), then level 3 (4 KiB pages). The
+//! kernel reaches all RAM and the devices through its linear map, virtual =
+//! physical + [`KERNEL_OFFSET`]; the app owns every address below
+//! `1 << VA_BITS` and none of the kernel's.
 //!
-//! Building tables is pure logic over a [`TableSource`] (physical address ==
-//! pointer, true for the kernel's identity map and for host tests), so it is
-//! unit-tested on the host. Only [`enable`] touches system registers.
+//! Building tables is pure logic over a [`TableSource`] (tables reached at
+//! physical address + an offset: the linear map's in the kernel, 0 in host
+//! tests), so it is unit-tested on the host. Only [`enable`] touches system
+//! registers.
 
 /// Entries per table.
 pub const ENTRIES: usize = 512;
 /// Bytes mapped by one level-2 block.
 pub const BLOCK_2M: u64 = 2 << 20;
 const PAGE: u64 = 4096;
-/// Virtual address bits (TCR_EL1.T0SZ = 64 - VA_BITS).
+/// Virtual address bits (TCR_EL1.T0SZ = T1SZ = 64 - VA_BITS).
 pub const VA_BITS: u32 = 39;
+/// The first address of the high half, where the kernel's linear map puts
+/// physical address 0: a kernel virtual address is physical + this.
+pub const KERNEL_OFFSET: u64 = !((1 << VA_BITS) - 1);
+
+/// The kernel's virtual address of physical address `pa` (the linear map).
+#[inline(always)]
+pub const fn phys_to_virt(pa: u64) -> u64 {
+    pa.wrapping_add(KERNEL_OFFSET)
+}
+
+/// The physical address of kernel virtual address `va` (the linear map).
+#[inline(always)]
+pub const fn virt_to_phys(va: u64) -> u64 {
+    va.wrapping_sub(KERNEL_OFFSET)
+}
 
 /// One translation table, page sized and aligned.
 #[repr(C, align(4096))]
@@ -28,7 +47,8 @@ impl Table {
     }
 }
 
-/// Hands out zeroed tables whose address is their physical address.
+/// Hands out zeroed tables, as pointers the caller can use (at physical
+/// address + the tables' offset, see [`PageTables::new`]).
 pub trait TableSource {
     /// A zeroed, page-aligned table, or `None` when out of tables.
     fn alloc_table(&mut self) -> Option<*mut Table>;
@@ -108,25 +128,39 @@ pub enum MapError {
     OutOfTables,
 }
 
-/// The translation tables rooted at one level-1 table.
+/// The translation tables rooted at one level-1 table: one half of the
+/// address space.
 pub struct PageTables {
     root: *mut Table,
+    /// The half's first address: 0 (TTBR0) or [`KERNEL_OFFSET`] (TTBR1).
+    base: u64,
+    /// Where tables are reached: pointer = physical address + `offset`.
+    offset: u64,
 }
 
 // SAFETY: the tables are plain memory; callers serialise updates.
 unsafe impl Send for PageTables {}
 
 impl PageTables {
-    /// Fresh, empty tables.
-    pub fn new(src: &mut impl TableSource) -> Result<Self, MapError> {
+    /// Fresh, empty tables for the half starting at `base` (0 or
+    /// [`KERNEL_OFFSET`]), whose tables `src` hands out at physical address
+    /// + `offset`.
+    pub fn new(src: &mut impl TableSource, base: u64, offset: u64) -> Result<Self, MapError> {
         Ok(PageTables {
             root: src.alloc_table().ok_or(MapError::OutOfTables)?,
+            base,
+            offset,
         })
     }
 
-    /// Physical address of the level-1 table (for TTBR0_EL1).
+    /// Physical address of the level-1 table (for TTBRn_EL1).
     pub fn root_addr(&self) -> u64 {
-        self.root as u64
+        (self.root as u64).wrapping_sub(self.offset)
+    }
+
+    /// Whether `[va, end)` (`end` computed without overflow) lies in this half.
+    fn in_half(&self, va: u64, end: u64) -> bool {
+        va >= self.base && end - self.base <= 1 << VA_BITS
     }
 
     /// Maps `[va, va + size)` to `[pa, pa + size)` with the permissions of
@@ -143,7 +177,7 @@ impl PageTables {
             return Err(MapError::BadRange);
         }
         let end = va.checked_add(size).ok_or(MapError::BadRange)?;
-        if end > 1 << VA_BITS {
+        if !self.in_half(va, end) {
             return Err(MapError::BadRange);
         }
         let (mut va, mut pa) = (va, pa);
@@ -185,7 +219,10 @@ impl PageTables {
         let mut va = va & !(PAGE - 1);
         while va < end {
             let Some(l2) = self.table_at(self.root, l1_index(va)) else {
-                va = (va | ((1 << 30) - 1)) + 1;
+                match (va | ((1 << 30) - 1)).checked_add(1) {
+                    Some(next) => va = next,
+                    None => break, // the last GiB of the high half
+                }
                 continue;
             };
             // SAFETY: `l2` is a live table reached from the root.
@@ -194,14 +231,20 @@ impl PageTables {
                 if va.is_multiple_of(BLOCK_2M) && end - va >= BLOCK_2M {
                     *e2 = 0;
                 }
-                va = (va | (BLOCK_2M - 1)) + 1;
+                match (va | (BLOCK_2M - 1)).checked_add(1) {
+                    Some(next) => va = next,
+                    None => break,
+                }
                 continue;
             }
             if let Some(l3) = self.table_at(l2, l2_index(va)) {
                 // SAFETY: `l3` is a live table reached from the root.
                 unsafe { (*l3).0[l3_index(va)] = 0 };
             }
-            va += PAGE;
+            match va.checked_add(PAGE) {
+                Some(next) => va = next,
+                None => break,
+            }
         }
     }
 
@@ -212,7 +255,9 @@ impl PageTables {
     /// them, and calls this only on ranges whose tables came from the
     /// allocator `freed` returns them to (the user window).
     pub fn prune(&mut self, va: u64, size: u64, freed: &mut impl FnMut(u64)) {
-        let end = va.saturating_add(size).min(1 << VA_BITS);
+        let end = va
+            .saturating_add(size)
+            .min(self.base + ((1 << VA_BITS) - 1));
         let mut gib = va & !((1 << 30) - 1);
         while gib < end {
             if let Some(l2) = self.table_at(self.root, l1_index(gib)) {
@@ -229,17 +274,20 @@ impl PageTables {
                     {
                         // SAFETY: `l2` is a live table reached from the root.
                         unsafe { (*l2).0[i] = 0 };
-                        freed(l3 as u64);
+                        freed((l3 as u64).wrapping_sub(self.offset));
                     }
                 }
                 // SAFETY: as above.
                 if unsafe { (*l2).0.iter().all(|&e| e & desc::VALID == 0) } {
                     // SAFETY: the root is live.
                     unsafe { (*self.root).0[l1_index(gib)] = 0 };
-                    freed(l2 as u64);
+                    freed((l2 as u64).wrapping_sub(self.offset));
                 }
             }
-            gib += 1 << 30;
+            match gib.checked_add(1 << 30) {
+                Some(next) => gib = next,
+                None => break,
+            }
         }
     }
 
@@ -268,7 +316,7 @@ impl PageTables {
         // SAFETY: `table` is a live table of this tree.
         let e = unsafe { (*table).0[index] };
         (e & (desc::VALID | desc::TABLE_OR_PAGE) == desc::VALID | desc::TABLE_OR_PAGE)
-            .then_some((e & desc::ADDR_MASK) as *mut Table)
+            .then_some((e & desc::ADDR_MASK).wrapping_add(self.offset) as *mut Table)
     }
 
     /// The next-level table for an entry, allocated if the entry is empty.
@@ -287,7 +335,7 @@ impl PageTables {
             return Err(MapError::AlreadyMapped(0)); // a block is in the way
         }
         let next = src.alloc_table().ok_or(MapError::OutOfTables)?;
-        *entry = next as u64 | desc::TABLE_OR_PAGE | desc::VALID;
+        *entry = (next as u64).wrapping_sub(self.offset) | desc::TABLE_OR_PAGE | desc::VALID;
         Ok(next)
     }
 }
@@ -324,31 +372,44 @@ pub mod perms {
     }
 }
 
-/// Loads the tables and turns the MMU, the caches and WXN on.
+/// TCR_EL1 for Linux's split with 39-bit halves, 4 KiB granules, walks
+/// cached write-back inner shareable; IPS is added from the CPU's PARange.
+pub const TCR_VALUE: u64 = (64 - VA_BITS as u64) // T0SZ
+    | 1 << 8 // IRGN0: write-back, write-allocate
+    | 1 << 10 // ORGN0
+    | 3 << 12 // SH0: inner shareable
+    | (64 - VA_BITS as u64) << 16 // T1SZ
+    | 1 << 24 // IRGN1
+    | 1 << 26 // ORGN1
+    | 3 << 28 // SH1
+    | 2 << 30; // TG1: 4 KiB
+
+/// A 1 GiB block of normal memory, EL1 read/write/execute: the early
+/// tables `boot.s` builds before the kernel's own.
+pub const EARLY_BLOCK: u64 = desc::ATTR_NORMAL | desc::SH_INNER | desc::AF | desc::VALID;
+
+#[cfg(target_arch = "aarch64")]
+unsafe extern "C" {
+    fn __arch_replace_ttbr1(root: u64);
+}
+
+/// Installs the kernel's tables in TTBR1 and the app's in TTBR0 (physical
+/// addresses), replacing the early ones `boot.s` turned the MMU on with,
+/// and turns WXN on.
 ///
 /// # Safety
 ///
-/// `root` must map the running kernel (identity), its stacks and every
-/// device it will touch, with the attributes the code expects.
+/// `kernel_root` must map the running kernel at its link addresses, its
+/// stacks and every device it will touch, with the attributes the code
+/// expects; TTBR0 must still hold the early identity tables.
 #[cfg(target_arch = "aarch64")]
-pub unsafe fn enable(root: u64) {
-    use aarch64_cpu::registers::{
-        ID_AA64MMFR0_EL1, MAIR_EL1, ReadWriteable, Readable, SCTLR_EL1, TCR_EL1, TTBR0_EL1,
-        Writeable,
-    };
-    MAIR_EL1.set(MAIR_VALUE);
-    let ips = ID_AA64MMFR0_EL1.read(ID_AA64MMFR0_EL1::PARange).min(0b101);
-    TCR_EL1.write(
-        TCR_EL1::T0SZ.val(64 - VA_BITS as u64)
-            + TCR_EL1::IRGN0::WriteBack_ReadAlloc_WriteAlloc_Cacheable
-            + TCR_EL1::ORGN0::WriteBack_ReadAlloc_WriteAlloc_Cacheable
-            + TCR_EL1::SH0::Inner
-            + TCR_EL1::TG0::KiB_4
-            + TCR_EL1::EPD1::DisableTTBR1Walks
-            + TCR_EL1::IPS.val(ips),
-    );
-    TTBR0_EL1.set(root);
-    // SAFETY: barriers and a full local TLB invalidation before enabling.
+pub unsafe fn enable(kernel_root: u64, user_root: u64) {
+    use aarch64_cpu::registers::{ReadWriteable, SCTLR_EL1, TTBR0_EL1, Writeable};
+    // SAFETY: forwarded from the caller; the routine switches from the
+    // identity map, which TTBR0 still holds.
+    unsafe { __arch_replace_ttbr1(kernel_root) };
+    TTBR0_EL1.set(user_root);
+    // SAFETY: barriers and a full local TLB invalidation after the switch.
     unsafe {
         core::arch::asm!(
             "dsb ish",
@@ -358,12 +419,7 @@ pub unsafe fn enable(root: u64) {
             options(nostack)
         );
     }
-    SCTLR_EL1.modify(
-        SCTLR_EL1::M::Enable
-            + SCTLR_EL1::C::Cacheable
-            + SCTLR_EL1::I::Cacheable
-            + SCTLR_EL1::WXN::Enable,
-    );
+    SCTLR_EL1.modify(SCTLR_EL1::WXN::Enable);
     aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
 }
 
@@ -431,7 +487,7 @@ mod tests {
     #[test]
     fn blocks_and_pages_translate() {
         let mut src = HostTables(Vec::new());
-        let mut pt = PageTables::new(&mut src).unwrap();
+        let mut pt = PageTables::new(&mut src, 0, 0).unwrap();
         pt.map(
             &mut src,
             0x4000_0000,
@@ -459,7 +515,7 @@ mod tests {
     #[test]
     fn overlap_and_misalignment_are_refused() {
         let mut src = HostTables(Vec::new());
-        let mut pt = PageTables::new(&mut src).unwrap();
+        let mut pt = PageTables::new(&mut src, 0, 0).unwrap();
         pt.map(&mut src, 0x1000, 0x1000, 0x1000, MapKind::KernelData)
             .unwrap();
         assert_eq!(
@@ -477,9 +533,59 @@ mod tests {
     }
 
     #[test]
+    fn the_high_half_maps_only_high_addresses() {
+        let mut src = HostTables(Vec::new());
+        let mut pt = PageTables::new(&mut src, KERNEL_OFFSET, 0).unwrap();
+        let va = phys_to_virt(0x4008_0000);
+        pt.map(&mut src, va, 0x4008_0000, 0x3000, MapKind::KernelText)
+            .unwrap();
+        assert_eq!(pt.translate(va + 0x1234).map(|t| t.0), Some(0x4008_1234));
+        assert_eq!(virt_to_phys(va), 0x4008_0000);
+        // A low-half address, or one past the top, is not this half's.
+        assert_eq!(
+            pt.map(
+                &mut src,
+                0x4008_0000,
+                0x4008_0000,
+                0x1000,
+                MapKind::KernelData
+            ),
+            Err(MapError::BadRange)
+        );
+        assert_eq!(
+            pt.map(&mut src, u64::MAX - 0xfff, 0, 0x2000, MapKind::KernelData),
+            Err(MapError::BadRange)
+        );
+        let mut low = PageTables::new(&mut src, 0, 0).unwrap();
+        assert_eq!(
+            low.map(&mut src, va, 0x4008_0000, 0x1000, MapKind::KernelData),
+            Err(MapError::BadRange)
+        );
+    }
+
+    #[test]
+    fn the_top_page_of_the_high_half_maps_and_unmaps() {
+        let mut src = HostTables(Vec::new());
+        let mut pt = PageTables::new(&mut src, KERNEL_OFFSET, 0).unwrap();
+        let low = phys_to_virt(0x8_0000);
+        pt.map(&mut src, low, 0x8_0000, 0x1000, MapKind::KernelData)
+            .unwrap();
+        let top = u64::MAX - 0x1fff;
+        pt.map(&mut src, top, 0xd000, 0x1000, MapKind::KernelData)
+            .unwrap();
+        // Unmapping up to the end of the address space stops there: it
+        // must not wrap around to the low end of the half.
+        pt.unmap(top, 0x1000);
+        pt.unmap(u64::MAX - 0xfff, 0x1000);
+        pt.prune(top, 0x2000, &mut |_| {});
+        assert_eq!(pt.translate(top), None);
+        assert_eq!(pt.translate(low).map(|t| t.0), Some(0x8_0000));
+    }
+
+    #[test]
     fn prune_frees_only_empty_tables() {
         let mut src = HostTables(Vec::new());
-        let mut pt = PageTables::new(&mut src).unwrap();
+        let mut pt = PageTables::new(&mut src, 0, 0).unwrap();
         let base = 0x40_0000_0000;
         // Two pages 2 MiB apart, one page in the next GiB.
         for va in [base, base + BLOCK_2M, base + (1 << 30)] {
@@ -516,7 +622,7 @@ mod tests {
     #[test]
     fn unmap_removes_blocks_and_pages() {
         let mut src = HostTables(Vec::new());
-        let mut pt = PageTables::new(&mut src).unwrap();
+        let mut pt = PageTables::new(&mut src, 0, 0).unwrap();
         pt.map(
             &mut src,
             0x4000_0000,

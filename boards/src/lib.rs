@@ -43,7 +43,7 @@ pub struct Board {
     pub ram_base: u64,
     /// RAM size used when the DTB does not say.
     pub ram_size_default: u64,
-    /// The largest RAM the early identity map covers before the DTB is read.
+    /// The largest RAM the kernel maps before the DTB is read.
     pub ram_size_max: u64,
     /// MMIO ranges to map (base, size), rounded out to 2 MiB.
     pub devices: &'static [(u64, u64)],

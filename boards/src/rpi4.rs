@@ -27,9 +27,9 @@ const GPIO_BASE: usize = 0xfe20_0000;
 /// pull: the firmware gives those pins to the mini UART and the PL011 to
 /// Bluetooth, so without this the console would not reach the header.
 fn uart_pins() {
-    // SAFETY: the BCM2711 GPIO block, identity-accessible at boot (MMU off)
-    // and mapped by `devices` after; only this function touches it.
-    let gpio = unsafe { &*(GPIO_BASE as *const GpioRegisters) };
+    // SAFETY: the BCM2711 GPIO block, mapped by `devices` in the kernel's
+    // linear map before the console starts; only this function touches it.
+    let gpio = unsafe { &*(arch::mmu::phys_to_virt(GPIO_BASE as u64) as *const GpioRegisters) };
     let alt0 = 0b100;
     let fsel = gpio.gpfsel1.get() & !(0b111 << 12 | 0b111 << 15);
     gpio.gpfsel1.set(fsel | alt0 << 12 | alt0 << 15);

@@ -35,14 +35,15 @@ pub fn enabled(level: u8) -> bool {
 pub fn init() {
     (boards::BOARD.early_init)();
     let config = boards::BOARD.uart;
-    // SAFETY: the board's UART, mapped as device memory (identity before the
-    // MMU is on, in the kernel map after), driven only through this lock.
-    let uart = unsafe { Pl011::new(config.base) };
+    let base = arch::mmu::phys_to_virt(config.base as u64) as usize;
+    // SAFETY: the board's UART, mapped as device memory in the kernel's
+    // linear map (`mm::init_early` runs first), driven only through this lock.
+    let uart = unsafe { Pl011::new(base) };
     if let Some(clock) = config.clock_hz {
         uart.init(clock, config.baud);
     }
     *CONSOLE.lock() = Some(uart);
-    UART_BASE.store(config.base, Ordering::Relaxed);
+    UART_BASE.store(base, Ordering::Relaxed);
 }
 
 /// Linux's `bust_spinlocks(1)`: from now on the console prints without

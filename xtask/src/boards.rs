@@ -22,8 +22,9 @@ pub struct Board {
     /// QEMU must be given the board's real DTB (`-dtb`, see `firmware.rs`):
     /// raspi4b does not generate one.
     pub needs_firmware_dtb: bool,
-    /// Where the kernel image starts (RAM base + 0x80000): an EL1-only
-    /// address that scenarios hand to apps as `{kernel}`.
+    /// Where the kernel image is loaded (RAM base + 0x80000). Scenarios hand
+    /// apps its address in the kernel's linear map (an EL1-only address) as
+    /// `{kernel}`.
     pub kernel_base: u64,
 }
 

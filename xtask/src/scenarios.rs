@@ -1005,7 +1005,7 @@ fn rseq_matrix() -> &'static [Scenario] {
 
 /// `s` as run on `board`.
 fn for_board(s: &'static Scenario, board: &'static str) -> &'static Scenario {
-    let kernel = boards::find(board).map_or(0, |b| b.kernel_base);
+    let kernel = boards::find(board).map_or(0, |b| arch::mmu::phys_to_virt(b.kernel_base));
     let append = s.append.replace("{kernel}", &format!("{kernel:#x}"));
     if board == s.board && append == s.append {
         return s;
@@ -1173,10 +1173,10 @@ mod tests {
             .iter()
             .find(|s| s.id() == "rpi4/read-kernel")
             .expect("rpi4 copy");
-        assert_eq!(rpi.append, "-- read-kernel 0x80000");
+        assert_eq!(rpi.append, "-- read-kernel 0xffffff8000080000");
         assert_eq!((rpi.el2, rpi.gic, rpi.cpu), (false, 2, ""));
         let virt = all.iter().find(|s| s.id() == "virt/read-kernel").unwrap();
-        assert_eq!(virt.append, "-- read-kernel 0x40080000");
+        assert_eq!(virt.append, "-- read-kernel 0xffffff8040080000");
         let ids: HashSet<_> = all.iter().map(|s| s.id()).collect();
         assert_eq!(ids.len(), all.len(), "ids unique across boards");
     }

@@ -26,9 +26,10 @@ pub const MMAP_BASE: u64 = USER_BASE + 0x2400_0000;
 pub const MMAP_END: u64 = USER_BASE + 0xfc00_0000;
 /// The kernel's signal-return trampoline page (EL0 RX).
 pub const TRAMPOLINE: u64 = USER_BASE + 0xfe00_0000;
-/// The kernel image (identity-mapped RAM, EL1 only).
-pub const KERNEL_IMAGE: u64 = 0x4008_0000;
-/// The upper (TTBR1) half, unused by the kernel.
+/// The kernel image on virt, in the kernel's linear map (the high half,
+/// EL1 only; on the Pi 4 the same address is kernel RAM).
+pub const KERNEL_IMAGE: u64 = 0xffff_ff80_4008_0000;
+/// Between the halves: no table reaches it.
 pub const KERNEL_VA: u64 = 0xffff_0000_0000_0000;
 
 /// Scratch bytes per thread (pool memory).

@@ -125,7 +125,11 @@ fn text_target() -> u64 {
 }
 
 pub fn run(kernel: u64) -> i32 {
-    let kernel = if kernel == 0 { 0x4008_0000 } else { kernel };
+    let kernel = if kernel == 0 {
+        0xffff_ff80_4008_0000
+    } else {
+        kernel
+    };
     println!(
         "isolation: clone-bad-tid: CLONE_PARENT_SETTID/CLONE_CHILD_SETTID at NULL, unmapped, kernel {kernel:#x} and text addresses"
     );

@@ -17,10 +17,10 @@ rt::rseq_mode!(none);
 
 /// The user window (kernel/src/mm/space.rs): a hole in its middle is never mapped.
 const USER_UNMAPPED: u64 = 0x40_2000_0000;
-/// An address inside the kernel image (identity-mapped, EL1-only) when the
-/// test runner does not pass the board's (`syscalls ADDR`, `read-kernel ADDR`):
-/// QEMU virt's kernel base.
-const KERNEL_ADDR_VIRT: u64 = 0x4008_0000;
+/// An address inside the kernel image (in the kernel's linear map, the high
+/// half, EL1-only) when the test runner does not pass the board's
+/// (`syscalls ADDR`, `read-kernel ADDR`): QEMU virt's kernel base.
+const KERNEL_ADDR_VIRT: u64 = 0xffff_ff80_4008_0000;
 
 /// The kernel address given as argument `i` (hex with 0x), or virt's.
 fn kernel_addr(args: &Args, i: usize) -> u64 {

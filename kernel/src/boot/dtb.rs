@@ -54,8 +54,9 @@ pub fn probe(board: &Board, dtb: u64, entry_el: u64) -> MachineInfo {
     if dtb == 0 || !dtb.is_multiple_of(8) || !in_ram {
         return info;
     }
-    // SAFETY: an 8-byte read inside identity-mapped RAM (checked above).
-    let header = unsafe { core::slice::from_raw_parts(dtb as *const u8, 8) };
+    let va = arch::mmu::phys_to_virt(dtb);
+    // SAFETY: an 8-byte read inside RAM in the linear map (checked above).
+    let header = unsafe { core::slice::from_raw_parts(va as *const u8, 8) };
     let Ok(size) = Fdt::header_total_size(header) else {
         return info;
     };
@@ -63,9 +64,9 @@ pub fn probe(board: &Board, dtb: u64, entry_el: u64) -> MachineInfo {
     if size > limit {
         return info;
     }
-    // SAFETY: `[dtb, dtb + size)` lies inside identity-mapped RAM (checked
+    // SAFETY: `[dtb, dtb + size)` lies inside RAM in the linear map (checked
     // against the early map's end), and nothing writes it while we read.
-    let blob = unsafe { core::slice::from_raw_parts(dtb as *const u8, size) };
+    let blob = unsafe { core::slice::from_raw_parts(va as *const u8, size) };
     let Ok(fdt) = Fdt::new(blob) else { return info };
     info.dtb_range = Some((dtb, fdt.total_size() as u64));
 

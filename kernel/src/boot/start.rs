@@ -9,14 +9,15 @@ use crate::{console, irqchip, mm};
 use abi::cmdline::{self, KernelSelftest};
 use boards::BOARD;
 
-/// Called by `arch/src/boot.s` at EL1 on CPU 0's boot stack, MMU off,
+/// Called by `arch/src/boot.s` at EL1 on CPU 0's boot stack, at its high address (the MMU on with the early tables),
 /// interrupts masked, BSS zeroed. `dtb` is what the loader put in x0.
 /// The symbol is `arch::handlers!`'s.
 pub fn kernel_main(dtb: u64, entry_el: u64) -> ! {
-    console::init();
     // Before the DTB is read, map the board's largest RAM so the DTB (and
-    // everything else in RAM) is reachable; `init_memory` trims it.
+    // everything else in RAM) is reachable; `init_memory` trims it. First:
+    // until then the early tables map devices as normal memory.
     mm::init_early(BOARD.ram_base, BOARD.ram_size_max, BOARD.devices);
+    console::init();
 
     let info = dtb::probe(&BOARD, dtb, entry_el);
     arch::psci::set_conduit(info.psci);

@@ -60,7 +60,7 @@ pub fn load_app(args: &str) -> Result<TrapFrame, ExecError> {
         let bytes = image.segment_bytes(&seg);
         let dst = pa + (seg.vaddr - pages.start);
         // SAFETY: `[pa, pa + pages)` are fresh frames just mapped for this
-        // segment, identity-mapped for the kernel; `bytes` fits (filesz <= memsz).
+        // segment, in the kernel's linear map; `bytes` fits (filesz <= memsz).
         unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst as *mut u8, bytes.len()) };
     }
 

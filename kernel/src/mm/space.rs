@@ -1,18 +1,22 @@
-//! Memory: the one set of page tables, the physical frame allocator, the
-//! kernel heap, and the user window.
+//! Memory: the page tables of the two halves, the physical frame
+//! allocator, the kernel heap, and the user window.
 //!
-//! Layout (DESIGN §1, "single address space"):
-//! - RAM is identity-mapped EL1-only: kernel text RX, rodata R, everything
-//!   else RW+XN (W^X, and SCTLR_EL1.WXN on top).
-//! - MMIO ranges from the board, identity-mapped as device memory.
-//! - The app lives in the user window `[USER_BASE, USER_END)`, mapped page by
-//!   page: text EL0 RX, rodata EL0 R, data/stack/heap EL0 RW+XN.
-//! - Nothing else is mapped; in particular page 0.
+//! Layout (Linux's split, `arch::mmu`):
+//! - The high half (TTBR1) is the kernel's: all RAM in the linear map at
+//!   `KERNEL_OFFSET + physical`, EL1-only: kernel text RX, rodata R,
+//!   everything else RW+XN (W^X, and SCTLR_EL1.WXN on top); the board's
+//!   MMIO ranges in the same linear map as device memory; a fixmap page.
+//! - The low half (TTBR0) is the app's: the user window `[USER_BASE,
+//!   USER_END)`, mapped page by page: text EL0 RX, rodata EL0 R,
+//!   data/stack/heap EL0 RW+XN. No kernel byte is mapped there.
+//! - Nothing else is mapped; in particular physical page 0's linear address.
 
 use crate::mm::frames::{self, FrameMap};
 use crate::sync::SpinLock;
 use arch::PAGE_SIZE;
-use arch::mmu::{MapError, MapKind, PageTables, Table, TableSource};
+use arch::mmu::{
+    KERNEL_OFFSET, MapError, MapKind, PageTables, Table, TableSource, phys_to_virt, virt_to_phys,
+};
 
 /// Bottom of the user window; `linker/app.ld` links apps here.
 pub const USER_BASE: u64 = 0x40_0000_0000;
@@ -28,9 +32,10 @@ pub const MMAP_END: u64 = USER_BASE + 0xfc00_0000;
 /// The signal-return trampoline page (Linux's vDSO `__kernel_rt_sigreturn`
 /// role), used when a handler was installed without SA_RESTORER.
 pub const SIGPAGE: u64 = USER_BASE + 0xfe00_0000;
-/// A kernel-only virtual page for reaching physical pages the identity map
-/// leaves out (page 0, with the Pi 4 spin table).
-const FIXMAP: u64 = 0x7f_ffff_f000;
+/// A kernel-only virtual page for reaching physical pages the linear map
+/// leaves out (page 0, with the Pi 4 spin table): near the top of the high
+/// half, far above any RAM's linear address.
+const FIXMAP: u64 = u64::MAX - 2 * PAGE_SIZE as u64 + 1;
 /// Top of the main thread's stack; the page above is never mapped.
 pub const USER_STACK_TOP: u64 = USER_END - PAGE_SIZE as u64;
 /// Main thread stack size (an unmapped guard page lies below it).
@@ -72,11 +77,11 @@ struct Tables<'a>(Option<&'a mut FrameMap<'static>>);
 impl TableSource for Tables<'_> {
     fn alloc_table(&mut self) -> Option<*mut Table> {
         if let Some(frames) = self.0.as_mut() {
-            let pa = frames.alloc()?;
-            // SAFETY: a free RAM frame, identity-mapped for the kernel and
+            let va = phys_to_virt(frames.alloc()?);
+            // SAFETY: a free RAM frame, in the kernel's linear map and
             // mapped nowhere else; a table must start all-invalid.
-            unsafe { core::ptr::write_bytes(pa as *mut u8, 0, PAGE_SIZE) };
-            return Some(pa as *mut Table);
+            unsafe { core::ptr::write_bytes(va as *mut u8, 0, PAGE_SIZE) };
+            return Some(va as *mut Table);
         }
         // SAFETY: only called with the `KERNEL_MM` lock held (or at
         // single-threaded boot), so the pool is not shared concurrently.
@@ -89,7 +94,10 @@ impl TableSource for Tables<'_> {
 
 /// The address space and the frame allocator.
 pub struct Mm {
-    tables: PageTables,
+    /// The high half (TTBR1): the kernel's.
+    kernel: PageTables,
+    /// The low half (TTBR0): the app's.
+    user: PageTables,
     /// Every frame the kernel hands out at run time (`None` until
     /// `init_memory` knows where RAM ends).
     frames: Option<FrameMap<'static>>,
@@ -103,10 +111,10 @@ impl Mm {
     /// One zeroed frame.
     fn alloc_zeroed(&mut self) -> Option<u64> {
         let pa = self.frames().alloc()?;
-        // SAFETY: a free RAM frame, identity-mapped for the kernel and mapped
+        // SAFETY: a free RAM frame, in the kernel's linear map and mapped
         // nowhere else (it was unmapped and the TLBs invalidated before it
         // was freed).
-        unsafe { core::ptr::write_bytes(pa as *mut u8, 0, PAGE_SIZE) };
+        unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE) };
         Some(pa)
     }
 
@@ -119,7 +127,11 @@ impl Mm {
     /// its walk cache); a frame freed (and handed out again) before that
     /// would be shared with a thread that no longer owns it.
     fn unmap_user(&mut self, va: u64, size: u64) {
-        let Mm { tables, frames } = self;
+        let Mm {
+            user: tables,
+            frames,
+            ..
+        } = self;
         let frames = frames.as_mut().expect("frame allocator initialised");
         let mut tlb = Gather::new();
         let mut off = 0;
@@ -188,20 +200,23 @@ fn align_up(x: u64, a: u64) -> u64 {
 /// board's devices, then turns the MMU on. Runs on CPU 0 before anything else.
 pub fn init_early(ram_base: u64, ram_size: u64, devices: &[(u64, u64)]) {
     let mut src = Tables(None);
-    let mut pt = PageTables::new(&mut src).expect("boot page tables");
+    // Boot-pool tables live in the kernel image: at physical + KERNEL_OFFSET
+    // too, like every table from the frame allocator.
+    let mut pt = PageTables::new(&mut src, KERNEL_OFFSET, KERNEL_OFFSET).expect("boot page tables");
+    let user = PageTables::new(&mut src, 0, KERNEL_OFFSET).expect("boot page tables");
     // SAFETY: linker symbols; only their addresses are used.
     let (kstart, text_end, rodata_end, kend) = unsafe {
         (
-            sym(&__kernel_start),
-            sym(&__text_end),
-            sym(&__rodata_end),
-            sym(&__kernel_end),
+            virt_to_phys(sym(&__kernel_start)),
+            virt_to_phys(sym(&__text_end)),
+            virt_to_phys(sym(&__rodata_end)),
+            virt_to_phys(sym(&__kernel_end)),
         )
     };
     let ram_end = ram_base + ram_size;
     let map = |pt: &mut PageTables, src: &mut Tables, start: u64, end: u64, kind| {
         if end > start {
-            pt.map(src, start, start, end - start, kind)
+            pt.map(src, phys_to_virt(start), start, end - start, kind)
                 .expect("kernel map");
         }
     };
@@ -229,16 +244,24 @@ pub fn init_early(ram_base: u64, ram_size: u64, devices: &[(u64, u64)]) {
     for &(base, size) in devices {
         let start = base & !(arch::mmu::BLOCK_2M - 1);
         let end = align_up(base + size, arch::mmu::BLOCK_2M);
-        match pt.map(&mut src, start, start, end - start, MapKind::Device) {
+        match pt.map(
+            &mut src,
+            phys_to_virt(start),
+            start,
+            end - start,
+            MapKind::Device,
+        ) {
             Ok(()) | Err(MapError::AlreadyMapped(_)) => {}
             Err(e) => panic!("device map {base:#x}: {e:?}"),
         }
     }
     // SAFETY: the tables map this code, its stack (in the kernel image) and
-    // the console, identity, with the attributes the code expects.
-    unsafe { arch::mmu::enable(pt.root_addr()) };
+    // the console at their linear addresses, with the attributes the code
+    // expects; TTBR0 still holds boot.s's identity tables.
+    unsafe { arch::mmu::enable(pt.root_addr(), user.root_addr()) };
     *KERNEL_MM.lock() = Some(Mm {
-        tables: pt,
+        kernel: pt,
+        user,
         frames: None,
     });
 }
@@ -257,14 +280,17 @@ pub fn init_memory(
     let mm = guard.as_mut().expect("mm");
     let real_end = ram_base + ram_size.min(early_size);
     if real_end < ram_base + early_size {
-        mm.tables.unmap(
-            align_up(real_end, arch::mmu::BLOCK_2M),
+        mm.kernel.unmap(
+            phys_to_virt(align_up(real_end, arch::mmu::BLOCK_2M)),
             ram_base + early_size - real_end,
         );
         arch::mmu::flush_tlb_all();
     }
     // SAFETY: a linker symbol; only its address is used.
-    let first = align_up(unsafe { sym(&__kernel_end) }, PAGE_SIZE as u64);
+    let first = align_up(
+        virt_to_phys(unsafe { sym(&__kernel_end) }),
+        PAGE_SIZE as u64,
+    );
     let dtb = reserved.unwrap_or((0, 0));
     let dtb = (dtb.0, dtb.0 + dtb.1);
     let heap = frames::carve(first, real_end, HEAP_SIZE as u64, &[dtb])
@@ -279,10 +305,10 @@ pub fn init_memory(
         &[dtb, (heap, heap + HEAP_SIZE as u64)],
     )
     .expect("RAM too small for the frame bitmap");
-    // SAFETY: `[bitmap, bitmap + bitmap_bytes)` is identity-mapped kernel
-    // RAM after the kernel image, outside the heap and the DTB, and from
+    // SAFETY: `[bitmap, bitmap + bitmap_bytes)` is kernel RAM in the linear
+    // map after the kernel image, outside the heap and the DTB, and from
     // here on reserved in the map it holds: nothing else ever uses it.
-    let bits = unsafe { core::slice::from_raw_parts_mut(bitmap as *mut u64, words) };
+    let bits = unsafe { core::slice::from_raw_parts_mut(phys_to_virt(bitmap) as *mut u64, words) };
     let mut map = FrameMap::new(bits, first, nframes);
     map.release(first, real_end);
     map.reserve(dtb.0, dtb.1);
@@ -290,8 +316,8 @@ pub fn init_memory(
     map.reserve(bitmap, bitmap + bitmap_bytes);
     mm.frames = Some(map);
     // SAFETY: `[heap, heap + HEAP_SIZE)` is mapped kernel RAM handed to no one else.
-    unsafe { HEAP.init(heap as usize, HEAP_SIZE) };
-    (heap, HEAP_SIZE as u64)
+    unsafe { HEAP.init(phys_to_virt(heap) as usize, HEAP_SIZE) };
+    (phys_to_virt(heap), HEAP_SIZE as u64)
 }
 
 #[global_allocator]
@@ -299,7 +325,7 @@ static HEAP: embedded_alloc::LlffHeap = embedded_alloc::LlffHeap::empty();
 
 /// Maps `size` bytes of fresh zeroed, physically contiguous memory at user
 /// address `va` (the app image and its main stack, at boot) and returns the
-/// physical (= kernel identity) address of its first byte.
+/// kernel's (linear-map) address of its first byte.
 pub fn map_user_zeroed(va: u64, size: u64, kind: MapKind) -> Result<u64, MapError> {
     let mut guard = KERNEL_MM.lock();
     let mm = guard.as_mut().expect("mm");
@@ -308,11 +334,21 @@ pub fn map_user_zeroed(va: u64, size: u64, kind: MapKind) -> Result<u64, MapErro
         .frames()
         .alloc_contig(pages)
         .ok_or(MapError::OutOfTables)?;
-    // SAFETY: fresh frames in identity-mapped kernel RAM, owned by nobody.
-    unsafe { core::ptr::write_bytes(pa as *mut u8, 0, (pages * PAGE_SIZE as u64) as usize) };
+    // SAFETY: fresh frames in the kernel's linear map, owned by nobody.
+    unsafe {
+        core::ptr::write_bytes(
+            phys_to_virt(pa) as *mut u8,
+            0,
+            (pages * PAGE_SIZE as u64) as usize,
+        )
+    };
     for i in 0..pages {
         let off = i * PAGE_SIZE as u64;
-        let Mm { tables, frames } = &mut *mm;
+        let Mm {
+            user: tables,
+            frames,
+            ..
+        } = &mut *mm;
         if let Err(e) = tables.map(
             &mut Tables(frames.as_mut()),
             va + off,
@@ -327,7 +363,7 @@ pub fn map_user_zeroed(va: u64, size: u64, kind: MapKind) -> Result<u64, MapErro
             return Err(e);
         }
     }
-    Ok(pa)
+    Ok(phys_to_virt(pa))
 }
 
 /// Checks the live tables against the W^X layout: kernel text EL1 RX,
@@ -341,7 +377,7 @@ pub fn verify_kernel_wx() {
     let (text, rodata, data) =
         unsafe { (sym(&__kernel_start), sym(&__text_end), sym(&__rodata_end)) };
     let desc = |va: u64| {
-        mm.tables
+        mm.kernel
             .translate(va)
             .map(|(_, d)| d)
             .expect("kernel page mapped")
@@ -357,7 +393,7 @@ pub fn verify_kernel_wx() {
         );
     }
     assert!(
-        mm.tables.translate(0).is_none(),
+        mm.kernel.translate(phys_to_virt(0)).is_none() && mm.user.translate(0).is_none(),
         "page 0 must stay unmapped"
     );
 }
@@ -371,7 +407,11 @@ pub fn map_user_pages(va: u64, size: u64, kind: MapKind) -> Result<(), MapError>
     while done < size {
         let result = match mm.alloc_zeroed() {
             Some(pa) => {
-                let Mm { tables, frames } = &mut *mm;
+                let Mm {
+                    user: tables,
+                    frames,
+                    ..
+                } = &mut *mm;
                 let r = tables.map(
                     &mut Tables(frames.as_mut()),
                     va + done,
@@ -404,12 +444,12 @@ pub fn unmap_user_pages(va: u64, size: u64) {
 }
 
 /// A kernel stack of `size` bytes (physically contiguous frames, EL1-only
-/// in the identity map), or `None` when memory is exhausted.
+/// in the linear map), or `None` when memory is exhausted.
 pub fn alloc_kernel_stack(size: usize) -> Option<*mut u8> {
     let mut guard = KERNEL_MM.lock();
     let frames = guard.as_mut()?.frames.as_mut()?;
     let pa = frames.alloc_contig(size.div_ceil(PAGE_SIZE) as u64)?;
-    Some(pa as *mut u8)
+    Some(phys_to_virt(pa) as *mut u8)
 }
 
 /// Gives a kernel stack from [`alloc_kernel_stack`] back.
@@ -422,7 +462,7 @@ pub unsafe fn free_kernel_stack(stack: *mut u8, size: usize) {
     let mm = guard.as_mut().expect("mm");
     // Never mapped for EL0: no TLB invalidation needed.
     mm.frames()
-        .free(stack as u64, size.div_ceil(PAGE_SIZE) as u64);
+        .free(virt_to_phys(stack as u64), size.div_ceil(PAGE_SIZE) as u64);
 }
 
 /// Writes a u64 to physical address `pa` through the fixmap page, and
@@ -431,9 +471,13 @@ pub fn write_phys_u64(pa: u64, val: u64) {
     let mut guard = KERNEL_MM.lock();
     let mm = guard.as_mut().expect("mm");
     let page = pa & !(PAGE_SIZE as u64 - 1);
-    mm.tables.unmap(FIXMAP, PAGE_SIZE as u64);
+    mm.kernel.unmap(FIXMAP, PAGE_SIZE as u64);
     arch::mmu::flush_tlb_all();
-    let Mm { tables, frames } = mm;
+    let Mm {
+        kernel: tables,
+        frames,
+        ..
+    } = mm;
     tables
         .map(
             &mut Tables(frames.as_mut()),
