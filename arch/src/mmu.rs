@@ -90,6 +90,9 @@ pub enum MapKind {
     UserRodata,
     /// App data, stack, heap: EL0 read+write, never executable.
     UserData,
+    /// An app page with PROT_NONE: its frame kept, no EL0 access at all
+    /// (and none from the kernel's checked user accesses, which are EL0's).
+    UserNone,
 }
 
 impl MapKind {
@@ -105,6 +108,7 @@ impl MapKind {
             MapKind::UserText => normal | AP_EL0 | AP_RO | PXN,
             MapKind::UserRodata => normal | AP_EL0 | AP_RO | UXN | PXN,
             MapKind::UserData => normal | AP_EL0 | UXN | PXN,
+            MapKind::UserNone => normal | AP_RO | UXN | PXN,
         }
     }
 
@@ -112,7 +116,7 @@ impl MapKind {
     const fn allows_blocks(self) -> bool {
         !matches!(
             self,
-            MapKind::UserText | MapKind::UserRodata | MapKind::UserData
+            MapKind::UserText | MapKind::UserRodata | MapKind::UserData | MapKind::UserNone
         )
     }
 }
@@ -461,6 +465,7 @@ mod tests {
             UserText,
             UserRodata,
             UserData,
+            UserNone,
         ] {
             let d = k.attrs();
             if perms::writable(d) {
@@ -510,6 +515,13 @@ mod tests {
         assert!(pt.translate(0).is_none());
         // Four 2 MiB blocks: root + one L2; user pages: one L2 + one L3.
         assert_eq!(src.0.len(), 4);
+    }
+
+    #[test]
+    fn a_prot_none_page_is_out_of_el0_reach_and_never_executable() {
+        let d = MapKind::UserNone.attrs();
+        assert!(!perms::el0_accessible(d) && !perms::el0_exec(d) && !perms::el1_exec(d));
+        assert!(!perms::writable(d));
     }
 
     #[test]

@@ -564,6 +564,61 @@ pub static SCENARIOS: &[Scenario] = &[
         ],
         ..HELLO
     },
+    // --- mmap, mprotect, madvise (apps/mman) -----------------------------------
+    Scenario {
+        name: "mman-checks",
+        app: "mman",
+        shared: true,
+        append: "-- checks",
+        checks: &[
+            TestOk("mprotect-misaligned"),
+            TestOk("mprotect-bad-prot"),
+            TestOk("mprotect-unmapped"),
+            TestOk("mprotect-past-the-end"),
+            TestOk("mprotect-wx-refused"),
+            TestOk("mprotect-empty"),
+            TestOk("mprotect-wraps"),
+            TestOk("mprotect-ro-keeps-data"),
+            TestOk("mprotect-rw-again"),
+            TestOk("mprotect-opens-reservation"),
+            TestOk("mprotect-over-reservation"),
+            TestOk("madvise-dontneed-zeroes"),
+            TestOk("madvise-willneed"),
+            TestOk("madvise-bad-advice"),
+            TestOk("madvise-misaligned"),
+            TestOk("madvise-unmapped"),
+            TestOk("mmap-shared-anonymous"),
+            TestOk("mmap-shared-and-private"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "mman-ro-write",
+        app: "mman",
+        shared: true,
+        append: "-- ro-write",
+        status: 128 + 11,
+        checks: &[
+            LineStartsWith("mman: mprotect(PROT_READ) = 0, writing"),
+            Kill("signal", "SIGSEGV"),
+            LineContains("permission fault"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "mman-none-read",
+        app: "mman",
+        shared: true,
+        append: "-- none-read",
+        status: 128 + 11,
+        checks: &[
+            LineStartsWith("mman: mprotect(PROT_NONE) = 0, reading"),
+            Kill("signal", "SIGSEGV"),
+            LineContains("permission fault"),
+        ],
+        ..HELLO
+    },
     // --- how runs end ----------------------------------------------------------
     Scenario {
         name: "exit-status",

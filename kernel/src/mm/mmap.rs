@@ -1,6 +1,9 @@
 //! The app's anonymous mappings: `mmap`/`munmap` inside
-//! `[MMAP_BASE, MMAP_END)` (thread stacks and heaps). Pages are allocated and
-//! zeroed at mmap time; there is no demand paging and no file mapping.
+//! `[MMAP_BASE, MMAP_END)` (thread stacks and heaps), and `mprotect` and
+//! `madvise` on them and on the loaded image. Pages are allocated and
+//! zeroed at mmap time (or when mprotect first makes a PROT_NONE page
+//! accessible); there is no demand paging and no file mapping. One
+//! process: MAP_SHARED anonymous memory is the same as private.
 
 use crate::mm::{self, MMAP_BASE, MMAP_END};
 use crate::sync::SpinLock;
@@ -63,8 +66,10 @@ pub fn sys_mmap(
     if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
         return Err(Errno(EINVAL));
     }
-    if flags & !(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_IGNORED) != 0
-        || flags & (MAP_PRIVATE | MAP_ANONYMOUS) != (MAP_PRIVATE | MAP_ANONYMOUS)
+    let sharing = flags & (MAP_PRIVATE | MAP_SHARED);
+    if flags & !(MAP_PRIVATE | MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED | MAP_IGNORED) != 0
+        || flags & MAP_ANONYMOUS == 0
+        || (sharing != MAP_PRIVATE && sharing != MAP_SHARED)
     {
         return Err(Errno(EINVAL));
     }
@@ -155,6 +160,76 @@ pub fn sys_munmap(addr: u64, len: u64) -> Result<(), Errno> {
     if let Some(tail) = split {
         let pos = regions.partition_point(|&(s, _)| s < tail.0);
         regions.insert(pos, tail);
+    }
+    Ok(())
+}
+
+/// Whether every page of `[addr, end)` belongs to the app: mapped (the
+/// image, the stacks, any mapping), or reserved by mmap with PROT_NONE.
+fn all_mapped(regions: &[(u64, u64)], addr: u64, end: u64) -> bool {
+    (addr..end).step_by(PAGE_SIZE).all(|page| {
+        regions.iter().any(|&(s, e)| s <= page && page < e) || mm::user_page_mapped(page)
+    })
+}
+
+/// A page-aligned `addr` and `len` as `[addr, end)`: EINVAL for a
+/// misaligned address, ENOMEM when the range wraps (Linux's order).
+fn user_range(addr: u64, len: u64) -> Result<(u64, u64), Errno> {
+    if !addr.is_multiple_of(PAGE_SIZE as u64) {
+        return Err(Errno(EINVAL));
+    }
+    let len = page_align(len).ok_or(Errno(ENOMEM))?;
+    let end = addr.checked_add(len).ok_or(Errno(ENOMEM))?;
+    Ok((addr, end))
+}
+
+/// mprotect(addr, len, prot): new permissions for pages the app owns;
+/// W+X is refused (EINVAL) as mmap refuses it; a range with a page the
+/// app does not own is ENOMEM, as in Linux.
+pub fn sys_mprotect(addr: u64, len: u64, prot: u64) -> Result<(), Errno> {
+    let (addr, end) = user_range(addr, len)?;
+    if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+        return Err(Errno(EINVAL));
+    }
+    let kind = kind(prot)?;
+    if addr == end {
+        return Ok(());
+    }
+    // The region list lock keeps munmap from changing the range meanwhile.
+    let regions = REGIONS.lock();
+    if !all_mapped(&regions, addr, end) {
+        return Err(Errno(ENOMEM));
+    }
+    mm::protect_user_pages(addr, end - addr, kind).map_err(|_| Errno(ENOMEM))
+}
+
+/// madvise(addr, len, advice): MADV_DONTNEED (and _LOCKED) makes the
+/// app's mmap'd pages read as zeroes (the loaded image is left as it is:
+/// Linux would reload its file pages); the other advice Linux accepts on
+/// private anonymous memory changes nothing here; unknown advice is
+/// EINVAL, a range with a page the app does not own ENOMEM.
+pub fn sys_madvise(addr: u64, len: u64, advice: u64) -> Result<(), Errno> {
+    let (addr, end) = user_range(addr, len)?;
+    let zero = match advice {
+        MADV_DONTNEED | MADV_DONTNEED_LOCKED => true,
+        MADV_NORMAL | MADV_RANDOM | MADV_SEQUENTIAL | MADV_WILLNEED | MADV_FREE => false,
+        a if (MADV_DONTFORK..MADV_DONTNEED_LOCKED).contains(&a) => false,
+        _ => return Err(Errno(EINVAL)),
+    };
+    if addr == end {
+        return Ok(());
+    }
+    let regions = REGIONS.lock();
+    if !all_mapped(&regions, addr, end) {
+        return Err(Errno(ENOMEM));
+    }
+    if zero {
+        for &(s, e) in regions.iter() {
+            let (lo, hi) = (s.max(addr), e.min(end));
+            if lo < hi {
+                mm::zero_user_pages(lo, hi - lo);
+            }
+        }
     }
     Ok(())
 }

@@ -436,6 +436,90 @@ pub fn map_user_pages(va: u64, size: u64, kind: MapKind) -> Result<(), MapError>
     Ok(())
 }
 
+/// mprotect's page work on `[va, va + size)`: a mapped page keeps its
+/// frame and takes `kind` (`None`: PROT_NONE, no EL0 access); an unmapped
+/// page gets a fresh zeroed frame unless `kind` is `None` (its range was
+/// reserved with PROT_NONE). Every CPU's TLB has dropped the old
+/// permissions when this returns. Out of frames: `OutOfTables`, with the
+/// pages before it already changed (as Linux may leave a partial change).
+pub fn protect_user_pages(va: u64, size: u64, kind: Option<MapKind>) -> Result<(), MapError> {
+    let mut guard = KERNEL_MM.lock();
+    let mm = guard.as_mut().expect("mm");
+    let mut result = Ok(());
+    let mut off = 0;
+    while off < size {
+        let page = va + off;
+        let mapped = mm.user.translate(page).map(|(pa, _)| pa);
+        let step = match (mapped, kind) {
+            (Some(pa), kind) => {
+                mm.user.unmap(page, PAGE_SIZE as u64);
+                let Mm { user, frames, .. } = &mut *mm;
+                user.map(
+                    &mut Tables(frames.as_mut()),
+                    page,
+                    pa,
+                    PAGE_SIZE as u64,
+                    kind.unwrap_or(MapKind::UserNone),
+                )
+            }
+            (None, Some(kind)) => match mm.alloc_zeroed() {
+                Some(pa) => {
+                    let Mm { user, frames, .. } = &mut *mm;
+                    let r = user.map(
+                        &mut Tables(frames.as_mut()),
+                        page,
+                        pa,
+                        PAGE_SIZE as u64,
+                        kind,
+                    );
+                    if r.is_err() {
+                        mm.frames().free(pa, 1);
+                    }
+                    r
+                }
+                None => Err(MapError::OutOfTables),
+            },
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = step {
+            result = Err(e);
+            break;
+        }
+        off += PAGE_SIZE as u64;
+    }
+    arch::mmu::flush_tlb_all();
+    result
+}
+
+/// Whether user page `va` is mapped (with any protection).
+pub fn user_page_mapped(va: u64) -> bool {
+    let guard = KERNEL_MM.lock();
+    guard.as_ref().expect("mm").user.translate(va).is_some()
+}
+
+/// madvise(MADV_DONTNEED)'s page work: every mapped page of `[va, va +
+/// size)` reads as zeroes from now on, as a private anonymous page does
+/// when Linux drops it and faults a fresh one in.
+pub fn zero_user_pages(va: u64, size: u64) {
+    let guard = KERNEL_MM.lock();
+    let mm = guard.as_ref().expect("mm");
+    let mut off = 0;
+    while off < size {
+        if let Some((pa, _)) = mm.user.translate(va + off) {
+            // SAFETY: an app frame in the kernel's linear map; the app may
+            // race with its own writes, as it could with Linux's zap.
+            unsafe {
+                core::ptr::write_bytes(
+                    phys_to_virt(pa & !(PAGE_SIZE as u64 - 1)) as *mut u8,
+                    0,
+                    PAGE_SIZE,
+                )
+            };
+        }
+        off += PAGE_SIZE as u64;
+    }
+}
+
 /// Unmaps `[va, va + size)` and frees the frames behind it (munmap), after
 /// every CPU's TLB has dropped them (see `Mm::unmap_user`).
 pub fn unmap_user_pages(va: u64, size: u64) {

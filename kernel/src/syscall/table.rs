@@ -55,6 +55,8 @@ syscall_table! {
     GETPID => info::sys_getpid();
     GETTID => info::sys_gettid();
     MUNMAP => mmap::sys_munmap(addr: u64, len: u64);
+    MPROTECT => mmap::sys_mprotect(addr: u64, len: u64, prot: u64);
+    MADVISE => mmap::sys_madvise(addr: u64, len: u64, advice: u64);
     CLONE => clone::sys_clone(
         &mut regs,
         flags: u64,
