@@ -16,6 +16,7 @@ mod gdbcheck;
 mod history;
 mod host;
 mod lint;
+mod linux;
 mod log;
 mod modecheck;
 mod newapp;
@@ -48,7 +49,8 @@ commands:
          debug: the debug-image profile (opt-level 1, no LTO), into
          <board>-<app>-debug.img/.elf, leaving the release image alone.
          elf=: instead, the loader kernel for mode (<board>-loader-<mode>.img),
-         which runs the program it is given as its initrd
+         which runs the program it is given as its initrd. Also compiles
+         the C programs of apps/linux into target/linux/ (NAME, NAME-pie)
   qemu   [app=hello] [el2] [gic=2|3] [cpu=cortex-a72] [append=ARGS] [board=virt] [gdb [port=1234]] [debug]
          [elf=PATH mode=v1|v2] [env=\"K=V K2=V2\"]
          build, then boot under QEMU on this terminal (quit: Ctrl-A X) and exit
@@ -194,6 +196,13 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
             let board = boards::find(opts.value("board").unwrap_or("virt"))?;
             let (image, _) = build_image(&ws, board, &opts, profile(&opts)?)?;
             println!("{}", image.img.display());
+            // The C programs too, so that one that stops compiling is seen.
+            let programs = linux::build_all(&ws)?;
+            println!(
+                "{} Linux programs in {}",
+                programs.len(),
+                ws.display(&linux::out_dir(&ws))
+            );
             Ok(ExitCode::SUCCESS)
         }
         "qemu" => qemu_command(&ws, args),

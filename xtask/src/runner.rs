@@ -144,7 +144,7 @@ enum Event {
 /// Whether `filter` selects anything `test` runs: a scenario or the SD card
 /// image check. A filter that selects nothing is a typo, not a pass.
 pub fn filter_matches(filter: &str) -> bool {
-    [SDCARD_CHECK, MODE_CHECK, DETERMINISM_CHECK]
+    [SDCARD_CHECK, MODE_CHECK, DETERMINISM_CHECK, LINUX_CHECK]
         .iter()
         .chain(GDB_CHECKS)
         .any(|check| check.contains(filter))
@@ -158,6 +158,9 @@ const GDB_CHECKS: &[&str] = &[gdbcheck::BACKTRACE, gdbcheck::DIES_WITH_XTASK];
 const SDCARD_CHECK: &str = "rpi4/sdcard-image";
 /// The check that each rseq mode's image holds only that mode's code.
 const MODE_CHECK: &str = "virt/rseq-mode-symbols";
+/// The check that the C programs of apps/linux build and are static
+/// aarch64 ELF files of the expected type.
+const LINUX_CHECK: &str = "host/linux-programs";
 /// The check that two icount benchmark runs agree.
 const DETERMINISM_CHECK: &str = "virt/bench-icount-identical";
 /// A check that is not a scenario: its summary, or why it failed.
@@ -199,6 +202,7 @@ pub fn run_with_results(
     let card_wanted = wanted(card) && opts.build;
     let mode_wanted = wanted(MODE_CHECK);
     let det_wanted = wanted(DETERMINISM_CHECK);
+    let linux_wanted = wanted(LINUX_CHECK) && opts.build;
     let gdb_checks: Vec<(&str, Check)> = [
         (gdbcheck::BACKTRACE, gdbcheck::backtrace as Check),
         (gdbcheck::DIES_WITH_XTASK, gdbcheck::dies_with_xtask),
@@ -208,7 +212,7 @@ pub fn run_with_results(
     .collect();
     let total = selected.len()
         + gdb_checks.len()
-        + [card_wanted, mode_wanted, det_wanted]
+        + [card_wanted, mode_wanted, det_wanted, linux_wanted]
             .iter()
             .filter(|&&w| w)
             .count();
@@ -229,6 +233,11 @@ pub fn run_with_results(
     if card_wanted {
         let result = crate::sdcard::self_test(ws);
         check_line(&mut n, card, result);
+    }
+
+    if linux_wanted {
+        let result = crate::linux::check(ws);
+        tally.add(check_line(&mut n, LINUX_CHECK, result));
     }
 
     if total == 0 {
