@@ -677,7 +677,7 @@ pub static SCENARIOS: &[Scenario] = &[
     },
     // --- programs from the initrd: the loader kernel (`elf=`, `mode=`) -------
     Scenario {
-        name: "elf-hello-v2",
+        name: "initrd-app-v2",
         shared: true,
         append: "-- one two",
         program: Some(Program {
@@ -701,7 +701,7 @@ pub static SCENARIOS: &[Scenario] = &[
         ..HELLO
     },
     Scenario {
-        name: "elf-hello-v1",
+        name: "initrd-app-v1",
         shared: true,
         append: "hz=250 --",
         program: Some(Program {
@@ -719,7 +719,7 @@ pub static SCENARIOS: &[Scenario] = &[
         ..HELLO
     },
     Scenario {
-        name: "elf-no-initrd",
+        name: "initrd-absent",
         shared: true,
         status: 2,
         program: Some(Program {
@@ -733,7 +733,7 @@ pub static SCENARIOS: &[Scenario] = &[
         ..HELLO
     },
     Scenario {
-        name: "elf-garbage-initrd",
+        name: "initrd-garbage",
         shared: true,
         status: 2,
         program: Some(Program {
