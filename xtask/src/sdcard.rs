@@ -161,8 +161,10 @@ pub fn command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
     let app = opts.value("app").unwrap_or("hello");
     let program = match opts.value("elf") {
         None => {
-            if let Some(other) = ["mode", "env"].iter().find(|o| opts.value(o).is_some()) {
-                return Err(format!("{other}= goes with elf="));
+            if let Some(mode) = opts.value("mode") {
+                return Err(format!(
+                    "mode={mode} goes with elf=: an app's rseq mode is its rt::rseq_mode! declaration"
+                ));
             }
             None
         }
