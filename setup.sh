@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a Debian bookworm machine for rseq-os: QEMU >= 9, gdb-multiarch,
-# `just`, the pinned Rust toolchain, the Raspberry Pi 4 firmware and the host
-# tool (xtask).
+# the aarch64 Linux C cross toolchain, `just`, the pinned Rust toolchain, the
+# Raspberry Pi 4 firmware and the host tool (xtask).
 #
 #   bash setup.sh        install whatever is missing, change nothing else
 #   bash setup.sh qemu   the same, then `just qemu` (boots the hello app)
@@ -138,6 +138,17 @@ if command -v gdb-multiarch >/dev/null; then
 else
     apt_install "the debugger \`just gdb\` prints the command for" gdb-multiarch
     ok "gdb-multiarch $(gdb-multiarch --version | sed -n '1s/.* //p')"
+fi
+
+# --- the aarch64 Linux C cross toolchain (apps/linux) ------------------------
+
+if command -v aarch64-linux-gnu-gcc >/dev/null \
+    && [ -e /usr/aarch64-linux-gnu/lib/libc.a ]; then
+    ok "aarch64-linux-gnu-gcc $(aarch64-linux-gnu-gcc -dumpversion) with a static glibc"
+else
+    apt_install "the C cross compiler and static glibc that build the Linux programs of apps/linux (gcc -static)" \
+        gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+    ok "aarch64-linux-gnu-gcc $(aarch64-linux-gnu-gcc -dumpversion) with a static glibc"
 fi
 
 # --- the Rust toolchain pinned in rust-toolchain.toml -------------------------

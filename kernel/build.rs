@@ -2,7 +2,9 @@
 //!
 //! The image build (`cargo xtask build`) builds the app first and passes its
 //! ELF in `RSEQ_APP_ELF` and its name in `RSEQ_APP_NAME`; the kernel carries
-//! the ELF bytes and loads them at boot. Host builds (unit tests) embed nothing.
+//! the ELF bytes and loads them at boot. `RSEQ_APP_ELF` set but empty builds
+//! a loader kernel: it embeds nothing and loads its program from the initrd
+//! the boot loader passes. Host builds (unit tests) embed nothing.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -14,6 +16,7 @@ fn main() {
 
     let app = out.join("app.elf");
     match env::var("RSEQ_APP_ELF") {
+        Ok(path) if path.is_empty() => fs::write(&app, b"").unwrap(),
         Ok(path) => {
             println!("cargo:rerun-if-changed={path}");
             fs::copy(&path, &app).unwrap_or_else(|e| panic!("RSEQ_APP_ELF={path}: {e}"));

@@ -35,6 +35,15 @@ pub struct BootConfig<'a> {
     /// Everything after a lone `--`, trimmed; the kernel splits it on
     /// whitespace into the app's `argv[1..]`. Empty without `--`.
     pub app_args: &'a str,
+    /// `init=NAME`: the program's name, its `argv[0]` and the `app=` of the
+    /// boot banner (Linux's `init=`, the path of the first program). For a
+    /// program loaded from the initrd, which carries no name of its own.
+    pub init: Option<&'a str>,
+    /// `env=NAME=VALUE`, once per variable: the program's environment,
+    /// in the order given (Linux hands `NAME=VALUE` words it does not know
+    /// to init as its environment; here they are asked for explicitly, so
+    /// that a misspelt option still stops the boot).
+    pub env: Env<'a>,
     /// How many firmware/Linux options (see `FOREIGN`) were skipped.
     pub foreign: usize,
     /// `rseq_debug=0|1`: Linux's CONFIG_RSEQ_DEBUG validation at run time.
@@ -53,6 +62,11 @@ impl BootConfig<'_> {
         hz: 100,
         selftest: None,
         app_args: "",
+        init: None,
+        env: Env {
+            options: "",
+            count: 0,
+        },
         foreign: 0,
         rseq_debug: false,
         rseq_slice_ext: true,
@@ -63,6 +77,49 @@ impl BootConfig<'_> {
 impl Default for BootConfig<'_> {
     fn default() -> Self {
         BootConfig::DEFAULT
+    }
+}
+
+/// The `env=` options of a command line: kept as the text before `--`,
+/// read again on demand, so that the configuration needs no allocation.
+/// Two are equal when they hold the same variables in the same order.
+#[derive(Clone, Copy, Debug, Eq)]
+pub struct Env<'a> {
+    /// The command line up to (not including) a lone `--`.
+    options: &'a str,
+    /// How many `env=` options it holds.
+    count: usize,
+}
+
+impl<'a> Env<'a> {
+    /// The `NAME=VALUE` strings, in command-line order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let mut rest = self.options;
+        core::iter::from_fn(move || {
+            loop {
+                let (word, tail) = next_word(rest)?;
+                rest = tail;
+                if let Some(var) = word.strip_prefix("env=") {
+                    return Some(var);
+                }
+            }
+        })
+    }
+
+    /// How many variables there are.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+impl PartialEq for Env<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.count == other.count && self.iter().eq(other.iter())
     }
 }
 
@@ -121,11 +178,31 @@ impl fmt::Display for CmdlineError<'_> {
 struct BootOption {
     key: &'static str,
     expected: &'static str,
-    apply: fn(&mut BootConfig<'_>, &str) -> Option<()>,
+    apply: for<'a> fn(&mut BootConfig<'a>, &'a str) -> Option<()>,
 }
 
 /// Every option the kernel understands.
 static OPTIONS: &[BootOption] = &[
+    BootOption {
+        key: "init",
+        expected: "a program name",
+        apply: |c, v| {
+            c.init = Some(v).filter(|v| !v.is_empty());
+            c.init.map(|_| ())
+        },
+    },
+    BootOption {
+        key: "env",
+        expected: "NAME=VALUE with a non-empty NAME",
+        apply: |c, v| {
+            let (name, _) = v.split_once('=')?;
+            if name.is_empty() {
+                return None;
+            }
+            c.env.count += 1;
+            Some(())
+        },
+    },
     BootOption {
         key: "rseq_slice_ext",
         expected: "0 or 1",
@@ -221,11 +298,15 @@ fn is_foreign(key: &str) -> bool {
 /// The first unknown or invalid option, see [`CmdlineError`].
 pub fn parse(s: &str) -> Result<BootConfig<'_>, CmdlineError<'_>> {
     let mut config = BootConfig::DEFAULT;
+    config.env.options = s;
     let mut rest = s;
     while let Some((word, tail)) = next_word(rest) {
         rest = tail;
         if word == "--" {
             config.app_args = tail.trim();
+            // `word` is a slice of `s`: the options are what precedes it.
+            let at = word.as_ptr() as usize - s.as_ptr() as usize;
+            config.env.options = &s[..at];
             break;
         }
         let (key, value) = match word.split_once('=') {
@@ -441,6 +522,41 @@ mod tests {
                 expected: "an integer 10..=1000"
             })
         );
+    }
+
+    #[test]
+    fn init_names_the_program() {
+        assert_eq!(parse("").unwrap().init, None);
+        assert_eq!(parse("init=hello").unwrap().init, Some("hello"));
+        assert_eq!(parse("init=a init=b").unwrap().init, Some("b"));
+        assert_eq!(parse("-- init=x").unwrap().init, None);
+        assert_eq!(
+            parse("init=").unwrap_err().to_string(),
+            "boot option `init=`: expected a program name"
+        );
+        assert!(parse("init").is_err());
+    }
+
+    #[test]
+    fn env_collects_variables_in_order() {
+        let c =
+            parse("env=A=1 hz=250 env=GLIBC_TUNABLES=glibc.rseq=0 env=EMPTY= -- env=X=y").unwrap();
+        assert_eq!(c.env.len(), 3);
+        let vars: std::vec::Vec<&str> = c.env.iter().collect();
+        assert_eq!(vars, ["A=1", "GLIBC_TUNABLES=glibc.rseq=0", "EMPTY="]);
+        assert_eq!(c.app_args, "env=X=y");
+        let none = parse("hz=250 -- a b").unwrap();
+        assert!(none.env.is_empty());
+        assert_eq!(none.env.iter().count(), 0);
+        // Only `env=` words, not words that merely contain it.
+        let c = parse("env=A=1 mod.env=B=2").unwrap();
+        assert_eq!(c.env.iter().collect::<std::vec::Vec<_>>(), ["A=1"]);
+        for bad in ["env=", "env=NOEQUALS", "env==1", "env"] {
+            assert!(
+                matches!(parse(bad), Err(CmdlineError::Invalid { key: "env", .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -42,7 +42,7 @@ fn valid_elf() -> Vec<u8> {
 proptest! {
     #[test]
     fn the_valid_elf_is_valid(_x in 0..1u8) {
-        prop_assert!(elf::parse(&valid_elf(), USER).is_ok());
+        prop_assert!(elf::parse(&valid_elf(), USER, USER.start).is_ok());
     }
 
     #[test]
@@ -63,7 +63,7 @@ proptest! {
 
     #[test]
     fn elf_never_panics_on_random_bytes(data in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let _ = elf::parse(&data, USER);
+        let _ = elf::parse(&data, USER, USER.start);
     }
 
     #[test]
@@ -74,7 +74,7 @@ proptest! {
         for (at, v) in flips {
             e[at] = v;
         }
-        if let Ok(image) = elf::parse(&e, USER) {
+        if let Ok(image) = elf::parse(&e, USER, USER.start + 0x10_0000) {
             for seg in image.load_segments() {
                 prop_assert!(seg.vaddr >= USER.start && seg.vaddr + seg.memsz <= USER.end);
                 prop_assert!(!(seg.perm.write && seg.perm.exec), "W^X");
@@ -87,7 +87,7 @@ proptest! {
     #[test]
     fn dtb_never_panics(data in proptest::collection::vec(any::<u8>(), 0..1024)) {
         if let Ok(f) = fdt::Fdt::new(&data) {
-            let _ = (f.memory(), f.cpu_count(), f.bootargs(), f.find_node("/psci"));
+            let _ = (f.memory(), f.cpu_count(), f.bootargs(), f.initrd(), f.find_node("/psci"));
             let _ = f.find_compatible(&["arm,gic-400"]).map(|n| n.reg().count());
         }
         let _ = fdt::Fdt::header_total_size(&data);
@@ -101,7 +101,7 @@ proptest! {
         let mut stack = vec![0u8; size];
         let top = 0x40_4000_0000u64;
         let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-        if let Ok(sp) = user_stack::build_initial_stack(&mut stack, top, &argv, &[], &[(6, 4096)], &[7; 16]) {
+        if let Ok(sp) = user_stack::build_initial_stack(&mut stack, top, &argv, &[], &[(6, 4096)], &[7; 16], Some("aarch64")) {
             prop_assert!(sp % 16 == 0 && sp < top && sp >= top - size as u64);
         }
     }

@@ -104,6 +104,88 @@ pub fn rseq_mode(elf: &[u8]) -> Result<&'static str, String> {
     }
 }
 
+/// The rseq mode of a kernel that runs the program `elf` from the initrd:
+/// `mode` (`v1` or `v2`) is required, since a Linux program declares none.
+/// A program that does declare one (an app of ours, built with
+/// `rt::rseq_mode!`) must agree: a v1 app on a v2 kernel would register a
+/// 32-byte area the v2 kernel runs with v2 semantics, not what it was
+/// written for. `none` runs under either.
+pub fn program_mode(elf: &[u8], mode: Option<&str>) -> Result<&'static str, String> {
+    let mode = match mode {
+        Some("v1") => "v1",
+        Some("v2") => "v2",
+        Some(other) => return Err(format!("mode={other}: expected v1 or v2")),
+        None => {
+            return Err(
+                "elf= needs mode=v1 or mode=v2: the rseq mode is the kernel's, and a Linux \
+                 program does not declare one"
+                    .to_string(),
+            );
+        }
+    };
+    if elf.get(..4) != Some(b"\x7fELF") {
+        return Err("not an ELF file".to_string());
+    }
+    match elf_section(elf, ".rseq_mode").map(|_| rseq_mode(elf)) {
+        Some(Ok(declared)) if declared != "none" && declared != mode => Err(format!(
+            "the program declares rseq mode {declared} (rt::rseq_mode!), but mode={mode}: \
+             give mode={declared}"
+        )),
+        Some(Err(e)) => Err(e),
+        _ => Ok(mode),
+    }
+}
+
+/// Where `build_loader` puts the loader kernel for `board` and `mode`.
+pub fn loader_paths(ws: &Workspace, board: &Board, mode: &str, profile: Profile) -> Image {
+    image_paths(ws, board, &format!("loader-{mode}"), profile)
+}
+
+/// Builds the loader kernel for `board` in rseq mode `mode` (`v1`/`v2`):
+/// no embedded app, the program comes from the initrd. One image per board
+/// and mode, `target/images/<board>-loader-<mode>.img`, whatever program
+/// it then boots; cargo rebuilds it only when the kernel changed.
+pub fn build_loader(
+    ws: &Workspace,
+    board: &Board,
+    mode: &str,
+    profile: Profile,
+) -> Result<Image, String> {
+    let mut cargo = kernel_cargo(ws, board, mode, profile);
+    workspace::run(cargo.env("RSEQ_APP_ELF", "").env("RSEQ_APP_NAME", "initrd"))?;
+    install_kernel(ws, profile, loader_paths(ws, board, mode, profile))
+}
+
+/// The kernel command line that starts the program `elf` (its file name
+/// becomes `init=`, so argv[0]), with `env` (`"K=V K2=V2"`, each a word)
+/// as `env=` options, before `append` (kernel options, then `-- args`).
+pub fn program_cmdline(elf: Option<&Path>, env: &str, append: &str) -> Result<String, String> {
+    let mut words = Vec::new();
+    if let Some(elf) = elf {
+        let name = elf
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| !n.is_empty() && !n.contains(char::is_whitespace))
+            .ok_or_else(|| {
+                format!(
+                    "elf={}: the file name becomes argv[0], and must be UTF-8 without spaces",
+                    elf.display()
+                )
+            })?;
+        words.push(format!("init={name}"));
+    }
+    for var in env.split_whitespace() {
+        match var.split_once('=') {
+            Some((name, _)) if !name.is_empty() => words.push(format!("env={var}")),
+            _ => return Err(format!("env=: {var:?} is not NAME=VALUE")),
+        }
+    }
+    if !append.trim().is_empty() {
+        words.push(append.trim().to_string());
+    }
+    Ok(words.join(" "))
+}
+
 /// The kernel feature for an app's rseq mode: the image is built for that
 /// mode only; an app without rseq gets the v2 kernel (it never registers).
 pub fn rseq_feature(mode: &str) -> &'static str {
@@ -159,6 +241,13 @@ pub fn build_as(
     let app_elf = build_app(ws, app, profile)?;
     let elf = fs::read(&app_elf).map_err(|e| format!("{}: {e}", app_elf.display()))?;
     let mode = rseq_mode(&elf).map_err(|e| format!("{app}: {e}"))?;
+    let mut cargo = kernel_cargo(ws, board, mode, profile);
+    workspace::run(kernel_env(&mut cargo, &app_elf, app))?;
+    install_kernel(ws, profile, image_paths(ws, board, app, profile))
+}
+
+/// `cargo build` of the kernel for `board` and rseq `mode`.
+fn kernel_cargo(ws: &Workspace, board: &Board, mode: &str, profile: Profile) -> Command {
     let mut cargo = ws.cargo();
     cargo.args([
         "build",
@@ -171,14 +260,16 @@ pub fn build_as(
         "--features",
         &format!("{},{}", board.feature, rseq_feature(mode)),
     ]);
-    workspace::run(kernel_env(&mut cargo, &app_elf, app))?;
+    cargo
+}
+
+/// Copies the kernel just built to `image.elf` and writes `image.img`.
+fn install_kernel(ws: &Workspace, profile: Profile, image: Image) -> Result<Image, String> {
     let kernel_elf = ws
         .target
         .join(KERNEL_TARGET)
         .join(profile.cargo_name())
         .join("kernel");
-
-    let image = image_paths(ws, board, app, profile);
     fs::create_dir_all(ws.images()).map_err(|e| format!("cannot create images dir: {e}"))?;
     fs::copy(&kernel_elf, &image.elf).map_err(|e| {
         format!(
@@ -278,6 +369,77 @@ mod tests {
         assert!(rseq_mode(&elf_with_mode(b"v3\0\0")).is_err());
         assert_eq!(rseq_feature("none"), "rseq-v2");
         assert_eq!(rseq_feature("v1"), "rseq-v1");
+    }
+
+    #[test]
+    fn a_program_needs_a_mode_that_agrees_with_its_declaration() {
+        let linux = {
+            let mut elf = elf_with_mode(b"v1\0\0");
+            elf[0x3c] = 2; // no .rseq_mode: a Linux program
+            elf
+        };
+        assert_eq!(program_mode(&linux, Some("v1")), Ok("v1"));
+        assert_eq!(program_mode(&linux, Some("v2")), Ok("v2"));
+        assert!(
+            program_mode(&linux, None)
+                .unwrap_err()
+                .contains("mode=v1 or mode=v2")
+        );
+        assert!(
+            program_mode(&linux, Some("none"))
+                .unwrap_err()
+                .contains("expected v1 or v2")
+        );
+        let v1 = elf_with_mode(b"v1\0\0");
+        assert_eq!(program_mode(&v1, Some("v1")), Ok("v1"));
+        let e = program_mode(&v1, Some("v2")).unwrap_err();
+        assert!(
+            e.contains("declares rseq mode v1") && e.contains("give mode=v1"),
+            "{e}"
+        );
+        let none = elf_with_mode(b"none");
+        assert_eq!(program_mode(&none, Some("v1")), Ok("v1"));
+        assert_eq!(program_mode(&none, Some("v2")), Ok("v2"));
+        assert!(program_mode(&elf_with_mode(b"v3\0\0"), Some("v2")).is_err());
+        assert_eq!(
+            program_mode(b"#!/bin/sh\n", Some("v2")),
+            Err("not an ELF file".to_string())
+        );
+    }
+
+    #[test]
+    fn program_command_line() {
+        let elf = Path::new("/some/dir/hello");
+        assert_eq!(
+            program_cmdline(
+                Some(elf),
+                "A=1  GLIBC_TUNABLES=glibc.rseq=0",
+                "hz=250 -- x y"
+            ),
+            Ok("init=hello env=A=1 env=GLIBC_TUNABLES=glibc.rseq=0 hz=250 -- x y".to_string())
+        );
+        assert_eq!(
+            program_cmdline(Some(elf), "", ""),
+            Ok("init=hello".to_string())
+        );
+        assert_eq!(
+            program_cmdline(None, "K=", "-- a"),
+            Ok("env=K= -- a".to_string())
+        );
+        assert_eq!(program_cmdline(None, "", ""), Ok(String::new()));
+        assert!(
+            program_cmdline(None, "NOVALUE", "")
+                .unwrap_err()
+                .contains("NAME=VALUE")
+        );
+        assert!(program_cmdline(None, "=1", "").is_err());
+        assert!(program_cmdline(Some(Path::new("a b")), "", "").is_err());
+        // What it builds is what the kernel's parser takes.
+        let line = program_cmdline(Some(elf), "A=1 B=2", "loglevel=6 -- p q").unwrap();
+        let c = abi::cmdline::parse(&line).unwrap();
+        assert_eq!(c.init, Some("hello"));
+        assert_eq!(c.env.iter().collect::<Vec<_>>(), ["A=1", "B=2"]);
+        assert_eq!((c.loglevel, c.app_args), (6, "p q"));
     }
 
     #[test]

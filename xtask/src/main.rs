@@ -16,6 +16,7 @@ mod gdbcheck;
 mod history;
 mod host;
 mod lint;
+mod linux;
 mod log;
 mod modecheck;
 mod newapp;
@@ -43,14 +44,21 @@ app=selftest` works), or positionally in the order shown; flags also take
 1/0 (el2=1).
 
 commands:
-  build  [app=hello] [board=virt] [debug]
+  build  [app=hello] [board=virt] [debug] [elf=PATH mode=v1|v2]
          build the app and a kernel embedding it; prints target/images/<board>-<app>.img.
          debug: the debug-image profile (opt-level 1, no LTO), into
-         <board>-<app>-debug.img/.elf, leaving the release image alone
+         <board>-<app>-debug.img/.elf, leaving the release image alone.
+         elf=: instead, the loader kernel for mode (<board>-loader-<mode>.img),
+         which runs the program it is given as its initrd. Also compiles
+         the C programs of apps/linux into target/linux/ (NAME, NAME-pie)
   qemu   [app=hello] [el2] [gic=2|3] [cpu=cortex-a72] [append=ARGS] [board=virt] [gdb [port=1234]] [debug]
+         [elf=PATH mode=v1|v2] [env=\"K=V K2=V2\"]
          build, then boot under QEMU on this terminal (quit: Ctrl-A X) and exit
          with QEMU's status (the kernel's semihosting exit). gdb: wait for gdb
          on 127.0.0.1:port before the first instruction. QEMU dies with xtask.
+         elf=: boot the program at PATH (a static aarch64 ELF) with the loader
+         kernel for mode, as QEMU's -initrd; argv[0] is its file name.
+         env=: the program's environment (the kernel's env= options)
   objdump|nm|size [app=hello] [board=virt] [debug]
          build, then run llvm-objdump -d, llvm-nm -n or llvm-size on the
          image's kernel ELF (target/images/<board>-<app>[-debug].elf)
@@ -77,7 +85,7 @@ commands:
          churn, yields and migrations on 4 CPUs, every total exact; not part
          of `test`. Prints the app's progress every 5 s with running totals,
          then each run's figures and the full path of its serial log
-  sdcard [app=hello] [cmdline=ARGS] [out=target/rpi4-sdcard.img]
+  sdcard [app=hello] [cmdline=ARGS] [out=target/rpi4-sdcard.img] [elf=PATH mode=v1|v2 [env=\"K=V\"]]
          build the rpi4 kernel and a Raspberry Pi 4 SD card image: MBR, one
          FAT32 partition holding start4.elf, fixup4.dat, bcm2711-rpi-4-b.dtb
          (fetched from Debian when absent), config.txt, cmdline.txt (ARGS) and
@@ -109,13 +117,22 @@ const MAX_RUNS: u64 = 100;
 const MAX_CALLS: u64 = 1_000_000_000;
 
 const BUILD: Spec = Spec {
-    opts: &[value("board"), value("app"), flag("debug")],
+    opts: &[
+        value("board"),
+        value("app"),
+        flag("debug"),
+        value("elf"),
+        value("mode"),
+    ],
     positional: &["app", "board"],
 };
 const QEMU: Spec = Spec {
     opts: &[
         value("board"),
         value("app"),
+        value("elf"),
+        value("mode"),
+        value("env"),
         flag("el2"),
         value("gic"),
         value("cpu"),
@@ -177,9 +194,15 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
         "build" => {
             let opts = Args::parse(args, &BUILD)?;
             let board = boards::find(opts.value("board").unwrap_or("virt"))?;
-            let app = opts.value("app").unwrap_or("hello");
-            let image = build::build_as(&ws, board, app, profile(&opts)?)?;
+            let (image, _) = build_image(&ws, board, &opts, profile(&opts)?)?;
             println!("{}", image.img.display());
+            // The C programs too, so that one that stops compiling is seen.
+            let programs = linux::build_all(&ws)?;
+            println!(
+                "{} Linux programs in {}",
+                programs.len(),
+                ws.display(&linux::out_dir(&ws))
+            );
             Ok(ExitCode::SUCCESS)
         }
         "qemu" => qemu_command(&ws, args),
@@ -246,8 +269,7 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
         tool @ ("objdump" | "nm" | "size") => {
             let opts = Args::parse(args, &BUILD)?;
             let board = boards::find(opts.value("board").unwrap_or("virt"))?;
-            let app = opts.value("app").unwrap_or("hello");
-            let image = build::build_as(&ws, board, app, profile(&opts)?)?;
+            let (image, _) = build_image(&ws, board, &opts, profile(&opts)?)?;
             let flags: &[&str] = match tool {
                 "objdump" => &["-d", "--no-show-raw-insn"],
                 "nm" => &["-n", "-C"],
@@ -304,7 +326,6 @@ fn print_lines(lines: impl Iterator<Item = String>) {
 fn qemu_command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
     let opts = Args::parse(args, &QEMU)?;
     let board = boards::find(opts.value("board").unwrap_or("virt"))?;
-    let app = opts.value("app").unwrap_or("hello");
     let gic = match opts.value("gic") {
         None => None,
         Some("2") => Some(2),
@@ -315,7 +336,11 @@ fn qemu_command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
         el2: opts.flag("el2")?,
         gic,
         cpu: opts.value("cpu").map(str::to_string),
-        append: opts.value("append").unwrap_or("").to_string(),
+        append: build::program_cmdline(
+            program(&opts)?.as_deref(),
+            opts.value("env").unwrap_or(""),
+            opts.value("append").unwrap_or(""),
+        )?,
         gdb: match (opts.flag("gdb")?, opts.count("port", u16::MAX.into())?) {
             (false, None) => None,
             (false, Some(_)) => return Err("port= goes with gdb".to_string()),
@@ -323,17 +348,15 @@ fn qemu_command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
             (true, port) => Some(port.map_or(1234, |p| p as u16)),
         },
         dtb: None,
+        initrd: None,
     };
     // Reject options the board cannot honour before a minute of building.
     let profile = profile(&opts)?;
-    qemu::args(
-        board,
-        &build::image_paths(ws, board, app, profile).img,
-        &qemu_opts,
-    )?;
-    let image = build::build_as(ws, board, app, profile)?;
+    qemu::args(board, std::path::Path::new("kernel.img"), &qemu_opts)?;
+    let (image, initrd) = build_image(ws, board, &opts, profile)?;
     let qemu_opts = qemu::Options {
         dtb: firmware::qemu_dtb(ws, board)?,
+        initrd,
         ..qemu_opts
     };
     let mut cmd = qemu::command(board, &image.img, &qemu_opts)?;
@@ -350,6 +373,44 @@ fn qemu_command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot run {}: {e}", qemu::QEMU))?;
     // The kernel's semihosting exit status is the point of the run: pass it on.
     Ok(ExitCode::from(status.code().unwrap_or(1) as u8))
+}
+
+/// The program `elf=` names, as an absolute path (it must exist).
+fn program(opts: &Args) -> Result<Option<std::path::PathBuf>, String> {
+    opts.value("elf")
+        .map(|elf| std::fs::canonicalize(elf).map_err(|e| format!("elf={elf}: {e}")))
+        .transpose()
+}
+
+/// Builds what `opts` asks for: with `elf=PATH mode=v1|v2`, the loader
+/// kernel for that mode, returned with the program to pass as its initrd;
+/// otherwise the image embedding `app=` (hello by default).
+fn build_image(
+    ws: &Workspace,
+    board: &'static boards::Board,
+    opts: &Args,
+    profile: build::Profile,
+) -> Result<(build::Image, Option<std::path::PathBuf>), String> {
+    let Some(elf) = program(opts)? else {
+        if let Some(mode) = opts.value("mode") {
+            return Err(format!(
+                "mode={mode} goes with elf=: an app's rseq mode is its rt::rseq_mode! declaration"
+            ));
+        }
+        let app = opts.value("app").unwrap_or("hello");
+        return Ok((build::build_as(ws, board, app, profile)?, None));
+    };
+    if opts.value("app").is_some() {
+        return Err(
+            "app= and elf= exclude each other: app= embeds an app of apps/ in the kernel, \
+             elf= boots a program from the initrd"
+                .to_string(),
+        );
+    }
+    let bytes = std::fs::read(&elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let mode = build::program_mode(&bytes, opts.value("mode"))
+        .map_err(|e| format!("elf={}: {e}", elf.display()))?;
+    Ok((build::build_loader(ws, board, mode, profile)?, Some(elf)))
 }
 
 /// The build profile that `debug=1` asks for.

@@ -30,6 +30,9 @@ pub struct Options {
     pub gdb: Option<u16>,
     /// A device tree for machines that need one (`firmware::qemu_dtb`).
     pub dtb: Option<std::path::PathBuf>,
+    /// The program a loader kernel runs (`-initrd`): QEMU puts the file in
+    /// RAM and names it in the DTB's `/chosen`.
+    pub initrd: Option<std::path::PathBuf>,
 }
 
 /// The arguments after `qemu-system-aarch64` that boot `image` on `board`.
@@ -67,6 +70,9 @@ pub fn args(board: &Board, image: &Path, opts: &Options) -> Result<Vec<String>, 
     all.extend(["-kernel".to_string(), image.display().to_string()]);
     if let Some(dtb) = &opts.dtb {
         all.extend(["-dtb".to_string(), dtb.display().to_string()]);
+    }
+    if let Some(initrd) = &opts.initrd {
+        all.extend(["-initrd".to_string(), initrd.display().to_string()]);
     }
     all.extend(["-append".to_string(), opts.append.clone()]);
     if let Some(port) = opts.gdb {
@@ -202,6 +208,7 @@ mod tests {
             append: "hz=250 -- ticks".into(),
             gdb: Some(1234),
             dtb: None,
+            initrd: None,
         };
         let virt = boards::find("virt").unwrap();
         let a = args(virt, Path::new("x.img"), &opts).unwrap();
@@ -261,6 +268,24 @@ mod tests {
         };
         let a = args(&fixed, Path::new("k.img"), &with_dtb).unwrap();
         assert_eq!(a[4..8], ["-kernel", "k.img", "-dtb", "fw/pi.dtb"]);
+        let with_initrd = Options {
+            initrd: Some("target/prog".into()),
+            ..with_dtb
+        };
+        let a = args(&fixed, Path::new("k.img"), &with_initrd).unwrap();
+        assert_eq!(
+            a[4..12],
+            [
+                "-kernel",
+                "k.img",
+                "-dtb",
+                "fw/pi.dtb",
+                "-initrd",
+                "target/prog",
+                "-append",
+                ""
+            ]
+        );
         let el2 = Options {
             el2: true,
             ..Options::default()

@@ -28,7 +28,7 @@ use crate::log::Log;
 use crate::modecheck;
 use crate::progress::{self, Tally};
 use crate::qemu;
-use crate::scenarios::{self, Scenario};
+use crate::scenarios::{self, Initrd, Scenario};
 use crate::workspace::{self, Workspace};
 
 /// How many log lines a failure shows.
@@ -144,7 +144,7 @@ enum Event {
 /// Whether `filter` selects anything `test` runs: a scenario or the SD card
 /// image check. A filter that selects nothing is a typo, not a pass.
 pub fn filter_matches(filter: &str) -> bool {
-    [SDCARD_CHECK, MODE_CHECK, DETERMINISM_CHECK]
+    [SDCARD_CHECK, MODE_CHECK, DETERMINISM_CHECK, LINUX_CHECK]
         .iter()
         .chain(GDB_CHECKS)
         .any(|check| check.contains(filter))
@@ -158,6 +158,9 @@ const GDB_CHECKS: &[&str] = &[gdbcheck::BACKTRACE, gdbcheck::DIES_WITH_XTASK];
 const SDCARD_CHECK: &str = "rpi4/sdcard-image";
 /// The check that each rseq mode's image holds only that mode's code.
 const MODE_CHECK: &str = "virt/rseq-mode-symbols";
+/// The check that the C programs of apps/linux build and are static
+/// aarch64 ELF files of the expected type.
+const LINUX_CHECK: &str = "host/linux-programs";
 /// The check that two icount benchmark runs agree.
 const DETERMINISM_CHECK: &str = "virt/bench-icount-identical";
 /// A check that is not a scenario: its summary, or why it failed.
@@ -199,6 +202,7 @@ pub fn run_with_results(
     let card_wanted = wanted(card) && opts.build;
     let mode_wanted = wanted(MODE_CHECK);
     let det_wanted = wanted(DETERMINISM_CHECK);
+    let linux_wanted = wanted(LINUX_CHECK) && opts.build;
     let gdb_checks: Vec<(&str, Check)> = [
         (gdbcheck::BACKTRACE, gdbcheck::backtrace as Check),
         (gdbcheck::DIES_WITH_XTASK, gdbcheck::dies_with_xtask),
@@ -208,7 +212,7 @@ pub fn run_with_results(
     .collect();
     let total = selected.len()
         + gdb_checks.len()
-        + [card_wanted, mode_wanted, det_wanted]
+        + [card_wanted, mode_wanted, det_wanted, linux_wanted]
             .iter()
             .filter(|&&w| w)
             .count();
@@ -229,6 +233,11 @@ pub fn run_with_results(
     if card_wanted {
         let result = crate::sdcard::self_test(ws);
         check_line(&mut n, card, result);
+    }
+
+    if linux_wanted {
+        let result = crate::linux::check(ws);
+        tally.add(check_line(&mut n, LINUX_CHECK, result));
     }
 
     if total == 0 {
@@ -258,7 +267,7 @@ pub fn run_with_results(
                     queue.lock().unwrap_or_else(|e| e.into_inner()).next()
                 };
                 while let Some(scenario) = next() {
-                    let image = &images[&(scenario.board, scenario.app)];
+                    let image = &images[&(scenario.board, scenario.image())];
                     if tx.send(Event::Started(scenario)).is_err() {
                         return;
                     }
@@ -346,22 +355,32 @@ fn images(
     build: bool,
 ) -> BTreeMap<(&'static str, &'static str), Result<Image, String>> {
     let mut images = BTreeMap::new();
-    let mut wanted: Vec<_> = selected.iter().map(|s| (s.board, s.app)).collect();
+    let mut wanted: Vec<_> = selected.iter().map(|s| (s.board, s.image())).collect();
     wanted.sort_unstable();
     wanted.dedup();
     let count = wanted.len();
     for s in selected {
         let k = images.len() + 1;
-        images.entry((s.board, s.app)).or_insert_with(|| {
+        images.entry((s.board, s.image())).or_insert_with(|| {
             let board = boards::find(s.board)?;
             // Fetch what QEMU needs for this board now, once, before the
             // scenarios start in parallel.
             firmware::qemu_dtb(ws, board)?;
             if build {
-                println!("build: [{k}/{count}] {}-{}", s.board, s.app);
-                build::build(ws, board, s.app).map_err(|e| format!("image build failed: {e}"))
+                println!("build: [{k}/{count}] {}-{}", s.board, s.image());
+                match s.program {
+                    None => build::build(ws, board, s.app),
+                    Some(program) => {
+                        // The app a scenario passes as its program.
+                        if let Initrd::App(app) = program.initrd {
+                            build::build_app(ws, app, build::Profile::Release)?;
+                        }
+                        build::build_loader(ws, board, program.mode, build::Profile::Release)
+                    }
+                }
+                .map_err(|e| format!("image build failed: {e}"))
             } else {
-                let image = build::image_paths(ws, board, s.app, build::Profile::Release);
+                let image = build::image_paths(ws, board, s.image(), build::Profile::Release);
                 if image.img.is_file() {
                     Ok(image)
                 } else {
@@ -433,20 +452,29 @@ fn boot(
 ) -> Result<(Option<ExitStatus>, PathBuf), String> {
     let board = boards::find(scenario.board)?;
     let configurable = board.knobs.is_some();
-    let opts = qemu::Options {
-        el2: scenario.el2,
-        gic: configurable.then_some(scenario.gic),
-        cpu: configurable.then(|| scenario.cpu.to_string()),
-        append: scenario.append.to_string(),
-        gdb: None,
-        dtb: firmware::qemu_dtb(ws, board)?,
-    };
-    let mut cmd = qemu::command(board, &image.img, &opts)?;
     let log_path = log_path(ws, scenario);
     let io = |e: std::io::Error| format!("{}: {e}", log_path.display());
     if let Some(dir) = log_path.parent() {
         fs::create_dir_all(dir).map_err(io)?;
     }
+    let (initrd, append) = match scenario.program {
+        None => (None, scenario.append.to_string()),
+        Some(program) => {
+            let initrd = program_initrd(ws, scenario, program.initrd)?;
+            let append = build::program_cmdline(initrd.as_deref(), program.env, scenario.append)?;
+            (initrd, append)
+        }
+    };
+    let opts = qemu::Options {
+        el2: scenario.el2,
+        gic: configurable.then_some(scenario.gic),
+        cpu: configurable.then(|| scenario.cpu.to_string()),
+        append,
+        gdb: None,
+        dtb: firmware::qemu_dtb(ws, board)?,
+        initrd,
+    };
+    let mut cmd = qemu::command(board, &image.img, &opts)?;
     let log = File::create(&log_path).map_err(io)?;
     // QEMU's own complaints (bad option, missing image) go to the same file,
     // so the tail of a failed run shows them.
@@ -471,6 +499,40 @@ fn boot(
     // What QEMU printed between the last poll and its exit.
     poll();
     Ok((status, log_path))
+}
+
+/// The file a program scenario passes as `-initrd`: an app's ELF (built
+/// if needed), or a file that is not an ELF next to the scenario's log.
+fn program_initrd(
+    ws: &Workspace,
+    scenario: &Scenario,
+    initrd: Initrd,
+) -> Result<Option<PathBuf>, String> {
+    match initrd {
+        Initrd::Absent => Ok(None),
+        Initrd::App(app) => {
+            let path = ws
+                .target
+                .join(build::APP_TARGET)
+                .join(build::Profile::Release.cargo_name())
+                .join(app);
+            if path.is_file() {
+                Ok(Some(path))
+            } else {
+                Err(format!(
+                    "{} missing: build it with `cargo xtask build app={app}`",
+                    ws.display(&path)
+                ))
+            }
+        }
+        Initrd::Garbage => {
+            let path = log_path(ws, scenario).with_extension("initrd");
+            // Longer than an ELF header, so the magic is what is refused.
+            let script = "#!/bin/sh\necho this is a shell script, not an ELF program\n";
+            fs::write(&path, script.repeat(64)).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(Some(path))
+        }
+    }
 }
 
 /// Waits for `child` until `timeout`; then kills it and returns `None`.

@@ -73,12 +73,48 @@ pub struct Scenario {
     /// (rpi4), with `el2`/`gic`/`cpu` left to that board. `{kernel}` in
     /// `append` becomes each board's kernel base address.
     pub shared: bool,
+    /// Boot the loader kernel with this program as its initrd, the way
+    /// `just qemu elf=... mode=...` does, instead of an image embedding
+    /// `app`.
+    pub program: Option<Program>,
+}
+
+/// A program booted from the initrd (see [`Scenario::program`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Program {
+    /// The loader kernel's rseq mode, `v1` or `v2` (`mode=`).
+    pub mode: &'static str,
+    /// What QEMU is given as `-initrd`.
+    pub initrd: Initrd,
+    /// The program's environment (`env=`), `K=V` words.
+    pub env: &'static str,
+}
+
+/// The initrd of a [`Program`] scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Initrd {
+    /// The built ELF of `apps/NAME`.
+    App(&'static str),
+    /// A file that is not an ELF: the kernel must refuse it.
+    Garbage,
+    /// No `-initrd` at all.
+    Absent,
 }
 
 impl Scenario {
     /// `board/name`, as printed in PASS/FAIL lines and matched by `--filter`.
     pub fn id(&self) -> String {
         format!("{}/{}", self.board, self.name)
+    }
+
+    /// The name of the image it boots (`target/images/<board>-<image>.img`):
+    /// its app, or `loader-v1`/`loader-v2` for a program from the initrd.
+    pub fn image(&self) -> &'static str {
+        match self.program {
+            None => self.app,
+            Some(Program { mode: "v1", .. }) => "loader-v1",
+            Some(_) => "loader-v2",
+        }
     }
 }
 
@@ -95,6 +131,7 @@ const HELLO: Scenario = Scenario {
     status: 0,
     checks: &[],
     shared: false,
+    program: None,
 };
 
 /// As [`HELLO`], running the threads/SMP test app, on both boards.
@@ -691,6 +728,77 @@ pub static SCENARIOS: &[Scenario] = &[
         append: "frobnicate=1",
         status: 2,
         checks: &[LineStartsWith("[boot-error]")],
+        ..HELLO
+    },
+    // --- programs from the initrd: the loader kernel (`elf=`, `mode=`) -------
+    Scenario {
+        name: "initrd-app-v2",
+        shared: true,
+        append: "-- one two",
+        program: Some(Program {
+            mode: "v2",
+            initrd: Initrd::App("hello"),
+            env: "GLIBC_TUNABLES=glibc.pthread.rseq=1 EMPTY=",
+        }),
+        checks: &[
+            Banner("rseq", "v2"),
+            Banner("app", "hello"),
+            LineStartsWith("[exec] hello: "),
+            LineContains("from the initrd, ET_EXEC at 0x4000000000, entry 0x40"),
+            LineContains("hello from EL0: hello (pid 1, tid 1)"),
+            LineContains(
+                "hello: argv=[\"hello\", \"one\", \"two\"] \
+                 envp=[\"RSEQ_OS=1\", \"GLIBC_TUNABLES=glibc.pthread.rseq=1\", \"EMPTY=\"]",
+            ),
+            Exit("app", "hello"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "initrd-app-v1",
+        shared: true,
+        append: "hz=250 --",
+        program: Some(Program {
+            mode: "v1",
+            initrd: Initrd::App("hello"),
+            env: "",
+        }),
+        checks: &[
+            Banner("rseq", "v1"),
+            Banner("hz", "250"),
+            LineContains("hello: argv=[\"hello\"] envp=[\"RSEQ_OS=1\"]"),
+            Exit("app", "hello"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "initrd-absent",
+        shared: true,
+        status: 2,
+        program: Some(Program {
+            mode: "v2",
+            initrd: Initrd::Absent,
+            env: "",
+        }),
+        checks: &[LineStartsWith(
+            "[boot-error] no program: this kernel loads its program from an initrd, and none was passed",
+        )],
+        ..HELLO
+    },
+    Scenario {
+        name: "initrd-garbage",
+        shared: true,
+        status: 2,
+        program: Some(Program {
+            mode: "v1",
+            initrd: Initrd::Garbage,
+            env: "",
+        }),
+        checks: &[LineContains(
+            "[boot-error] the initrd is not a program this kernel runs: not an ELF file (bad magic)",
+        )],
         ..HELLO
     },
 ];

@@ -10,7 +10,9 @@
 //! - `bcm2711-rpi-4-b.dtb`: the device tree it fills in and hands the kernel,
 //! - `config.txt`: what the firmware should do (see [`CONFIG_TXT`]),
 //! - `cmdline.txt`: one line, which becomes `/chosen/bootargs`,
-//! - `kernel8.img`: our kernel, the raw arm64 Image `build.rs` produces.
+//! - `kernel8.img`: our kernel, the raw arm64 Image `build.rs` produces;
+//! - with `elf=`: `program.elf`, the program a loader kernel runs, which
+//!   `config.txt` names as the initramfs (see [`INITRAMFS_TXT`]).
 //!
 //! 64 MiB leaves room for bigger kernels and is the smallest round size at
 //! which FAT32 is valid with 512-byte clusters (FAT32 needs at least 65525
@@ -71,6 +73,16 @@ init_uart_clock=48000000
 enable_gic=1
 ";
 
+/// The name of the program on the card (`elf=`).
+pub const PROGRAM_FILE: &str = "program.elf";
+
+/// Appended to `config.txt` when the card carries a program (`elf=`).
+pub const INITRAMFS_TXT: &str = "\
+# The program the loader kernel runs: the firmware loads it into RAM right
+# after the kernel and names it in the DTB (/chosen linux,initrd-start/-end).
+initramfs program.elf followkernel
+";
+
 /// One file of the boot partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardFile {
@@ -127,7 +139,14 @@ impl Report {
 
 /// Options of `cargo xtask sdcard`.
 pub const SPEC: Spec = Spec {
-    opts: &[value("app"), value("cmdline"), value("out")],
+    opts: &[
+        value("app"),
+        value("cmdline"),
+        value("out"),
+        value("elf"),
+        value("mode"),
+        value("env"),
+    ],
     positional: &["app", "cmdline"],
 };
 
@@ -140,14 +159,41 @@ pub fn default_path(ws: &Workspace) -> PathBuf {
 pub fn command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
     let opts = Args::parse(args, &SPEC)?;
     let app = opts.value("app").unwrap_or("hello");
-    let cmdline = opts.value("cmdline").unwrap_or("");
+    let program = match opts.value("elf") {
+        None => {
+            if let Some(mode) = opts.value("mode") {
+                return Err(format!(
+                    "mode={mode} goes with elf=: an app's rseq mode is its rt::rseq_mode! declaration"
+                ));
+            }
+            None
+        }
+        Some(_) if opts.value("app").is_some() => {
+            return Err("app= and elf= exclude each other".to_string());
+        }
+        Some(elf) => {
+            let elf = fs::canonicalize(elf).map_err(|e| format!("elf={elf}: {e}"))?;
+            let bytes = fs::read(&elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+            let mode = build::program_mode(&bytes, opts.value("mode"))
+                .map_err(|e| format!("elf={}: {e}", elf.display()))?;
+            Some((elf, mode))
+        }
+    };
+    let cmdline = build::program_cmdline(
+        program.as_ref().map(|(elf, _)| elf.as_path()),
+        opts.value("env").unwrap_or(""),
+        opts.value("cmdline").unwrap_or(""),
+    )?;
     // Before the build: a bad line fails in a second, not after one.
-    check_cmdline(cmdline)?;
+    check_cmdline(&cmdline)?;
     let out = opts
         .value("out")
         .map(PathBuf::from)
         .unwrap_or_else(|| default_path(ws));
-    let report = build_card(ws, app, cmdline, &out)?;
+    let report = match &program {
+        None => build_card(ws, Kernel::App(app), &cmdline, &out)?,
+        Some((elf, mode)) => build_card(ws, Kernel::Loader(mode, elf), &cmdline, &out)?,
+    };
     println!("{}: {}", ws.display(&out), report.summary());
     for (name, len) in &report.files {
         println!("  {name:<22} {len:>10} bytes");
@@ -160,7 +206,7 @@ pub fn command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
 /// summary. The image is removed when it verifies and kept when it does not.
 pub fn self_test(ws: &Workspace) -> Result<String, String> {
     let out = ws.target.join("sdcard-selftest").join("rpi4-sdcard.img");
-    let report = build_card(ws, "hello", "", &out)?;
+    let report = build_card(ws, Kernel::App("hello"), "", &out)?;
     let _ = fs::remove_dir_all(out.parent().expect("has a parent"));
     Ok(report.summary())
 }
@@ -188,28 +234,62 @@ fn check_cmdline(cmdline: &str) -> Result<(), String> {
     })
 }
 
-/// Fetches the firmware if needed, builds the rpi4 kernel for `app`, writes
-/// the image to `out` and verifies it against the files re-read from disk.
-fn build_card(ws: &Workspace, app: &str, cmdline: &str, out: &Path) -> Result<Report, String> {
-    let fw = firmware::ensure(ws)?;
-    let image = build::build(ws, boards::find("rpi4")?, app)?;
-    write_image(out, &card_files(&fw, &image.img, cmdline)?)?;
-    // Read the sources again: the check is against the files on disk, not
-    // against the copy this process happened to hold.
-    verify_image(out, &card_files(&fw, &image.img, cmdline)?)
+/// The kernel a card boots.
+enum Kernel<'a> {
+    /// The image embedding this app.
+    App(&'a str),
+    /// The loader kernel of this rseq mode, with this program.
+    Loader(&'a str, &'a Path),
 }
 
-/// The six files of the card, read from their sources.
-pub fn card_files(fw: &Firmware, kernel: &Path, cmdline: &str) -> Result<Vec<CardFile>, String> {
+/// Fetches the firmware if needed, builds the rpi4 kernel, writes the
+/// image to `out` and verifies it against the files re-read from disk.
+fn build_card(
+    ws: &Workspace,
+    kernel: Kernel<'_>,
+    cmdline: &str,
+    out: &Path,
+) -> Result<Report, String> {
+    let fw = firmware::ensure(ws)?;
+    let rpi4 = boards::find("rpi4")?;
+    let (image, program) = match kernel {
+        Kernel::App(app) => (build::build(ws, rpi4, app)?, None),
+        Kernel::Loader(mode, elf) => (
+            build::build_loader(ws, rpi4, mode, build::Profile::Release)?,
+            Some(elf),
+        ),
+    };
+    write_image(out, &card_files(&fw, &image.img, cmdline, program)?)?;
+    // Read the sources again: the check is against the files on disk, not
+    // against the copy this process happened to hold.
+    verify_image(out, &card_files(&fw, &image.img, cmdline, program)?)
+}
+
+/// The six files of the card, read from their sources, and the program
+/// when there is one.
+pub fn card_files(
+    fw: &Firmware,
+    kernel: &Path,
+    cmdline: &str,
+    program: Option<&Path>,
+) -> Result<Vec<CardFile>, String> {
     check_cmdline(cmdline)?;
-    Ok(vec![
+    let config = match program {
+        None => CONFIG_TXT.to_string(),
+        Some(_) => format!("{CONFIG_TXT}{INITRAMFS_TXT}"),
+    };
+    let mut files = vec![
         CardFile::read("start4.elf", &fw.start4)?,
         CardFile::read("fixup4.dat", &fw.fixup4)?,
         CardFile::read("bcm2711-rpi-4-b.dtb", &fw.dtb)?,
-        CardFile::new("config.txt", CONFIG_TXT),
+        CardFile::new("config.txt", config),
         CardFile::new("cmdline.txt", format!("{cmdline}\n")),
         CardFile::read("kernel8.img", kernel)?,
-    ])
+    ];
+    if let Some(program) = program {
+        files.push(CardFile::read(PROGRAM_FILE, program)?);
+    }
+    Ok(files)
 }
 
 /// Writes a card image holding `files` at the root of its FAT32 partition.
@@ -860,7 +940,39 @@ mod tests {
             fixup4: PathBuf::from("/nonexistent"),
             dtb: PathBuf::from("/nonexistent"),
         };
-        let err = card_files(&fw, Path::new("/nonexistent"), "a\nb").unwrap_err();
+        let err = card_files(&fw, Path::new("/nonexistent"), "a\nb", None).unwrap_err();
         assert!(err.contains("single line"), "{err}");
+    }
+
+    #[test]
+    fn a_program_rides_as_the_initramfs() {
+        let scratch = Scratch::new("program");
+        let file = |name: &str, bytes: &[u8]| {
+            let path = scratch.0.join(name);
+            fs::write(&path, bytes).unwrap();
+            path
+        };
+        let fw = Firmware {
+            start4: file("start4.elf", b"gpu"),
+            fixup4: file("fixup4.dat", b"fix"),
+            dtb: file("pi.dtb", b"dtb"),
+        };
+        let kernel = file("kernel8.img", b"kernel");
+        let program = file("prog", b"\x7fELF program");
+        let plain = card_files(&fw, &kernel, "", None).unwrap();
+        assert_eq!(plain.len(), 6);
+        let config = |files: &[CardFile]| {
+            let f = files.iter().find(|f| f.name == "config.txt").unwrap();
+            String::from_utf8(f.bytes.clone()).unwrap()
+        };
+        assert!(!config(&plain).contains("initramfs"));
+        let line = "init=prog env=A=1 -- x";
+        let with = card_files(&fw, &kernel, line, Some(&program)).unwrap();
+        assert_eq!(with.len(), 7);
+        assert!(config(&with).ends_with("initramfs program.elf followkernel\n"));
+        let prog = with.iter().find(|f| f.name == PROGRAM_FILE).unwrap();
+        assert_eq!(prog.bytes, b"\x7fELF program");
+        let cmdline = with.iter().find(|f| f.name == "cmdline.txt").unwrap();
+        assert_eq!(cmdline.bytes, format!("{line}\n").into_bytes());
     }
 }

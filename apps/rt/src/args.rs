@@ -1,11 +1,28 @@
-//! argv and the auxiliary vector, from the initial stack.
+//! argv, the environment and the auxiliary vector, from the initial stack.
 
-/// The app's arguments and auxiliary vector.
+/// The app's arguments, environment and auxiliary vector.
 #[derive(Clone, Copy)]
 pub struct Args {
     argc: usize,
     argv: *const *const u8,
+    envp: *const *const u8,
     auxv: *const [u64; 2],
+}
+
+/// A NUL-terminated string on the initial stack ("" if not UTF-8).
+///
+/// # Safety
+///
+/// `p` points at a NUL-terminated string that lives as long as the app.
+unsafe fn c_str(p: *const u8) -> &'static str {
+    // SAFETY: the caller's promise.
+    unsafe {
+        let mut n = 0;
+        while *p.add(n) != 0 {
+            n += 1;
+        }
+        core::str::from_utf8(core::slice::from_raw_parts(p, n)).unwrap_or("")
+    }
 }
 
 impl Args {
@@ -17,14 +34,16 @@ impl Args {
         unsafe {
             let argc = *sp as usize;
             let argv = sp.add(1) as *const *const u8;
-            let mut envp = argv.add(argc + 1);
-            while !(*envp).is_null() {
-                envp = envp.add(1);
+            let envp = argv.add(argc + 1);
+            let mut end = envp;
+            while !(*end).is_null() {
+                end = end.add(1);
             }
             Args {
                 argc,
                 argv,
-                auxv: envp.add(1) as *const [u64; 2],
+                envp,
+                auxv: end.add(1) as *const [u64; 2],
             }
         }
     }
@@ -46,14 +65,24 @@ impl Args {
         }
         // SAFETY: argv[i] for i < argc is a NUL-terminated string on the stack,
         // which lives as long as the app.
-        unsafe {
-            let p = *self.argv.add(i);
-            let mut n = 0;
-            while *p.add(n) != 0 {
-                n += 1;
+        unsafe { c_str(*self.argv.add(i)) }
+    }
+
+    /// The environment's `NAME=VALUE` strings, in order.
+    pub fn env(&self) -> impl Iterator<Item = &'static str> {
+        let mut p = self.envp;
+        core::iter::from_fn(move || {
+            // SAFETY: envp is a NULL-terminated array of NUL-terminated
+            // strings on the stack; `p` never passes its NULL.
+            unsafe {
+                let s = *p;
+                if s.is_null() {
+                    return None;
+                }
+                p = p.add(1);
+                Some(c_str(s))
             }
-            core::str::from_utf8(core::slice::from_raw_parts(p, n)).unwrap_or("")
-        }
+        })
     }
 
     /// The value of auxiliary vector entry `key` (`getauxval`).

@@ -1,7 +1,7 @@
 //! What the kernel takes from the device tree the loader passed in x0:
-//! memory, GIC frames, CPU count, PSCI conduit and the command line. Every
-//! item falls back to the board's built-in value when the DTB is absent or
-//! silent, so a board without a DTB still boots.
+//! memory, GIC frames, CPU count, PSCI conduit, the command line and the
+//! initrd. Every item falls back to the board's built-in value when the DTB
+//! is absent or silent, so a board without a DTB still boots.
 
 use crate::boot::fdt::Fdt;
 use abi::cmdline::MAX_LEN as CMDLINE_MAX;
@@ -24,6 +24,9 @@ pub struct MachineInfo {
     pub psci: Conduit,
     /// Where the DTB lies (to keep allocations off it), if there is one.
     pub dtb_range: Option<(u64, u64)>,
+    /// `[start, end)` of the initrd the loader placed in memory, as the DTB
+    /// states it (not yet checked against RAM: see `boot::start`).
+    pub initrd: Option<(u64, u64)>,
     cmdline: [u8; CMDLINE_MAX],
     cmdline_len: usize,
 }
@@ -47,6 +50,7 @@ pub fn probe(board: &Board, dtb: u64, entry_el: u64) -> MachineInfo {
             board.psci_default
         },
         dtb_range: None,
+        initrd: None,
         cmdline: [0; CMDLINE_MAX],
         cmdline_len: 0,
     };
@@ -108,6 +112,7 @@ pub fn probe(board: &Board, dtb: u64, entry_el: u64) -> MachineInfo {
             Conduit::Hvc
         };
     }
+    info.initrd = fdt.initrd();
     if let Some(args) = fdt.bootargs() {
         let n = args.len().min(CMDLINE_MAX);
         info.cmdline[..n].copy_from_slice(&args.as_bytes()[..n]);

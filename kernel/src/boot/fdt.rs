@@ -14,7 +14,7 @@
 //!
 //! Only what the kernel needs is here: path and `compatible` lookups, `reg`
 //! decoding with the parent's cell sizes, the CPU count, the first memory
-//! region and `/chosen/bootargs`. No `alloc`, no `unsafe`: the caller builds
+//! region, `/chosen/bootargs` and the initrd range. No `alloc`, no `unsafe`: the caller builds
 //! the `&[u8]` from the DTB pointer (see [`Fdt::header_total_size`]).
 
 use core::fmt;
@@ -410,6 +410,25 @@ impl<'a> Fdt<'a> {
     /// not UTF-8.
     pub fn bootargs(&self) -> Option<&'a str> {
         self.find_node("/chosen")?.property_str("bootargs")
+    }
+
+    /// The initial ramdisk the boot loader placed in memory: `(start, end)`
+    /// from `/chosen`'s `linux,initrd-start` and `linux,initrd-end` (end
+    /// exclusive). Loaders write them as one or two cells (QEMU with the
+    /// root's `#address-cells`, the Raspberry Pi firmware as one), so each is
+    /// read by its length, 4 or 8 bytes. `None` when either is absent or of
+    /// another length, or when the range is empty or reversed.
+    pub fn initrd(&self) -> Option<(u64, u64)> {
+        let chosen = self.find_node("/chosen")?;
+        let cell = |name| {
+            let value = chosen.property(name)?;
+            match value.len() {
+                4 | 8 => Some(read_cells(value, value.len() / 4)),
+                _ => None,
+            }
+        };
+        let (start, end) = (cell("linux,initrd-start")?, cell("linux,initrd-end")?);
+        (start < end).then_some((start, end))
     }
 }
 
@@ -918,6 +937,60 @@ mod tests {
         assert_eq!(Fdt::new(&blob).unwrap().bootargs(), Some("no-nul"));
         let blob = with(b"\xff\xfe\0");
         assert_eq!(Fdt::new(&blob).unwrap().bootargs(), None);
+    }
+
+    #[test]
+    fn initrd_in_one_or_two_cells() {
+        let with = |props: &[(&str, &[u32])]| {
+            let mut b = Builder::default();
+            b.begin("").begin("chosen");
+            for (name, cells) in props {
+                b.prop_u32s(name, cells);
+            }
+            b.end().end();
+            b.finish()
+        };
+        let initrd = |blob: &[u8]| Fdt::new(blob).unwrap().initrd();
+        // QEMU virt: two cells each.
+        let blob = with(&[
+            ("linux,initrd-start", &[0, 0x4800_0000]),
+            ("linux,initrd-end", &[0, 0x4801_2345]),
+        ]);
+        assert_eq!(initrd(&blob), Some((0x4800_0000, 0x4801_2345)));
+        // The Pi firmware: one cell each.
+        let blob = with(&[
+            ("linux,initrd-start", &[0x0280_0000]),
+            ("linux,initrd-end", &[0x0281_0000]),
+        ]);
+        assert_eq!(initrd(&blob), Some((0x0280_0000, 0x0281_0000)));
+        // Mixed widths, and an address above 4 GiB.
+        let blob = with(&[
+            ("linux,initrd-start", &[0x1000]),
+            ("linux,initrd-end", &[1, 0]),
+        ]);
+        assert_eq!(initrd(&blob), Some((0x1000, 0x1_0000_0000)));
+        // Missing half, empty or reversed range, odd lengths: none.
+        let blob = with(&[("linux,initrd-start", &[0x1000])]);
+        assert_eq!(initrd(&blob), None);
+        let blob = with(&[("linux,initrd-end", &[0x1000])]);
+        assert_eq!(initrd(&blob), None);
+        let blob = with(&[
+            ("linux,initrd-start", &[0x2000]),
+            ("linux,initrd-end", &[0x2000]),
+        ]);
+        assert_eq!(initrd(&blob), None);
+        let blob = with(&[
+            ("linux,initrd-start", &[0x3000]),
+            ("linux,initrd-end", &[0x2000]),
+        ]);
+        assert_eq!(initrd(&blob), None);
+        let blob = with(&[
+            ("linux,initrd-start", &[0, 0, 0x1000]),
+            ("linux,initrd-end", &[0x2000]),
+        ]);
+        assert_eq!(initrd(&blob), None);
+        assert_eq!(initrd(&virt_like()), None);
+        assert_eq!(initrd(&pi_like()), None);
     }
 
     #[test]

@@ -22,7 +22,18 @@ pub fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     let info = dtb::probe(&BOARD, dtb, entry_el);
     arch::psci::set_conduit(info.psci);
     let (ram_base, ram_size) = info.ram;
-    let (heap, heap_size) = mm::init_memory(ram_base, BOARD.ram_size_max, ram_size, info.dtb_range);
+    let source = program_source(info.initrd, ram_base + ram_size.min(BOARD.ram_size_max));
+    let initrd = match source {
+        exec::Source::Initrd { start, end } => Some((start, end)),
+        _ => None,
+    };
+    let (heap, heap_size) = mm::init_memory(
+        ram_base,
+        BOARD.ram_size_max,
+        ram_size,
+        info.dtb_range,
+        initrd,
+    );
     mm::verify_kernel_wx();
 
     let config = match cmdline::parse(info.cmdline()) {
@@ -71,7 +82,7 @@ pub fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     unsafe { arch::uaccess::set_user_window(mm::USER_BASE..mm::USER_END) };
     arch::timer::allow_el0_virtual_counter();
 
-    let tf = match exec::load_app(config.app_args) {
+    let tf = match exec::load_app(source, config.init, config.app_args, config.env.iter()) {
         Ok(tf) => tf,
         Err(e) => {
             println!("[boot-error] {e}");
@@ -120,6 +131,23 @@ pub fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     // The baseline a soak compares the shutdown line's heap_used against.
     println!("[heap] start heap_used={}", mm::heap_used());
     sched::cpu_idle()
+}
+
+/// Where the program comes from: embedded in the image, or, for a loader
+/// kernel, the initrd the DTB names, when that lies in RAM after the kernel
+/// image (below `ram_end`). An initrd given to a kernel with an embedded app
+/// is not used (its frames go to the allocator like any other).
+fn program_source(initrd: Option<(u64, u64)>, ram_end: u64) -> exec::Source {
+    if !exec::is_loader() {
+        return exec::Source::Embedded;
+    }
+    match initrd {
+        None => exec::Source::NoInitrd,
+        Some((start, end)) if start >= mm::kernel_image_end() && end <= ram_end => {
+            exec::Source::Initrd { start, end }
+        }
+        Some((start, end)) => exec::Source::InitrdOutsideRam { start, end },
+    }
 }
 
 /// `selftest=kernel-fault`: a load from page 0, which is never mapped. Must

@@ -1,13 +1,17 @@
 //! Validating an application's ELF image before loading it.
 //!
 //! Mirrors the checks of Linux's `load_elf_binary()` and `load_elf_phdrs()`
-//! (fs/binfmt_elf.c) for a static, non-PIE aarch64 executable: the image
-//! must be a little-endian ELF64 `ET_EXEC` for `EM_AARCH64`, and every
-//! `PT_LOAD` segment must be mappable as Linux would `mmap` it (file range in
-//! the file, page-congruent address and offset, inside the user address
-//! range). On top of Linux we insist on W^X and on segments that do not share
-//! a page, because we map each segment with one set of permissions and no
-//! page can have two.
+//! (fs/binfmt_elf.c) for a static aarch64 executable: the image must be a
+//! little-endian ELF64 for `EM_AARCH64` without `PT_INTERP`, either
+//! `ET_EXEC` (loaded at its link addresses) or `ET_DYN` (a static PIE, gcc's
+//! `-static-pie`: loaded at a base the kernel chooses, which moves every
+//! address by the same page-aligned bias; nothing is relocated, since such a
+//! program relocates itself before `main`). Every `PT_LOAD` segment must be
+//! mappable as Linux would `mmap` it (file range in the file, page-congruent
+//! address and offset, inside the user address range, after the bias). On
+//! top of Linux we insist on W^X and on segments that do not share a page,
+//! because we map each segment with one set of permissions and no page can
+//! have two.
 //!
 //! Everything is read with `from_le_bytes` from bounds-checked slices: a
 //! malformed image yields an [`ElfError`], never a panic or an out-of-bounds
@@ -64,7 +68,7 @@ pub enum ElfError {
         /// The image's `e_machine`.
         machine: u16,
     },
-    /// `e_type` is not `ET_EXEC`.
+    /// `e_type` is neither `ET_EXEC` nor `ET_DYN`.
     NotExecutable {
         /// The image's `e_type`.
         e_type: u16,
@@ -143,10 +147,6 @@ impl fmt::Display for ElfError {
             Self::WrongMachine { machine } => {
                 write!(f, "not an aarch64 executable (e_machine {machine})")
             }
-            Self::NotExecutable { e_type: ET_DYN } => f.write_str(
-                "position-independent executable or shared object (ET_DYN); \
-                 only static ET_EXEC images are supported",
-            ),
             Self::NotExecutable { e_type } => {
                 write!(f, "not an executable (e_type {e_type})")
             }
@@ -244,9 +244,16 @@ impl Segment {
 #[derive(Clone, Copy, Debug)]
 pub struct Elf<'a> {
     data: &'a [u8],
+    /// `e_entry` after the bias.
     entry: u64,
     phoff: usize,
     phnum: u16,
+    /// How link addresses become load addresses: `vaddr - from + to`, with
+    /// `from` the page of the lowest `PT_LOAD` and `to` the chosen base for
+    /// `ET_DYN`; both 0 for `ET_EXEC`.
+    from: u64,
+    to: u64,
+    dynamic: bool,
 }
 
 /// One raw program header.
@@ -255,7 +262,11 @@ struct Phdr {
     p_type: u32,
     p_flags: u32,
     p_offset: u64,
-    p_vaddr: u64,
+    /// The load address: `p_vaddr` after the bias; `None` when that is
+    /// below the lowest segment's page or overflows.
+    p_vaddr: Option<u64>,
+    /// `p_vaddr` as written.
+    link_vaddr: u64,
     p_filesz: u64,
     p_memsz: u64,
 }
@@ -263,7 +274,8 @@ struct Phdr {
 impl Phdr {
     fn segment(&self) -> Segment {
         Segment {
-            vaddr: self.p_vaddr,
+            // Only called on validated `PT_LOAD`s, whose address is known.
+            vaddr: self.p_vaddr.unwrap_or(0),
             memsz: self.p_memsz,
             filesz: self.p_filesz,
             offset: self.p_offset,
@@ -304,18 +316,21 @@ const fn align_up(x: u64) -> Option<u64> {
 }
 
 /// Parses and validates an image for loading into the user address range
-/// `user` (end exclusive).
+/// `user` (end exclusive). An `ET_DYN` image is placed with its lowest
+/// `PT_LOAD` page at `dyn_base` (page-aligned); an `ET_EXEC` one at its link
+/// addresses (`dyn_base` unused).
 ///
 /// # Errors
 ///
 /// The first violated rule, see [`ElfError`]: header identity (magic,
-/// ELF64, little endian, `ET_EXEC`, `EM_AARCH64`, `e_phentsize` 56),
+/// ELF64, little endian, `ET_EXEC` or `ET_DYN`, `EM_AARCH64`, `e_phentsize`
+/// 56),
 /// program headers inside the file, no `PT_INTERP`, and for every
 /// `PT_LOAD`: file range inside the file, `filesz <= memsz`, memory range
 /// inside `user`, `vaddr ≡ offset (mod 4096)`, not both writable and
 /// executable, no page shared with another segment; then at least one
 /// `PT_LOAD`, and the entry point inside an executable one.
-pub fn parse(data: &[u8], user: Range<u64>) -> Result<Elf<'_>, ElfError> {
+pub fn parse(data: &[u8], user: Range<u64>, dyn_base: u64) -> Result<Elf<'_>, ElfError> {
     if data.len() < EHDR_SIZE {
         return Err(ElfError::TooShort { len: data.len() });
     }
@@ -333,7 +348,7 @@ pub fn parse(data: &[u8], user: Range<u64>) -> Result<Elf<'_>, ElfError> {
     if machine != EM_AARCH64 {
         return Err(ElfError::WrongMachine { machine });
     }
-    if e_type != ET_EXEC {
+    if e_type != ET_EXEC && e_type != ET_DYN {
         return Err(ElfError::NotExecutable { e_type });
     }
     let entry = u64_at(data, 24);
@@ -353,17 +368,38 @@ pub fn parse(data: &[u8], user: Range<u64>) -> Result<Elf<'_>, ElfError> {
         .and_then(|_| usize::try_from(phoff).ok())
         .ok_or(ElfError::PhdrsOutOfFile)?;
 
-    let elf = Elf {
+    let mut elf = Elf {
         data,
         entry,
         phoff,
         phnum,
+        from: 0,
+        to: 0,
+        dynamic: e_type == ET_DYN,
     };
+    if elf.dynamic {
+        let lowest = elf
+            .phdrs()
+            .filter(|ph| ph.p_type == PT_LOAD)
+            .filter_map(|ph| ph.p_vaddr)
+            .min()
+            .ok_or(ElfError::NoLoadSegments)?;
+        elf.from = align_down(lowest);
+        elf.to = align_down(dyn_base);
+    }
+    elf.entry = elf
+        .biased(entry)
+        .ok_or(ElfError::EntryNotExecutable { entry })?;
     elf.validate_segments(user)?;
     Ok(elf)
 }
 
 impl<'a> Elf<'a> {
+    /// Link address `vaddr` as a load address (see [`Elf::from`]).
+    fn biased(&self, vaddr: u64) -> Option<u64> {
+        vaddr.checked_sub(self.from)?.checked_add(self.to)
+    }
+
     /// Program header `i`; `i < phnum` and the table is inside the file.
     fn phdr(&self, i: usize) -> Phdr {
         let h = &self.data[self.phoff + i * PHDR_SIZE as usize..][..PHDR_SIZE as usize];
@@ -371,7 +407,8 @@ impl<'a> Elf<'a> {
             p_type: u32_at(h, 0),
             p_flags: u32_at(h, 4),
             p_offset: u64_at(h, 8),
-            p_vaddr: u64_at(h, 16),
+            p_vaddr: self.biased(u64_at(h, 16)),
+            link_vaddr: u64_at(h, 16),
             p_filesz: u64_at(h, 32),
             p_memsz: u64_at(h, 40),
         }
@@ -398,15 +435,19 @@ impl<'a> Elf<'a> {
             if ph.p_filesz > ph.p_memsz {
                 return Err(ElfError::FileszExceedsMemsz { index });
             }
-            let mem_end = ph.p_vaddr.checked_add(ph.p_memsz);
-            if ph.p_vaddr < user.start || mem_end.is_none_or(|end| end > user.end) {
-                return Err(ElfError::SegmentOutsideUser {
-                    index,
-                    vaddr: ph.p_vaddr,
-                    memsz: ph.p_memsz,
-                });
+            let outside = ElfError::SegmentOutsideUser {
+                index,
+                vaddr: ph.p_vaddr.unwrap_or(ph.link_vaddr),
+                memsz: ph.p_memsz,
+            };
+            let Some(vaddr) = ph.p_vaddr else {
+                return Err(outside);
+            };
+            let mem_end = vaddr.checked_add(ph.p_memsz);
+            if vaddr < user.start || mem_end.is_none_or(|end| end > user.end) {
+                return Err(outside);
             }
-            if ph.p_vaddr % PAGE_SIZE != ph.p_offset % PAGE_SIZE {
+            if vaddr % PAGE_SIZE != ph.p_offset % PAGE_SIZE {
                 return Err(ElfError::NotPageCongruent { index });
             }
             if ph.p_flags & PF_W != 0 && ph.p_flags & PF_X != 0 {
@@ -443,9 +484,21 @@ impl<'a> Elf<'a> {
         Ok(())
     }
 
-    /// `e_entry`: where the first thread starts.
+    /// `e_entry` after the bias: where the first thread starts
+    /// (`AT_ENTRY`).
     pub fn entry(&self) -> u64 {
         self.entry
+    }
+
+    /// Whether the image is `ET_DYN` (a static PIE), loaded at the chosen
+    /// base rather than its link addresses.
+    pub fn is_dynamic(&self) -> bool {
+        self.dynamic
+    }
+
+    /// What was added to every link address (0 for `ET_EXEC`).
+    pub fn load_bias(&self) -> u64 {
+        self.to.wrapping_sub(self.from)
     }
 
     /// The `PT_LOAD` segments, in program header order.
@@ -499,6 +552,8 @@ mod tests {
     use std::vec::Vec;
 
     const USER: Range<u64> = 0x40_0000..0x1_0000_0000;
+    /// Where the tests place `ET_DYN` images.
+    const DYN_BASE: u64 = 0x1000_0000;
 
     /// A program header to put in a test image.
     #[derive(Clone, Copy)]
@@ -528,11 +583,16 @@ mod tests {
     /// Assembles an ELF64 header at 0, program headers at 64, and pads the
     /// file to `len` bytes filled with a recognisable pattern.
     fn image(entry: u64, phdrs: &[Ph], len: usize) -> Vec<u8> {
+        typed_image(ET_EXEC, entry, phdrs, len)
+    }
+
+    /// [`image`] with another `e_type`.
+    fn typed_image(e_type: u16, entry: u64, phdrs: &[Ph], len: usize) -> Vec<u8> {
         let mut f = Vec::new();
         f.extend_from_slice(b"\x7fELF");
         f.extend_from_slice(&[2, 1, 1, 0]); // ELFCLASS64, LSB, EV_CURRENT, SYSV
         f.extend_from_slice(&[0; 8]);
-        f.extend_from_slice(&ET_EXEC.to_le_bytes());
+        f.extend_from_slice(&e_type.to_le_bytes());
         f.extend_from_slice(&EM_AARCH64.to_le_bytes());
         f.extend_from_slice(&1u32.to_le_bytes()); // e_version
         f.extend_from_slice(&entry.to_le_bytes());
@@ -584,13 +644,13 @@ mod tests {
     }
 
     fn err(data: &[u8]) -> ElfError {
-        parse(data, USER).unwrap_err()
+        parse(data, USER, DYN_BASE).unwrap_err()
     }
 
     #[test]
     fn accepts_a_typical_static_executable() {
         let data = typical();
-        let elf = parse(&data, USER).unwrap();
+        let elf = parse(&data, USER, DYN_BASE).unwrap();
         assert_eq!(elf.entry(), 0x40_0100);
         assert_eq!(elf.phnum(), 3);
         let segs: Vec<Segment> = elf.load_segments().collect();
@@ -626,6 +686,116 @@ mod tests {
         assert_eq!(elf.phdr_vaddr(), Some(0x40_0040));
     }
 
+    /// What gcc's `-static-pie` produces: linked at 0, headers and text
+    /// in an RX segment, data and bss in an RW one, a `PT_DYNAMIC` (the
+    /// program's own relocations) and no `PT_INTERP`.
+    fn static_pie(lowest: u64) -> Vec<u8> {
+        typed_image(
+            ET_DYN,
+            lowest + 0x100,
+            &[
+                load(RX, 0, lowest, 0x1800, 0x1800),
+                load(RW, 0x2000, lowest + 0x2000, 0x100, 0x3000),
+                Ph {
+                    p_type: 2, // PT_DYNAMIC: ignored by the loader
+                    flags: RW,
+                    offset: 0x2000,
+                    vaddr: lowest + 0x2000,
+                    filesz: 0x80,
+                    memsz: 0x80,
+                },
+            ],
+            0x2100,
+        )
+    }
+
+    #[test]
+    fn static_pie_is_placed_at_the_chosen_base() {
+        let data = static_pie(0);
+        let elf = parse(&data, USER, DYN_BASE).unwrap();
+        assert!(elf.is_dynamic());
+        assert_eq!(elf.load_bias(), DYN_BASE);
+        assert_eq!(elf.entry(), DYN_BASE + 0x100);
+        let segs: Vec<Segment> = elf.load_segments().collect();
+        assert_eq!(segs.len(), 2);
+        assert_eq!((segs[0].vaddr, segs[0].offset), (DYN_BASE, 0));
+        assert_eq!(segs[1].page_range(), DYN_BASE + 0x2000..DYN_BASE + 0x5000);
+        assert_eq!(elf.segment_bytes(&segs[1])[0], data[0x2000]);
+        // AT_PHDR: the headers at file offset 64, in the first segment.
+        assert_eq!(elf.phdr_vaddr(), Some(DYN_BASE + 0x40));
+        // Another base moves everything by the same amount.
+        let elf = parse(&data, USER, 0x2000_0000).unwrap();
+        assert_eq!(elf.entry(), 0x2000_0100);
+        assert_eq!(elf.phdr_vaddr(), Some(0x2000_0040));
+    }
+
+    #[test]
+    fn static_pie_lowest_segment_page_lands_on_the_base() {
+        // Linked at 0x10000 rather than 0: the lowest page goes to the base.
+        let data = static_pie(0x1_0000);
+        let elf = parse(&data, USER, DYN_BASE).unwrap();
+        assert_eq!(elf.load_bias(), DYN_BASE - 0x1_0000);
+        assert_eq!(elf.load_segments().next().unwrap().vaddr, DYN_BASE);
+        assert_eq!(elf.entry(), DYN_BASE + 0x100);
+    }
+
+    #[test]
+    fn static_pie_must_fit_at_the_base() {
+        let data = static_pie(0);
+        // The RW segment's end passes the top of the user range.
+        assert_eq!(
+            parse(&data, USER, USER.end - 0x4000).unwrap_err(),
+            ElfError::SegmentOutsideUser {
+                index: 1,
+                vaddr: USER.end - 0x2000,
+                memsz: 0x3000
+            }
+        );
+        // Below the user range.
+        assert!(matches!(
+            parse(&data, USER, 0x1000).unwrap_err(),
+            ElfError::SegmentOutsideUser { index: 0, .. }
+        ));
+        // Where the bias would overflow.
+        assert!(matches!(
+            parse(&static_pie(0), USER, !0xfff).unwrap_err(),
+            ElfError::SegmentOutsideUser { .. }
+        ));
+    }
+
+    #[test]
+    fn dynamically_linked_pie_is_refused() {
+        let d = typed_image(
+            ET_DYN,
+            0x100,
+            &[
+                load(RX, 0, 0, 0x1000, 0x1000),
+                Ph {
+                    p_type: PT_INTERP,
+                    flags: PF_R,
+                    offset: 0x200,
+                    vaddr: 0x200,
+                    filesz: 0x1b,
+                    memsz: 0x1b,
+                },
+            ],
+            0x1000,
+        );
+        assert_eq!(err(&d), ElfError::Interpreter);
+    }
+
+    #[test]
+    fn exec_images_ignore_the_dynamic_base() {
+        let data = typical();
+        for base in [0, DYN_BASE, 0x8000_0000] {
+            let elf = parse(&data, USER, base).unwrap();
+            assert!(!elf.is_dynamic());
+            assert_eq!(elf.load_bias(), 0);
+            assert_eq!(elf.entry(), 0x40_0100);
+            assert_eq!(elf.load_segments().next().unwrap().vaddr, 0x40_0000);
+        }
+    }
+
     #[test]
     fn unaligned_but_congruent_segments_are_fine() {
         // lld-style: RW starts mid-page at an address congruent to its offset.
@@ -637,7 +807,7 @@ mod tests {
             ],
             0x1244,
         );
-        let elf = parse(&data, USER).unwrap();
+        let elf = parse(&data, USER, DYN_BASE).unwrap();
         let rw = elf.load_segments().nth(1).unwrap();
         assert_eq!(rw.page_range(), 0x40_3000..0x40_4000);
     }
@@ -660,9 +830,12 @@ mod tests {
         d[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
         assert_eq!(err(&d), ElfError::WrongMachine { machine: 62 });
         let mut d = good.clone();
-        d[16..18].copy_from_slice(&ET_DYN.to_le_bytes());
-        assert_eq!(err(&d), ElfError::NotExecutable { e_type: ET_DYN });
-        assert!(err(&d).to_string().contains("ET_DYN"));
+        d[16..18].copy_from_slice(&1u16.to_le_bytes()); // ET_REL
+        assert_eq!(err(&d), ElfError::NotExecutable { e_type: 1 });
+        assert_eq!(err(&d).to_string(), "not an executable (e_type 1)");
+        let mut d = good.clone();
+        d[16..18].copy_from_slice(&4u16.to_le_bytes()); // ET_CORE
+        assert_eq!(err(&d), ElfError::NotExecutable { e_type: 4 });
         let mut d = good.clone();
         d[54..56].copy_from_slice(&32u16.to_le_bytes());
         assert_eq!(err(&d), ElfError::BadPhentsize { size: 32 });
@@ -742,7 +915,7 @@ mod tests {
             &[load(RX, 0, 0xffff_f000, 0x1000, 0x1000)],
             0x1000,
         );
-        assert!(parse(&edge, USER).is_ok());
+        assert!(parse(&edge, USER, DYN_BASE).is_ok());
         let wraps = image(
             0x40_0100,
             &[load(RX, 0, 0x40_0000, 0x1000, u64::MAX - 0x1000)],
@@ -825,7 +998,7 @@ mod tests {
             ],
             0x1000,
         );
-        let elf = parse(&d, USER).unwrap();
+        let elf = parse(&d, USER, DYN_BASE).unwrap();
         assert_eq!(elf.load_segments().count(), 2);
         assert!(
             elf.segment_bytes(&elf.load_segments().nth(1).unwrap())
@@ -869,7 +1042,7 @@ mod tests {
         let nowhere = image(0x10, &segs, 0x1100);
         assert!(matches!(err(&nowhere), ElfError::EntryNotExecutable { .. }));
         let last_byte = image(0x40_0fff, &segs, 0x1100);
-        assert!(parse(&last_byte, USER).is_ok());
+        assert!(parse(&last_byte, USER, DYN_BASE).is_ok());
     }
 
     #[test]
@@ -880,18 +1053,18 @@ mod tests {
             &[load(RX, 0x1000, 0x40_1000, 0x100, 0x100)],
             0x1100,
         );
-        let elf = parse(&d, USER).unwrap();
+        let elf = parse(&d, USER, DYN_BASE).unwrap();
         assert_eq!(elf.phdr_vaddr(), None);
         // Segment covers only part of the table.
         let d = image(0x40_0000, &[load(RX, 0, 0x40_0000, 100, 100)], 0x1000);
-        assert_eq!(parse(&d, USER).unwrap().phdr_vaddr(), None);
+        assert_eq!(parse(&d, USER, DYN_BASE).unwrap().phdr_vaddr(), None);
     }
 
     #[test]
     #[should_panic(expected = "not from this ELF image")]
     fn segment_bytes_rejects_foreign_segments() {
         let data = typical();
-        let elf = parse(&data, USER).unwrap();
+        let elf = parse(&data, USER, DYN_BASE).unwrap();
         let mut seg = elf.load_segments().next().unwrap();
         seg.offset = 0x10_0000;
         let _ = elf.segment_bytes(&seg);

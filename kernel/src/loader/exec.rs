@@ -1,7 +1,8 @@
-//! Loading the app: the ELF embedded in the kernel image is mapped into the
+//! Loading the app: its ELF — embedded in the kernel image, or, in a loader
+//! kernel, the initrd the boot loader placed in RAM — is mapped into the
 //! user window from its program headers and started the way Linux starts a
-//! static executable (argc, argv, envp, auxv on the stack), so that one day a
-//! Linux binary differs from ours only in the runtime it links.
+//! static executable (argc, argv, envp, auxv on the stack), so that a static
+//! Linux binary and one of ours start alike.
 
 use crate::loader::elf::{self, Elf};
 use crate::loader::user_stack;
@@ -10,20 +11,108 @@ use abi::auxv::*;
 use alloc::vec::Vec;
 use arch::TrapFrame;
 use arch::mmu::MapKind;
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
-/// The app's ELF, embedded at build time (kernel/build.rs).
+/// The app's ELF, embedded at build time (kernel/build.rs); empty in a
+/// loader kernel, whose program comes from the initrd.
 static APP_ELF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/app.elf"));
-/// The app's name (its crate), also argv[0].
-pub const APP_NAME: &str = env!("RSEQ_APP_NAME");
+/// The embedded app's name (its crate).
+const EMBEDDED_NAME: &str = env!("RSEQ_APP_NAME");
+/// The name of a program from the initrd when `init=` gives none.
+const DEFAULT_INIT: &str = "init";
+/// Where a static PIE (`ET_DYN`) is placed: its lowest page at the bottom
+/// of the user window, where our own apps are linked.
+const ET_DYN_BASE: u64 = USER_BASE;
+
+/// The program's name, in the `[boot]`, `[exit]` and `[kill]` lines and as
+/// `argv[0]`: `init=` from the command line, else the embedded app's name.
+/// A value that prints the name [`load_app`] recorded.
+pub static APP_NAME: AppName = AppName;
+
+/// See [`APP_NAME`].
+pub struct AppName;
+
+/// The recorded name: set once by [`load_app`] on CPU 0 before any other
+/// CPU or thread runs, read afterwards.
+static NAME_PTR: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
+static NAME_LEN: AtomicUsize = AtomicUsize::new(0);
+
+impl AppName {
+    /// The name as a string.
+    pub fn get(&self) -> &'static str {
+        let (ptr, len) = (
+            NAME_PTR.load(Ordering::Acquire),
+            NAME_LEN.load(Ordering::Acquire),
+        );
+        if ptr.is_null() {
+            return EMBEDDED_NAME;
+        }
+        // SAFETY: `ptr`/`len` come from a leaked `&'static str` stored by
+        // `set_name`, never freed or changed afterwards.
+        unsafe { core::str::from_utf8_unchecked(core::slice::from_raw_parts(ptr, len)) }
+    }
+}
+
+impl core::fmt::Display for AppName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.get())
+    }
+}
+
+/// Records the program's name for [`APP_NAME`], copied to the heap for good.
+fn set_name(name: &str) {
+    let name: &'static str = alloc::string::String::from(name).leak();
+    NAME_LEN.store(name.len(), Ordering::Release);
+    NAME_PTR.store(name.as_ptr().cast_mut(), Ordering::Release);
+}
+
+/// Whether this is a loader kernel: no embedded app, the program comes
+/// from the initrd.
+pub fn is_loader() -> bool {
+    APP_ELF.is_empty()
+}
+
+/// Where the program's ELF comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Source {
+    /// Embedded in the kernel image.
+    Embedded,
+    /// The initrd at `[start, end)` in RAM, checked to lie in RAM the
+    /// kernel does not use (see `boot::start`).
+    Initrd {
+        /// First byte.
+        start: u64,
+        /// One past the last byte.
+        end: u64,
+    },
+    /// A loader kernel booted without an initrd.
+    NoInitrd,
+    /// The DTB names an initrd outside free RAM.
+    InitrdOutsideRam {
+        /// First byte.
+        start: u64,
+        /// One past the last byte.
+        end: u64,
+    },
+}
 
 /// Linux's HWCAP_FP | HWCAP_ASIMD: what every aarch64 CPU here has.
 const HWCAP: u64 = (1 << 0) | (1 << 1);
+/// `AT_CLKTCK`: Linux's USER_HZ, the unit of `times()`.
+const CLK_TCK: u64 = 100;
+/// `AT_PLATFORM`: Linux's ELF_PLATFORM on arm64.
+const PLATFORM: &str = "aarch64";
 
 /// Why the app could not be started.
 #[derive(Debug)]
 pub enum ExecError {
-    /// The embedded ELF is not a valid app image.
-    Elf(elf::ElfError),
+    /// The ELF is not a valid program image (`true`: it came from the
+    /// initrd).
+    Elf(elf::ElfError, bool),
+    /// A loader kernel, and the boot loader passed no initrd.
+    NoInitrd,
+    /// The initrd the DTB names is not in RAM the kernel leaves free.
+    InitrdOutsideRam(u64, u64),
     /// Out of memory or page tables.
     Map(arch::mmu::MapError),
     /// argv/envp do not fit on the initial stack.
@@ -33,16 +122,86 @@ pub enum ExecError {
 impl core::fmt::Display for ExecError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            ExecError::Elf(e) => write!(f, "bad app image: {e}"),
+            ExecError::Elf(e, false) => write!(f, "bad app image: {e}"),
+            ExecError::Elf(e, true) => {
+                write!(f, "the initrd is not a program this kernel runs: {e}")
+            }
+            ExecError::NoInitrd => f.write_str(
+                "no program: this kernel loads its program from an initrd, and none was passed \
+                 (QEMU -initrd FILE; config.txt initramfs FILE followkernel)",
+            ),
+            ExecError::InitrdOutsideRam(start, end) => write!(
+                f,
+                "the initrd at {start:#x}..{end:#x} overlaps the kernel image or lies outside RAM"
+            ),
             ExecError::Map(e) => write!(f, "cannot map the app: {e:?}"),
             ExecError::Stack => write!(f, "arguments do not fit on the initial stack"),
         }
     }
 }
 
-/// Maps the app and its stack; returns the frame that starts it at EL0.
-pub fn load_app(args: &str) -> Result<TrapFrame, ExecError> {
-    let image: Elf = elf::parse(APP_ELF, USER_BASE..USER_END).map_err(ExecError::Elf)?;
+/// Maps the program from `source` and its stack; returns the frame that
+/// starts it at EL0. `name` is `init=` (see [`APP_NAME`]), `args` the words
+/// after `--` (`argv[1..]`), `env` the `env=` variables (after `RSEQ_OS=1`,
+/// which every program gets). A program from the initrd is copied out of
+/// it, and the initrd's frames then go to the frame allocator.
+pub fn load_app<'e>(
+    source: Source,
+    name: Option<&str>,
+    args: &str,
+    env: impl Iterator<Item = &'e str>,
+) -> Result<TrapFrame, ExecError> {
+    set_name(match (name, source) {
+        (Some(name), _) => name,
+        (None, Source::Embedded) => EMBEDDED_NAME,
+        (None, _) => DEFAULT_INIT,
+    });
+    let (bytes, initrd): (&[u8], _) = match source {
+        Source::Embedded => (APP_ELF, None),
+        Source::NoInitrd => return Err(ExecError::NoInitrd),
+        Source::InitrdOutsideRam { start, end } => {
+            return Err(ExecError::InitrdOutsideRam(start, end));
+        }
+        Source::Initrd { start, end } => {
+            // SAFETY: boot checked that `[start, end)` is identity-mapped RAM
+            // outside the kernel image, the heap and the frame bitmap, and
+            // its frames are reserved: nothing writes it while it is read.
+            let bytes =
+                unsafe { core::slice::from_raw_parts(start as *const u8, (end - start) as usize) };
+            (bytes, Some((start, end)))
+        }
+    };
+    let tf = map_program(bytes, initrd.is_some(), args, env)?;
+    if let Some((start, end)) = initrd {
+        mm::release_initrd(start, end);
+    }
+    Ok(tf)
+}
+
+/// [`load_app`] once the ELF's bytes are known.
+fn map_program<'e>(
+    bytes: &[u8],
+    from_initrd: bool,
+    args: &str,
+    env: impl Iterator<Item = &'e str>,
+) -> Result<TrapFrame, ExecError> {
+    let image: Elf = elf::parse(bytes, USER_BASE..USER_END, ET_DYN_BASE)
+        .map_err(|e| ExecError::Elf(e, from_initrd))?;
+    if from_initrd {
+        debug_assert!(image.is_dynamic() || image.load_bias() == 0);
+        pr_info!(
+            "[exec] {}: {} bytes from the initrd, {} at {:#x}, entry {:#x}",
+            APP_NAME,
+            bytes.len(),
+            if image.is_dynamic() {
+                "static PIE"
+            } else {
+                "ET_EXEC"
+            },
+            image.load_segments().map(|s| s.vaddr).min().unwrap_or(0),
+            image.entry()
+        );
+    }
     for seg in image.load_segments() {
         let pages = seg.page_range();
         if pages.is_empty() {
@@ -75,29 +234,46 @@ pub fn load_app(args: &str) -> Result<TrapFrame, ExecError> {
         unsafe { core::slice::from_raw_parts_mut(stack_pa as *mut u8, USER_STACK_SIZE as usize) };
 
     let mut argv: Vec<&str> = Vec::new();
-    argv.push(APP_NAME);
+    argv.push(APP_NAME.get());
     argv.extend(args.split_whitespace());
+    let mut envp: Vec<&str> = alloc::vec!["RSEQ_OS=1"];
+    envp.extend(env);
+    // Linux's order (create_elf_tables()); the stack builder adds
+    // AT_RANDOM, AT_EXECFN and AT_PLATFORM.
     let mut auxv: Vec<(u64, u64)> = alloc::vec![
-        (AT_PAGESZ, arch::PAGE_SIZE as u64),
         (AT_HWCAP, HWCAP),
-        (AT_CLKTCK, 100),
-        (AT_ENTRY, image.entry()),
-        (AT_PHENT, elf::PHDR_SIZE),
-        (AT_PHNUM, image.phnum() as u64),
-        (AT_RSEQ_FEATURE_SIZE, abi::rseq::RSEQ_FEATURE_SIZE as u64),
-        (AT_RSEQ_ALIGN, abi::rseq::RSEQ_ALIGN as u64),
+        (AT_PAGESZ, arch::PAGE_SIZE as u64),
+        (AT_CLKTCK, CLK_TCK),
     ];
     if let Some(phdr) = image.phdr_vaddr() {
         auxv.push((AT_PHDR, phdr));
     }
+    auxv.extend([
+        (AT_PHENT, elf::PHDR_SIZE),
+        (AT_PHNUM, image.phnum() as u64),
+        // No interpreter: a static program, PIE or not, is its own loader.
+        (AT_BASE, 0),
+        (AT_FLAGS, 0),
+        (AT_ENTRY, image.entry()),
+        // The only user is root, as for Linux's init.
+        (AT_UID, 0),
+        (AT_EUID, 0),
+        (AT_GID, 0),
+        (AT_EGID, 0),
+        (AT_SECURE, 0),
+        (AT_HWCAP2, 0),
+        (AT_RSEQ_FEATURE_SIZE, abi::rseq::RSEQ_FEATURE_SIZE as u64),
+        (AT_RSEQ_ALIGN, abi::rseq::RSEQ_ALIGN as u64),
+    ]);
     let random = boot_random();
     let sp = user_stack::build_initial_stack(
         stack,
         USER_STACK_TOP,
         &argv,
-        &["RSEQ_OS=1"],
+        &envp,
         &auxv,
         &random,
+        Some(PLATFORM),
     )
     .map_err(|_| ExecError::Stack)?;
     Ok(TrapFrame::new_user(image.entry(), sp))

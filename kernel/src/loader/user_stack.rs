@@ -9,10 +9,11 @@
 //! stack_top  ─┬─ 8 zero bytes            (Linux: bprm->p = vm_end - sizeof(void *))
 //!             ├─ envp strings, NUL-terminated, above the argv strings
 //!             ├─ argv strings            (argv[0] lowest; AT_EXECFN points at it)
+//!             ├─ the platform string     ("aarch64"; AT_PLATFORM points at it)
 //!             ├─ padding to 16
 //!             ├─ 16 AT_RANDOM bytes
 //!             ├─ padding so that sp is 16-byte aligned (STACK_ROUND)
-//!             ├─ auxv: (type, value) pairs ..., AT_RANDOM, AT_EXECFN, AT_NULL
+//!             ├─ auxv: (type, value) pairs ..., AT_RANDOM, AT_EXECFN, AT_PLATFORM, AT_NULL
 //!             ├─ NULL, envp[envc-1] .. envp[0]
 //!             ├─ NULL, argv[argc-1] .. argv[0]
 //! sp         ─┴─ argc
@@ -42,7 +43,7 @@ pub enum StackError {
     /// silently cut it short for a C program.
     NulInString,
     /// The caller's auxv contains a type the builder adds itself
-    /// (`AT_NULL`, `AT_RANDOM`, `AT_EXECFN`).
+    /// (`AT_NULL`, `AT_RANDOM`, `AT_EXECFN`, `AT_PLATFORM`).
     ReservedAuxType {
         /// The offending type.
         a_type: u64,
@@ -83,8 +84,9 @@ const fn pad16(top: u64, below: u64) -> u64 {
 /// `AT_PHENT`, `AT_PHNUM`, `AT_PAGESZ`, `AT_ENTRY`, `AT_HWCAP`, `AT_CLKTCK`,
 /// `AT_RSEQ_FEATURE_SIZE`, `AT_RSEQ_ALIGN`), in the order they should
 /// appear; the builder appends `AT_RANDOM` (pointing at a copy of `random`),
-/// `AT_EXECFN` (pointing at the `argv[0]` string, when there is one) and
-/// `AT_NULL`. Bytes of `stack` between the returned `sp` and `stack_top` are
+/// `AT_EXECFN` (pointing at the `argv[0]` string, when there is one),
+/// `AT_PLATFORM` (pointing at a copy of `platform`, when given: Linux's
+/// `ELF_PLATFORM`, "aarch64") and `AT_NULL`. Bytes of `stack` between the returned `sp` and `stack_top` are
 /// all written (padding zeroed); those below `sp` are untouched.
 ///
 /// # Errors
@@ -101,17 +103,23 @@ pub fn build_initial_stack(
     envp: &[&str],
     auxv: &[(u64, u64)],
     random: &[u8; 16],
+    platform: Option<&str>,
 ) -> Result<u64, StackError> {
     let available = stack.len() as u64;
     let base = stack_top
         .checked_sub(available)
         .ok_or(StackError::BadRange)?;
-    if argv.iter().chain(envp).any(|s| s.as_bytes().contains(&0)) {
+    if argv
+        .iter()
+        .chain(envp)
+        .chain(&platform)
+        .any(|s| s.as_bytes().contains(&0))
+    {
         return Err(StackError::NulInString);
     }
     if let Some(&(a_type, _)) = auxv
         .iter()
-        .find(|(t, _)| matches!(*t, AT_NULL | AT_RANDOM | AT_EXECFN))
+        .find(|(t, _)| matches!(*t, AT_NULL | AT_RANDOM | AT_EXECFN | AT_PLATFORM))
     {
         return Err(StackError::ReservedAuxType { a_type });
     }
@@ -128,7 +136,8 @@ pub fn build_initial_stack(
         .map(|s| s.len() as u64 + 1)
         .try_fold(0u64, u64::checked_add)
         .ok_or(too_big)?;
-    let aux_entries = auxv.len() as u64 + 1 + u64::from(!argv.is_empty()) + 1;
+    let aux_entries =
+        auxv.len() as u64 + 1 + u64::from(!argv.is_empty()) + u64::from(platform.is_some()) + 1;
     // argc, argv[] + NULL, envp[] + NULL, auxv pairs.
     let words = (argv.len() as u64 + 1)
         .checked_add(envp.len() as u64 + 1)
@@ -137,7 +146,9 @@ pub fn build_initial_stack(
         .ok_or(too_big)?;
 
     let strings_below = WORD.checked_add(strings).ok_or(too_big)?;
-    let random_below = (strings_below + pad16(stack_top, strings_below))
+    let platform_len = platform.map_or(0, |p| p.len() as u64 + 1);
+    let platform_below = strings_below.checked_add(platform_len).ok_or(too_big)?;
+    let random_below = (platform_below + pad16(stack_top, platform_below))
         .checked_add(16)
         .ok_or(too_big)?;
     let table_below = words
@@ -169,6 +180,12 @@ pub fn build_initial_stack(
         }
         image.put_u64(&mut ptr_at, 0);
     }
+    let platform_addr = stack_top - platform_below;
+    if let Some(p) = platform {
+        let mut at = platform_addr;
+        image.put_bytes(&mut at, p.as_bytes());
+        image.put_bytes(&mut at, &[0]);
+    }
     let mut at = random_addr;
     image.put_bytes(&mut at, random);
 
@@ -181,6 +198,10 @@ pub fn build_initial_stack(
     if !argv.is_empty() {
         image.put_u64(&mut ptr_at, AT_EXECFN);
         image.put_u64(&mut ptr_at, strings_start);
+    }
+    if platform.is_some() {
+        image.put_u64(&mut ptr_at, AT_PLATFORM);
+        image.put_u64(&mut ptr_at, platform_addr);
     }
     image.put_u64(&mut ptr_at, AT_NULL);
     image.put_u64(&mut ptr_at, 0);
@@ -297,6 +318,7 @@ mod tests {
             &["HOME=/", "TERM=vt100"],
             &auxv,
             &RANDOM,
+            Some("aarch64"),
         )
         .unwrap();
         assert_eq!(sp % 16, 0);
@@ -307,10 +329,17 @@ mod tests {
         assert_eq!(aux(&d, AT_PAGESZ), Some(4096));
         assert_eq!(aux(&d, AT_RSEQ_FEATURE_SIZE), Some(33));
         assert_eq!(aux(&d, AT_RSEQ_ALIGN), Some(64));
-        // Caller's pairs first, in order, then AT_RANDOM, AT_EXECFN, AT_NULL.
+        // Caller's pairs first, in order, then AT_RANDOM, AT_EXECFN,
+        // AT_PLATFORM, AT_NULL.
         assert_eq!(&d.auxv[..4], &auxv);
         let types: Vec<u64> = d.auxv[4..].iter().map(|&(t, _)| t).collect();
-        assert_eq!(types, [AT_RANDOM, AT_EXECFN, AT_NULL]);
+        assert_eq!(types, [AT_RANDOM, AT_EXECFN, AT_PLATFORM, AT_NULL]);
+        // AT_PLATFORM: the string, between the argv/envp strings and the
+        // random bytes.
+        let platform = aux(&d, AT_PLATFORM).unwrap();
+        assert_eq!(read_cstr(&stack, TOP, platform), "aarch64");
+        assert!(platform > aux(&d, AT_RANDOM).unwrap() + 15);
+        assert_eq!(platform + 8, aux(&d, AT_EXECFN).unwrap());
         assert_eq!(d.auxv.last(), Some(&(AT_NULL, 0)));
         // AT_RANDOM points at the 16 bytes, 16-byte aligned, above the table.
         let r = aux(&d, AT_RANDOM).unwrap();
@@ -329,8 +358,8 @@ mod tests {
     #[test]
     fn argv_strings_are_contiguous_and_below_envp_strings() {
         let mut stack = vec![0u8; 1024];
-        let sp =
-            build_initial_stack(&mut stack, TOP, &["a", "bc"], &["X=1"], &[], &RANDOM).unwrap();
+        let sp = build_initial_stack(&mut stack, TOP, &["a", "bc"], &["X=1"], &[], &RANDOM, None)
+            .unwrap();
         let argv0 = read_u64(&stack, TOP, sp + 8);
         let argv1 = read_u64(&stack, TOP, sp + 16);
         let envp0 = read_u64(&stack, TOP, sp + 32);
@@ -342,7 +371,7 @@ mod tests {
     #[test]
     fn empty_argv_and_envp() {
         let mut stack = vec![0u8; 256];
-        let sp = build_initial_stack(&mut stack, TOP, &[], &[], &[], &RANDOM).unwrap();
+        let sp = build_initial_stack(&mut stack, TOP, &[], &[], &[], &RANDOM, None).unwrap();
         let d = decode(&stack, TOP, sp);
         assert!(d.argv.is_empty());
         assert!(d.envp.is_empty());
@@ -364,6 +393,7 @@ mod tests {
                 &["A=b"],
                 &[(AT_PAGESZ, 4096)],
                 &RANDOM,
+                None,
             )
             .unwrap();
             assert_eq!(sp % 16, 0, "top {top:#x}");
@@ -377,18 +407,42 @@ mod tests {
     fn too_small_and_exact_fit() {
         let args: &[&str] = &["prog", "arg"];
         let mut big = vec![0u8; 4096];
-        let sp =
-            build_initial_stack(&mut big, TOP, args, &[], &[(AT_PAGESZ, 4096)], &RANDOM).unwrap();
+        let sp = build_initial_stack(
+            &mut big,
+            TOP,
+            args,
+            &[],
+            &[(AT_PAGESZ, 4096)],
+            &RANDOM,
+            None,
+        )
+        .unwrap();
         let needed = TOP - sp;
         let mut exact = vec![0u8; needed as usize];
         assert_eq!(
-            build_initial_stack(&mut exact, TOP, args, &[], &[(AT_PAGESZ, 4096)], &RANDOM),
+            build_initial_stack(
+                &mut exact,
+                TOP,
+                args,
+                &[],
+                &[(AT_PAGESZ, 4096)],
+                &RANDOM,
+                None
+            ),
             Ok(sp)
         );
         assert_eq!(exact[..], big[big.len() - needed as usize..]);
         let mut short = vec![0u8; needed as usize - 1];
-        let e = build_initial_stack(&mut short, TOP, args, &[], &[(AT_PAGESZ, 4096)], &RANDOM)
-            .unwrap_err();
+        let e = build_initial_stack(
+            &mut short,
+            TOP,
+            args,
+            &[],
+            &[(AT_PAGESZ, 4096)],
+            &RANDOM,
+            None,
+        )
+        .unwrap_err();
         assert_eq!(
             e,
             StackError::TooSmall {
@@ -399,16 +453,27 @@ mod tests {
         assert!(e.to_string().contains("needs"));
         let mut tiny = [0u8; 8];
         assert!(matches!(
-            build_initial_stack(&mut tiny, TOP, &[], &[], &[], &RANDOM),
+            build_initial_stack(&mut tiny, TOP, &[], &[], &[], &RANDOM, None),
             Err(StackError::TooSmall { .. })
         ));
+    }
+
+    #[test]
+    fn no_platform_no_entry() {
+        let mut stack = vec![0u8; 1024];
+        let sp = build_initial_stack(&mut stack, TOP, &["a"], &[], &[], &RANDOM, None).unwrap();
+        assert_eq!(aux(&decode(&stack, TOP, sp), AT_PLATFORM), None);
+        assert_eq!(
+            build_initial_stack(&mut stack, TOP, &["a"], &[], &[], &RANDOM, Some("x\0")),
+            Err(StackError::NulInString)
+        );
     }
 
     #[test]
     fn stack_below_zero_is_rejected() {
         let mut stack = vec![0u8; 64];
         assert_eq!(
-            build_initial_stack(&mut stack, 32, &[], &[], &[], &RANDOM),
+            build_initial_stack(&mut stack, 32, &[], &[], &[], &RANDOM, None),
             Err(StackError::BadRange)
         );
     }
@@ -417,11 +482,11 @@ mod tests {
     fn nul_in_string_is_rejected() {
         let mut stack = vec![0u8; 1024];
         assert_eq!(
-            build_initial_stack(&mut stack, TOP, &["a\0b"], &[], &[], &RANDOM),
+            build_initial_stack(&mut stack, TOP, &["a\0b"], &[], &[], &RANDOM, None),
             Err(StackError::NulInString)
         );
         assert_eq!(
-            build_initial_stack(&mut stack, TOP, &[], &["X=\0"], &[], &RANDOM),
+            build_initial_stack(&mut stack, TOP, &[], &["X=\0"], &[], &RANDOM, None),
             Err(StackError::NulInString)
         );
     }
@@ -429,7 +494,7 @@ mod tests {
     #[test]
     fn reserved_aux_types_are_rejected() {
         let mut stack = vec![0u8; 1024];
-        for t in [AT_NULL, AT_RANDOM, AT_EXECFN] {
+        for t in [AT_NULL, AT_RANDOM, AT_EXECFN, AT_PLATFORM] {
             assert_eq!(
                 build_initial_stack(
                     &mut stack,
@@ -437,7 +502,8 @@ mod tests {
                     &[],
                     &[],
                     &[(AT_PAGESZ, 1), (t, 0)],
-                    &RANDOM
+                    &RANDOM,
+                    None
                 ),
                 Err(StackError::ReservedAuxType { a_type: t })
             );

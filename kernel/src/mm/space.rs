@@ -268,13 +268,17 @@ pub fn init_early(ram_base: u64, ram_size: u64, devices: &[(u64, u64)]) {
 
 /// After the DTB was read: drops RAM beyond the real end from the map,
 /// carves the kernel heap and the frame bitmap out of RAM around the DTB
-/// (`reserved`), and hands every other frame after the kernel image to the
-/// frame allocator. Returns the heap's address and size.
+/// (`reserved`: base and size) and the initrd (`initrd`: start and end),
+/// and hands every other frame after the kernel image to the frame
+/// allocator. The initrd's frames stay out of it until
+/// [`release_initrd`] (the program is loaded by then). Returns the heap's
+/// address and size.
 pub fn init_memory(
     ram_base: u64,
     early_size: u64,
     ram_size: u64,
     reserved: Option<(u64, u64)>,
+    initrd: Option<(u64, u64)>,
 ) -> (u64, u64) {
     let mut guard = KERNEL_MM.lock();
     let mm = guard.as_mut().expect("mm");
@@ -293,7 +297,8 @@ pub fn init_memory(
     );
     let dtb = reserved.unwrap_or((0, 0));
     let dtb = (dtb.0, dtb.0 + dtb.1);
-    let heap = frames::carve(first, real_end, HEAP_SIZE as u64, &[dtb])
+    let initrd = initrd.unwrap_or((0, 0));
+    let heap = frames::carve(first, real_end, HEAP_SIZE as u64, &[dtb, initrd])
         .expect("RAM too small for the kernel heap");
     let nframes = (real_end - first) / PAGE_SIZE as u64;
     let words = FrameMap::words_for(nframes);
@@ -302,7 +307,7 @@ pub fn init_memory(
         first,
         real_end,
         bitmap_bytes,
-        &[dtb, (heap, heap + HEAP_SIZE as u64)],
+        &[dtb, initrd, (heap, heap + HEAP_SIZE as u64)],
     )
     .expect("RAM too small for the frame bitmap");
     // SAFETY: `[bitmap, bitmap + bitmap_bytes)` is kernel RAM in the linear
@@ -312,12 +317,28 @@ pub fn init_memory(
     let mut map = FrameMap::new(bits, first, nframes);
     map.release(first, real_end);
     map.reserve(dtb.0, dtb.1);
+    map.reserve(initrd.0, initrd.1);
     map.reserve(heap, heap + HEAP_SIZE as u64);
     map.reserve(bitmap, bitmap + bitmap_bytes);
     mm.frames = Some(map);
     // SAFETY: `[heap, heap + HEAP_SIZE)` is mapped kernel RAM handed to no one else.
     unsafe { HEAP.init(phys_to_virt(heap) as usize, HEAP_SIZE) };
     (phys_to_virt(heap), HEAP_SIZE as u64)
+}
+
+/// The first byte after the kernel image (its BSS and boot stacks
+/// included): RAM below it is never free, whatever a boot loader says.
+pub fn kernel_image_end() -> u64 {
+    // SAFETY: a linker symbol; only its address is used.
+    unsafe { sym(&__kernel_end) }
+}
+
+/// Gives the frames wholly inside the initrd `[start, end)` to the frame
+/// allocator, once the program has been copied out of it. Frames it shares
+/// with the DTB or anything else stay reserved.
+pub fn release_initrd(start: u64, end: u64) {
+    let mut guard = KERNEL_MM.lock();
+    guard.as_mut().expect("mm").frames().release(start, end);
 }
 
 #[global_allocator]
