@@ -8,7 +8,7 @@
 //! type, with no `PT_INTERP` (and, for `ET_EXEC`, no `PT_DYNAMIC`).
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::workspace::{self, Workspace};
@@ -85,8 +85,6 @@ pub fn build_all(ws: &Workspace) -> Result<Vec<(PathBuf, Kind)>, String> {
             "{CC} not found: the Linux programs of apps/linux need it (bash setup.sh installs it)"
         ));
     }
-    let out = out_dir(ws);
-    fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut built = Vec::new();
     for src in sources(ws) {
         let stem = src
@@ -94,19 +92,40 @@ pub fn build_all(ws: &Workspace) -> Result<Vec<(PathBuf, Kind)>, String> {
             .and_then(|s| s.to_str())
             .ok_or_else(|| format!("{}: not a UTF-8 name", src.display()))?;
         for kind in Kind::ALL {
-            let bin = out.join(format!("{stem}{}", kind.suffix()));
-            workspace::run(
-                Command::new(CC)
-                    .arg(kind.flag())
-                    .args(CFLAGS)
-                    .arg("-o")
-                    .arg(&bin)
-                    .arg(&src),
-            )?;
-            built.push((bin, kind));
+            built.push((compile(ws, &src, stem, kind)?, kind));
         }
     }
     Ok(built)
+}
+
+/// Compiles `apps/linux/<stem>.c` as `kind` into `target/linux`.
+fn compile(ws: &Workspace, src: &Path, stem: &str, kind: Kind) -> Result<PathBuf, String> {
+    let out = out_dir(ws);
+    fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let bin = out.join(format!("{stem}{}", kind.suffix()));
+    workspace::run(
+        Command::new(CC)
+            .arg(kind.flag())
+            .args(CFLAGS)
+            .arg("-o")
+            .arg(&bin)
+            .arg(src),
+    )?;
+    Ok(bin)
+}
+
+/// Builds one program by its output name (`hello`, `hello-pie`) and
+/// returns its path, for a scenario that boots it.
+pub fn build_one(ws: &Workspace, name: &str) -> Result<PathBuf, String> {
+    let (stem, kind) = match name.strip_suffix(Kind::Pie.suffix()) {
+        Some(stem) => (stem, Kind::Pie),
+        None => (name, Kind::Exec),
+    };
+    let src = ws.root.join("apps/linux").join(format!("{stem}.c"));
+    if !src.is_file() {
+        return Err(format!("no {}", ws.display(&src)));
+    }
+    compile(ws, &src, stem, kind)
 }
 
 /// Builds the programs and checks each: the `test` check's summary, or

@@ -372,8 +372,14 @@ fn images(
                     None => build::build(ws, board, s.app),
                     Some(program) => {
                         // The app a scenario passes as its program.
-                        if let Initrd::App(app) = program.initrd {
-                            build::build_app(ws, app, build::Profile::Release)?;
+                        match program.initrd {
+                            Initrd::App(app) => {
+                                build::build_app(ws, app, build::Profile::Release)?;
+                            }
+                            Initrd::Linux(name) => {
+                                crate::linux::build_one(ws, name)?;
+                            }
+                            Initrd::Garbage | Initrd::Absent => {}
                         }
                         build::build_loader(ws, board, program.mode, build::Profile::Release)
                     }
@@ -521,6 +527,17 @@ fn program_initrd(
             } else {
                 Err(format!(
                     "{} missing: build it with `cargo xtask build app={app}`",
+                    ws.display(&path)
+                ))
+            }
+        }
+        Initrd::Linux(name) => {
+            let path = crate::linux::out_dir(ws).join(name);
+            if path.is_file() {
+                Ok(Some(path))
+            } else {
+                Err(format!(
+                    "{} missing: build it with `cargo xtask build`",
                     ws.display(&path)
                 ))
             }

@@ -95,6 +95,9 @@ pub struct Program {
 pub enum Initrd {
     /// The built ELF of `apps/NAME`.
     App(&'static str),
+    /// A C program of `apps/linux`, as built into `target/linux/NAME`
+    /// (`hello`, `hello-pie`).
+    Linux(&'static str),
     /// A file that is not an ELF: the kernel must refuse it.
     Garbage,
     /// No `-initrd` at all.
@@ -773,6 +776,111 @@ pub static SCENARIOS: &[Scenario] = &[
         ],
         ..HELLO
     },
+    // --- unmodified static glibc programs (apps/linux) from the initrd --------
+    // glibc 2.36 registers a 32-byte rseq area at startup: a v1 kernel takes
+    // it (and keeps glibc's sched_getcpu on the rseq fast path), a v2 kernel
+    // refuses it by the mode rules and glibc runs without rseq.
+    Scenario {
+        name: "linux-hello-v2",
+        shared: true,
+        append: "-- a b",
+        status: 3,
+        program: Some(Program {
+            mode: "v2",
+            initrd: Initrd::Linux("hello"),
+            env: "X=1 HELLO_STATUS=3",
+        }),
+        checks: &[
+            LineContains("from the initrd, ET_EXEC at 0x400000, entry 0x4"),
+            LineStartsWith(
+                "[rseq] tid 1: 32-byte (v1) registration refused: this kernel image is built for rseq v2",
+            ),
+            LineStartsWith("hello from a static Linux program: hello"),
+            LineStartsWith("argv[1] = a"),
+            LineStartsWith("argv[2] = b"),
+            LineStartsWith("env X=1"),
+            Exit("app", "hello"),
+            Exit("status", "3"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-hello-pie-v1",
+        shared: true,
+        program: Some(Program {
+            mode: "v1",
+            initrd: Initrd::Linux("hello-pie"),
+            env: "",
+        }),
+        checks: &[
+            LineContains("from the initrd, static PIE at 0x4000000000"),
+            LineStartsWith("hello from a static Linux program: hello-pie"),
+            // v1 takes glibc's 32-byte registration: no refusal line.
+            LinesStartingWith("[rseq] tid ", 0),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-auxv-v1",
+        shared: true,
+        program: Some(Program {
+            mode: "v1",
+            initrd: Initrd::Linux("auxv"),
+            env: "",
+        }),
+        checks: &[
+            LineStartsWith("auxv: AT_RSEQ_FEATURE_SIZE=33 AT_RSEQ_ALIGN=64 AT_PAGESZ=4096"),
+            LineStartsWith("auxv: glibc rseq area 32 bytes, platform aarch64"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-auxv-v2",
+        shared: true,
+        program: Some(Program {
+            mode: "v2",
+            initrd: Initrd::Linux("auxv"),
+            env: "",
+        }),
+        checks: &[
+            LineStartsWith("auxv: AT_RSEQ_FEATURE_SIZE=33 AT_RSEQ_ALIGN=64 AT_PAGESZ=4096"),
+            LineStartsWith("auxv: glibc rseq area 0 bytes, platform aarch64"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-getcpu-v1",
+        shared: true,
+        program: Some(Program {
+            mode: "v1",
+            initrd: Initrd::Linux("getcpu"),
+            env: "",
+        }),
+        checks: &[
+            LineStartsWith("getcpu: pinned to 0, sched_getcpu() = 0"),
+            LineStartsWith("getcpu: pinned to 3, sched_getcpu() = 3"),
+            LinesStartingWith("[rseq] tid ", 0),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-signals-v2",
+        shared: true,
+        program: Some(Program {
+            mode: "v2",
+            initrd: Initrd::Linux("signals"),
+            env: "",
+        }),
+        checks: &[
+            LineStartsWith("signals: usr1=1 usr2=1 (while blocked 0) segv handled=1"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
     Scenario {
         name: "initrd-absent",
         shared: true,
@@ -1379,7 +1487,7 @@ mod tests {
     #[test]
     fn filter_selects_by_substring() {
         assert_eq!(select(None).len(), all().len());
-        let hello: Vec<_> = select(Some("hello-")).iter().map(|s| s.name).collect();
+        let hello: Vec<_> = select(Some("/hello-")).iter().map(|s| s.name).collect();
         assert_eq!(
             hello,
             [

@@ -68,8 +68,8 @@ pub fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     pr_debug!("[debug] kernel heap {heap:#x}+{heap_size:#x}");
     pr_info!(
         "[mm] kernel W^X verified; user window {:#x}..{:#x}",
-        mm::USER_BASE,
-        mm::USER_END
+        mm::USER_START,
+        mm::TASK_SIZE
     );
     let (frames, _) = mm::frame_counts();
     pr_info!(
@@ -79,7 +79,7 @@ pub fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     );
 
     // SAFETY: single-threaded boot, before any user access.
-    unsafe { arch::uaccess::set_user_window(mm::USER_BASE..mm::USER_END) };
+    unsafe { arch::uaccess::set_user_window(mm::USER_START..mm::TASK_SIZE) };
     arch::timer::allow_el0_virtual_counter();
 
     let tf = match exec::load_app(source, config.init, config.app_args, config.env.iter()) {

@@ -6,7 +6,7 @@
 
 use crate::loader::elf::{self, Elf};
 use crate::loader::user_stack;
-use crate::mm::{self, USER_BASE, USER_END, USER_STACK_SIZE, USER_STACK_TOP};
+use crate::mm::{self, USER_BASE, USER_STACK_SIZE, USER_STACK_TOP};
 use abi::auxv::*;
 use alloc::vec::Vec;
 use arch::TrapFrame;
@@ -163,11 +163,16 @@ pub fn load_app<'e>(
             return Err(ExecError::InitrdOutsideRam(start, end));
         }
         Source::Initrd { start, end } => {
-            // SAFETY: boot checked that `[start, end)` is identity-mapped RAM
-            // outside the kernel image, the heap and the frame bitmap, and
-            // its frames are reserved: nothing writes it while it is read.
-            let bytes =
-                unsafe { core::slice::from_raw_parts(start as *const u8, (end - start) as usize) };
+            // SAFETY: boot checked that `[start, end)` is RAM (in the
+            // kernel's linear map) outside the kernel image, the heap and
+            // the frame bitmap, and its frames are reserved: nothing writes
+            // it while it is read.
+            let bytes = unsafe {
+                core::slice::from_raw_parts(
+                    arch::mmu::phys_to_virt(start) as *const u8,
+                    (end - start) as usize,
+                )
+            };
             (bytes, Some((start, end)))
         }
     };
@@ -185,7 +190,7 @@ fn map_program<'e>(
     args: &str,
     env: impl Iterator<Item = &'e str>,
 ) -> Result<TrapFrame, ExecError> {
-    let image: Elf = elf::parse(bytes, USER_BASE..USER_END, ET_DYN_BASE)
+    let image: Elf = elf::parse(bytes, mm::USER_START..mm::IMAGE_LIMIT, ET_DYN_BASE)
         .map_err(|e| ExecError::Elf(e, from_initrd))?;
     if from_initrd {
         debug_assert!(image.is_dynamic() || image.load_bias() == 0);

@@ -18,8 +18,18 @@ use arch::mmu::{
     KERNEL_OFFSET, MapError, MapKind, PageTables, Table, TableSource, phys_to_virt, virt_to_phys,
 };
 
-/// Bottom of the user window; `linker/app.ld` links apps here.
+/// The lowest address the app may use: Linux's default `mmap_min_addr`
+/// (64 KiB), so that a null pointer plus a small offset always faults.
+pub const USER_START: u64 = 0x1_0000;
+/// One past the highest address of the app's half (Linux's `TASK_SIZE`
+/// with 39-bit VAs).
+pub const TASK_SIZE: u64 = 1 << arch::mmu::VA_BITS;
+/// Where `linker/app.ld` links our apps, and static PIEs are placed.
 pub const USER_BASE: u64 = 0x40_0000_0000;
+/// Where a loaded program must end: the never-mapped hole above our apps
+/// (tests rely on it), the mmap area, the trampoline and the stack start
+/// here. A Linux `ET_EXEC` program lies far below, at 0x400000.
+pub const IMAGE_LIMIT: u64 = USER_BASE + 0x2000_0000;
 /// End of the user window (4 GiB: more than any board's RAM, so the mmap
 /// area is limited by memory, not by address space).
 pub const USER_END: u64 = USER_BASE + (4 << 30);
@@ -326,11 +336,11 @@ pub fn init_memory(
     (phys_to_virt(heap), HEAP_SIZE as u64)
 }
 
-/// The first byte after the kernel image (its BSS and boot stacks
+/// The physical address of the first byte after the kernel image (its BSS and boot stacks
 /// included): RAM below it is never free, whatever a boot loader says.
 pub fn kernel_image_end() -> u64 {
     // SAFETY: a linker symbol; only its address is used.
-    unsafe { sym(&__kernel_end) }
+    virt_to_phys(unsafe { sym(&__kernel_end) })
 }
 
 /// Gives the frames wholly inside the initrd `[start, end)` to the frame
