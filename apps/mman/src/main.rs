@@ -84,7 +84,7 @@ fn checks() -> i32 {
     );
     let r = mprotect(rw, 0, mman::PROT_READ);
     ok &= check("mprotect-empty", r == 0, format_args!("got {r}"));
-    let r = mprotect(u64::MAX & !(PAGE - 1), 2 * PAGE, mman::PROT_READ);
+    let r = mprotect(!(PAGE - 1), 2 * PAGE, mman::PROT_READ);
     ok &= check(
         "mprotect-wraps",
         r == -errno::ENOMEM,
