@@ -18,6 +18,7 @@ pub mod membarrier;
 pub mod mman;
 pub mod nr;
 pub mod prctl;
+pub mod random;
 pub mod rseq;
 pub mod signal;
 pub mod time;

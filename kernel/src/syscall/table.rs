@@ -4,7 +4,7 @@
 
 use super::define::syscall_table;
 use super::user::UserPtr;
-use super::{info, io, time};
+use super::{info, io, random, time};
 use crate::mm::mmap;
 use crate::process::{clone, exit, futex, signal};
 use crate::rseq_hooks::syscalls as rseq;
@@ -67,10 +67,13 @@ syscall_table! {
     MEMBARRIER => membarrier::sys_membarrier(cmd: u64, flags: u64, cpu_id: u64);
     RSEQ => rseq::sys_rseq(rseq: u64, len: u32, flags: u32, sig: u32);
     RSEQ_SLICE_YIELD => rseq::sys_rseq_slice_yield();
+    GETRANDOM => random::sys_getrandom(buf: UserPtr<u8>, count: usize, flags: u32);
     KSTATS => info::sys_kstats(buf: UserPtr<KStats>, len: u64);
 }
 
-/// Every number not in the table.
-fn sys_ni_syscall(_tf: &mut arch::TrapFrame) -> i64 {
+/// Every number not in the table: ENOSYS, logged the first time
+/// (`trace::log_unknown`).
+fn sys_ni_syscall(tf: &mut arch::TrapFrame) -> i64 {
+    super::trace::log_unknown(tf.syscallno as u64);
     -ENOSYS
 }

@@ -71,3 +71,10 @@ impl UserPtr<u8> {
         uaccess::access_ok(self.addr, len)
     }
 }
+
+impl UserPtr<u8> {
+    /// Copies `src` out to `offset` bytes past the pointer.
+    pub fn write_bytes(self, offset: u64, src: &[u8]) -> Result<(), Errno> {
+        uaccess::copy_to_user(self.addr.wrapping_add(offset), src).map_err(|_| Errno(EFAULT))
+    }
+}
