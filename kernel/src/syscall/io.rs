@@ -17,17 +17,6 @@ fn is_output(fd: u32) -> bool {
     fd == 1 || fd == 2
 }
 
-/// Linux's `access_ok` for a buffer: an empty one is fine at any address
-/// below the top of user space (`1 << VA_BITS`: Linux checks against
-/// TASK_SIZE, and NULL passes), a non-empty one must lie in the user
-/// window.
-fn user_range_ok(buf: UserPtr<u8>, len: usize) -> bool {
-    if len == 0 {
-        return buf.addr() <= 1 << arch::mmu::VA_BITS;
-    }
-    buf.access_ok(len)
-}
-
 /// Writes `count` bytes from `buf` to the console; a fault after some
 /// output is a short count, before any `EFAULT`.
 fn console_write(buf: UserPtr<u8>, count: usize) -> Result<usize, Errno> {
@@ -53,7 +42,7 @@ pub fn sys_write(fd: u32, buf: UserPtr<u8>, count: usize) -> Result<usize, Errno
         return Err(Errno(EBADF));
     }
     let count = count.min(MAX_WRITE);
-    if !user_range_ok(buf, count) {
+    if !buf.range_ok(count) {
         return Err(Errno(EFAULT));
     }
     console_write(buf, count)
@@ -87,7 +76,7 @@ fn for_each_iovec(
     }
     for i in 0..iovcnt {
         let v = at(i).read()?;
-        if !user_range_ok(UserPtr::new(v.iov_base), v.iov_len as usize) {
+        if !UserPtr::<u8>::new(v.iov_base).range_ok(v.iov_len as usize) {
             return Err(Errno(EFAULT));
         }
     }
@@ -134,7 +123,7 @@ pub fn sys_read(fd: u32, buf: UserPtr<u8>, count: usize) -> Result<usize, Errno>
     if fd != 0 {
         return Err(Errno(EBADF));
     }
-    if !user_range_ok(buf, count.min(MAX_WRITE)) {
+    if !buf.range_ok(count.min(MAX_WRITE)) {
         return Err(Errno(EFAULT));
     }
     Ok(0)

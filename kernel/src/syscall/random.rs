@@ -38,7 +38,7 @@ pub fn sys_getrandom(buf: UserPtr<u8>, count: usize, flags: u32) -> Result<usize
         return Err(Errno(EINVAL));
     }
     let count = count.min(MAX_READ);
-    if !buf.access_ok(count) {
+    if !buf.range_ok(count) {
         return Err(Errno(abi::errno::EFAULT));
     }
     let mut chunk = [0u8; 256];
