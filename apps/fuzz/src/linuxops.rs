@@ -11,7 +11,7 @@ use abi::signal::{SS_AUTODISARM, SS_DISABLE, SS_ONSTACK, StackT};
 use abi::uio::{IOV_MAX, Iovec};
 use rt::sys::{errno, nr, syscall6};
 
-use crate::mem::{USER_UNMAPPED, any_flags, any_len, is_ok};
+use crate::mem::{SLACK, USER_UNMAPPED, any_flags, any_len, is_ok};
 use crate::rng::Rng;
 use crate::stats::anomaly;
 use crate::worker::Worker;
@@ -189,8 +189,16 @@ pub fn op_prlimit(w: &mut Worker) -> i64 {
 
 pub fn op_getrandom(w: &mut Worker) -> i64 {
     let r = &mut w.rng;
-    let buf = w.mem.any_ptr(r);
-    let len = any_len(r);
+    // getrandom writes its whole length: into valid memory never more than
+    // the pools' slack; any length only where the write must fault at once.
+    let (buf, len) = if r.coin() {
+        (w.mem.any_ptr(r), r.below(SLACK + 1))
+    } else {
+        (
+            pick!(r, [0, USER_UNMAPPED, crate::mem::KERNEL_VA, u64::MAX - 8]),
+            any_len(r),
+        )
+    };
     let flags = pick!(r, [0, 1, 2, 3, 4, 5, 6, 8, u64::MAX, any_flags(r)]);
     let ret = syscall6(nr::GETRANDOM, [buf, len, flags, 0, 0, 0]);
     if is_ok(ret) && ret as u64 > len {

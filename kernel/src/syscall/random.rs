@@ -1,5 +1,5 @@
 //! getrandom(2) from a kernel PRNG. Not cryptographic: splitmix64 over a
-//! shared 64-bit state, each draw mixed with the system counter. Enough
+//! shared 64-bit state, each 256-byte fill offset by the system counter. Enough
 //! for what a static glibc asks at startup (malloc's and the stack
 //! protector's canaries, hash seeds), not for keys.
 
@@ -15,16 +15,25 @@ const MAX_READ: usize = 1 << 20;
 /// The generator's state (splitmix64's counter).
 static STATE: AtomicU64 = AtomicU64::new(0);
 
-/// The next 64 random bits.
-fn next_u64() -> u64 {
-    const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut z = STATE
-        .fetch_add(GAMMA, Ordering::Relaxed)
-        .wrapping_add(GAMMA)
-        ^ arch::timer::counter().rotate_left(29);
+const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// splitmix64's output function.
+fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// Fills `buf` (at most 256 bytes): reserves its words of the shared
+/// sequence at once, offset by the counter read once per fill.
+fn fill(buf: &mut [u8]) {
+    let words = buf.len().div_ceil(8) as u64;
+    let mut s = STATE.fetch_add(GAMMA.wrapping_mul(words), Ordering::Relaxed)
+        ^ arch::timer::counter().rotate_left(29);
+    for word in buf.chunks_mut(8) {
+        s = s.wrapping_add(GAMMA);
+        word.copy_from_slice(&mix(s).to_le_bytes()[..word.len()]);
+    }
 }
 
 /// getrandom(buf, count, flags): Linux's flag checks (unknown bits, or
@@ -45,9 +54,7 @@ pub fn sys_getrandom(buf: UserPtr<u8>, count: usize, flags: u32) -> Result<usize
     let mut done = 0;
     while done < count {
         let n = (count - done).min(chunk.len());
-        for word in chunk[..n].chunks_mut(8) {
-            word.copy_from_slice(&next_u64().to_le_bytes()[..word.len()]);
-        }
+        fill(&mut chunk[..n]);
         if let Err(e) = buf.write_bytes(done as u64, &chunk[..n]) {
             return if done > 0 { Ok(done) } else { Err(e) };
         }
