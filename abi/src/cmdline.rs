@@ -53,6 +53,9 @@ pub struct BootConfig<'a> {
     /// `rseq_slice_us=5..=50`: the extension's length (Linux: 5 µs default
     /// and minimum, 50 µs maximum).
     pub rseq_slice_us: u32,
+    /// `strace=0|1`: print every syscall, its arguments and its result on
+    /// the console, as strace does (`[strace] tid=N name(args) = result`).
+    pub strace: bool,
 }
 
 impl BootConfig<'_> {
@@ -71,6 +74,7 @@ impl BootConfig<'_> {
         rseq_debug: false,
         rseq_slice_ext: true,
         rseq_slice_us: 5,
+        strace: false,
     };
 }
 
@@ -200,6 +204,18 @@ static OPTIONS: &[BootOption] = &[
                 return None;
             }
             c.env.count += 1;
+            Some(())
+        },
+    },
+    BootOption {
+        key: "strace",
+        expected: "0 or 1",
+        apply: |c, v| {
+            c.strace = match v {
+                "0" => false,
+                "1" => true,
+                _ => return None,
+            };
             Some(())
         },
     },
@@ -409,6 +425,25 @@ mod tests {
         assert_eq!(
             parse("rseq_slice_us=100").unwrap_err().to_string(),
             "boot option `rseq_slice_us=100`: expected an integer 5..=50 (microseconds)"
+        );
+    }
+
+    #[test]
+    fn strace() {
+        assert!(!parse("").unwrap().strace);
+        assert!(parse("strace=1").unwrap().strace);
+        assert!(!parse("strace=1 strace=0").unwrap().strace);
+        assert!(parse("hz=250 strace=1 -- syscalls").unwrap().strace);
+        assert!(!parse("-- strace=1").unwrap().strace);
+        for bad in ["strace", "strace=", "strace=2", "strace=yes", "strace=01"] {
+            assert!(
+                matches!(parse(bad), Err(CmdlineError::Invalid { .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse("strace=on").unwrap_err().to_string(),
+            "boot option `strace=on`: expected 0 or 1"
         );
     }
 

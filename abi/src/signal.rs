@@ -41,6 +41,28 @@ pub const SA_RESTART: u64 = 0x1000_0000;
 pub const SA_NODEFER: u64 = 0x4000_0000;
 pub const SA_RESETHAND: u64 = 0x8000_0000;
 
+/// `ss_flags` of `stack_t`: the thread runs on its alternate stack.
+pub const SS_ONSTACK: i32 = 1;
+/// `ss_flags`: no alternate stack.
+pub const SS_DISABLE: i32 = 2;
+/// `ss_flags` modifier: the alternate stack is disabled while a handler
+/// runs on it (and restored by rt_sigreturn).
+pub const SS_AUTODISARM: i32 = 1 << 31;
+/// The smallest alternate stack arm64 accepts (`ENOMEM` below it).
+pub const MINSIGSTKSZ: u64 = 5120;
+/// The recommended alternate stack size on arm64.
+pub const SIGSTKSZ: u64 = 16384;
+
+/// `stack_t`: an alternate signal stack (`sigaltstack`, `uc_stack`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StackT {
+    pub ss_sp: u64,
+    pub ss_flags: i32,
+    pub _pad: i32,
+    pub ss_size: u64,
+}
+
 /// `sa_handler` values that are not functions.
 pub const SIG_DFL: u64 = 0;
 pub const SIG_IGN: u64 = 1;

@@ -1,8 +1,25 @@
 //! Time in the user ABI: `struct timespec` (64-bit on aarch64), clock ids
 //! (include/uapi/linux/time.h).
 
-/// `CLOCK_MONOTONIC`: time since boot (the only clock this kernel has).
+/// `CLOCK_REALTIME`: wall-clock time. This kernel has no time of day: it
+/// is CLOCK_MONOTONIC plus an epoch offset of 0 (1970-01-01 at boot).
+pub const CLOCK_REALTIME: u64 = 0;
+/// `CLOCK_MONOTONIC`: time since boot (the system counter).
 pub const CLOCK_MONOTONIC: u64 = 1;
+/// `CLOCK_PROCESS_CPUTIME_ID` (not supported here).
+pub const CLOCK_PROCESS_CPUTIME_ID: u64 = 2;
+/// `CLOCK_THREAD_CPUTIME_ID` (not supported here).
+pub const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
+/// `CLOCK_MONOTONIC_RAW`: the counter without NTP slewing (the same here).
+pub const CLOCK_MONOTONIC_RAW: u64 = 4;
+/// `CLOCK_REALTIME_COARSE`: CLOCK_REALTIME at tick resolution.
+pub const CLOCK_REALTIME_COARSE: u64 = 5;
+/// `CLOCK_MONOTONIC_COARSE`: CLOCK_MONOTONIC at tick resolution.
+pub const CLOCK_MONOTONIC_COARSE: u64 = 6;
+/// `CLOCK_BOOTTIME`: CLOCK_MONOTONIC including suspend (never, here).
+pub const CLOCK_BOOTTIME: u64 = 7;
+/// The epoch offset of CLOCK_REALTIME over CLOCK_MONOTONIC, in ns.
+pub const REALTIME_OFFSET_NS: u64 = 0;
 /// `clock_nanosleep` flag: the request is an absolute time.
 pub const TIMER_ABSTIME: u64 = 1;
 

@@ -32,6 +32,11 @@ pub fn init(config: GicConfig, cpus: usize, hz: u32) -> u8 {
     version
 }
 
+/// Counter ticks between two scheduler ticks (CNTFRQ / HZ).
+pub fn tick_period() -> u64 {
+    TICK_PERIOD.load(Ordering::Relaxed)
+}
+
 /// This CPU's interface, its private interrupts and its tick.
 pub fn init_this_cpu() {
     let cpu = arch::cpu::cpu_id();

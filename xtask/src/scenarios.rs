@@ -284,6 +284,66 @@ pub static SCENARIOS: &[Scenario] = &[
         ..SELFTEST
     },
     Scenario {
+        name: "linuxabi",
+        append: "-- linuxabi {kernel}",
+        checks: &[
+            TestOk("uname"),
+            TestOk("uname-efault"),
+            TestOk("ids"),
+            TestOk("clone3-enosys"),
+            TestOk("sched_getscheduler"),
+            TestOk("sched_getparam"),
+            TestOk("robust_list"),
+            TestOk("ioctl"),
+            TestOk("writev"),
+            TestOk("writev-errors"),
+            TestOk("read-eof"),
+            TestOk("prlimit64-get"),
+            TestOk("prlimit64-errors"),
+            TestOk("getrandom"),
+            TestOk("getrandom-errors"),
+            TestOk("clock_getres"),
+            TestOk("clock-realtime"),
+            TestOk("clock_nanosleep-realtime"),
+            TestOk("sigaltstack"),
+            TestOk("sa_onstack"),
+            TestOk("ss_autodisarm"),
+            TestOk("futex-bitset-errors"),
+            TestOk("futex-wake-bitset"),
+            TestOk("futex-cmp-requeue"),
+            TestOk("unknown-enosys"),
+            // writev's two buffers form one line; the partial writev
+            // printed its first buffer before the fault.
+            LineStartsWith("writev-a writev-b"),
+            LineStartsWith("writev-partial"),
+            // Each unknown number once, however often it is called; all
+            // numbers past 2047 share one line.
+            LinesStartingWith("[syscall] tid=1 unknown syscall 40 (mount)", 1),
+            LinesStartingWith("[syscall] tid=1 unknown syscall 5000 (unknown)", 1),
+            LinesStartingWith("[syscall] tid=1 unknown syscall 6000", 0),
+            LinesStartingWith("[strace]", 0),
+            Exit("status", "0"),
+        ],
+        ..SELFTEST
+    },
+    Scenario {
+        name: "strace",
+        append: "strace=1 -- strace",
+        checks: &[
+            TestOk("strace-calls"),
+            LineStartsWith("[strace] tid=1 getpid() = 1"),
+            LineStartsWith("[strace] tid=1 write(5, NULL, 0) = -1 EBADF (Bad file descriptor)"),
+            LineStartsWith("[strace] tid=1 clock_getres(0x1, NULL) = 0"),
+            LineStartsWith("[strace] tid=1 sched_getscheduler(-1) = -1 EINVAL (Invalid argument)"),
+            LineStartsWith("[strace] tid=1 mount(0x1, 0x2, 0x3, "),
+            LineContains(") = -1 ENOSYS (Function not implemented)"),
+            LinesStartingWith("[syscall] tid=1 unknown syscall 40 (mount)", 1),
+            LineStartsWith("[strace] tid=1 exit_group(0) = ?"),
+            Exit("status", "0"),
+        ],
+        ..SELFTEST
+    },
+    Scenario {
         name: "fp-survives",
         append: "-- fp",
         checks: &[

@@ -76,6 +76,7 @@ mod clonetid;
 mod exhaust;
 mod faults;
 mod gate;
+mod linuxops;
 mod mem;
 mod ops;
 mod pause;

@@ -12,7 +12,8 @@
 //! with flags that must fail (the rare steps that make threads,
 //! [`crate::clonetid`] and [`crate::exhaust`], know what they made); the
 //! runtime's rseq registration is never unregistered; set_tid_address is
-//! restored at once. Random syscall
+//! restored at once; the robust list and the alternate signal stack are
+//! reset at once (`linuxops`). Random syscall
 //! numbers outside that set get random arguments, minus a deny list of
 //! Linux numbers that could block, end or reshape the process were they
 //! implemented one day.
@@ -32,7 +33,7 @@ use crate::mem::{
 use crate::rng::Rng;
 use crate::stats::{self, anomaly};
 use crate::worker::Worker;
-use crate::{clonetid, exhaust, gate, pause, races, rseqfuzz};
+use crate::{clonetid, exhaust, gate, linuxops, pause, races, rseqfuzz};
 
 /// Signals whose disposition the fuzzer relies on: never changed.
 const RELIED: u64 = sigmask(signal::SIGILL)
@@ -81,6 +82,16 @@ pub const OPS: &[(&str, u32, Op)] = &[
     ("prctl", 3, op_prctl),
     ("slice_yield", 2, op_slice_yield),
     ("kstats", 2, op_kstats),
+    ("read", 1, linuxops::op_read),
+    ("writev", 2, linuxops::op_writev),
+    ("ioctl", 1, linuxops::op_ioctl),
+    ("identity", 1, linuxops::op_identity),
+    ("prlimit64", 1, linuxops::op_prlimit),
+    ("getrandom", 1, linuxops::op_getrandom),
+    ("clock_getres", 1, linuxops::op_clock_getres),
+    ("sched_get", 1, linuxops::op_sched_get),
+    ("robust_list", 1, linuxops::op_robust),
+    ("sigaltstack", 1, linuxops::op_sigaltstack),
     ("unimplemented", 6, op_unimplemented),
     ("cs_forged", 6, rseqfuzz::cs_forged),
     ("cs_real", 4, rseqfuzz::cs_real),
@@ -993,7 +1004,8 @@ const DENY: &[(u64, u64)] = &[
     (nr::REBOOT, nr::REBOOT),
     (nr::SETRLIMIT, nr::SETRLIMIT),
     (nr::PRCTL, nr::GETCPU),
-    (nr::GETPID, nr::GETPID),
+    (nr::UNAME, nr::UNAME),
+    (nr::GETPID, nr::GETEGID),
     (nr::GETTID, nr::GETTID),
     (nr::MSGGET, nr::MREMAP),
     (nr::CLONE, nr::MMAP),
@@ -1009,6 +1021,7 @@ const DENY: &[(u64, u64)] = &[
     (nr::FUTEX_WAITV, nr::FUTEX_WAITV),
     (nr::FUTEX_WAKE, nr::STATMOUNT),
     (nr::MSEAL, nr::MSEAL),
+    (nr::GETRANDOM, nr::GETRANDOM),
     (nr::RSEQ_SLICE_YIELD, nr::RSEQ_SLICE_YIELD),
     (nr::KSTATS, nr::KSTATS),
 ];

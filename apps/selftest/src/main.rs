@@ -7,6 +7,7 @@
 #![no_main]
 
 mod fp;
+mod linuxabi;
 
 use rt::sys::{self, errno};
 use rt::test::{check, status};
@@ -33,6 +34,8 @@ fn kernel_addr(args: &Args, i: usize) -> u64 {
 fn main(args: Args) -> i32 {
     match args.get(1) {
         "syscalls" => syscalls(&args),
+        "linuxabi" => linuxabi::run(kernel_addr(&args, 2)),
+        "strace" => linuxabi::strace(),
         "fp" => fp::run(),
         "ticks" => ticks(),
         "data-abort" => data_abort(),
@@ -48,7 +51,7 @@ fn main(args: Args) -> i32 {
         other => {
             println!("selftest: unknown scenario `{other}`");
             println!(
-                "scenarios: syscalls [KADDR] fp ticks data-abort undef brk alignment inst-abort"
+                "scenarios: syscalls [KADDR] linuxabi [KADDR] strace fp ticks data-abort undef brk alignment inst-abort"
             );
             println!("           write-text exec-data read-kernel [KADDR] exit N panic");
             2

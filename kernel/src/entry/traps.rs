@@ -45,7 +45,7 @@ const SVC64: u8 = 0x15;
 fn el0_svc(tf: &mut TrapFrame) {
     let nr = tf.regs[8];
     entry::syscall_enter_from_user_mode(&mut KernelEnter::current(), tf, nr);
-    crate::syscall::invoke(tf);
+    crate::syscall::invoke(tf, nr);
     super::exit::syscall_exit_to_user_mode(tf);
 }
 

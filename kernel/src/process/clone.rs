@@ -72,3 +72,12 @@ pub fn sys_clone(
 pub fn create_thread(frame: TrapFrame, tpidr: u64) -> Result<&'static Task, NewTaskError> {
     Task::new_user(frame, tpidr, super::futex::reserve_task_slots)
 }
+
+/// clone3(args, size): not implemented, `ENOSYS` without a look at the
+/// arguments, which is how a libc learns to fall back to clone (glibc's
+/// pthread_create does). In the table so that the fallback is not logged
+/// as an unknown syscall.
+pub fn sys_clone3(args: u64, size: usize) -> Result<u32, Errno> {
+    let _ = (args, size);
+    Err(Errno(ENOSYS))
+}

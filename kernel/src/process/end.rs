@@ -40,7 +40,7 @@ pub fn shutdown(status: u32) -> ! {
         "[shutdown] status={status} ticks={} irqs_el0={} syscalls={} switches={} migrations={} ipis={} frames={} threads_alive={} heap_used={}",
         percpu::sum(|s| &s.ticks),
         percpu::sum(|s| &s.irqs_el0),
-        crate::syscall::stats::SYSCALLS.load(Ordering::Relaxed),
+        crate::syscall::stats::syscalls(),
         percpu::sum(|s| &s.context_switches),
         crate::sched::MIGRATIONS.load(Ordering::Relaxed),
         percpu::sum(|s| &s.ipi_resched) + percpu::sum(|s| &s.ipi_call),

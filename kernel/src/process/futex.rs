@@ -1,7 +1,10 @@
-//! futex(2): FUTEX_WAIT and FUTEX_WAKE (private or not: there is one
-//! process), with an optional relative timeout. One global wait list keyed
-//! by user address; the word is read under its lock, so a wake between the
-//! check and the sleep cannot be lost.
+//! futex(2): FUTEX_WAIT, FUTEX_WAKE, their _BITSET forms, FUTEX_REQUEUE and
+//! FUTEX_CMP_REQUEUE (private or not: there is one process), with
+//! Linux's timeouts (relative for FUTEX_WAIT, absolute on CLOCK_MONOTONIC
+//! or, with FUTEX_CLOCK_REALTIME, CLOCK_REALTIME for FUTEX_WAIT_BITSET).
+//! One global wait list keyed by user address, in arrival order; the word
+//! is read under its lock, so a wake between the check and the sleep
+//! cannot be lost. Also set_robust_list/get_robust_list.
 
 use crate::sched;
 use crate::sched::task::{Task, WakeReason, current};
@@ -11,11 +14,22 @@ use crate::syscall::user::UserPtr;
 use abi::errno::*;
 use alloc::vec::Vec;
 
-use abi::futex::{FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG, FUTEX_WAIT, FUTEX_WAKE};
-use abi::time::Timespec;
+use abi::futex::{
+    FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG,
+    FUTEX_REQUEUE, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET,
+};
+use abi::time::{REALTIME_OFFSET_NS, Timespec};
 
-/// Waiters: (user address, task).
-static WAITERS: SpinLock<Vec<(u64, &'static Task)>> = SpinLock::new(Vec::new());
+/// A waiter: the word it waits on, the task, its wake-up bitset.
+#[derive(Clone, Copy)]
+struct Waiter {
+    uaddr: u64,
+    task: &'static Task,
+    bitset: u32,
+}
+
+/// Every waiter, in arrival order.
+static WAITERS: SpinLock<Vec<Waiter>> = SpinLock::new(Vec::new());
 
 /// A user `struct timespec` as nanoseconds (exact: up to i64::MAX
 /// seconds), EFAULT or EINVAL as Linux's `get_timespec64` plus
@@ -30,31 +44,95 @@ pub fn ns_to_ticks(ns: u128) -> u64 {
     (ns * arch::timer::cntfrq() as u128 / 1_000_000_000).min(u64::MAX as u128 / 2) as u64
 }
 
-/// futex(uaddr, op, val, timeout, uaddr2, val3).
-pub fn sys_futex(
-    uaddr: UserPtr<u32>,
-    op: u64,
-    val: u64,
-    timeout: UserPtr<Timespec>,
-) -> Result<usize, Errno> {
-    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+/// Linux's `get_futex_key` checks: a word is 4-aligned (`EINVAL`) and in
+/// user space (`EFAULT`).
+fn check_word(uaddr: UserPtr<u32>) -> Result<(), Errno> {
     if !uaddr.addr().is_multiple_of(4) {
         return Err(Errno(EINVAL));
     }
+    if !arch::uaccess::access_ok(uaddr.addr(), 4) {
+        return Err(Errno(EFAULT));
+    }
+    Ok(())
+}
+
+/// futex(uaddr, op, val, timeout or val2, uaddr2, val3), checks in
+/// Linux's order: the timeout (commands that wait), FUTEX_CLOCK_REALTIME
+/// with a command other than FUTEX_WAIT_BITSET (`ENOSYS`), then the
+/// command's own; unknown commands `ENOSYS`.
+pub fn sys_futex(
+    uaddr: UserPtr<u32>,
+    op: i32,
+    val: u32,
+    utime: UserPtr<Timespec>,
+    uaddr2: UserPtr<u32>,
+    val3: u32,
+) -> Result<usize, Errno> {
+    let op = u64::from(op as u32);
+    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    let deadline = match cmd {
+        FUTEX_WAIT | FUTEX_WAIT_BITSET if !utime.is_null() => {
+            let ns = timespec_ns(utime)?;
+            Some(if cmd == FUTEX_WAIT {
+                arch::timer::counter().saturating_add(ns_to_ticks(ns))
+            } else if op & FUTEX_CLOCK_REALTIME != 0 {
+                ns_to_ticks(ns.saturating_sub(u128::from(REALTIME_OFFSET_NS)))
+            } else {
+                ns_to_ticks(ns)
+            })
+        }
+        _ => None,
+    };
+    if op & FUTEX_CLOCK_REALTIME != 0 && cmd != FUTEX_WAIT_BITSET {
+        return Err(Errno(ENOSYS));
+    }
     match cmd {
-        FUTEX_WAIT => futex_wait(uaddr, val as u32, timeout).map(|()| 0),
-        FUTEX_WAKE => Ok(futex_wake(uaddr.addr(), val.min(i32::MAX as u64) as usize)),
+        FUTEX_WAIT => futex_wait(uaddr, val, deadline, FUTEX_BITSET_MATCH_ANY).map(|()| 0),
+        FUTEX_WAIT_BITSET => futex_wait(uaddr, val, deadline, val3).map(|()| 0),
+        FUTEX_WAKE | FUTEX_WAKE_BITSET => {
+            let bitset = if cmd == FUTEX_WAKE {
+                FUTEX_BITSET_MATCH_ANY
+            } else {
+                val3
+            };
+            if bitset == 0 {
+                return Err(Errno(EINVAL));
+            }
+            check_word(uaddr)?;
+            // Linux wakes one before it compares the count: 0 or a
+            // negative count still wakes one.
+            Ok(wake_bitset(
+                uaddr.addr(),
+                (val as i32).max(1) as usize,
+                bitset,
+            ))
+        }
+        FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
+            let cmpval = (cmd == FUTEX_CMP_REQUEUE).then_some(val3);
+            futex_requeue(
+                uaddr,
+                uaddr2,
+                val as i32,
+                utime.addr() as u32 as i32,
+                cmpval,
+            )
+        }
         _ => Err(Errno(ENOSYS)),
     }
 }
 
-fn futex_wait(uaddr: UserPtr<u32>, val: u32, timeout: UserPtr<Timespec>) -> Result<(), Errno> {
-    let deadline = if timeout.is_null() {
-        None
-    } else {
-        let ticks = ns_to_ticks(timespec_ns(timeout)?);
-        Some(arch::timer::counter().saturating_add(ticks))
-    };
+/// Sleeps while `*uaddr == val` until a wake whose bitset meets `bitset`,
+/// the counter `deadline` (`ETIMEDOUT`) or a signal (`EINTR`).
+fn futex_wait(
+    uaddr: UserPtr<u32>,
+    val: u32,
+    deadline: Option<u64>,
+    bitset: u32,
+) -> Result<(), Errno> {
+    if bitset == 0 {
+        return Err(Errno(EINVAL));
+    }
+    check_word(uaddr)?;
     let me = current();
     {
         let mut waiters = WAITERS.lock();
@@ -66,7 +144,11 @@ fn futex_wait(uaddr: UserPtr<u32>, val: u32, timeout: UserPtr<Timespec>) -> Resu
             sched::finish_wait();
             return Err(Errno(EINTR));
         }
-        waiters.push((uaddr.addr(), me));
+        waiters.push(Waiter {
+            uaddr: uaddr.addr(),
+            task: me,
+            bitset,
+        });
     }
     if let Some(d) = deadline {
         sched::timer_add(d);
@@ -79,7 +161,7 @@ fn futex_wait(uaddr: UserPtr<u32>, val: u32, timeout: UserPtr<Timespec>) -> Resu
     let was_queued = {
         let mut waiters = WAITERS.lock();
         let before = waiters.len();
-        waiters.retain(|&(_, t)| !core::ptr::eq(t, me));
+        waiters.retain(|w| !core::ptr::eq(w.task, me));
         waiters.len() != before
     };
     match why {
@@ -90,34 +172,89 @@ fn futex_wait(uaddr: UserPtr<u32>, val: u32, timeout: UserPtr<Timespec>) -> Resu
     }
 }
 
-/// Wakes up to `n` waiters on `uaddr`; returns how many. They are taken
-/// off the list a batch at a time (no allocation) and woken outside its lock.
+/// Wakes up to `n` waiters on `uaddr`; returns how many.
 pub fn futex_wake(uaddr: u64, n: usize) -> usize {
+    wake_bitset(uaddr, n, FUTEX_BITSET_MATCH_ANY)
+}
+
+/// Takes up to `n` waiters on `uaddr` whose bitset meets `bitset` off the
+/// list, then up to `requeue` more of those on `uaddr` onto `uaddr2`;
+/// returns (woken, requeued). The woken go a batch at a time (no
+/// allocation), woken outside the list's lock; the requeue happens in the
+/// pass that completes the wakes.
+fn wake_requeue(uaddr: u64, n: usize, bitset: u32, requeue: usize, uaddr2: u64) -> (usize, usize) {
     let mut woken = 0;
-    while woken < n {
+    let mut moved = 0;
+    loop {
         let mut batch = [None; sched::WAKE_BATCH];
         let mut got = 0;
         {
             let mut waiters = WAITERS.lock();
-            waiters.retain(|&(a, t)| {
-                if a == uaddr && got < sched::WAKE_BATCH && woken + got < n {
-                    batch[got] = Some(t);
-                    got += 1;
-                    false
-                } else {
-                    true
+            waiters.retain_mut(|w| {
+                if w.uaddr != uaddr || w.bitset & bitset == 0 {
+                    return true;
                 }
+                if woken + got < n {
+                    if got < sched::WAKE_BATCH {
+                        batch[got] = Some(w.task);
+                        got += 1;
+                        return false;
+                    }
+                    return true;
+                }
+                if moved < requeue {
+                    w.uaddr = uaddr2;
+                    moved += 1;
+                }
+                true
             });
         }
         for t in batch.iter().flatten() {
             sched::wake_up(t, WakeReason::Event);
         }
         woken += got;
-        if got < sched::WAKE_BATCH {
+        if got < sched::WAKE_BATCH || woken >= n {
             break;
         }
     }
-    woken
+    (woken, moved)
+}
+
+fn wake_bitset(uaddr: u64, n: usize, bitset: u32) -> usize {
+    wake_requeue(uaddr, n, bitset, 0, 0).0
+}
+
+/// FUTEX_REQUEUE / FUTEX_CMP_REQUEUE: wakes `nr_wake` waiters of `uaddr`
+/// and moves up to `nr_requeue` of the rest to `uaddr2`; returns both
+/// counts summed. Negative counts `EINVAL`; both words checked
+/// (`EINVAL`, `EFAULT`); with `cmpval`, `*uaddr` must still hold it
+/// (`EAGAIN`), read under the list's lock.
+fn futex_requeue(
+    uaddr: UserPtr<u32>,
+    uaddr2: UserPtr<u32>,
+    nr_wake: i32,
+    nr_requeue: i32,
+    cmpval: Option<u32>,
+) -> Result<usize, Errno> {
+    if nr_wake < 0 || nr_requeue < 0 {
+        return Err(Errno(EINVAL));
+    }
+    check_word(uaddr)?;
+    check_word(uaddr2)?;
+    if let Some(expected) = cmpval {
+        let _waiters = WAITERS.lock();
+        if uaddr.read()? != expected {
+            return Err(Errno(EAGAIN));
+        }
+    }
+    let (woken, moved) = wake_requeue(
+        uaddr.addr(),
+        nr_wake as usize,
+        FUTEX_BITSET_MATCH_ANY,
+        nr_requeue as usize,
+        uaddr2.addr(),
+    );
+    Ok(woken + moved)
 }
 
 /// Reserves room for `tasks` waiters, so that waiting never allocates.
@@ -126,4 +263,41 @@ pub fn reserve_task_slots(tasks: usize) -> bool {
     let mut waiters = WAITERS.lock();
     let more = tasks.saturating_sub(waiters.len());
     waiters.try_reserve(more).is_ok()
+}
+
+/// `sizeof(struct robust_list_head)` on 64-bit: the only length accepted.
+const ROBUST_LIST_HEAD_LEN: usize = 24;
+
+/// set_robust_list(head, len): `len` must be 24 (`EINVAL`); the head is
+/// recorded for get_robust_list. The list is not walked when the thread
+/// exits: a thread that dies holding a robust mutex leaves it locked
+/// (Linux would mark it FUTEX_OWNER_DIED and wake a waiter).
+pub fn sys_set_robust_list(head: u64, len: usize) -> Result<(), Errno> {
+    if len != ROBUST_LIST_HEAD_LEN {
+        return Err(Errno(EINVAL));
+    }
+    current()
+        .robust_list
+        .store(head, core::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
+/// get_robust_list(pid, head_ptr, len_ptr): pid 0 or a live thread
+/// (`ESRCH`); stores 24 in `*len_ptr`, then the head in `*head_ptr`
+/// (`EFAULT`), in Linux's order.
+pub fn sys_get_robust_list(
+    pid: i32,
+    head_ptr: UserPtr<u64>,
+    len_ptr: UserPtr<usize>,
+) -> Result<(), Errno> {
+    let task = if pid == 0 {
+        current()
+    } else if crate::sched::task::is_live_thread(pid) {
+        crate::sched::task::find(pid as u32).ok_or(Errno(ESRCH))?
+    } else {
+        return Err(Errno(ESRCH));
+    };
+    let head = task.robust_list.load(core::sync::atomic::Ordering::Relaxed);
+    len_ptr.write(ROBUST_LIST_HEAD_LEN)?;
+    head_ptr.write(head)
 }

@@ -1,11 +1,12 @@
 //! The scheduler's syscalls: sched_setaffinity, sched_getaffinity,
-//! sched_yield.
+//! sched_yield, sched_getscheduler, sched_getparam.
 
 use super::task::{Task, TaskState};
 use super::{percpu, task};
 use crate::syscall::error::Errno;
 use crate::syscall::user::UserPtr;
 use abi::errno::{EINVAL, ESRCH};
+use abi::sched::{SCHED_OTHER, SchedParam};
 use core::sync::atomic::Ordering;
 
 /// Bytes of a CPU mask the kernel uses (Linux rounds to `unsigned long`).
@@ -49,6 +50,32 @@ pub fn sys_sched_getaffinity(pid: u64, len: u64, mask: UserPtr<u64>) -> Result<u
     }
     mask.write(task.cpus_allowed.load(Ordering::Relaxed) & online_mask())?;
     Ok(CPUMASK_BYTES)
+}
+
+/// The thread a `pid_t` names for the sched_get* calls: negative
+/// `EINVAL`, 0 the caller, else a live thread or `ESRCH`.
+fn task_by_pid_t(pid: i32) -> Result<&'static Task, Errno> {
+    if pid < 0 {
+        return Err(Errno(EINVAL));
+    }
+    task_by_pid(pid as u64).ok_or(Errno(ESRCH))
+}
+
+/// sched_getscheduler(pid): every thread is SCHED_OTHER (round-robin
+/// time sharing).
+pub fn sys_sched_getscheduler(pid: i32) -> Result<u32, Errno> {
+    task_by_pid_t(pid)?;
+    Ok(SCHED_OTHER)
+}
+
+/// sched_getparam(pid, param): priority 0, SCHED_OTHER's only one. A NULL
+/// `param` is `EINVAL` before the pid is looked at, as in Linux.
+pub fn sys_sched_getparam(pid: i32, param: UserPtr<SchedParam>) -> Result<(), Errno> {
+    if param.is_null() {
+        return Err(Errno(EINVAL));
+    }
+    task_by_pid_t(pid)?;
+    param.write(SchedParam { sched_priority: 0 })
 }
 
 fn online_mask() -> u64 {

@@ -76,6 +76,9 @@ pub struct Task {
     pub clear_child_tid: AtomicU64,
     /// TPIDR_EL0 while the thread is not running.
     pub tpidr_el0: AtomicU64,
+    /// `set_robust_list`: the head of the thread's robust futex list
+    /// (recorded for `get_robust_list`; not walked at exit).
+    pub robust_list: AtomicU64,
     /// Blocked and pending signals, and the fault that raised one.
     pub sig: SpinLock<SigState>,
     /// The mm_cid it holds while running (`NO_CID` when not running).
@@ -141,6 +144,7 @@ impl Task {
             wake_reason: AtomicU8::new(WakeReason::None as u8),
             clear_child_tid: AtomicU64::new(0),
             tpidr_el0: AtomicU64::new(0),
+            robust_list: AtomicU64::new(0),
             sig: SpinLock::new(SigState::default()),
             mm_cid: AtomicU32::new(NO_CID),
             last_mm_cid: AtomicU32::new(NO_CID),
@@ -235,6 +239,7 @@ impl Task {
             .store(WakeReason::None as u8, Ordering::Relaxed);
         self.clear_child_tid.store(0, Ordering::Relaxed);
         self.tpidr_el0.store(0, Ordering::Relaxed);
+        self.robust_list.store(0, Ordering::Relaxed);
         *self.sig.lock() = SigState::default();
         self.mm_cid.store(NO_CID, Ordering::Relaxed);
         self.last_mm_cid.store(NO_CID, Ordering::Relaxed);
@@ -389,6 +394,13 @@ pub fn find_thread(mut pred: impl FnMut(&Task) -> bool) -> Option<&'static Task>
 /// Looks a thread up by TID.
 pub fn find(tid: u32) -> Option<&'static Task> {
     THREADS.lock().iter().copied().find(|t| t.tid() == tid)
+}
+
+/// Whether `pid` names a thread of the app that has not exited (a pid as
+/// Linux's `find_task_by_vpid` takes it: a TID, the main thread's being
+/// the PID 1).
+pub fn is_live_thread(pid: i32) -> bool {
+    pid > 0 && find(pid as u32).is_some_and(|t| t.state() != TaskState::Dead)
 }
 
 /// Makes `task` the one running on this CPU.

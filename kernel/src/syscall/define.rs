@@ -19,11 +19,29 @@ pub type SyscallFn = fn(&mut TrapFrame) -> i64;
 /// `SYSCALL_DEFINEx` casts it to the declared C type (an `int` takes the
 /// low 32 bits).
 pub trait SysArg {
+    /// How the syscall trace prints it.
+    const KIND: ArgKind;
     /// The argument from register value `reg`.
     fn from_reg(reg: u64) -> Self;
 }
 
+/// How `strace=1` prints an argument: as its declared C type reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    /// `int`: the low 32 bits, signed, in decimal.
+    Int,
+    /// `unsigned int`: the low 32 bits in decimal.
+    Uint,
+    /// `size_t`: decimal.
+    Size,
+    /// `unsigned long` (flags, masks, addresses as numbers): hex.
+    Ulong,
+    /// A user pointer: hex, `NULL` for 0.
+    Ptr,
+}
+
 impl SysArg for u64 {
+    const KIND: ArgKind = ArgKind::Ulong;
     #[inline(always)]
     fn from_reg(reg: u64) -> Self {
         reg
@@ -31,6 +49,7 @@ impl SysArg for u64 {
 }
 
 impl SysArg for usize {
+    const KIND: ArgKind = ArgKind::Size;
     #[inline(always)]
     fn from_reg(reg: u64) -> Self {
         reg as usize
@@ -38,6 +57,7 @@ impl SysArg for usize {
 }
 
 impl SysArg for u32 {
+    const KIND: ArgKind = ArgKind::Uint;
     #[inline(always)]
     fn from_reg(reg: u64) -> Self {
         reg as u32
@@ -45,6 +65,7 @@ impl SysArg for u32 {
 }
 
 impl SysArg for i32 {
+    const KIND: ArgKind = ArgKind::Int;
     #[inline(always)]
     fn from_reg(reg: u64) -> Self {
         reg as u32 as i32
@@ -52,6 +73,7 @@ impl SysArg for i32 {
 }
 
 impl<T> SysArg for UserPtr<T> {
+    const KIND: ArgKind = ArgKind::Ptr;
     #[inline(always)]
     fn from_reg(reg: u64) -> Self {
         UserPtr::new(reg)
@@ -154,7 +176,10 @@ impl SysErr for SysError {
 /// order; `&mut regs,` first passes the whole `&mut TrapFrame` too (for the
 /// calls that read or rewrite the user context). The handler returns
 /// `Result<T, E>` with `T:` [`SysRet`] and `E:` [`SysErr`]. Numbers
-/// not listed get `sys_ni_syscall`.
+/// not listed get `sys_ni_syscall`, which also fills the one slot past the
+/// highest number, where the dispatch sends every larger number (a clamp
+/// instead of a bounds check). The same lines give `SYSCALL_ARGS`, each
+/// syscall's arguments as the trace prints them.
 macro_rules! syscall_table {
     ($(
         $nr:ident => $($handler:ident)::+ (
@@ -172,9 +197,23 @@ macro_rules! syscall_table {
             n
         };
 
-        /// Linux's `sys_call_table`, indexed by the number in x8.
-        pub static SYS_CALL_TABLE: [$crate::syscall::define::SyscallFn; NR_SYSCALLS] = {
-            let mut t = [sys_ni_syscall as $crate::syscall::define::SyscallFn; NR_SYSCALLS];
+        /// The arguments of each syscall in the table, in order, as
+        /// `strace=1` prints them; `None` for the numbers not in it.
+        pub static SYSCALL_ARGS: [Option<&[$crate::syscall::define::ArgKind]>; NR_SYSCALLS] = {
+            let mut t: [Option<&[$crate::syscall::define::ArgKind]>; NR_SYSCALLS] =
+                [None; NR_SYSCALLS];
+            $(
+                t[abi::nr::$nr as usize] = Some(&[
+                    $(<$ty as $crate::syscall::define::SysArg>::KIND,)*
+                ]);
+            )*
+            t
+        };
+
+        /// Linux's `sys_call_table`, indexed by the number in x8, clamped
+        /// to `NR_SYSCALLS` (the last slot, `sys_ni_syscall`).
+        pub static SYS_CALL_TABLE: [$crate::syscall::define::SyscallFn; NR_SYSCALLS + 1] = {
+            let mut t = [sys_ni_syscall as $crate::syscall::define::SyscallFn; NR_SYSCALLS + 1];
             $(
                 t[abi::nr::$nr as usize] = {
                     #[inline(always)]

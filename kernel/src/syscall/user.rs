@@ -70,4 +70,22 @@ impl UserPtr<u8> {
     pub fn access_ok(self, len: usize) -> bool {
         uaccess::access_ok(self.addr, len)
     }
+
+    /// Linux's `access_ok` for a buffer argument: an empty one is fine at
+    /// any address below the top of user space (`1 << VA_BITS`; Linux
+    /// checks against TASK_SIZE, so NULL passes), a non-empty one must lie
+    /// in the user window.
+    pub fn range_ok(self, len: usize) -> bool {
+        if len == 0 {
+            return self.addr <= 1 << arch::mmu::VA_BITS;
+        }
+        self.access_ok(len)
+    }
+}
+
+impl UserPtr<u8> {
+    /// Copies `src` out to `offset` bytes past the pointer.
+    pub fn write_bytes(self, offset: u64, src: &[u8]) -> Result<(), Errno> {
+        uaccess::copy_to_user(self.addr.wrapping_add(offset), src).map_err(|_| Errno(EFAULT))
+    }
 }

@@ -8,8 +8,8 @@ use crate::entry::fault::Signal;
 use crate::process::verdict::{Kill, Why};
 use crate::sched::task::Task;
 use abi::signal::{
-    FpsimdContext, FrameRecord, RtSigframe, SA_NODEFER, SA_RESETHAND, SA_RESTORER, SIG_DFL,
-    SIG_IGN, SigInfo as UserSigInfo, SignalFrame,
+    FpsimdContext, FrameRecord, RtSigframe, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTORER,
+    SIG_DFL, SIG_IGN, SigInfo as UserSigInfo, SignalFrame,
 };
 use arch::TrapFrame;
 use arch::context::FpState;
@@ -84,7 +84,9 @@ fn fatal(task: &Task, sig: u32, info: &KSigInfo) -> Kill {
     }
 }
 
-/// Builds the signal frame on the user stack and points the thread at the handler.
+/// Builds the signal frame on the user stack — the alternate stack's top
+/// for an SA_ONSTACK handler when the thread has one and is not on it
+/// (Linux's `sigsp`) — and points the thread at the handler.
 fn setup_rt_frame(
     task: &Task,
     sig: u32,
@@ -92,7 +94,16 @@ fn setup_rt_frame(
     action: &SigAction,
     tf: &mut TrapFrame,
 ) -> Result<(), ()> {
-    let sp = (tf.sp.wrapping_sub(size_of::<SignalFrame>() as u64)) & !15;
+    let (base, altstack) = {
+        let st = task.sig.lock();
+        let base = if action.flags & SA_ONSTACK != 0 && st.altstack_flags(tf.sp) == 0 {
+            st.altstack.ss_sp.wrapping_add(st.altstack.ss_size)
+        } else {
+            tf.sp
+        };
+        (base, st.altstack)
+    };
+    let sp = (base.wrapping_sub(size_of::<SignalFrame>() as u64)) & !15;
     // On the kernel stack (32 KiB): nothing to allocate, nothing to fail.
     let mut f = SignalFrame::ZERO;
     f.frame.info = if info.fault.is_some() {
@@ -101,6 +112,10 @@ fn setup_rt_frame(
         UserSigInfo::from_process(sig as i32, info.code, info.pid)
     };
     f.frame.uc.uc_sigmask = task.sig.lock().blocked;
+    // Linux's __save_altstack: the stack as it was, for rt_sigreturn.
+    f.frame.uc.ss_sp = altstack.ss_sp;
+    f.frame.uc.ss_flags = altstack.ss_flags;
+    f.frame.uc.ss_size = altstack.ss_size;
     let mc = &mut f.frame.uc.uc_mcontext;
     mc.fault_address = info.addr;
     mc.regs = tf.regs;
@@ -120,6 +135,7 @@ fn setup_rt_frame(
         lr: tf.pc,
     };
     uaccess::put_user(sp, f).map_err(|_| ())?;
+    task.sig.lock().disarm_altstack();
 
     tf.regs[0] = sig as u64;
     tf.regs[1] = sp;

@@ -2,7 +2,9 @@
 //! signals' info). Types only, below the scheduler.
 
 pub use crate::process::verdict::FaultReport;
-use abi::signal::NSIG;
+use crate::syscall::error::Errno;
+use abi::errno::{EINVAL, ENOMEM, EPERM};
+use abi::signal::{MINSIGSTKSZ, NSIG, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK, StackT};
 
 /// SIGKILL: cannot be caught or blocked.
 pub const SIGKILL: u32 = abi::signal::SIGKILL as u32;
@@ -31,6 +33,9 @@ pub struct SigState {
     pub pending: u64,
     /// Their info.
     pub info: [KSigInfo; NSIG],
+    /// The alternate signal stack (`sigaltstack`): Linux's `sas_ss_sp`,
+    /// `sas_ss_size`, `sas_ss_flags`; size 0 when there is none.
+    pub altstack: StackT,
 }
 
 impl Default for SigState {
@@ -39,6 +44,84 @@ impl Default for SigState {
             blocked: 0,
             pending: 0,
             info: [KSigInfo::default(); NSIG],
+            altstack: NO_ALTSTACK,
+        }
+    }
+}
+
+/// A thread's alternate stack before it sets one (Linux's `sas_ss_reset`).
+const NO_ALTSTACK: StackT = StackT {
+    ss_sp: 0,
+    ss_flags: SS_DISABLE,
+    _pad: 0,
+    ss_size: 0,
+};
+
+impl SigState {
+    /// Linux's `on_sig_stack(sp)`: `sp` is inside the alternate stack
+    /// (never with SS_AUTODISARM, which disarms it while in use).
+    pub fn on_altstack(&self, sp: u64) -> bool {
+        let a = &self.altstack;
+        a.ss_flags & SS_AUTODISARM == 0 && sp > a.ss_sp && sp - a.ss_sp <= a.ss_size
+    }
+
+    /// Linux's `sas_ss_flags(sp)`: SS_DISABLE without a stack, SS_ONSTACK
+    /// on it, else 0.
+    pub fn altstack_flags(&self, sp: u64) -> i32 {
+        if self.altstack.ss_size == 0 {
+            SS_DISABLE
+        } else if self.on_altstack(sp) {
+            SS_ONSTACK
+        } else {
+            0
+        }
+    }
+
+    /// What `sigaltstack` reports as the old stack for a thread at `sp`.
+    pub fn altstack_report(&self, sp: u64) -> StackT {
+        StackT {
+            ss_flags: self.altstack_flags(sp) | (self.altstack.ss_flags & SS_AUTODISARM),
+            ..self.altstack
+        }
+    }
+
+    /// Linux's `do_sigaltstack` with a new stack, for a thread at `sp`:
+    /// `EPERM` while on the current one, `EINVAL` for a mode other than
+    /// 0, SS_ONSTACK or SS_DISABLE (SS_AUTODISARM may be added),
+    /// `ENOMEM` below MINSIGSTKSZ; SS_DISABLE clears it.
+    pub fn set_altstack(&mut self, new: StackT, sp: u64) -> Result<(), Errno> {
+        if self.on_altstack(sp) {
+            return Err(Errno(EPERM));
+        }
+        let mode = new.ss_flags & !SS_AUTODISARM;
+        if mode != SS_DISABLE && mode != SS_ONSTACK && mode != 0 {
+            return Err(Errno(EINVAL));
+        }
+        let a = &self.altstack;
+        if (a.ss_sp, a.ss_size, a.ss_flags) == (new.ss_sp, new.ss_size, new.ss_flags) {
+            return Ok(());
+        }
+        let (ss_sp, ss_size) = if mode == SS_DISABLE {
+            (0, 0)
+        } else if new.ss_size < MINSIGSTKSZ {
+            return Err(Errno(ENOMEM));
+        } else {
+            (new.ss_sp, new.ss_size)
+        };
+        self.altstack = StackT {
+            ss_sp,
+            ss_flags: new.ss_flags,
+            _pad: 0,
+            ss_size,
+        };
+        Ok(())
+    }
+
+    /// After a signal is delivered on a stack with SS_AUTODISARM: no
+    /// alternate stack until rt_sigreturn restores it.
+    pub fn disarm_altstack(&mut self) {
+        if self.altstack.ss_flags & SS_AUTODISARM != 0 {
+            self.altstack = NO_ALTSTACK;
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The signal syscalls: rt_sigaction, rt_sigprocmask, rt_sigreturn, kill,
-//! tgkill.
+//! The signal syscalls: rt_sigaction, rt_sigprocmask, rt_sigreturn,
+//! sigaltstack, kill, tgkill.
 
 use super::queue::{ACTIONS, SigAction, recalc_sigpending, send_signal};
 use super::state::{KSigInfo, SIGKILL, SIGSTOP, bit};
@@ -9,7 +9,9 @@ use crate::sched::task::{TaskState, current};
 use crate::syscall::error::Errno;
 use crate::syscall::user::UserPtr;
 use abi::errno::*;
-use abi::signal::{NSIG, RtSigframe, SI_TKILL, SI_USER, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK};
+use abi::signal::{
+    NSIG, RtSigframe, SI_TKILL, SI_USER, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, StackT,
+};
 use arch::TrapFrame;
 use arch::context::FpState;
 
@@ -53,9 +55,45 @@ pub fn sys_rt_sigreturn(tf: &mut TrapFrame) -> Result<i64, Kill> {
         fpsr: u64::from(fpsimd.fpsr),
         fpcr: u64::from(fpsimd.fpcr),
     });
-    task.sig.lock().blocked = frame.uc.uc_sigmask & !(bit(SIGKILL) | bit(SIGSTOP));
+    {
+        let mut st = task.sig.lock();
+        st.blocked = frame.uc.uc_sigmask & !(bit(SIGKILL) | bit(SIGSTOP));
+        // Linux's restore_altstack: the stack saved in the frame comes
+        // back, if it can (an error is ignored, as in Linux).
+        let uc = &frame.uc;
+        let saved = StackT {
+            ss_sp: uc.ss_sp,
+            ss_flags: uc.ss_flags,
+            _pad: 0,
+            ss_size: uc.ss_size,
+        };
+        let _ = st.set_altstack(saved, tf.sp);
+    }
     recalc_sigpending(task);
     Ok(tf.regs[0] as i64)
+}
+
+/// sigaltstack(ss, old_ss): Linux's semantics (`SigState::set_altstack`)
+/// for the thread at its user `sp`; `ss` is read first (`EFAULT`), the
+/// old stack written last, after a new one took effect (`EFAULT`).
+pub fn sys_sigaltstack(
+    tf: &mut TrapFrame,
+    ss: UserPtr<StackT>,
+    old_ss: UserPtr<StackT>,
+) -> Result<(), Errno> {
+    let new = if ss.is_null() { None } else { Some(ss.read()?) };
+    let old = {
+        let mut st = current().sig.lock();
+        let old = st.altstack_report(tf.sp);
+        if let Some(n) = new {
+            st.set_altstack(n, tf.sp)?;
+        }
+        old
+    };
+    if !old_ss.is_null() {
+        old_ss.write(old)?;
+    }
+    Ok(())
 }
 
 /// rt_sigaction(sig, act, oact, sigsetsize).
