@@ -942,6 +942,45 @@ pub static SCENARIOS: &[Scenario] = &[
         ..HELLO
     },
     Scenario {
+        name: "linux-pthreads-v1",
+        shared: true,
+        program: Some(Program {
+            mode: "v1",
+            initrd: Initrd::Linux("pthreads"),
+            env: "",
+        }),
+        checks: &[
+            LineStartsWith("pthreads: 800000 of 800000 increments"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-pthreads-pie-v2",
+        shared: true,
+        program: Some(Program {
+            mode: "v2",
+            initrd: Initrd::Linux("pthreads-pie"),
+            env: "",
+        }),
+        checks: &[
+            LineStartsWith("pthreads: 800000 of 800000 increments"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-clock-v2",
+        shared: true,
+        program: Some(Program {
+            mode: "v2",
+            initrd: Initrd::Linux("clock"),
+            env: "",
+        }),
+        checks: &[LineStartsWith("clock: slept "), Exit("status", "0")],
+        ..HELLO
+    },
+    Scenario {
         name: "initrd-absent",
         shared: true,
         status: 2,
