@@ -24,6 +24,7 @@ pub mod resource;
 pub mod rseq;
 pub mod sched;
 pub mod signal;
+pub mod stat;
 pub mod time;
 pub mod uio;
 pub mod utsname;

@@ -980,6 +980,22 @@ pub static SCENARIOS: &[Scenario] = &[
         checks: &[LineStartsWith("clock: slept "), Exit("status", "0")],
         ..HELLO
     },
+    // 512 MiB malloc'd and touched: the Pi 4 model's RAM holds it (virt's
+    // 256 MiB does not, and there is no demand paging to make it sparse).
+    Scenario {
+        name: "linux-sparse-v1",
+        board: "rpi4",
+        program: Some(Program {
+            mode: "v1",
+            initrd: Initrd::Linux("sparse"),
+            env: "",
+        }),
+        checks: &[
+            LineStartsWith("sparse: touched 16385 pages of a 512 MiB allocation"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
     Scenario {
         name: "initrd-absent",
         shared: true,

@@ -8,6 +8,7 @@
 
 use abi::resource::Rlimit64;
 use abi::signal::{SS_AUTODISARM, SS_DISABLE, SS_ONSTACK, StackT};
+use abi::stat::{AT_EMPTY_PATH, AT_FDCWD};
 use abi::uio::{IOV_MAX, Iovec};
 use rt::sys::{errno, nr, syscall6};
 
@@ -303,4 +304,43 @@ pub fn op_sigaltstack(w: &mut Worker) -> i64 {
         anomaly(format_args!("sigaltstack(SS_DISABLE) = {reset}"));
     }
     ret
+}
+
+/// newfstatat, fstat and readlinkat: no filesystem, the console fds stat
+/// as a character device. The buffers are pool pointers (a `struct stat`
+/// is 128 bytes, within the pools' slack) or hostile ones.
+pub fn op_stat(w: &mut Worker) -> i64 {
+    let r = &mut w.rng;
+    let empty = b"\0".as_ptr() as u64;
+    match r.below(3) {
+        0 => {
+            let path = pick!(r, [empty, empty, w.mem.any_ptr(r)]);
+            let flags = pick!(r, [AT_EMPTY_PATH, 0, any_flags(r)]);
+            let fd = pick!(r, [any_fd(r), AT_FDCWD as u64]);
+            let ret = syscall6(nr::NEWFSTATAT, [fd, path, w.mem.any_ptr(r), flags, 0, 0]);
+            if path == empty
+                && flags == AT_EMPTY_PATH
+                && fd <= 2
+                && ret != 0
+                && ret != -errno::EFAULT
+            {
+                anomaly(format_args!(
+                    "newfstatat({fd}, \"\", AT_EMPTY_PATH) = {ret}"
+                ));
+            }
+            ret
+        }
+        1 => syscall6(nr::FSTAT, [any_fd(r), w.mem.any_ptr(r), 0, 0, 0, 0]),
+        _ => {
+            let size = pick!(r, [0, u64::MAX, 64, any_len(r)]);
+            let ret = syscall6(
+                nr::READLINKAT,
+                [any_fd(r), w.mem.any_ptr(r), w.mem.any_ptr(r), size, 0, 0],
+            );
+            if ret >= 0 {
+                anomaly(format_args!("readlinkat = {ret}: there is no filesystem"));
+            }
+            ret
+        }
+    }
 }

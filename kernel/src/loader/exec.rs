@@ -207,6 +207,14 @@ fn map_program<'e>(
             image.entry()
         );
     }
+    // The break starts after the highest segment (Linux's `elf_brk`).
+    mm::brk::set_start(
+        image
+            .load_segments()
+            .map(|s| s.page_range().end)
+            .max()
+            .unwrap_or(mm::USER_BASE),
+    );
     for seg in image.load_segments() {
         let pages = seg.page_range();
         if pages.is_empty() {

@@ -1,7 +1,9 @@
 //! Memory: the physical frame allocator, the single address space (page
 //! tables, user window, kernel heap and stacks), and the app's anonymous
-//! mappings (`mmap`/`munmap`).
+//! memory (`mmap`/`munmap`/`mprotect`/`madvise`, the program break).
 
+#[cfg(target_os = "none")]
+pub mod brk;
 pub mod frames;
 #[cfg(target_os = "none")]
 pub mod mmap;

@@ -7,6 +7,7 @@
 
 pub mod define;
 pub mod error;
+mod fs;
 mod info;
 mod io;
 mod random;

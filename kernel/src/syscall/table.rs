@@ -4,8 +4,8 @@
 
 use super::define::syscall_table;
 use super::user::UserPtr;
-use super::{info, io, random, time};
-use crate::mm::mmap;
+use super::{fs, info, io, random, time};
+use crate::mm::{brk, mmap};
 use crate::process::{clone, exit, futex, signal};
 use crate::rseq_hooks::syscalls as rseq;
 use crate::sched::{affinity, membarrier};
@@ -14,6 +14,7 @@ use abi::kstats::KStats;
 use abi::resource::Rlimit64;
 use abi::sched::SchedParam;
 use abi::signal::StackT;
+use abi::stat::Stat;
 use abi::time::Timespec;
 use abi::uio::Iovec;
 use abi::utsname::NewUtsname;
@@ -24,6 +25,14 @@ syscall_table! {
     WRITE => io::sys_write(fd: u32, buf: UserPtr<u8>, count: usize);
     READV => io::sys_readv(fd: u32, iov: UserPtr<Iovec>, iovcnt: u64);
     WRITEV => io::sys_writev(fd: u32, iov: UserPtr<Iovec>, iovcnt: u64);
+    READLINKAT => fs::sys_readlinkat(dirfd: i32, path: UserPtr<u8>, buf: UserPtr<u8>, bufsiz: i32);
+    NEWFSTATAT => fs::sys_newfstatat(
+        dirfd: i32,
+        path: UserPtr<u8>,
+        statbuf: UserPtr<Stat>,
+        flags: u64,
+    );
+    FSTAT => fs::sys_fstat(fd: u32, statbuf: UserPtr<Stat>);
     FUTEX => futex::sys_futex(
         uaddr: UserPtr<u32>,
         op: i32,
@@ -86,6 +95,7 @@ syscall_table! {
     GETEGID => info::sys_getuid();
     GETTID => info::sys_gettid();
     MUNMAP => mmap::sys_munmap(addr: u64, len: u64);
+    BRK => brk::sys_brk(addr: u64);
     MPROTECT => mmap::sys_mprotect(addr: u64, len: u64, prot: u64);
     MADVISE => mmap::sys_madvise(addr: u64, len: u64, advice: u64);
     CLONE => clone::sys_clone(
