@@ -311,7 +311,7 @@ pub fn op_sigaltstack(w: &mut Worker) -> i64 {
 /// is 128 bytes, within the pools' slack) or hostile ones.
 pub fn op_stat(w: &mut Worker) -> i64 {
     let r = &mut w.rng;
-    let empty = b"\0".as_ptr() as u64;
+    let empty = c"".as_ptr() as u64;
     match r.below(3) {
         0 => {
             let path = pick!(r, [empty, empty, w.mem.any_ptr(r)]);
