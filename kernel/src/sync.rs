@@ -34,7 +34,7 @@ impl<T> SpinLock<T> {
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            core::hint::spin_loop();
+            arch::cpu::cpu_relax();
         }
         SpinLockGuard { lock: self, flags }
     }
@@ -107,7 +107,7 @@ unsafe impl critical_section::Impl for KernelCriticalSection {
             .compare_exchange_weak(NO_OWNER, me, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            core::hint::spin_loop();
+            arch::cpu::cpu_relax();
         }
         flags
     }

@@ -34,7 +34,7 @@ pub fn start_secondaries(cpus: usize) {
                 println!("[smp] CPU {cpu} did not come online");
                 break;
             }
-            core::hint::spin_loop();
+            arch::cpu::cpu_relax();
         }
     }
 }

@@ -128,6 +128,18 @@ impl Mm {
         Some(pa)
     }
 
+    /// Maps a fresh zeroed frame at user page `va` as `kind`; on failure
+    /// the frame goes back (never mapped: no TLB can hold it).
+    fn map_fresh_user_page(&mut self, va: u64, kind: MapKind) -> Result<(), MapError> {
+        let pa = self.alloc_zeroed().ok_or(MapError::OutOfTables)?;
+        let Mm { user, frames, .. } = self;
+        let r = user.map(&mut Tables(frames.as_mut()), va, pa, PAGE_SIZE as u64, kind);
+        if r.is_err() {
+            self.frames().free(pa, 1);
+        }
+        r
+    }
+
     /// Unmaps the user pages in `[va, va + size)` and frees their frames,
     /// and the page tables left empty (Linux's `free_pgtables()`), in
     /// Linux's `mmu_gather` order: clear the entries, invalidate the TLBs
@@ -436,28 +448,7 @@ pub fn map_user_pages(va: u64, size: u64, kind: MapKind) -> Result<(), MapError>
     let mm = guard.as_mut().expect("mm");
     let mut done = 0;
     while done < size {
-        let result = match mm.alloc_zeroed() {
-            Some(pa) => {
-                let Mm {
-                    user: tables,
-                    frames,
-                    ..
-                } = &mut *mm;
-                let r = tables.map(
-                    &mut Tables(frames.as_mut()),
-                    va + done,
-                    pa,
-                    PAGE_SIZE as u64,
-                    kind,
-                );
-                if r.is_err() {
-                    // Never mapped: no TLB can hold it.
-                    mm.frames().free(pa, 1);
-                }
-                r
-            }
-            None => Err(MapError::OutOfTables),
-        };
+        let result = mm.map_fresh_user_page(va + done, kind);
         if let Err(e) = result {
             mm.unmap_user(va, done);
             return Err(e);
@@ -493,23 +484,7 @@ pub fn protect_user_pages(va: u64, size: u64, kind: Option<MapKind>) -> Result<(
                     kind.unwrap_or(MapKind::UserNone),
                 )
             }
-            (None, Some(kind)) => match mm.alloc_zeroed() {
-                Some(pa) => {
-                    let Mm { user, frames, .. } = &mut *mm;
-                    let r = user.map(
-                        &mut Tables(frames.as_mut()),
-                        page,
-                        pa,
-                        PAGE_SIZE as u64,
-                        kind,
-                    );
-                    if r.is_err() {
-                        mm.frames().free(pa, 1);
-                    }
-                    r
-                }
-                None => Err(MapError::OutOfTables),
-            },
+            (None, Some(kind)) => mm.map_fresh_user_page(page, kind),
             (None, None) => Ok(()),
         };
         if let Err(e) = step {

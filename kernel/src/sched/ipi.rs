@@ -38,7 +38,7 @@ pub fn call_function_many(mask: u64, kinds: u64) {
     for c in percpu::online() {
         if waits[c.id] != 0 {
             while c.call_done.load(Ordering::Acquire) < waits[c.id] {
-                core::hint::spin_loop();
+                arch::cpu::cpu_relax();
             }
         }
     }
@@ -61,7 +61,7 @@ pub fn stop_other_cpus() {
     let deadline = arch::timer::counter() + arch::timer::cntfrq() / 10;
     for c in percpu::online().filter(|c| c.id != me) {
         while !c.stopped.load(Ordering::Acquire) && arch::timer::counter() < deadline {
-            core::hint::spin_loop();
+            arch::cpu::cpu_relax();
         }
     }
 }

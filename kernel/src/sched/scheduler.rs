@@ -133,7 +133,7 @@ pub fn schedule() {
 /// Saves `prev`'s EL0 state and kernel registers, loads `next`'s.
 fn context_switch(cpu: &PerCpu, prev: &'static Task, next: &'static Task) {
     while next.on_cpu.load(Ordering::Acquire) != 0 {
-        core::hint::spin_loop();
+        arch::cpu::cpu_relax();
     }
     next.on_cpu.store(1, Ordering::Relaxed);
     if next.cpu.swap(cpu.id, Ordering::Relaxed) != cpu.id && !next.is_idle {
@@ -196,7 +196,7 @@ pub fn finish_task_switch() {
     // SAFETY: a leaked Task that died on this CPU; we run on another stack now.
     if let Some(t) = unsafe { dead.as_ref() } {
         while t.on_cpu.load(Ordering::Acquire) != 0 {
-            core::hint::spin_loop();
+            arch::cpu::cpu_relax();
         }
         // SAFETY: dead and its switch-out complete (on_cpu == 0).
         unsafe { t.free_kstack() };
@@ -270,7 +270,7 @@ pub fn wake_up(t: &'static Task, reason: WakeReason) -> bool {
         t.set_state(TaskState::Runnable);
     }
     while t.on_cpu.load(Ordering::Acquire) != 0 {
-        core::hint::spin_loop();
+        arch::cpu::cpu_relax();
     }
     enqueue(t, select_cpu(t));
     true
