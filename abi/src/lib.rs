@@ -18,6 +18,7 @@ pub mod kstats;
 pub mod membarrier;
 pub mod mman;
 pub mod nr;
+pub mod poll;
 pub mod prctl;
 pub mod random;
 pub mod resource;

@@ -970,6 +970,22 @@ pub static SCENARIOS: &[Scenario] = &[
         ..HELLO
     },
     Scenario {
+        name: "linux-poll-v2",
+        shared: true,
+        program: Some(Program {
+            mode: "v2",
+            initrd: Initrd::Linux("poll"),
+            env: "",
+        }),
+        checks: &[
+            LineStartsWith("poll: sleep = 0 after >= 30 ms"),
+            LineStartsWith("poll: 2 ready, revents 0x4 0x20 0"),
+            LineStartsWith("ppoll: -1 (EINTR), handler ran 1, SIGUSR1 blocked again 1"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
         name: "linux-clock-v2",
         shared: true,
         program: Some(Program {

@@ -10,6 +10,7 @@ pub mod error;
 mod fs;
 mod info;
 mod io;
+mod poll;
 mod random;
 pub mod stats;
 mod table;

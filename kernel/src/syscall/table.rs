@@ -4,13 +4,14 @@
 
 use super::define::syscall_table;
 use super::user::UserPtr;
-use super::{fs, info, io, random, time};
+use super::{fs, info, io, poll, random, time};
 use crate::mm::{brk, mmap};
 use crate::process::{clone, exit, futex, signal};
 use crate::rseq_hooks::syscalls as rseq;
 use crate::sched::{affinity, membarrier};
 use abi::errno::ENOSYS;
 use abi::kstats::KStats;
+use abi::poll::Pollfd;
 use abi::resource::Rlimit64;
 use abi::sched::SchedParam;
 use abi::signal::StackT;
@@ -33,6 +34,13 @@ syscall_table! {
         flags: u64,
     );
     FSTAT => fs::sys_fstat(fd: u32, statbuf: UserPtr<Stat>);
+    PPOLL => poll::sys_ppoll(
+        fds: UserPtr<Pollfd>,
+        nfds: u32,
+        tmo: UserPtr<Timespec>,
+        sigmask: UserPtr<u64>,
+        sigsetsize: usize,
+    );
     FUTEX => futex::sys_futex(
         uaddr: UserPtr<u32>,
         op: i32,

@@ -59,9 +59,19 @@ pub fn do_signal(task: &'static Task, tf: &mut TrapFrame) -> Result<(), Kill> {
                 if action.flags & SA_NODEFER == 0 {
                     st.blocked |= bit(sig);
                 }
+                // The frame holds the mask rt_sigreturn goes back to.
+                st.saved_mask = None;
                 drop(st);
                 break;
             }
+        }
+    }
+    // No handler ran: a mask saved by ppoll goes back now (Linux's
+    // `restore_saved_sigmask`).
+    {
+        let mut st = task.sig.lock();
+        if let Some(mask) = st.saved_mask.take() {
+            st.blocked = mask;
         }
     }
     recalc_sigpending(task);
@@ -111,7 +121,10 @@ fn setup_rt_frame(
     } else {
         UserSigInfo::from_process(sig as i32, info.code, info.pid)
     };
-    f.frame.uc.uc_sigmask = task.sig.lock().blocked;
+    f.frame.uc.uc_sigmask = {
+        let st = task.sig.lock();
+        st.saved_mask.unwrap_or(st.blocked)
+    };
     // Linux's __save_altstack: the stack as it was, for rt_sigreturn.
     f.frame.uc.ss_sp = altstack.ss_sp;
     f.frame.uc.ss_flags = altstack.ss_flags;

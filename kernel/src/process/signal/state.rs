@@ -36,6 +36,11 @@ pub struct SigState {
     /// The alternate signal stack (`sigaltstack`): Linux's `sas_ss_sp`,
     /// `sas_ss_size`, `sas_ss_flags`; size 0 when there is none.
     pub altstack: StackT,
+    /// The mask to go back to once a signal that interrupted ppoll (with
+    /// its own mask in force) has been handled (Linux's `saved_sigmask`
+    /// with TIF_RESTORE_SIGMASK): the handler's frame records it, or it is
+    /// restored when no handler runs.
+    pub saved_mask: Option<u64>,
 }
 
 impl Default for SigState {
@@ -45,6 +50,7 @@ impl Default for SigState {
             pending: 0,
             info: [KSigInfo::default(); NSIG],
             altstack: NO_ALTSTACK,
+            saved_mask: None,
         }
     }
 }
