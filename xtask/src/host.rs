@@ -172,7 +172,7 @@ mod tests {
     use super::*;
 
     const OUTPUT: &str = "\
-   Compiling rseq v0.1.0 (/work/main/rseq)
+   Compiling rseq v0.1.0 (/src/rseq-os/rseq)
     Finished `test` profile [unoptimized + debuginfo] target(s) in 2.51s
      Running unittests src/lib.rs (target/debug/deps/entry-3f2a1b4c5d6e7f80)
 
