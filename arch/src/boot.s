@@ -46,18 +46,18 @@ primary_entry:
     stp     xzr, xzr, [x0], #16
     b       2b
 3:
-    // The early tables: physical 0..4 GiB as 1 GiB blocks of normal memory,
-    // reached both at their physical address (TTBR0: the identity map the
-    // next instructions run from) and at KERNEL_OFFSET + physical (TTBR1:
-    // where the kernel is linked). `mm::init_early` replaces them.
+    // The early tables: the one 1 GiB block of RAM that holds the kernel
+    // image, as normal memory, reached both at its physical address (TTBR0:
+    // the identity map the next instructions run from) and at KERNEL_OFFSET
+    // + physical (TTBR1: where the kernel is linked). Nothing else, so no
+    // device is ever mapped as normal memory (a speculative read could
+    // touch it). `mm::init_early` replaces them.
     adrp    x0, early_tables
+    adrp    x2, _start
+    lsr     x2, x2, #30             // the block's index
     mov     x1, #{EARLY_BLOCK}
-    mov     x2, #0
-4:  orr     x3, x1, x2, lsl #30
+    orr     x3, x1, x2, lsl #30
     str     x3, [x0, x2, lsl #3]
-    add     x2, x2, #1
-    cmp     x2, #4
-    b.lo    4b
     dsb     sy
     mov     x1, x0
     bl      enable_mmu

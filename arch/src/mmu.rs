@@ -388,8 +388,9 @@ pub const TCR_VALUE: u64 = (64 - VA_BITS as u64) // T0SZ
     | 3 << 28 // SH1
     | 2 << 30; // TG1: 4 KiB
 
-/// A 1 GiB block of normal memory, EL1 read/write/execute: the early
-/// tables `boot.s` builds before the kernel's own.
+/// A 1 GiB block of normal memory, EL1 read/write/execute: the one entry
+/// of the early tables `boot.s` builds before the kernel's own (the block
+/// holding the kernel image).
 pub const EARLY_BLOCK: u64 = desc::ATTR_NORMAL | desc::SH_INNER | desc::AF | desc::VALID;
 
 #[cfg(target_arch = "aarch64")]
