@@ -6,13 +6,14 @@
 //! checked; none of these can block, and none changes what the fuzzer
 //! relies on (the alternate stack and the robust list are reset at once).
 
+use abi::mman::{MADV_DONTNEED, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE};
 use abi::resource::Rlimit64;
 use abi::signal::{SS_AUTODISARM, SS_DISABLE, SS_ONSTACK, StackT};
 use abi::stat::{AT_EMPTY_PATH, AT_FDCWD};
 use abi::uio::{IOV_MAX, Iovec};
 use rt::sys::{errno, nr, syscall6};
 
-use crate::mem::{SLACK, USER_UNMAPPED, any_flags, any_len, is_ok};
+use crate::mem::{KERNEL_IMAGE, PAGE, SLACK, USER_UNMAPPED, any_flags, any_len, is_ok};
 use crate::rng::Rng;
 use crate::stats::anomaly;
 use crate::worker::Worker;
@@ -343,4 +344,84 @@ pub fn op_stat(w: &mut Worker) -> i64 {
             ret
         }
     }
+}
+
+/// mprotect and madvise: on one of the thread's own mappings, a round of
+/// protections that must all succeed and ends read-write again (the
+/// thread keeps using it), and MADV_DONTNEED (its contents are nobody's);
+/// elsewhere, arguments that must fail: kernel addresses, the never-mapped
+/// hole, misaligned or wrapping ranges, unknown bits, W+X.
+pub fn op_mprotect(w: &mut Worker) -> i64 {
+    let r = &mut w.rng;
+    if r.coin()
+        && let Some(i) = w.mem.some_region(r)
+    {
+        let reg = w.mem.regions[i];
+        let pages = reg.len / PAGE;
+        let first = r.below(pages);
+        let (addr, len) = (reg.addr + first * PAGE, r.range(1, pages - first) * PAGE);
+        let rw = PROT_READ | PROT_WRITE;
+        for (call, a2) in [
+            (nr::MPROTECT, PROT_READ),
+            (nr::MPROTECT, PROT_NONE),
+            (nr::MADVISE, MADV_DONTNEED),
+            (nr::MPROTECT, rw),
+        ] {
+            let ret = syscall6(call, [addr, len, a2, 0, 0, 0]);
+            if ret != 0 {
+                anomaly(format_args!(
+                    "syscall {call}({addr:#x}, {len:#x}, {a2}) of the thread's own mapping = {ret}"
+                ));
+                return ret;
+            }
+        }
+        return 0;
+    }
+    let call = pick!(r, [nr::MPROTECT, nr::MADVISE]);
+    let scratch = w.mem.scratch;
+    let (addr, len, arg) = match r.below(7) {
+        0 => (KERNEL_IMAGE & !(PAGE - 1), PAGE, PROT_READ),
+        1 => (USER_UNMAPPED + r.below(64) * PAGE, PAGE, PROT_READ),
+        2 => (scratch | 1 + r.below(PAGE - 1), PAGE, PROT_READ),
+        3 => (scratch, u64::MAX - r.below(PAGE), PROT_READ),
+        4 => (!(PAGE - 1), 2 * PAGE, PROT_READ),
+        5 => (scratch, PAGE, 0x100 | r.below(1 << 8) << 8),
+        _ => (scratch, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC),
+    };
+    // madvise's "advice" slot: the same bad bits, or MADV_DONTNEED where
+    // only the range is wrong (never on the scratch page itself).
+    let arg = if call == nr::MADVISE && arg < 8 {
+        MADV_DONTNEED
+    } else {
+        arg
+    };
+    if call == nr::MADVISE && arg == MADV_DONTNEED && addr == scratch && len == PAGE {
+        return 0;
+    }
+    let ret = syscall6(call, [addr, len, arg, 0, 0, 0]);
+    if ret >= 0 {
+        anomaly(format_args!(
+            "syscall {call}({addr:#x}, {len:#x}, {arg:#x}) succeeded"
+        ));
+    }
+    ret
+}
+
+/// ppoll that never waits: a zero timeout (a sleep could outlast the run),
+/// the thread's fds array or a hostile one.
+pub fn op_ppoll(w: &mut Worker) -> i64 {
+    let r = &mut w.rng;
+    let zero = [0u64; 2];
+    let nfds = pick!(r, [0, 1, 3, 1025, r.below(1 << 20)]);
+    syscall6(
+        nr::PPOLL,
+        [
+            w.mem.any_ptr(r),
+            nfds,
+            zero.as_ptr() as u64,
+            pick!(r, [0, w.mem.any_ptr(r)]),
+            pick!(r, [8, 0, 16]),
+            0,
+        ],
+    )
 }

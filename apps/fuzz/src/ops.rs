@@ -93,6 +93,8 @@ pub const OPS: &[(&str, u32, Op)] = &[
     ("robust_list", 1, linuxops::op_robust),
     ("sigaltstack", 1, linuxops::op_sigaltstack),
     ("stat", 1, linuxops::op_stat),
+    ("mprotect", 2, linuxops::op_mprotect),
+    ("ppoll", 1, linuxops::op_ppoll),
     ("unimplemented", 6, op_unimplemented),
     ("cs_forged", 6, rseqfuzz::cs_forged),
     ("cs_real", 4, rseqfuzz::cs_real),
