@@ -382,7 +382,7 @@ pub fn op_mprotect(w: &mut Worker) -> i64 {
     let (addr, len, arg) = match r.below(7) {
         0 => (KERNEL_IMAGE & !(PAGE - 1), PAGE, PROT_READ),
         1 => (USER_UNMAPPED + r.below(64) * PAGE, PAGE, PROT_READ),
-        2 => (scratch | 1 + r.below(PAGE - 1), PAGE, PROT_READ),
+        2 => (scratch | (1 + r.below(PAGE - 1)), PAGE, PROT_READ),
         3 => (scratch, u64::MAX - r.below(PAGE), PROT_READ),
         4 => (!(PAGE - 1), 2 * PAGE, PROT_READ),
         5 => (scratch, PAGE, 0x100 | r.below(1 << 8) << 8),
