@@ -48,8 +48,10 @@ pub const SIGPAGE: u64 = USER_BASE + 0xfe00_0000;
 const FIXMAP: u64 = u64::MAX - 2 * PAGE_SIZE as u64 + 1;
 /// Top of the main thread's stack; the page above is never mapped.
 pub const USER_STACK_TOP: u64 = USER_END - PAGE_SIZE as u64;
-/// Main thread stack size (an unmapped guard page lies below it).
-pub const USER_STACK_SIZE: u64 = 256 * 1024;
+/// Main thread stack size, Linux's default `RLIMIT_STACK` (8 MiB: what a
+/// C program may assume; an unmapped guard page lies below it). Its
+/// frames are allocated at exec: there is no demand paging.
+pub const USER_STACK_SIZE: u64 = 8 << 20;
 
 /// Kernel heap size (task structs, run queues, futex and timer lists).
 pub const HEAP_SIZE: usize = 8 << 20;
