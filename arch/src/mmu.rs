@@ -546,6 +546,15 @@ mod tests {
     }
 
     #[test]
+    fn the_linker_script_links_the_kernel_at_the_same_offset() {
+        // linker/kernel.ld cannot read this crate's constant: it states the
+        // offset again, and this keeps the two equal.
+        let ld = include_str!("../../linker/kernel.ld");
+        let line = format!("KERNEL_OFFSET = {KERNEL_OFFSET:#x};");
+        assert!(ld.contains(&line), "linker/kernel.ld must say `{line}`");
+    }
+
+    #[test]
     fn the_high_half_maps_only_high_addresses() {
         let mut src = HostTables(Vec::new());
         let mut pt = PageTables::new(&mut src, KERNEL_OFFSET, 0).unwrap();

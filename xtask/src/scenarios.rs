@@ -687,6 +687,8 @@ pub static SCENARIOS: &[Scenario] = &[
             TestOk("madvise-bad-advice"),
             TestOk("madvise-misaligned"),
             TestOk("madvise-unmapped"),
+            TestOk("madvise-wraps"),
+            TestOk("mprotect-empty-ignores-prot"),
             TestOk("mmap-shared-anonymous"),
             TestOk("mmap-shared-and-private"),
             Exit("status", "0"),

@@ -20,7 +20,7 @@ pub const PAGE: u64 = 4096;
 pub const USER_BASE: u64 = 0x40_0000_0000;
 pub const WINDOW: u64 = 0x1_0000_0000;
 /// Never mapped: `[USER_BASE + 0x2000_0000, MMAP_BASE)`.
-pub const USER_UNMAPPED: u64 = USER_BASE + 0x2000_0000;
+pub use rt::test::USER_UNMAPPED;
 /// The anonymous mmap area.
 pub const MMAP_BASE: u64 = USER_BASE + 0x2400_0000;
 pub const MMAP_END: u64 = USER_BASE + 0xfc00_0000;

@@ -17,8 +17,7 @@ rt::main!(main);
 rt::rseq_mode!(none);
 
 const PAGE: u64 = 4096;
-/// A never-mapped hole in the user window (kernel/src/mm/space.rs).
-const USER_UNMAPPED: u64 = 0x40_2000_0000;
+use rt::test::USER_UNMAPPED;
 
 fn mprotect(addr: u64, len: u64, prot: u64) -> i64 {
     sys::syscall3(nr::MPROTECT, addr, len, prot)
@@ -157,6 +156,18 @@ fn checks() -> i32 {
     ok &= check(
         "madvise-misaligned",
         r == -errno::EINVAL,
+        format_args!("got {r}"),
+    );
+    let r = madvise(!(PAGE - 1), 2 * PAGE, mman::MADV_DONTNEED);
+    ok &= check(
+        "madvise-wraps",
+        r == -errno::EINVAL,
+        format_args!("got {r}"),
+    );
+    let r = mprotect(rw, 0, 0x100);
+    ok &= check(
+        "mprotect-empty-ignores-prot",
+        r == 0,
         format_args!("got {r}"),
     );
     let r = madvise(USER_UNMAPPED, PAGE, mman::MADV_DONTNEED);

@@ -14,8 +14,7 @@ use rt::{println, thread};
 
 use crate::is_v1;
 
-/// A never-mapped hole in the user window (kernel/src/mm/space.rs).
-const USER_UNMAPPED: u64 = 0x40_2000_0000;
+use rt::test::USER_UNMAPPED;
 /// The kernel image on virt, in the kernel's linear map (EL1 only).
 const KERNEL_ADDR: u64 = 0xffff_ff80_4008_0000;
 

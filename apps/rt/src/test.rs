@@ -16,6 +16,11 @@ pub const MS: u64 = 1_000_000;
 /// One second in nanoseconds.
 pub const SEC: u64 = 1_000_000_000;
 
+/// An address the kernel never maps: the hole above the loaded image
+/// (`kernel/src/mm/space.rs`, `IMAGE_LIMIT`), for cases that need a user
+/// address with nothing behind it.
+pub const USER_UNMAPPED: u64 = 0x40_2000_0000;
+
 /// Prints one `TEST <name> ok` or `TEST <name> FAIL <detail>` line; returns
 /// `ok`, so checks can be and-ed into a scenario's result.
 pub fn check(name: &str, ok: bool, detail: Arguments) -> bool {

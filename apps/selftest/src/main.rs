@@ -16,8 +16,7 @@ use rt::{Args, println};
 rt::main!(main);
 rt::rseq_mode!(none);
 
-/// The user window (kernel/src/mm/space.rs): a hole in its middle is never mapped.
-const USER_UNMAPPED: u64 = 0x40_2000_0000;
+use rt::test::USER_UNMAPPED;
 /// An address inside the kernel image (in the kernel's linear map, the high
 /// half, EL1-only) when the test runner does not pass the board's
 /// (`syscalls ADDR`, `read-kernel ADDR`): QEMU virt's kernel base.

@@ -5,8 +5,7 @@ use rt::sys::{self, Timespec, clone_flags as cf, errno};
 use rt::test::{MS, SEC, check};
 use rt::{println, thread};
 
-/// A hole in the user window that is never mapped (kernel/src/mm/space.rs).
-const USER_UNMAPPED: u64 = 0x40_2000_0000;
+use rt::test::USER_UNMAPPED;
 
 fn faulter(_: usize) -> i32 {
     println!(

@@ -172,14 +172,12 @@ fn all_mapped(regions: &[(u64, u64)], addr: u64, end: u64) -> bool {
     })
 }
 
-/// A page-aligned `addr` and `len` as `[addr, end)`: EINVAL for a
-/// misaligned address, ENOMEM when the range wraps (Linux's order).
-fn user_range(addr: u64, len: u64) -> Result<(u64, u64), Errno> {
-    if !addr.is_multiple_of(PAGE_SIZE as u64) {
-        return Err(Errno(EINVAL));
-    }
-    let len = page_align(len).ok_or(Errno(ENOMEM))?;
-    let end = addr.checked_add(len).ok_or(Errno(ENOMEM))?;
+/// `len` from page-aligned `addr` as `[addr, end)`, or `wraps` when the
+/// range passes the end of the address space (mprotect says ENOMEM,
+/// madvise EINVAL).
+fn user_range(addr: u64, len: u64, wraps: Errno) -> Result<(u64, u64), Errno> {
+    let len = page_align(len).ok_or(wraps)?;
+    let end = addr.checked_add(len).ok_or(wraps)?;
     Ok((addr, end))
 }
 
@@ -187,14 +185,19 @@ fn user_range(addr: u64, len: u64) -> Result<(u64, u64), Errno> {
 /// W+X is refused (EINVAL) as mmap refuses it; a range with a page the
 /// app does not own is ENOMEM, as in Linux.
 pub fn sys_mprotect(addr: u64, len: u64, prot: u64) -> Result<(), Errno> {
-    let (addr, end) = user_range(addr, len)?;
+    // Linux's order: alignment, an empty range (done, whatever `prot`),
+    // a wrapping range, then `prot`.
+    if !addr.is_multiple_of(PAGE_SIZE as u64) {
+        return Err(Errno(EINVAL));
+    }
+    if len == 0 {
+        return Ok(());
+    }
+    let (addr, end) = user_range(addr, len, Errno(ENOMEM))?;
     if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
         return Err(Errno(EINVAL));
     }
     let kind = kind(prot)?;
-    if addr == end {
-        return Ok(());
-    }
     // The region list lock keeps munmap from changing the range meanwhile.
     let regions = REGIONS.lock();
     if !all_mapped(&regions, addr, end) {
@@ -209,13 +212,17 @@ pub fn sys_mprotect(addr: u64, len: u64, prot: u64) -> Result<(), Errno> {
 /// private anonymous memory changes nothing here; unknown advice is
 /// EINVAL, a range with a page the app does not own ENOMEM.
 pub fn sys_madvise(addr: u64, len: u64, advice: u64) -> Result<(), Errno> {
-    let (addr, end) = user_range(addr, len)?;
+    // Linux's order: alignment, the advice, then the range (a wrap is EINVAL).
+    if !addr.is_multiple_of(PAGE_SIZE as u64) {
+        return Err(Errno(EINVAL));
+    }
     let zero = match advice {
         MADV_DONTNEED | MADV_DONTNEED_LOCKED => true,
         MADV_NORMAL | MADV_RANDOM | MADV_SEQUENTIAL | MADV_WILLNEED | MADV_FREE => false,
         a if (MADV_DONTFORK..MADV_DONTNEED_LOCKED).contains(&a) => false,
         _ => return Err(Errno(EINVAL)),
     };
+    let (addr, end) = user_range(addr, len, Errno(EINVAL))?;
     if addr == end {
         return Ok(());
     }
