@@ -56,6 +56,23 @@ pub struct BootConfig<'a> {
     /// `strace=0|1`: print every syscall, its arguments and its result on
     /// the console, as strace does (`[strace] tid=N name(args) = result`).
     pub strace: bool,
+    /// `overcommit=0|1|2`: when anonymous memory gets its frames (Linux's
+    /// `vm.overcommit_memory`; see [`Overcommit`]).
+    pub overcommit: Overcommit,
+}
+
+/// Linux's `vm.overcommit_memory` policies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overcommit {
+    /// `0`, the default: pages get frames on first touch; only a single
+    /// mapping larger than RAM is refused; exhausting RAM by touching
+    /// memory ends the app (Linux's OOM killer).
+    Guess = 0,
+    /// `1`: as `Guess` without the size check.
+    Always = 1,
+    /// `2`: no overcommit: memory is allocated when mapped, so exhaustion
+    /// is an ENOMEM from mmap, brk or mprotect.
+    Never = 2,
 }
 
 impl BootConfig<'_> {
@@ -75,6 +92,7 @@ impl BootConfig<'_> {
         rseq_slice_ext: true,
         rseq_slice_us: 5,
         strace: false,
+        overcommit: Overcommit::Guess,
     };
 }
 
@@ -214,6 +232,19 @@ static OPTIONS: &[BootOption] = &[
             c.strace = match v {
                 "0" => false,
                 "1" => true,
+                _ => return None,
+            };
+            Some(())
+        },
+    },
+    BootOption {
+        key: "overcommit",
+        expected: "0, 1 or 2",
+        apply: |c, v| {
+            c.overcommit = match v {
+                "0" => Overcommit::Guess,
+                "1" => Overcommit::Always,
+                "2" => Overcommit::Never,
                 _ => return None,
             };
             Some(())
@@ -426,6 +457,17 @@ mod tests {
             parse("rseq_slice_us=100").unwrap_err().to_string(),
             "boot option `rseq_slice_us=100`: expected an integer 5..=50 (microseconds)"
         );
+    }
+
+    #[test]
+    fn overcommit() {
+        assert_eq!(parse("").unwrap().overcommit, Overcommit::Guess);
+        assert_eq!(parse("overcommit=2").unwrap().overcommit, Overcommit::Never);
+        assert_eq!(
+            parse("overcommit=1").unwrap().overcommit,
+            Overcommit::Always
+        );
+        assert!(parse("overcommit=3").is_err());
     }
 
     #[test]

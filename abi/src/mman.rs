@@ -17,6 +17,8 @@ pub const MAP_PRIVATE: u64 = 0x02;
 pub const MAP_FIXED: u64 = 0x10;
 /// Not backed by a file.
 pub const MAP_ANONYMOUS: u64 = 0x20;
+/// Place exactly at `addr`, or fail with EEXIST if something is there.
+pub const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 /// Stack-like segment that grows down.
 pub const MAP_GROWSDOWN: u64 = 0x0100;
 /// Do not reserve swap.

@@ -52,5 +52,4 @@ fn main() {
     eprintln!("the kernel runs on aarch64: build it with `cargo xtask build`");
 }
 
-#[cfg(target_os = "none")]
 extern crate alloc;

@@ -1,5 +1,7 @@
 //! `mmap-fill`: all of RAM the kernel hands out must be mappable by the
-//! app, and all of it must come back.
+//! app, and all of it must come back. Run with `overcommit=2`, the policy
+//! under which running out of memory is mmap's ENOMEM (under the default
+//! policy it ends the app instead: `mman -- oom`).
 //!
 //! Anonymous read-write mappings, first 1 MiB at a time, then page by
 //! page, until `ENOMEM`; every page is touched. Then `frames_free` must be

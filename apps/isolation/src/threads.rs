@@ -62,8 +62,13 @@ pub fn run() -> i32 {
         Ok(p) => p as *mut MaybeUninit<JoinHandle>,
         Err(e) => return verdict("threads", Some(format_args!("mmap = {e}"))),
     };
-    // SAFETY: a fresh mapping of `cap` handles, used by this thread only.
-    let slots = unsafe { core::slice::from_raw_parts_mut(slots, cap) };
+    // SAFETY: a fresh mapping of `cap` handles, used by this thread only;
+    // zeroed bytes are a valid `MaybeUninit`. Written now so that its pages
+    // have their frames before `frames_free` is first read.
+    let slots = unsafe {
+        core::ptr::write_bytes(slots, 0, cap);
+        core::slice::from_raw_parts_mut(slots, cap)
+    };
 
     let mut counts = [0u64; 2];
     for (i, count) in counts.iter_mut().enumerate() {

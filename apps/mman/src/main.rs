@@ -3,9 +3,10 @@
 //! PROT_NONE and opens them with mprotect; free gives pages back with
 //! MADV_DONTNEED), checked against Linux's answers.
 //!
-//! `mman -- checks` reports one `TEST` line per case; `-- ro-write` and
-//! `-- none-read` end with the fault they provoke (the scenario checks the
-//! `[kill]` line).
+//! `mman -- checks` reports one `TEST` line per case (demand paging's
+//! among them: frames counted exactly as pages are touched and dropped);
+//! `-- ro-write`, `-- none-read`, `-- untouched-ro-write` and `-- oom` end
+//! with the fault they provoke (the scenario checks the `[kill]` line).
 #![no_std]
 #![no_main]
 
@@ -111,14 +112,14 @@ fn checks() -> i32 {
     let none = map(4 * PAGE, mman::PROT_NONE, ANON | mman::MAP_NORESERVE);
     ok &= check("mmap-prot-none", none > 0, format_args!("mmap = {none}"));
     let none = none as u64;
-    let before = sys::kstats().map(|k| k.frames_free).unwrap_or(0);
     let r = mprotect(none + PAGE, PAGE, RW);
-    let after = sys::kstats().map(|k| k.frames_free).unwrap_or(0);
+    let before = frames_free();
     write(none + PAGE, 42);
+    let after = frames_free();
     ok &= check(
         "mprotect-opens-reservation",
         r == 0 && read(none + PAGE) == 42 && before > after,
-        format_args!("mprotect = {r}, frames_free {before} -> {after}"),
+        format_args!("mprotect = {r}, frames_free {before} -> {after} on the first write"),
     );
     let r = mprotect(none, 4 * PAGE, mman::PROT_READ);
     ok &= check(
@@ -197,14 +198,152 @@ fn checks() -> i32 {
         r == -errno::EINVAL,
         format_args!("got {r}"),
     );
+    ok &= demand_paging();
     status(ok)
+}
+
+fn frames_free() -> u64 {
+    sys::kstats().map(|k| k.frames_free).unwrap_or(0)
+}
+
+/// Pages of the demand-paging checks' mapping.
+const PAGES: u64 = 64;
+
+/// Anonymous memory gets its frames on first touch (the default
+/// `overcommit=0`): counted exactly by `frames_free`.
+fn demand_paging() -> bool {
+    let mut ok = true;
+    let total = sys::kstats().map(|k| k.frames_total).unwrap_or(0);
+    let start = frames_free();
+    let p = map(PAGES * PAGE, RW, ANON);
+    let mapped = frames_free();
+    ok &= check(
+        "demand-mmap-takes-no-frame",
+        p > 0 && mapped == start,
+        format_args!("mmap = {p}, frames_free {start} -> {mapped}"),
+    );
+    let p = p as u64;
+    let zero = (0..PAGES).all(|i| read(p + i * PAGE + 8 * i) == 0);
+    let read_all = frames_free();
+    for i in 0..PAGES {
+        write(p + i * PAGE, i + 1);
+    }
+    let touched = frames_free();
+    // Every page once, plus at most a last-level table per 2 MiB range
+    // the mapping spans (2 for 64 pages) and the levels above them.
+    ok &= check(
+        "demand-first-touch-zeroed",
+        zero && mapped - read_all >= PAGES && mapped - read_all <= PAGES + 4 && touched == read_all,
+        format_args!(
+            "zeroed {zero}; frames_free {mapped} -> {read_all} after reading every page -> {touched} after writing"
+        ),
+    );
+    // The kernel's own accesses fault pages in too: a syscall writing to
+    // an untouched page, and one reading from it.
+    let q = map(2 * PAGE, RW, ANON) as u64;
+    let r = sys::clock_gettime_raw(1, q + PAGE - 16);
+    let (secs, nsecs) = (read(q + PAGE - 16), read(q + PAGE - 8));
+    ok &= check(
+        "demand-syscall-writes-untouched",
+        r == 0 && secs + nsecs > 0 && nsecs < 1_000_000_000,
+        format_args!("clock_gettime = {r}, {secs}.{nsecs:09}"),
+    );
+    // nanosleep reads a zero timespec from the untouched second page.
+    let n = sys::syscall3(nr::NANOSLEEP, q + PAGE, 0, 0);
+    ok &= check(
+        "demand-syscall-reads-untouched",
+        n == 0,
+        format_args!("nanosleep = {n}"),
+    );
+    let none = map(PAGE, mman::PROT_NONE, ANON) as u64;
+    let r = sys::clock_gettime_raw(1, none);
+    ok &= check(
+        "demand-syscall-prot-none-efault",
+        r == -errno::EFAULT,
+        format_args!("clock_gettime into PROT_NONE = {r}"),
+    );
+    sys::munmap(q, 2 * PAGE);
+    sys::munmap(none, PAGE);
+    // MADV_DONTNEED gives the frames back; the pages read zero again.
+    let before = frames_free();
+    let r = madvise(p, PAGES * PAGE, mman::MADV_DONTNEED);
+    let after = frames_free();
+    ok &= check(
+        "demand-dontneed-frees",
+        r == 0 && after - before >= PAGES && read(p + PAGE) == 0,
+        format_args!("madvise = {r}, frames_free {before} -> {after}"),
+    );
+    let r = sys::munmap(p, PAGES * PAGE);
+    let end = frames_free();
+    ok &= check(
+        "demand-munmap-returns-all",
+        r == 0 && end == start,
+        format_args!("munmap = {r}, frames_free {end}, {start} before the mmap"),
+    );
+    // Linux's heuristic: one mapping larger than RAM is refused, unless
+    // MAP_NORESERVE; a mapping of RAM's size is fine untouched.
+    let huge = (total + 1) * PAGE;
+    let r = map(huge, RW, ANON);
+    ok &= check(
+        "demand-larger-than-ram-refused",
+        r == -errno::ENOMEM,
+        format_args!("mmap of {huge:#x} bytes = {r}"),
+    );
+    let r = map(huge, RW, ANON | mman::MAP_NORESERVE);
+    let free = frames_free();
+    ok &= check(
+        "demand-noreserve-larger-than-ram",
+        r > 0 && free == start && sys::munmap(r as u64, huge) == 0,
+        format_args!("mmap MAP_NORESERVE of {huge:#x} bytes = {r}, frames_free {free}"),
+    );
+    // MAP_POPULATE allocates at once.
+    let r = map(4 * PAGE, RW, ANON | mman::MAP_POPULATE);
+    let free = frames_free();
+    ok &= check(
+        "demand-map-populate",
+        r > 0 && start - free >= 4 && sys::munmap(r as u64, 4 * PAGE) == 0,
+        format_args!("mmap MAP_POPULATE = {r}, frames_free {start} -> {free}"),
+    );
+    ok
+}
+
+/// Touches one page more than RAM holds: the kernel ends the app with
+/// SIGKILL and an out-of-memory report, as Linux's OOM killer ends the
+/// only process.
+fn oom() -> i32 {
+    let total = sys::kstats().map(|k| k.frames_total).unwrap_or(0);
+    let len = (total + 1) * PAGE;
+    let p = map(len, RW, ANON | mman::MAP_NORESERVE);
+    println!(
+        "mman: mmap of {} MiB (RAM's frames + 1) = {p:#x}, touching every page",
+        len >> 20
+    );
+    if p < 0 {
+        return 1;
+    }
+    for page in (p as u64..p as u64 + len).step_by(PAGE as usize) {
+        write(page, page);
+    }
+    println!("mman: touched more than RAM holds");
+    1
 }
 
 /// Writes to a page made read-only: a permission fault, SIGSEGV.
 fn ro_write() -> i32 {
     let p = map(PAGE, RW, ANON) as u64;
+    write(p, 0);
     let r = mprotect(p, PAGE, mman::PROT_READ);
     println!("mman: mprotect(PROT_READ) = {r}, writing");
+    write(p, 1);
+    println!("mman: the write went through");
+    1
+}
+
+/// Writes to a read-only page that has no frame yet: the area forbids the
+/// write, so demand paging does not satisfy it: SIGSEGV.
+fn untouched_ro_write() -> i32 {
+    let p = map(PAGE, mman::PROT_READ, ANON) as u64;
+    println!("mman: writing an untouched PROT_READ page");
     write(p, 1);
     println!("mman: the write went through");
     1
@@ -213,6 +352,7 @@ fn ro_write() -> i32 {
 /// Reads a page made PROT_NONE: SIGSEGV.
 fn none_read() -> i32 {
     let p = map(PAGE, RW, ANON) as u64;
+    write(p, 0);
     let r = mprotect(p, PAGE, mman::PROT_NONE);
     println!("mman: mprotect(PROT_NONE) = {r}, reading");
     let v = read(p);
@@ -225,8 +365,12 @@ fn main(args: Args) -> i32 {
         "checks" => checks(),
         "ro-write" => ro_write(),
         "none-read" => none_read(),
+        "untouched-ro-write" => untouched_ro_write(),
+        "oom" => oom(),
         other => {
-            println!("mman: unknown test {other:?} (checks, ro-write, none-read)");
+            println!(
+                "mman: unknown test {other:?} (checks, ro-write, none-read, untouched-ro-write, oom)"
+            );
             2
         }
     }

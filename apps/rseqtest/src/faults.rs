@@ -4,6 +4,12 @@
 //!   moves to another CPU. The IDs change, the fast path's user access
 //!   faults, the slow path retries, still faults, and the app is killed with
 //!   SIGSEGV and an `rseq:` report (exit 139) — the kernel survives.
+//! - `area-unpopulated`: `rseq_cs` points at a descriptor on a page that
+//!   has no frame yet, and a tick preempts the thread in user mode. The
+//!   fast path, which runs with page faults disabled, cannot read the
+//!   descriptor and hands over to the slow path (exactly one `slowpath`),
+//!   which faults the page in, finds the IP outside the (all-zero)
+//!   section and clears `rseq_cs` — Linux's path, and no kill.
 //! - `syscall-in-cs`: a critical section that makes a syscall. Without
 //!   `rseq_debug=1` nothing checks it (TEST syscall-in-cs-nodebug); with it,
 //!   the kernel kills the app (139, "rseq: syscall ... inside a critical
@@ -49,6 +55,68 @@ pub fn area_fault() -> i32 {
             1
         }
     }
+}
+
+/// Set when the spinner of `area-unpopulated` may stop.
+static STOP: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Keeps `cpu` busy so that its tick preempts the other thread there.
+fn spinner(cpu: usize) -> i32 {
+    let _ = sched::set_affinity(1 << cpu);
+    while !STOP.load(core::sync::atomic::Ordering::Relaxed) {
+        core::hint::spin_loop();
+    }
+    0
+}
+
+/// The `slowpath` counts of every CPU, added up.
+fn slowpaths() -> u64 {
+    sys::kstats().map_or(0, |k| k.rseq.iter().map(|r| r.slowpath).sum())
+}
+
+/// `area-unpopulated`: see the module comment.
+pub fn area_unpopulated() -> i32 {
+    const PAGE: u64 = 4096;
+    let cpu = 1 % crate::nr_cpus() as usize;
+    let _ = sched::set_affinity(1 << cpu);
+    let Ok(other) = thread::spawn(spinner, cpu) else {
+        println!("rseqtest: spawn failed");
+        return 1;
+    };
+    let desc = sys::mmap(
+        0,
+        PAGE,
+        sys::mman::PROT_READ,
+        sys::mman::MAP_PRIVATE | sys::mman::MAP_ANONYMOUS,
+        -1,
+        0,
+    );
+    let before = slowpaths();
+    let cs = rt::rseq::area().cast::<u8>().wrapping_add(8).cast::<u64>();
+    // SAFETY: `rseq_cs` of this thread's registered area; the descriptor
+    // page reads as zeroes (an empty section at 0, never containing the IP).
+    unsafe { cs.write_volatile(desc as u64) };
+    let (start, freq) = sys::counter();
+    let mut cleared = false;
+    while sys::counter().0 - start < 5 * freq {
+        // SAFETY: as above.
+        if unsafe { cs.read_volatile() } == 0 {
+            cleared = true;
+            break;
+        }
+        core::hint::spin_loop();
+    }
+    let after = slowpaths();
+    STOP.store(true, core::sync::atomic::Ordering::Relaxed);
+    let _ = other.join();
+    let ok = check(
+        "area-unpopulated-slowpath",
+        desc > 0 && cleared && after - before == 1,
+        format_args!(
+            "descriptor at {desc:#x}, rseq_cs cleared {cleared}, slow paths {before} -> {after}"
+        ),
+    );
+    status(ok)
 }
 
 /// `syscall-in-cs`: one critical section around a getpid().

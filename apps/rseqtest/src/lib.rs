@@ -54,6 +54,7 @@ pub fn main(args: Args) -> i32 {
         "stats" => stats::run(),
         "asm-ops" => asmops::run(),
         "area-fault" => faults::area_fault(),
+        "area-unpopulated" => faults::area_unpopulated(),
         "syscall-in-cs" => faults::syscall_in_cs(arg(2) == "debug"),
         "slice-prctl" => slice::prctl(arg(2) == "disabled"),
         "slice-test" => slice::test(arg(2), arg(3).parse().ok()),

@@ -46,6 +46,7 @@ pub fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     console::set_loglevel(config.loglevel);
     crate::rseq_hooks::access::set_debug(config.rseq_debug);
     crate::syscall::stats::set_trace(config.strace);
+    mm::mmap::set_overcommit(config.overcommit);
     crate::rseq_hooks::slice::slice_init(config.rseq_slice_ext, config.rseq_slice_us);
     if config.foreign > 0 {
         pr_info!(

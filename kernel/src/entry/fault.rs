@@ -5,9 +5,10 @@
 //! and `do_mem_abort()` / `do_sp_pc_abort()` in arch/arm64/mm/fault.c,
 //! `do_el0_undef()`, `do_el0_sys()`, `bad_el0_sync()` in
 //! arch/arm64/kernel/traps.c, and the debug exceptions of
-//! arch/arm64/kernel/debug-monitors.c. We have no demand paging, so every
-//! translation, access-flag or permission fault from EL0 is final: the
-//! caller delivers the signal (which, with no handlers yet, kills the task).
+//! arch/arm64/kernel/debug-monitors.c. A translation fault may be demand
+//! paging's ([`demand_fault`]: the caller asks `mm::fault` first); any
+//! other abort, and a translation fault no area allows, is final: the
+//! caller delivers the signal.
 //!
 //! Pure: decides from the syndrome alone, unit-tested on the host.
 
@@ -128,9 +129,68 @@ pub const fn abort_signal(fsc: u8) -> Signal {
     }
 }
 
+/// What a faulting access wanted (Linux's `VM_READ`/`VM_WRITE`/`VM_EXEC`
+/// fault flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A load (or a cache maintenance operation).
+    Read,
+    /// A store.
+    Write,
+    /// An instruction fetch.
+    Exec,
+}
+
+/// ESR ISS bit: the abort was caused by a write (WnR).
+const ISS_WNR: u64 = 1 << 6;
+/// ESR ISS bit: a cache maintenance operation (reported with WnR set).
+const ISS_CM: u64 = 1 << 8;
+
+/// Whether `esr` is an abort that demand paging may satisfy, and for
+/// which access: a translation fault (levels 0 to 3) from a data or
+/// instruction abort, at EL0 or from the kernel's own user accesses
+/// (Linux's `do_translation_fault()` → `do_page_fault()`). Permission,
+/// access-flag and every other fault are final.
+pub fn demand_fault(esr: Esr) -> Option<Access> {
+    let translation = matches!(esr.abort_fsc() & 0x3f, 0x04..=0x07);
+    match esr.class() {
+        _ if !translation => None,
+        ExceptionClass::InstAbortLower | ExceptionClass::InstAbortSame => Some(Access::Exec),
+        ExceptionClass::DataAbortLower | ExceptionClass::DataAbortSame => {
+            Some(if esr.0 & ISS_WNR != 0 && esr.0 & ISS_CM == 0 {
+                Access::Write
+            } else {
+                Access::Read
+            })
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn translation_faults_are_demand_faults() {
+        // Data abort from EL0, write, translation fault level 3.
+        assert_eq!(demand_fault(Esr(0x9200_0047)), Some(Access::Write));
+        // Read, translation fault level 0 and 2.
+        assert_eq!(demand_fault(Esr(0x9200_0004)), Some(Access::Read));
+        assert_eq!(demand_fault(Esr(0x9200_0006)), Some(Access::Read));
+        // Cache maintenance reports WnR but reads.
+        assert_eq!(demand_fault(Esr(0x9200_0147)), Some(Access::Read));
+        // Instruction fetch, translation fault level 3.
+        assert_eq!(demand_fault(Esr(0x8200_0007)), Some(Access::Exec));
+        // From the kernel's user access (data abort from EL1), a store.
+        assert_eq!(demand_fault(Esr(0x9600_0047)), Some(Access::Write));
+        // Permission, access flag, alignment: final.
+        assert_eq!(demand_fault(Esr(0x9200_004f)), None);
+        assert_eq!(demand_fault(Esr(0x9200_000a)), None);
+        assert_eq!(demand_fault(Esr(0x9200_0021)), None);
+        // Not an abort.
+        assert_eq!(demand_fault(Esr(0x5600_0007)), None);
+    }
 
     fn signal_of(esr: u64) -> Signal {
         match classify_el0_sync(Esr(esr)) {

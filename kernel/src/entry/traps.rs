@@ -4,7 +4,8 @@
 //! then takes the one exit path back to EL0.
 
 use super::enter::KernelEnter;
-use crate::entry::fault::{El0Sync, classify_el0_sync};
+use crate::entry::fault::{El0Sync, Signal, classify_el0_sync, demand_fault};
+use crate::mm::{self, fault::FaultError};
 use crate::process::signal::queue::{SigInfo, force_sig_fault};
 use aarch64_cpu::registers::{ESR_EL1, FAR_EL1, Readable};
 use arch::TrapFrame;
@@ -25,13 +26,23 @@ pub fn el0_sync(tf: &mut TrapFrame) {
         El0Sync::Syscall => el0_svc(tf),
         El0Sync::Fault { signal } => {
             entry::irqentry_enter_from_user_mode(&mut KernelEnter::current());
-            let info = SigInfo {
-                signal,
-                esr,
-                far: FAR_EL1.get(),
-                elr: tf.pc,
-            };
-            force_sig_fault(crate::sched::task::current(), info);
+            let far = FAR_EL1.get();
+            let paged = demand_fault(esr).map(|access| mm::fault::handle_mm_fault(far, access));
+            if paged != Some(Ok(())) {
+                let out_of_memory = paged == Some(Err(FaultError::OutOfMemory));
+                let info = SigInfo {
+                    signal: if out_of_memory {
+                        Signal::SIGKILL
+                    } else {
+                        signal
+                    },
+                    esr,
+                    far,
+                    elr: tf.pc,
+                    out_of_memory,
+                };
+                force_sig_fault(crate::sched::task::current(), info);
+            }
             super::exit::irqentry_exit_to_user_mode(tf);
         }
     }
@@ -67,20 +78,45 @@ pub fn el0_irq(tf: &mut TrapFrame) {
 pub fn el0_bad(tf: &mut TrapFrame) {
     let esr = Esr(ESR_EL1.get());
     let info = SigInfo {
-        signal: crate::entry::fault::Signal::SIGBUS,
+        signal: Signal::SIGBUS,
         esr,
         far: FAR_EL1.get(),
         elr: tf.pc,
+        out_of_memory: false,
     };
     force_sig_fault(crate::sched::task::current(), info);
     super::exit::irqentry_exit_to_user_mode(tf);
 }
 
-/// Synchronous exception in the kernel: a user access that faulted (fixed
-/// up through the exception table), or a kernel bug.
+/// Synchronous exception in the kernel: a user access that faulted (a
+/// page demand paging gives it, and the access is retried; otherwise
+/// fixed up through the exception table: EFAULT), or a kernel bug.
 #[inline(always)]
 pub fn el1_sync(tf: &mut TrapFrame) {
     if let Some(fixup) = arch::uaccess::search_exception_tables(tf.pc) {
+        let esr = Esr(ESR_EL1.get());
+        let far = FAR_EL1.get();
+        if let Some(access) = demand_fault(esr)
+            && far < mm::TASK_SIZE
+            && !mm::fault::pagefault_disabled()
+        {
+            match mm::fault::handle_mm_fault(far, access) {
+                Ok(()) => return,
+                Err(FaultError::OutOfMemory) => {
+                    // The syscall fails with EFAULT and the app ends on
+                    // its way out, as under Linux's OOM killer.
+                    let info = SigInfo {
+                        signal: Signal::SIGKILL,
+                        esr,
+                        far,
+                        elr: tf.pc,
+                        out_of_memory: true,
+                    };
+                    force_sig_fault(crate::sched::task::current(), info);
+                }
+                Err(FaultError::Segv) => {}
+            }
+        }
         tf.pc = fixup;
         return;
     }

@@ -183,6 +183,17 @@ pub fn load_app<'e>(
     Ok(tf)
 }
 
+/// The part of the main stack populated at exec: room for the initial
+/// stack (argument and environment strings, pointers, auxiliary vector)
+/// of any command line the kernel accepts.
+const STACK_INITIAL: u64 = 128 << 10;
+
+/// Registers one area of the new program.
+fn add_area(start: u64, end: u64, kind: MapKind, anon: bool) -> Result<(), ExecError> {
+    mm::mmap::add_loaded_area(start, end, kind, anon)
+        .map_err(|_| ExecError::Map(arch::mmu::MapError::OutOfTables))
+}
+
 /// [`load_app`] once the ELF's bytes are known.
 fn map_program<'e>(
     bytes: &[u8],
@@ -192,6 +203,7 @@ fn map_program<'e>(
 ) -> Result<TrapFrame, ExecError> {
     let image: Elf = elf::parse(bytes, mm::USER_START..mm::IMAGE_LIMIT, ET_DYN_BASE)
         .map_err(|e| ExecError::Elf(e, from_initrd))?;
+    mm::mmap::clear_areas();
     if from_initrd {
         debug_assert!(image.is_dynamic() || image.load_bias() == 0);
         pr_info!(
@@ -229,6 +241,7 @@ fn map_program<'e>(
         };
         let pa = mm::map_user_zeroed(pages.start, pages.end - pages.start, kind)
             .map_err(ExecError::Map)?;
+        add_area(pages.start, pages.end, kind, false)?;
         let bytes = image.segment_bytes(&seg);
         let dst = pa + (seg.vaddr - pages.start);
         // SAFETY: `[pa, pa + pages)` are fresh frames just mapped for this
@@ -238,13 +251,21 @@ fn map_program<'e>(
 
     map_sigpage().map_err(ExecError::Map)?;
 
+    // The main stack is one anonymous area; only its top, where the
+    // arguments, environment and auxiliary vector go, gets frames now.
     let stack_bottom = USER_STACK_TOP - USER_STACK_SIZE;
-    let stack_pa = mm::map_user_zeroed(stack_bottom, USER_STACK_SIZE, MapKind::UserData)
-        .map_err(ExecError::Map)?;
-    // SAFETY: the stack frames were just allocated contiguously and zeroed;
-    // nothing else refers to them until the app runs.
+    let initial = USER_STACK_TOP - STACK_INITIAL;
+    let stack_pa =
+        mm::map_user_zeroed(initial, STACK_INITIAL, MapKind::UserData).map_err(ExecError::Map)?;
+    add_area(stack_bottom, USER_STACK_TOP, MapKind::UserData, true)?;
+    if mm::mmap::eager() {
+        mm::populate_user_pages(stack_bottom, initial - stack_bottom, MapKind::UserData)
+            .map_err(ExecError::Map)?;
+    }
+    // SAFETY: the stack's top frames were just allocated contiguously and
+    // zeroed; nothing else refers to them until the app runs.
     let stack =
-        unsafe { core::slice::from_raw_parts_mut(stack_pa as *mut u8, USER_STACK_SIZE as usize) };
+        unsafe { core::slice::from_raw_parts_mut(stack_pa as *mut u8, STACK_INITIAL as usize) };
 
     let mut argv: Vec<&str> = Vec::new();
     argv.push(APP_NAME.get());
@@ -302,6 +323,13 @@ fn map_sigpage() -> Result<(), arch::mmu::MapError> {
     const TRAMPOLINE: [u32; 2] = [MOVZ_X8 | (abi::nr::RT_SIGRETURN as u32) << 5, SVC_0];
     const _: () = assert!(abi::nr::RT_SIGRETURN < 1 << 16);
     let pa = mm::map_user_zeroed(mm::SIGPAGE, arch::PAGE_SIZE as u64, MapKind::UserText)?;
+    mm::mmap::add_loaded_area(
+        mm::SIGPAGE,
+        mm::SIGPAGE + arch::PAGE_SIZE as u64,
+        MapKind::UserText,
+        false,
+    )
+    .map_err(|_| arch::mmu::MapError::OutOfTables)?;
     // SAFETY: a fresh frame just mapped for this page.
     unsafe { core::ptr::copy_nonoverlapping(TRAMPOLINE.as_ptr(), pa as *mut u32, 2) };
     Ok(())

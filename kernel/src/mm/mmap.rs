@@ -1,60 +1,150 @@
-//! The app's anonymous mappings: `mmap`/`munmap` inside
-//! `[MMAP_BASE, MMAP_END)` (thread stacks and heaps), and `mprotect` and
-//! `madvise` on them and on the loaded image. Pages are allocated and
-//! zeroed at mmap time (or when mprotect first makes a PROT_NONE page
-//! accessible); there is no demand paging and no file mapping. One
-//! process: MAP_SHARED anonymous memory is the same as private.
+//! The app's areas and the syscalls that change them: `mmap`/`munmap`
+//! inside `[MMAP_BASE, MMAP_END)` (thread stacks, heaps), `mprotect` and
+//! `madvise` on any area (the loaded image's RELRO too). The areas
+//! (`VMAS`, Linux's `mm->mmap` tree) are the app's whole address space:
+//! the image, the program break, the signal trampoline, the main stack
+//! and every mapping; the page fault handler (`mm::fault`) reads them.
+//!
+//! When an anonymous page gets its frame depends on the overcommit
+//! policy (Linux's `vm.overcommit_memory`, boot option `overcommit=`):
+//!
+//! - `0` (Linux's default, heuristic): on first touch (demand paging);
+//!   mmap refuses only a single mapping larger than all of RAM, unless
+//!   MAP_NORESERVE. Touching more than RAM holds ends the app with
+//!   SIGKILL and an "out of memory" report: with one process, that is the
+//!   process Linux's OOM killer would pick.
+//! - `1` (always): as 0 without the size check.
+//! - `2` (never overcommit): every page is allocated when it is mapped
+//!   (or made accessible by mprotect), so running out of memory is an
+//!   ENOMEM from mmap, brk or mprotect, never a kill. (Linux's mode 2
+//!   charges a commit count instead and still allocates on touch; the
+//!   errno contract is the same.)
+//!
+//! No file mappings. One process: MAP_SHARED anonymous memory is the same
+//! as private.
 
+use crate::mm::vma::{VmaError, VmaList};
 use crate::mm::{self, MMAP_BASE, MMAP_END};
 use crate::sync::SpinLock;
 use crate::syscall::error::Errno;
+use abi::cmdline::Overcommit;
 use abi::errno::*;
-use alloc::vec::Vec;
+use abi::mman::*;
 use arch::PAGE_SIZE;
 use arch::mmu::MapKind;
+use core::sync::atomic::{AtomicU8, Ordering};
 
-use abi::mman::*;
+/// Flags accepted beyond private anonymous (MAP_NORESERVE and
+/// MAP_POPULATE change when frames are allocated; the others are hints).
+const MAP_ACCEPTED: u64 = MAP_PRIVATE
+    | MAP_SHARED
+    | MAP_ANONYMOUS
+    | MAP_FIXED
+    | MAP_FIXED_NOREPLACE
+    | MAP_NORESERVE
+    | MAP_STACK
+    | MAP_POPULATE
+    | MAP_GROWSDOWN;
 
-/// Flags accepted beyond private anonymous (and ignored).
-const MAP_IGNORED: u64 = MAP_NORESERVE | MAP_STACK | MAP_POPULATE | MAP_GROWSDOWN;
+/// What an area is: its protection and where its contents come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Area {
+    /// The page kind its pages are mapped with (`UserNone`: PROT_NONE).
+    pub kind: MapKind,
+    /// Anonymous memory (mmap, the break, the stack), whose dropped pages
+    /// come back zeroed; the loaded image is not (MADV_DONTNEED keeps it,
+    /// where Linux would reload the file's pages).
+    pub anon: bool,
+}
 
-/// Mapped `[start, end)` ranges of the mmap area, sorted.
-static REGIONS: SpinLock<Vec<(u64, u64)>> = SpinLock::new(Vec::new());
+/// Every area of the app. Lock order: `VMAS` before the page tables' lock.
+pub(super) static VMAS: SpinLock<VmaList<Area>> = SpinLock::new(VmaList::new());
+
+fn anon(kind: MapKind) -> Area {
+    Area { kind, anon: true }
+}
+
+/// The overcommit policy (`Overcommit as u8`).
+static OVERCOMMIT: AtomicU8 = AtomicU8::new(Overcommit::Guess as u8);
+
+/// Sets the overcommit policy (from the command line, before the app runs).
+pub fn set_overcommit(policy: Overcommit) {
+    OVERCOMMIT.store(policy as u8, Ordering::Relaxed);
+}
+
+/// Whether pages get their frames when mapped (`overcommit=2`).
+pub fn eager() -> bool {
+    OVERCOMMIT.load(Ordering::Relaxed) == Overcommit::Never as u8
+}
+
+fn policy() -> Overcommit {
+    match OVERCOMMIT.load(Ordering::Relaxed) {
+        1 => Overcommit::Always,
+        2 => Overcommit::Never,
+        _ => Overcommit::Guess,
+    }
+}
 
 fn page_align(len: u64) -> Option<u64> {
     len.checked_add(PAGE_SIZE as u64 - 1)
         .map(|l| l & !(PAGE_SIZE as u64 - 1))
 }
 
-/// The mapping kind for `prot`, or None for W+X (refused: the kernel keeps
-/// W^X for the app too) and PROT_NONE (reserved, not mapped).
-fn kind(prot: u64) -> Result<Option<MapKind>, Errno> {
+/// The mapping kind for `prot`; W+X is refused (EINVAL: the kernel keeps
+/// W^X for the app too).
+fn kind(prot: u64) -> Result<MapKind, Errno> {
     match (
         prot & PROT_WRITE != 0,
         prot & PROT_EXEC != 0,
         prot & PROT_READ != 0,
     ) {
         (true, true, _) => Err(Errno(EINVAL)),
-        (true, false, _) => Ok(Some(MapKind::UserData)),
-        (false, true, _) => Ok(Some(MapKind::UserText)),
-        (false, false, true) => Ok(Some(MapKind::UserRodata)),
-        (false, false, false) => Ok(None),
+        (true, false, _) => Ok(MapKind::UserData),
+        (false, true, _) => Ok(MapKind::UserText),
+        (false, false, true) => Ok(MapKind::UserRodata),
+        (false, false, false) => Ok(MapKind::UserNone),
     }
 }
 
-/// First gap of `len` bytes in the area (first fit).
-fn find_gap(regions: &[(u64, u64)], len: u64) -> Option<u64> {
-    let mut start = MMAP_BASE;
-    for &(s, e) in regions {
-        if s >= start + len {
-            break;
+impl From<VmaError> for Errno {
+    fn from(VmaError::NoMemory: VmaError) -> Errno {
+        Errno(ENOMEM)
+    }
+}
+
+/// Registers an area of a new program (image segments and the signal
+/// trampoline, `anon` false; the main stack, `anon` true).
+pub fn add_loaded_area(start: u64, end: u64, kind: MapKind, anon: bool) -> Result<(), VmaError> {
+    VMAS.lock().insert(start, end, Area { kind, anon })
+}
+
+/// Forgets every area (before a program is loaded).
+pub fn clear_areas() {
+    VMAS.lock().clear();
+}
+
+/// Gives `[start, end)` of an area of kind `kind` its frames now, where
+/// the policy says so (`overcommit=2`) or the caller asks (MAP_POPULATE).
+/// Pages that already have one keep it.
+fn populate(start: u64, end: u64, kind: MapKind) -> Result<(), Errno> {
+    if kind == MapKind::UserNone {
+        return Ok(());
+    }
+    mm::populate_user_pages(start, end - start, kind).map_err(|_| Errno(ENOMEM))
+}
+
+/// Linux's `__vm_enough_memory()` for one new mapping (or break growth)
+/// of `len` bytes.
+pub(super) fn enough_memory(len: u64, flags: u64) -> bool {
+    match policy() {
+        Overcommit::Always | Overcommit::Never => true,
+        Overcommit::Guess => {
+            flags & MAP_NORESERVE != 0 || len / PAGE_SIZE as u64 <= mm::frame_counts().0
         }
-        start = start.max(e);
     }
-    (start + len <= MMAP_END).then_some(start)
 }
 
-/// mmap(addr, len, prot, flags, fd, off): anonymous private mappings only.
+/// mmap(addr, len, prot, flags, fd, off): anonymous mappings only.
 pub fn sys_mmap(
     addr: u64,
     len: u64,
@@ -67,7 +157,7 @@ pub fn sys_mmap(
         return Err(Errno(EINVAL));
     }
     let sharing = flags & (MAP_PRIVATE | MAP_SHARED);
-    if flags & !(MAP_PRIVATE | MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED | MAP_IGNORED) != 0
+    if flags & !MAP_ACCEPTED != 0
         || flags & MAP_ANONYMOUS == 0
         || (sharing != MAP_PRIVATE && sharing != MAP_SHARED)
     {
@@ -80,40 +170,57 @@ pub fn sys_mmap(
         return Err(Errno(EINVAL));
     };
     let kind = kind(prot)?;
-    let mut regions = REGIONS.lock();
-    // Room for the new region first: past this point nothing can fail but
-    // the frames themselves.
-    if regions.try_reserve(1).is_err() {
+    if !enough_memory(len, flags) {
         return Err(Errno(ENOMEM));
     }
-    let start = if flags & MAP_FIXED != 0 {
+    let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+    let mut vmas = VMAS.lock();
+    let start = if fixed {
         if !addr.is_multiple_of(PAGE_SIZE as u64)
             || addr < MMAP_BASE
             || addr.saturating_add(len) > MMAP_END
         {
             return Err(Errno(EINVAL));
         }
-        if regions.iter().any(|&(s, e)| s < addr + len && addr < e) {
-            return Err(Errno(EINVAL)); // no implicit munmap of an overlap (Linux would replace it)
+        if vmas.overlaps(addr, addr + len) {
+            // Linux replaces what MAP_FIXED lands on; we refuse, so that a
+            // stray MAP_FIXED cannot silently drop a thread's stack.
+            return Err(Errno(if flags & MAP_FIXED_NOREPLACE != 0 {
+                EEXIST
+            } else {
+                EINVAL
+            }));
         }
         addr
     } else {
-        match find_gap(&regions, len) {
-            Some(a) => a,
-            None => return Err(Errno(ENOMEM)),
+        // A free page-aligned hint is taken, as Linux does; otherwise the
+        // highest gap below the top (Linux's top-down layout).
+        let hint = addr & !(PAGE_SIZE as u64 - 1);
+        if hint >= MMAP_BASE
+            && hint.saturating_add(len) <= MMAP_END
+            && !vmas.overlaps(hint, hint + len)
+        {
+            hint
+        } else {
+            vmas.gap_top_down(len, MMAP_BASE, MMAP_END)
+                .ok_or(Errno(ENOMEM))?
         }
     };
-    if let Some(kind) = kind
-        && mm::map_user_pages(start, len, kind).is_err()
-    {
-        return Err(Errno(ENOMEM));
+    vmas.insert(start, start + len, anon(kind))?;
+    if eager() || flags & MAP_POPULATE != 0 {
+        let populated = populate(start, start + len, kind);
+        if populated.is_err() && eager() {
+            // Nothing of the new mapping stays: no area, no frame.
+            let _ = vmas.remove(start, start + len, |s, e| mm::unmap_user_pages(s, e - s));
+            return Err(Errno(ENOMEM));
+        }
+        // MAP_POPULATE is best effort in Linux too: the rest faults in.
     }
-    let pos = regions.partition_point(|&(s, _)| s < start);
-    regions.insert(pos, (start, start + len));
     Ok(start)
 }
 
-/// munmap(addr, len): inside the mmap area; unmapped parts are fine.
+/// munmap(addr, len): inside the mmap area; parts without a mapping are
+/// fine. Frames go back after every CPU's TLB has dropped them.
 pub fn sys_munmap(addr: u64, len: u64) -> Result<(), Errno> {
     let Some(len) = page_align(len).filter(|&l| l > 0) else {
         return Err(Errno(EINVAL));
@@ -127,49 +234,11 @@ pub fn sys_munmap(addr: u64, len: u64) -> Result<(), Errno> {
     if addr < MMAP_BASE || end > MMAP_END {
         return Err(Errno(EINVAL)); // the image and the main stack stay mapped
     }
-    let mut regions = REGIONS.lock();
-    // Cutting a hole in the middle of a region makes two of one (Linux:
+    // Cutting a hole in the middle of an area makes two of one (Linux:
     // ENOMEM when that split cannot be made).
-    if regions.try_reserve(1).is_err() {
-        return Err(Errno(ENOMEM));
-    }
-    let mut split = None;
-    regions.retain_mut(|(s, e)| {
-        if *e <= addr || *s >= end {
-            return true;
-        }
-        // Only mapped regions are walked: the area is gigabytes, mostly empty.
-        mm::unmap_user_pages((*s).max(addr), (*e).min(end) - (*s).max(addr));
-        match (*s < addr, *e > end) {
-            (true, true) => {
-                split = Some((end, *e));
-                *e = addr;
-                true
-            }
-            (true, false) => {
-                *e = addr;
-                true
-            }
-            (false, true) => {
-                *s = end;
-                true
-            }
-            (false, false) => false,
-        }
-    });
-    if let Some(tail) = split {
-        let pos = regions.partition_point(|&(s, _)| s < tail.0);
-        regions.insert(pos, tail);
-    }
+    VMAS.lock()
+        .remove(addr, end, |s, e| mm::unmap_user_pages(s, e - s))?;
     Ok(())
-}
-
-/// Whether every page of `[addr, end)` belongs to the app: mapped (the
-/// image, the stacks, any mapping), or reserved by mmap with PROT_NONE.
-fn all_mapped(regions: &[(u64, u64)], addr: u64, end: u64) -> bool {
-    (addr..end).step_by(PAGE_SIZE).all(|page| {
-        regions.iter().any(|&(s, e)| s <= page && page < e) || mm::user_page_mapped(page)
-    })
 }
 
 /// `len` from page-aligned `addr` as `[addr, end)`, or `wraps` when the
@@ -182,8 +251,8 @@ fn user_range(addr: u64, len: u64, wraps: Errno) -> Result<(u64, u64), Errno> {
 }
 
 /// mprotect(addr, len, prot): new permissions for pages the app owns;
-/// W+X is refused (EINVAL) as mmap refuses it; a range with a page the
-/// app does not own is ENOMEM, as in Linux.
+/// W+X is refused (EINVAL) as mmap refuses it; a range with a page in no
+/// area is ENOMEM, as in Linux.
 pub fn sys_mprotect(addr: u64, len: u64, prot: u64) -> Result<(), Errno> {
     // Linux's order: alignment, an empty range (done, whatever `prot`),
     // a wrapping range, then `prot`.
@@ -198,25 +267,35 @@ pub fn sys_mprotect(addr: u64, len: u64, prot: u64) -> Result<(), Errno> {
         return Err(Errno(EINVAL));
     }
     let kind = kind(prot)?;
-    // The region list lock keeps munmap from changing the range meanwhile.
-    let regions = REGIONS.lock();
-    if !all_mapped(&regions, addr, end) {
+    let mut vmas = VMAS.lock();
+    if !vmas.covers(addr, end) {
         return Err(Errno(ENOMEM));
     }
-    mm::protect_user_pages(addr, end - addr, kind).map_err(|_| Errno(ENOMEM))
+    vmas.protect(addr, end, |a| Area { kind, ..a })?;
+    mm::protect_user_pages(addr, end - addr, kind);
+    if eager() {
+        // The pages a PROT_NONE reservation left without frames get them
+        // now (as Linux's mode 2 charges them now); out of memory, the
+        // change stays and the rest comes on touch, as Linux may leave a
+        // partial change.
+        populate(addr, end, kind)?;
+    }
+    Ok(())
 }
 
-/// madvise(addr, len, advice): MADV_DONTNEED (and _LOCKED) makes the
-/// app's mmap'd pages read as zeroes (the loaded image is left as it is:
-/// Linux would reload its file pages); the other advice Linux accepts on
-/// private anonymous memory changes nothing here; unknown advice is
-/// EINVAL, a range with a page the app does not own ENOMEM.
+/// madvise(addr, len, advice): MADV_DONTNEED (and _LOCKED) drops the
+/// anonymous pages of the range, which then read as zeroes (their frames
+/// go back; with `overcommit=2` they are zeroed in place, so that they
+/// stay allocated); the loaded image is left as it is (Linux would reload
+/// its file pages; this kernel keeps no file). The other advice Linux accepts on private anonymous memory
+/// changes nothing here; unknown advice is EINVAL, a range with a page in
+/// no area ENOMEM.
 pub fn sys_madvise(addr: u64, len: u64, advice: u64) -> Result<(), Errno> {
     // Linux's order: alignment, the advice, then the range (a wrap is EINVAL).
     if !addr.is_multiple_of(PAGE_SIZE as u64) {
         return Err(Errno(EINVAL));
     }
-    let zero = match advice {
+    let drop = match advice {
         MADV_DONTNEED | MADV_DONTNEED_LOCKED => true,
         MADV_NORMAL | MADV_RANDOM | MADV_SEQUENTIAL | MADV_WILLNEED | MADV_FREE => false,
         a if (MADV_DONTFORK..MADV_DONTNEED_LOCKED).contains(&a) => false,
@@ -226,15 +305,20 @@ pub fn sys_madvise(addr: u64, len: u64, advice: u64) -> Result<(), Errno> {
     if addr == end {
         return Ok(());
     }
-    let regions = REGIONS.lock();
-    if !all_mapped(&regions, addr, end) {
+    let vmas = VMAS.lock();
+    if !vmas.covers(addr, end) {
         return Err(Errno(ENOMEM));
     }
-    if zero {
-        for &(s, e) in regions.iter() {
-            let (lo, hi) = (s.max(addr), e.min(end));
-            if lo < hi {
+    if drop {
+        for v in vmas.iter().filter(|v| v.prot.anon) {
+            let (lo, hi) = (v.start.max(addr), v.end.min(end));
+            if lo >= hi {
+                continue;
+            }
+            if eager() {
                 mm::zero_user_pages(lo, hi - lo);
+            } else {
+                mm::unmap_user_pages(lo, hi - lo);
             }
         }
     }

@@ -4,11 +4,14 @@
 
 #[cfg(target_os = "none")]
 pub mod brk;
+#[cfg(target_os = "none")]
+pub mod fault;
 pub mod frames;
 #[cfg(target_os = "none")]
 pub mod mmap;
 #[cfg(target_os = "none")]
 mod space;
+pub mod vma;
 
 #[cfg(target_os = "none")]
 pub use space::*;

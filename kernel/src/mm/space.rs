@@ -50,7 +50,7 @@ const FIXMAP: u64 = u64::MAX - 2 * PAGE_SIZE as u64 + 1;
 pub const USER_STACK_TOP: u64 = USER_END - PAGE_SIZE as u64;
 /// Main thread stack size, Linux's default `RLIMIT_STACK` (8 MiB: what a
 /// C program may assume; an unmapped guard page lies below it). Its
-/// frames are allocated at exec: there is no demand paging.
+/// pages get frames on first touch, as any anonymous memory.
 pub const USER_STACK_SIZE: u64 = 8 << 20;
 
 /// Kernel heap size (task structs, run queues, futex and timer lists).
@@ -443,66 +443,63 @@ pub fn verify_kernel_wx() {
     );
 }
 
-/// Maps fresh zeroed pages at `[va, va + size)`, page by page (mmap).
-/// On failure nothing stays mapped and every frame is back.
-pub fn map_user_pages(va: u64, size: u64, kind: MapKind) -> Result<(), MapError> {
+/// Gives every page of `[va, va + size)` without a frame a fresh zeroed
+/// one mapped as `kind` (eager allocation, MAP_POPULATE); pages that have
+/// one keep it. Out of frames: `OutOfTables`, with the pages before the
+/// failing one populated (they belong to the caller's area either way).
+pub fn populate_user_pages(va: u64, size: u64, kind: MapKind) -> Result<(), MapError> {
     let mut guard = KERNEL_MM.lock();
     let mm = guard.as_mut().expect("mm");
-    let mut done = 0;
-    while done < size {
-        let result = mm.map_fresh_user_page(va + done, kind);
-        if let Err(e) = result {
-            mm.unmap_user(va, done);
-            return Err(e);
+    let mut off = 0;
+    while off < size {
+        if mm.user.translate(va + off).is_none() {
+            mm.map_fresh_user_page(va + off, kind)?;
         }
-        done += PAGE_SIZE as u64;
+        off += PAGE_SIZE as u64;
     }
     Ok(())
 }
 
-/// mprotect's page work on `[va, va + size)`: a mapped page keeps its
-/// frame and takes `kind` (`None`: PROT_NONE, no EL0 access); an unmapped
-/// page gets a fresh zeroed frame unless `kind` is `None` (its range was
-/// reserved with PROT_NONE). Every CPU's TLB has dropped the old
-/// permissions when this returns. Out of frames: `OutOfTables`, with the
-/// pages before it already changed (as Linux may leave a partial change).
-pub fn protect_user_pages(va: u64, size: u64, kind: Option<MapKind>) -> Result<(), MapError> {
+/// The page fault's work: user page `va` gets a fresh zeroed frame mapped
+/// as `kind`, unless another thread's fault has just given it one
+/// (`Ok(false)`).
+pub fn fault_in_user_page(va: u64, kind: MapKind) -> Result<bool, MapError> {
     let mut guard = KERNEL_MM.lock();
     let mm = guard.as_mut().expect("mm");
-    let mut result = Ok(());
+    if mm.user.translate(va).is_some() {
+        return Ok(false);
+    }
+    mm.map_fresh_user_page(va, kind)?;
+    Ok(true)
+}
+
+/// mprotect's page work on `[va, va + size)`: every page with a frame
+/// keeps it and takes `kind` (`UserNone`: PROT_NONE, no EL0 access);
+/// pages without one get theirs on touch, with the area's new kind.
+/// Every CPU's TLB has dropped the old permissions when this returns.
+pub fn protect_user_pages(va: u64, size: u64, kind: MapKind) {
+    let mut guard = KERNEL_MM.lock();
+    let mm = guard.as_mut().expect("mm");
     let mut off = 0;
     while off < size {
         let page = va + off;
-        let mapped = mm.user.translate(page).map(|(pa, _)| pa);
-        let step = match (mapped, kind) {
-            (Some(pa), kind) => {
-                mm.user.unmap(page, PAGE_SIZE as u64);
-                let Mm { user, frames, .. } = &mut *mm;
-                user.map(
-                    &mut Tables(frames.as_mut()),
-                    page,
-                    pa,
-                    PAGE_SIZE as u64,
-                    kind.unwrap_or(MapKind::UserNone),
-                )
-            }
-            (None, Some(kind)) => mm.map_fresh_user_page(page, kind),
-            (None, None) => Ok(()),
-        };
-        if let Err(e) = step {
-            result = Err(e);
-            break;
+        if let Some((pa, _)) = mm.user.translate(page) {
+            mm.user.unmap(page, PAGE_SIZE as u64);
+            let Mm { user, frames, .. } = &mut *mm;
+            // Replacing a last-level entry needs no new table: the one
+            // that held the old entry is still there.
+            user.map(
+                &mut Tables(frames.as_mut()),
+                page,
+                pa & !(PAGE_SIZE as u64 - 1),
+                PAGE_SIZE as u64,
+                kind,
+            )
+            .expect("remapping a present page needs no table");
         }
         off += PAGE_SIZE as u64;
     }
     arch::mmu::flush_tlb_all();
-    result
-}
-
-/// Whether user page `va` is mapped (with any protection).
-pub fn user_page_mapped(va: u64) -> bool {
-    let guard = KERNEL_MM.lock();
-    guard.as_ref().expect("mm").user.translate(va).is_some()
 }
 
 /// madvise(MADV_DONTNEED)'s page work: every mapped page of `[va, va +

@@ -57,6 +57,9 @@ pub struct FaultReport {
     pub far: u64,
     /// ELR_EL1: the faulting instruction.
     pub elr: u64,
+    /// The fault was valid, but no frame was left for the page: the app
+    /// ends as Linux's OOM killer would end the only process.
+    pub out_of_memory: bool,
 }
 
 impl Kill {
@@ -91,6 +94,14 @@ impl Verdict {
 impl fmt::Display for Why {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            Why::Fault(r) if r.out_of_memory => write!(
+                f,
+                "esr={:#x} ec={:#04x} far={:#x} elr={:#x} what=\"out of memory: no frame for the page\"",
+                r.esr.0,
+                r.esr.ec(),
+                r.far,
+                r.elr,
+            ),
             Why::Fault(r) => write!(
                 f,
                 "esr={:#x} ec={:#04x} far={:#x} elr={:#x} what=\"{}\"",

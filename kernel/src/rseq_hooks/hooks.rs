@@ -16,11 +16,17 @@ pub fn note_user_irq_entry(task: &Task) {
     with(task, |r, _| rseq::note_user_irq_entry(r));
 }
 
-/// The TIF_RSEQ fast path (IRQs masked, from the exit loop).
+/// The TIF_RSEQ fast path (IRQs masked, from the exit loop). Page faults
+/// are disabled around it, as in Linux: a page of the rseq area or the
+/// critical section descriptor that has no frame yet fails the access,
+/// and the slow path, which may fault pages in, does the work instead.
 pub fn fastpath(task: &Task, tf: &mut TrapFrame) -> bool {
-    with_irqs_off(task, |r, stats| {
+    crate::mm::fault::pagefault_disable();
+    let done = with_irqs_off(task, |r, stats| {
         rseq::exit_fastpath(r, &mut ctx(&mut KernelUserMem, stats, task), &mut tf.pc)
-    })
+    });
+    crate::mm::fault::pagefault_enable();
+    done
 }
 
 /// The TIF_NOTIFY_RESUME slow path; an unrecoverable state kills the app.

@@ -20,6 +20,8 @@ pub struct SigInfo {
     pub far: u64,
     /// ELR_EL1.
     pub elr: u64,
+    /// A valid fault that found no frame (the signal is then SIGKILL).
+    pub out_of_memory: bool,
 }
 
 /// The kernel `struct sigaction` on arm64: handler (or SIG_DFL/SIG_IGN),
@@ -68,6 +70,7 @@ pub fn force_sig_fault(task: &'static Task, info: SigInfo) {
         esr: info.esr,
         far: info.far,
         elr: info.elr,
+        out_of_memory: info.out_of_memory,
     };
     let code = if info.esr.class().is_abort() && (info.esr.abort_fsc() & 0x3c) == 0x0c {
         2
