@@ -1625,6 +1625,7 @@ mod tests {
             "SIGILL" => 4,
             "SIGTRAP" => 5,
             "SIGBUS" => 7,
+            "SIGKILL" => 9,
             "SIGSEGV" => 11,
             other => panic!("add {other} to this test"),
         };
@@ -1692,7 +1693,7 @@ mod tests {
         }
         let v1 = RSEQ_CASES.iter().filter(|c| c.v1.is_some()).count();
         let v2 = RSEQ_CASES.iter().filter(|c| c.v2.is_some()).count();
-        assert_eq!((v1, v2), (15, 20));
+        assert_eq!((v1, v2), (16, 21));
         let params = PARAM_TESTS.len() * PARAM_INJECT.len();
         assert_eq!(matrix.len(), v1 + v2 + 2 * params);
         let status = |name: &str| matrix.iter().find(|s| s.name == name).unwrap().status;
