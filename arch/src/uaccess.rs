@@ -11,6 +11,10 @@ use core::ops::Range;
 unsafe extern "C" {
     fn __arch_copy_from_user(to: *mut u8, from: u64, n: usize) -> usize;
     fn __arch_copy_to_user(to: u64, from: *const u8, n: usize) -> usize;
+    fn __arch_copy_from_user_nofault(to: *mut u8, from: u64, n: usize) -> usize;
+    fn __arch_copy_to_user_nofault(to: u64, from: *const u8, n: usize) -> usize;
+    static __arch_uaccess_nofault_start: u8;
+    static __arch_uaccess_nofault_end: u8;
     fn __arch_probe_privileged_read(addr: u64) -> i64;
     static __start___ex_table: ExtableEntry;
     static __stop___ex_table: ExtableEntry;
@@ -56,44 +60,90 @@ pub fn access_ok(addr: u64, len: usize) -> bool {
 
 /// Copies `dst.len()` bytes from user address `src` into `dst`.
 pub fn copy_from_user(dst: &mut [u8], src: u64) -> Result<(), Fault> {
+    from_user(dst, src, __arch_copy_from_user)
+}
+
+/// Copies `src` to user address `dst`.
+pub fn copy_to_user(dst: u64, src: &[u8]) -> Result<(), Fault> {
+    to_user(dst, src, __arch_copy_to_user)
+}
+
+/// Reads a plain-old-data value from user memory (Linux's `get_user`).
+pub fn get_user<T: Copy + Default>(addr: u64) -> Result<T, Fault> {
+    read_value(addr, __arch_copy_from_user)
+}
+
+/// Writes a plain-old-data value to user memory (Linux's `put_user`).
+pub fn put_user<T: Copy>(addr: u64, val: T) -> Result<(), Fault> {
+    write_value(addr, val, __arch_copy_to_user)
+}
+
+/// [`get_user`] for a caller that must not have the fault handler page
+/// memory in (Linux's accesses under `pagefault_disable()`): a page
+/// without a frame fails like an unmapped one.
+pub fn get_user_nofault<T: Copy + Default>(addr: u64) -> Result<T, Fault> {
+    read_value(addr, __arch_copy_from_user_nofault)
+}
+
+/// [`put_user`] without paging memory in (see [`get_user_nofault`]).
+pub fn put_user_nofault<T: Copy>(addr: u64, val: T) -> Result<(), Fault> {
+    write_value(addr, val, __arch_copy_to_user_nofault)
+}
+
+/// Whether the faulting kernel instruction at `pc` is one of the
+/// `_nofault` accesses: the fault handler must not page memory in for it.
+pub fn in_nofault(pc: u64) -> bool {
+    // Symbols of the assembly: only their addresses are used.
+    let (start, end) = (
+        &raw const __arch_uaccess_nofault_start as u64,
+        &raw const __arch_uaccess_nofault_end as u64,
+    );
+    (start..end).contains(&pc)
+}
+
+type FromUser = unsafe extern "C" fn(*mut u8, u64, usize) -> usize;
+type ToUser = unsafe extern "C" fn(u64, *const u8, usize) -> usize;
+
+#[inline(always)]
+fn from_user(dst: &mut [u8], src: u64, copy: FromUser) -> Result<(), Fault> {
     if !access_ok(src, dst.len()) {
         return Err(Fault);
     }
     // SAFETY: `dst` is a valid kernel buffer of that length; faults on the
     // user side are fixed up by the exception table and reported as a short copy.
-    let left = unsafe { __arch_copy_from_user(dst.as_mut_ptr(), src, dst.len()) };
+    let left = unsafe { copy(dst.as_mut_ptr(), src, dst.len()) };
     if left == 0 { Ok(()) } else { Err(Fault) }
 }
 
-/// Copies `src` to user address `dst`.
-pub fn copy_to_user(dst: u64, src: &[u8]) -> Result<(), Fault> {
+#[inline(always)]
+fn to_user(dst: u64, src: &[u8], copy: ToUser) -> Result<(), Fault> {
     if !access_ok(dst, src.len()) {
         return Err(Fault);
     }
-    // SAFETY: as in `copy_from_user`.
-    let left = unsafe { __arch_copy_to_user(dst, src.as_ptr(), src.len()) };
+    // SAFETY: as in `from_user`.
+    let left = unsafe { copy(dst, src.as_ptr(), src.len()) };
     if left == 0 { Ok(()) } else { Err(Fault) }
 }
 
-/// Reads a plain-old-data value from user memory (Linux's `get_user`).
-pub fn get_user<T: Copy + Default>(addr: u64) -> Result<T, Fault> {
+#[inline(always)]
+fn read_value<T: Copy + Default>(addr: u64, copy: FromUser) -> Result<T, Fault> {
     let mut val = T::default();
     // SAFETY: `T: Copy` is plain data here (integers and #[repr(C)] structs of
     // integers); every bit pattern the app can write is a valid `T`.
     let bytes = unsafe {
         core::slice::from_raw_parts_mut((&raw mut val).cast::<u8>(), core::mem::size_of::<T>())
     };
-    copy_from_user(bytes, addr)?;
+    from_user(bytes, addr, copy)?;
     Ok(val)
 }
 
-/// Writes a plain-old-data value to user memory (Linux's `put_user`).
-pub fn put_user<T: Copy>(addr: u64, val: T) -> Result<(), Fault> {
+#[inline(always)]
+fn write_value<T: Copy>(addr: u64, val: T, copy: ToUser) -> Result<(), Fault> {
     // SAFETY: viewing a `Copy` value's bytes for the duration of the copy.
     let bytes = unsafe {
         core::slice::from_raw_parts((&raw const val).cast::<u8>(), core::mem::size_of::<T>())
     };
-    copy_to_user(addr, bytes)
+    to_user(addr, bytes, copy)
 }
 
 /// Does a privileged load from `addr` fault? True when PAN blocks it.

@@ -21,10 +21,9 @@
 // in x30, CFA = sp) is all a debugger needs to unwind out of one, from a
 // breakpoint or from the fault that its fixup handles.
 
-// usize __arch_copy_from_user(u8 *to, const u8 __user *from, usize n)
-// Returns the number of bytes NOT copied (0 on success).
-.global __arch_copy_from_user
-__arch_copy_from_user:
+// The bodies of the copies, each a leaf: (to, from, n) in x0..x2, the
+// number of bytes NOT copied (0 on success) back in x0.
+.macro copy_from_user_body
     .cfi_startproc
     cbz     x2, 2f
 1:  ldtrb   w3, [x1]
@@ -38,10 +37,9 @@ __arch_copy_from_user:
 9:  mov     x0, x2
     ret
     .cfi_endproc
+.endm
 
-// usize __arch_copy_to_user(u8 __user *to, const u8 *from, usize n)
-.global __arch_copy_to_user
-__arch_copy_to_user:
+.macro copy_to_user_body
     .cfi_startproc
     cbz     x2, 2f
 1:  ldrb    w3, [x1], #1
@@ -55,6 +53,37 @@ __arch_copy_to_user:
 9:  mov     x0, x2
     ret
     .cfi_endproc
+.endm
+
+// usize __arch_copy_from_user(u8 *to, const u8 __user *from, usize n)
+.global __arch_copy_from_user
+__arch_copy_from_user:
+    copy_from_user_body
+
+// usize __arch_copy_to_user(u8 __user *to, const u8 *from, usize n)
+.global __arch_copy_to_user
+__arch_copy_to_user:
+    copy_to_user_body
+
+// The same copies for callers that must not sleep or take locks on a fault
+// (Linux's pagefault_disable() sections): the fault handler recognises
+// their faulting instructions by this range and goes straight to the
+// fixup instead of paging memory in.
+.global __arch_uaccess_nofault_start
+__arch_uaccess_nofault_start:
+
+// usize __arch_copy_from_user_nofault(u8 *to, const u8 __user *from, usize n)
+.global __arch_copy_from_user_nofault
+__arch_copy_from_user_nofault:
+    copy_from_user_body
+
+// usize __arch_copy_to_user_nofault(u8 __user *to, const u8 *from, usize n)
+.global __arch_copy_to_user_nofault
+__arch_copy_to_user_nofault:
+    copy_to_user_body
+
+.global __arch_uaccess_nofault_end
+__arch_uaccess_nofault_end:
 
 // i64 __arch_probe_privileged_read(const u64 *addr)
 // A *privileged* load (subject to PAN): 0 if it read, -1 if it faulted.

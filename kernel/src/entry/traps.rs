@@ -98,7 +98,7 @@ pub fn el1_sync(tf: &mut TrapFrame) {
         let far = FAR_EL1.get();
         if let Some(access) = demand_fault(esr)
             && far < mm::TASK_SIZE
-            && !mm::fault::pagefault_disabled()
+            && !arch::uaccess::in_nofault(tf.pc)
         {
             match mm::fault::handle_mm_fault(far, access) {
                 Ok(()) => return,

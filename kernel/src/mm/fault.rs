@@ -7,15 +7,15 @@
 //! Faults come from EL0 and from the kernel's checked user accesses
 //! (`arch::uaccess`) in syscalls. A kernel path that must not fault pages
 //! in (the rseq fast path, which runs with interrupts masked at the end of
-//! the exit path) brackets its accesses with [`pagefault_disable`]: its
-//! faults then go straight to the fixup, as under Linux's
-//! `pagefault_disable()`, and it takes the slow path instead.
+//! the exit path) uses the `_nofault` accesses: their faults go straight to
+//! the fixup, as under Linux's `pagefault_disable()`, and it takes the slow
+//! path instead. Choosing the access costs nothing at run time, where a
+//! per-CPU "disabled" flag would cost stores on every switch.
 
 use crate::entry::fault::Access;
 use crate::mm::mmap::VMAS;
 use arch::PAGE_SIZE;
 use arch::mmu::MapKind;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Why a fault was not satisfied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,28 +25,6 @@ pub enum FaultError {
     Segv,
     /// No frame (or page table) left for the page.
     OutOfMemory,
-}
-
-/// Per CPU: faults must not be handled (`pagefault_disable()`).
-static DISABLED: [AtomicBool; arch::MAX_CPUS] = [const { AtomicBool::new(false) }; arch::MAX_CPUS];
-
-/// Linux's `pagefault_disable()`: until [`pagefault_enable`], a user
-/// access fault on this CPU fails at once. Only with IRQs masked (the
-/// task cannot move).
-#[inline(always)]
-pub fn pagefault_disable() {
-    DISABLED[arch::cpu::cpu_id()].store(true, Ordering::Relaxed);
-}
-
-/// Linux's `pagefault_enable()`.
-#[inline(always)]
-pub fn pagefault_enable() {
-    DISABLED[arch::cpu::cpu_id()].store(false, Ordering::Relaxed);
-}
-
-/// Linux's `faulthandler_disabled()` for this CPU.
-pub fn pagefault_disabled() -> bool {
-    DISABLED[arch::cpu::cpu_id()].load(Ordering::Relaxed)
 }
 
 /// Whether an area of kind `kind` allows `access` (Linux's

@@ -24,23 +24,40 @@ pub fn set_debug(on: bool) {
 /// User memory as the rseq crate sees it: LDTR/STTR with fault fixup.
 pub struct KernelUserMem;
 
-impl UserMem for KernelUserMem {
-    fn read_u32(&mut self, addr: u64) -> Result<u32, Fault> {
-        uaccess::get_user(addr).map_err(|_| Fault)
-    }
-    fn read_u64(&mut self, addr: u64) -> Result<u64, Fault> {
-        uaccess::get_user(addr).map_err(|_| Fault)
-    }
-    fn write_u32(&mut self, addr: u64, v: u32) -> Result<(), Fault> {
-        uaccess::put_user(addr, v).map_err(|_| Fault)
-    }
-    fn write_u64(&mut self, addr: u64, v: u64) -> Result<(), Fault> {
-        uaccess::put_user(addr, v).map_err(|_| Fault)
-    }
-    fn access_ok(&self, addr: u64, len: u64) -> bool {
-        uaccess::access_ok(addr, len as usize)
-    }
+/// The fast path's user memory (Linux's accesses under
+/// `pagefault_disable()`): a page without a frame fails the access instead
+/// of being paged in, and the slow path does the work.
+pub struct NoFaultUserMem;
+
+/// `UserMem` for `$mem` over one family of `arch::uaccess` accessors.
+macro_rules! user_mem {
+    ($mem:ty, $get:path, $put:path) => {
+        impl UserMem for $mem {
+            fn read_u32(&mut self, addr: u64) -> Result<u32, Fault> {
+                $get(addr).map_err(|_| Fault)
+            }
+            fn read_u64(&mut self, addr: u64) -> Result<u64, Fault> {
+                $get(addr).map_err(|_| Fault)
+            }
+            fn write_u32(&mut self, addr: u64, v: u32) -> Result<(), Fault> {
+                $put(addr, v).map_err(|_| Fault)
+            }
+            fn write_u64(&mut self, addr: u64, v: u64) -> Result<(), Fault> {
+                $put(addr, v).map_err(|_| Fault)
+            }
+            fn access_ok(&self, addr: u64, len: u64) -> bool {
+                uaccess::access_ok(addr, len as usize)
+            }
+        }
+    };
 }
+
+user_mem!(KernelUserMem, uaccess::get_user, uaccess::put_user);
+user_mem!(
+    NoFaultUserMem,
+    uaccess::get_user_nofault,
+    uaccess::put_user_nofault
+);
 
 /// As [`with`], for callers that already run with IRQs masked (the end of
 /// the exit path): no DAIF save/restore on the hot path.
@@ -61,11 +78,7 @@ pub fn with<R>(task: &Task, f: impl FnOnce(&mut TaskRseq, &mut RseqStats) -> R) 
 }
 
 /// A context for the paths: this CPU's IDs as `task` will see them.
-pub fn ctx<'a>(
-    mem: &'a mut KernelUserMem,
-    stats: &'a mut RseqStats,
-    task: &Task,
-) -> Ctx<'a, KernelUserMem> {
+pub fn ctx<'a, M: UserMem>(mem: &'a mut M, stats: &'a mut RseqStats, task: &Task) -> Ctx<'a, M> {
     let mm_cid = task.mm_cid.load(Ordering::Relaxed);
     Ctx {
         mem,

@@ -3,7 +3,7 @@
 //! `rseq_signal_deliver`, the membarrier-RSEQ IPI). The scheduler's own
 //! hook (`rseq_sched_switch_event`) is in `sched`.
 
-use super::access::{KernelUserMem, MODE, ctx, die, with, with_irqs_off};
+use super::access::{KernelUserMem, MODE, NoFaultUserMem, ctx, die, with, with_irqs_off};
 use crate::process::verdict::Kill;
 use crate::sched::task::Task;
 use arch::TrapFrame;
@@ -16,17 +16,14 @@ pub fn note_user_irq_entry(task: &Task) {
     with(task, |r, _| rseq::note_user_irq_entry(r));
 }
 
-/// The TIF_RSEQ fast path (IRQs masked, from the exit loop). Page faults
-/// are disabled around it, as in Linux: a page of the rseq area or the
-/// critical section descriptor that has no frame yet fails the access,
+/// The TIF_RSEQ fast path (IRQs masked, from the exit loop). Its user
+/// accesses do not page memory in, as in Linux: a page of the rseq area or
+/// the critical section descriptor that has no frame yet fails the access,
 /// and the slow path, which may fault pages in, does the work instead.
 pub fn fastpath(task: &Task, tf: &mut TrapFrame) -> bool {
-    crate::mm::fault::pagefault_disable();
-    let done = with_irqs_off(task, |r, stats| {
-        rseq::exit_fastpath(r, &mut ctx(&mut KernelUserMem, stats, task), &mut tf.pc)
-    });
-    crate::mm::fault::pagefault_enable();
-    done
+    with_irqs_off(task, |r, stats| {
+        rseq::exit_fastpath(r, &mut ctx(&mut NoFaultUserMem, stats, task), &mut tf.pc)
+    })
 }
 
 /// The TIF_NOTIFY_RESUME slow path; an unrecoverable state kills the app.
