@@ -10,6 +10,7 @@ pub mod error;
 mod fs;
 mod info;
 mod io;
+mod ni;
 mod poll;
 mod random;
 pub mod stats;

@@ -3,13 +3,13 @@
 //! their C types. Adding a syscall is a line here and a function.
 
 use super::define::syscall_table;
+use super::ni::sys_ni_syscall;
 use super::user::UserPtr;
 use super::{fs, info, io, poll, random, time};
 use crate::mm::{brk, mmap};
 use crate::process::{clone, exit, futex, signal};
 use crate::rseq_hooks::syscalls as rseq;
 use crate::sched::{affinity, membarrier};
-use abi::errno::ENOSYS;
 use abi::kstats::KStats;
 use abi::poll::Pollfd;
 use abi::resource::Rlimit64;
@@ -127,11 +127,4 @@ syscall_table! {
     RSEQ_SLICE_YIELD => rseq::sys_rseq_slice_yield();
     GETRANDOM => random::sys_getrandom(buf: UserPtr<u8>, count: usize, flags: u32);
     KSTATS => info::sys_kstats(buf: UserPtr<KStats>, len: u64);
-}
-
-/// Every number not in the table: ENOSYS, logged the first time
-/// (`trace::log_unknown`).
-fn sys_ni_syscall(tf: &mut arch::TrapFrame) -> i64 {
-    super::trace::log_unknown(tf.syscallno as u64);
-    -ENOSYS
 }

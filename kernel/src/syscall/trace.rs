@@ -1,5 +1,4 @@
-//! `strace=1`: every syscall printed as strace prints it, and the log of
-//! numbers the kernel does not implement (always on, once per number).
+//! `strace=1`: every syscall printed as strace prints it.
 //!
 //! A traced line is `[strace] tid=N name(arg, ...) = result`, or
 //! `= -1 ENAME (message)` for an error (names and messages from
@@ -15,7 +14,6 @@ use super::define::ArgKind;
 use super::table::SYSCALL_ARGS;
 use arch::TrapFrame;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicU64, Ordering};
 
 /// One trace line: formatted on the stack, printed in one piece so the
 /// lines of threads on different CPUs do not interleave.
@@ -115,28 +113,4 @@ pub fn invoke_traced(tf: &mut TrapFrame, nr: u64) {
     call(&mut line, nr, &args);
     result(&mut line, tf.regs[0] as i64);
     print(&line);
-}
-
-/// Numbers below this each have their own bit in [`LOGGED`]; all larger
-/// ones share the last bit (one line for all of them).
-const LOGGED_NUMBERS: usize = 2048;
-
-/// Which unknown numbers have been logged: a fixed bitmap, no allocation.
-static LOGGED: [AtomicU64; LOGGED_NUMBERS / 64] =
-    [const { AtomicU64::new(0) }; LOGGED_NUMBERS / 64];
-
-/// Logs an unimplemented syscall number the first time it is called (at
-/// info level, shown by default): `[syscall] tid=N unknown syscall NR
-/// (linux-name)`, or `(unknown)` for a number Linux does not have.
-pub fn log_unknown(nr: u64) {
-    let bit = (nr as usize).min(LOGGED_NUMBERS - 1);
-    let mask = 1 << (bit % 64);
-    if LOGGED[bit / 64].fetch_or(mask, Ordering::Relaxed) & mask != 0 {
-        return;
-    }
-    pr_info!(
-        "[syscall] tid={} unknown syscall {nr} ({})",
-        crate::sched::task::current().tid(),
-        abi::nr::name(nr).unwrap_or("unknown")
-    );
 }
