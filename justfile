@@ -16,17 +16,17 @@ default:
 _xtask-built:
     @[ -x "${CARGO_TARGET_DIR:-target}/debug/xtask" ] || echo "building xtask (the host tool), first run only"
 
-# Build target/images/<board>-<app>.img and .elf (debug=1: -debug.img/.elf, opt-level 1, no LTO) and apps/linux into target/linux/. Options: app=hello board=virt debug=0, or elf=PATH mode=v1|v2 (the loader kernel)
+# Build target/images/<board>-<app>.img and .elf (debug=1: -debug.img/.elf, opt-level 1, no LTO) and apps/linux into target/linux/. Options: app=hello board=virt debug=0, or elf=PATH mode=linux|v1|v2 (the loader kernel; default linux)
 [positional-arguments]
 build *options: _xtask-built
     cargo xtask build "$@"
 
-# Boot on QEMU virt in this terminal, quit with Ctrl-A X. Options: app=hello el2=0 gic=2 cpu=cortex-a72 append="" env="K=V", or elf=PATH mode=v1|v2 (a program as the initrd)
+# Boot on QEMU virt in this terminal, quit with Ctrl-A X. Options: app=hello el2=0 gic=2 cpu=cortex-a72 append="" env="K=V", or elf=PATH mode=linux|v1|v2 (a program as the initrd; default linux)
 [positional-arguments]
 qemu *options: _xtask-built
     cargo xtask qemu --board virt "$@"
 
-# Boot on QEMU raspi4b (the Pi 4 image; Debian's bcm2711-rpi-4-b.dtb is fetched on first use). Options: app=hello append="" env="K=V", or elf=PATH mode=v1|v2
+# Boot on QEMU raspi4b (the Pi 4 image; Debian's bcm2711-rpi-4-b.dtb is fetched on first use). Options: app=hello append="" env="K=V", or elf=PATH mode=linux|v1|v2
 [positional-arguments]
 qemu-rpi4 *options: _xtask-built
     cargo xtask qemu --board rpi4 "$@"
@@ -36,7 +36,7 @@ qemu-rpi4 *options: _xtask-built
 test *options: _xtask-built
     cargo xtask test "$@"
 
-# Build target/rpi4-sdcard.img, a Raspberry Pi 4 SD card image, and verify it. Options: app=hello cmdline="" out=target/rpi4-sdcard.img env="K=V", or elf=PATH mode=v1|v2
+# Build target/rpi4-sdcard.img, a Raspberry Pi 4 SD card image, and verify it. Options: app=hello cmdline="" out=target/rpi4-sdcard.img env="K=V", or elf=PATH mode=linux|v1|v2
 [positional-arguments]
 sdcard *options: _xtask-built
     cargo xtask sdcard "$@"
@@ -69,7 +69,7 @@ apps: _xtask-built
 lint: _xtask-built
     cargo xtask lint
 
-# Create apps/NAME from apps/template (per-CPU counters with rseq) and add it to the workspace. Options: mode=v2|v1|none
+# Create apps/NAME from apps/template (per-CPU counters with rseq) and add it to the workspace. Options: mode=v2|v1|linux|none
 [positional-arguments]
 new-app name *options: _xtask-built
     cargo xtask new-app "$@"

@@ -34,7 +34,8 @@ pub struct KStats {
     pub migrations: u64,
     /// Syscalls made.
     pub syscalls: u64,
-    /// The mode the kernel image was built for: 1 (v1) or 2 (v2).
+    /// The mode the kernel image was built for: 1 (v1), 2 (v2) or 3
+    /// (`linux`: each registration's length picks v1 or v2).
     pub rseq_mode: u64,
     /// rseq counters per CPU.
     pub rseq: [RseqStats; KSTATS_CPUS],

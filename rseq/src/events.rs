@@ -12,7 +12,7 @@ use crate::state::{Ids, TaskRseq};
 
 /// Context switch: called when `t` is switched IN on a CPU with the given
 /// IDs (the kernel knows the new cpu/cid then). Linux's
-/// `rseq_sched_switch_event()`, per mode:
+/// `rseq_sched_switch_event()`, per version ([`Mode::version_of`]):
 ///
 /// - v1: always `sched_switch` + `ids_changed` (`rseq_v1_force_ids_update`),
 ///   so the IDs are rewritten and the critical section checked after every
@@ -26,7 +26,7 @@ pub fn sched_switch_event(t: &mut TaskRseq, cpu_id: u32, mm_cid: u32, mode: Mode
         return false;
     }
     let ids = Ids { cpu_id, mm_cid };
-    by_mode!(mode,
+    by_version!(mode.version_of(t),
         v1 => {
             let _ = ids; // rewritten whatever they are
             crate::v1::rseq_v1_force_ids_update(t)
@@ -48,7 +48,7 @@ pub fn note_user_irq_entry(t: &mut TaskRseq) {
 /// switch event on the same CPU: the interrupt set `user_irq`, so the
 /// section is checked, and the IDs are written only if they changed.
 /// Returns whether to set TIF_RSEQ; false without registration.
-/// In both modes that is exactly what a context switch does.
+/// In both versions that is exactly what a context switch does.
 pub fn membarrier_ipi(t: &mut TaskRseq, cpu_id: u32, mm_cid: u32, mode: Mode) -> bool {
     sched_switch_event(t, cpu_id, mm_cid, mode)
 }

@@ -37,7 +37,10 @@ pub fn exit_fastpath<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>, pc: &mu
     }
     ctx.stats.fastpath += 1;
     let done = if t.event.ids_changed {
-        let check_cs = by_mode!(ctx.mode, v1 => true, v2 => t.event.user_irq || ctx.debug);
+        let check_cs = by_version!(ctx.mode.version_of(t),
+            v1 => true,
+            v2 => t.event.user_irq || ctx.debug,
+        );
         update_usr(t, ctx, pc, check_cs)
     } else {
         check_cs_only(t, ctx, pc)
@@ -68,7 +71,7 @@ fn check_cs_only<M: UserMem>(
     pc: &mut u64,
 ) -> Result<(), Error> {
     let csaddr = read_cs_addr(t, ctx.mem)?;
-    by_mode!(ctx.mode,
+    by_version!(ctx.mode.version_of(t),
         v1 => (),
         v2 => crate::v2::rseq_v2_clear_slice_ctrl(t.usrptr, ctx.mem)?,
     );
@@ -139,7 +142,7 @@ pub fn signal_deliver<M: UserMem>(
     if !t.registered() {
         return Ok(false);
     }
-    let wanted = by_mode!(ctx.mode, v1 => true, v2 => t.event.user_irq);
+    let wanted = by_version!(ctx.mode.version_of(t), v1 => true, v2 => t.event.user_irq);
     if !wanted {
         return Ok(false);
     }
@@ -149,7 +152,7 @@ pub fn signal_deliver<M: UserMem>(
         t.last_fatal = Some(f);
         f
     })?;
-    Ok(by_mode!(ctx.mode,
+    Ok(by_version!(ctx.mode.version_of(t),
         v1 => crate::v1::rseq_v1_force_ids_update(t),
         v2 => false,
     ))

@@ -39,7 +39,8 @@ pub(crate) fn update_usr<M: UserMem>(
     pc: &mut u64,
     check_cs: bool,
 ) -> Result<(), Error> {
-    by_mode!(ctx.mode,
+    let version = ctx.mode.version_of(t);
+    by_version!(version,
         v1 => {
             if ctx.debug {
                 crate::ro_ids::validate_ro_ids(t, ctx.mem)?;
@@ -48,7 +49,7 @@ pub(crate) fn update_usr<M: UserMem>(
         v2 => crate::v2::rseq_v2_validate_ro_ids(t, ctx.mem)?,
     );
     write_ids(t, ctx)?;
-    by_mode!(ctx.mode,
+    by_version!(version,
         v1 => (),
         v2 => crate::v2::rseq_v2_clear_slice_ctrl(t.usrptr, ctx.mem)?,
     );

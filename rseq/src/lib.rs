@@ -21,28 +21,37 @@
 //!
 //! # Modes
 //!
-//! A kernel image is built for one [`Mode`] (cargo feature `v1` or `v2`;
-//! [`MODE`]). The code that only one mode runs lives in `v1.rs` and
-//! `v2.rs`, in `#[inline(never)]` functions named `rseq_v1_*` / `rseq_v2_*`, and a
-//! single-mode build compiles only its own module, so a v2 image provably
-//! contains no v1 update code and the other way round (the kernel's test
-//! greps the ELF symbols). Every function still takes the mode explicitly,
-//! so host tests, which compile both, cover both.
+//! A kernel image is built for one [`Mode`] (cargo feature `v1`, `v2` or
+//! `linux`; [`MODE`]). Each registration runs one [`Version`] of the ABI,
+//! the value `has_rseq` holds: in a `v1` or `v2` image the image's, in a
+//! `linux` image the one the registration's length asks for, as Linux
+//! decides it (32 bytes, `ORIG_RSEQ_SIZE`: v1; longer: v2). Every path
+//! dispatches on [`Mode::version_of`] the task, Linux's `rseq_v2(t)`.
+//!
+//! The code that only one version runs lives in `v1.rs` and `v2.rs`, in
+//! `#[inline(never)]` functions named `rseq_v1_*` / `rseq_v2_*`. A
+//! single-mode build compiles only its own module and `version_of` is a
+//! constant there, so a v2 image provably contains no v1 update code and
+//! the other way round (the kernel's test greps the ELF symbols); a
+//! `linux` build compiles both and decides per task at run time. Host
+//! tests compile everything and pass the mode explicitly, so they cover
+//! all three.
 #![no_std]
 
-/// Dispatches on a [`Mode`], compiling only the arms of the modes this
-/// build contains (see [`Mode::built`]). In a single-mode build the other
-/// arm does not exist at all; `Mode::built` is then a constant, so the
+/// Dispatches on a [`Version`], compiling only the arms of the versions
+/// this build contains: in a single-mode build the other arm does not
+/// exist at all, and [`Mode::version_of`] is then a constant, so the
 /// fallback arm is dead code.
-macro_rules! by_mode {
-    ($mode:expr, v1 => $v1:expr, v2 => $v2:expr $(,)?) => {
-        match $crate::Mode::built($mode) {
-            #[cfg(any(test, feature = "v1", not(feature = "v2")))]
-            $crate::Mode::V1 => $v1,
-            #[cfg(any(test, feature = "v2", not(feature = "v1")))]
-            $crate::Mode::V2 => $v2,
+macro_rules! by_version {
+    ($version:expr, v1 => $v1:expr, v2 => $v2:expr $(,)?) => {
+        match $version {
+            #[cfg(any(test, feature = "v1", feature = "linux", not(feature = "v2")))]
+            $crate::Version::V1 => $v1,
+            #[cfg(any(test, feature = "v2", feature = "linux", not(feature = "v1")))]
+            $crate::Version::V2 => $v2,
             #[cfg(not(any(
                 test,
+                feature = "linux",
                 all(feature = "v1", feature = "v2"),
                 all(not(feature = "v1"), not(feature = "v2"))
             )))]
@@ -64,9 +73,9 @@ mod state;
 /// Linux's rseq user ABI (`struct rseq`, `struct rseq_cs`, flags, sizes),
 /// defined once in the `abi` crate.
 pub use abi::rseq as uapi;
-#[cfg(any(test, feature = "v1", not(feature = "v2")))]
+#[cfg(any(test, feature = "v1", feature = "linux", not(feature = "v2")))]
 mod v1;
-#[cfg(any(test, feature = "v2", not(feature = "v1")))]
+#[cfg(any(test, feature = "v2", feature = "linux", not(feature = "v1")))]
 mod v2;
 
 #[cfg(test)]
@@ -87,62 +96,144 @@ pub use state::{Ctx, Ids, RseqEvent, TaskRseq};
 /// The rseq behaviour a kernel image implements (DESIGN §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Legacy, TCMalloc-compatible: the ID fields are rewritten on every
-    /// context switch, before every signal and on every membarrier-RSEQ
-    /// IPI; the critical section is checked after every switch; 32-byte
-    /// registrations only.
+    /// Legacy, TCMalloc-compatible, for every registration: the ID fields
+    /// are rewritten on every context switch, before every signal and on
+    /// every membarrier-RSEQ IPI; the critical section is checked after
+    /// every switch; 32-byte registrations only.
     V1,
-    /// Optimized (Linux's "RSEQ ABI V2"): IDs written only when they
-    /// change, read-only fields enforced, the critical section checked only
-    /// when user mode was interrupted; registrations longer than 32 bytes
-    /// only; time slice extension available.
+    /// Optimized (Linux's "RSEQ ABI V2") for every registration: IDs
+    /// written only when they change, read-only fields enforced, the
+    /// critical section checked only when user mode was interrupted;
+    /// registrations longer than 32 bytes only; time slice extension
+    /// available.
     V2,
+    /// Linux's rule: each registration gets the version its length asks
+    /// for (32 bytes: [`Version::V1`]; longer: [`Version::V2`]), decided
+    /// at run time from `has_rseq`; the slice extension for v2
+    /// registrations only.
+    Linux,
 }
 
 impl Mode {
-    /// The value `TaskRseq::has_rseq` holds for a registration in this mode
-    /// (Linux's `rseq_event::has_rseq` carries the ABI version).
-    pub const fn version(self) -> u8 {
+    /// The mode's name as the banner, the logs and `rt::rseq_mode!` spell
+    /// it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mode::V1 => "v1",
+            Mode::V2 => "v2",
+            Mode::Linux => "linux",
+        }
+    }
+
+    /// The mode as `kstats` reports it (`rseq_mode`): 1, 2 or 3.
+    pub const fn number(self) -> u64 {
         match self {
             Mode::V1 => 1,
             Mode::V2 => 2,
+            Mode::Linux => 3,
         }
     }
 
-    /// The registration length our runtime uses in this mode: 32
-    /// (`ORIG_RSEQ_SIZE`) for v1, `sizeof(struct rseq)` = 64 for v2.
-    #[allow(clippy::len_without_is_empty)]
-    pub const fn len(self) -> u32 {
-        match self {
-            Mode::V1 => uapi::ORIG_RSEQ_SIZE,
-            Mode::V2 => uapi::RSEQ_V2_SIZE,
-        }
-    }
-
-    /// The mode this build runs when asked for `self`: `self` when both
-    /// modes are compiled in (host builds, tests), otherwise the one mode
+    /// The mode this build runs when asked for `self`: `self` when every
+    /// mode is compiled in (host builds, tests), otherwise the one mode
     /// the image was built for, whatever the caller passed, because the
-    /// other mode's code is not there. Always inlined, so in a single-mode
-    /// build every dispatch on it folds to a constant.
+    /// other modes' code is not there. Always inlined, so in an image
+    /// every dispatch on it folds to a constant.
     #[inline(always)]
     pub const fn built(self) -> Mode {
-        if cfg!(all(not(test), feature = "v1", not(feature = "v2"))) {
+        if cfg!(all(
+            not(test),
+            feature = "v1",
+            not(feature = "v2"),
+            not(feature = "linux")
+        )) {
             Mode::V1
-        } else if cfg!(all(not(test), feature = "v2", not(feature = "v1"))) {
+        } else if cfg!(all(
+            not(test),
+            feature = "v2",
+            not(feature = "v1"),
+            not(feature = "linux")
+        )) {
             Mode::V2
+        } else if cfg!(all(
+            not(test),
+            feature = "linux",
+            not(feature = "v1"),
+            not(feature = "v2")
+        )) {
+            Mode::Linux
         } else {
             self
         }
     }
+
+    /// The version a registered task runs in this mode (Linux's
+    /// `rseq_v2(t)`: v2 when `has_rseq > 1`). In a v1 or v2 image a
+    /// constant; in a `linux` image the task's own. Meaningless for an
+    /// unregistered task (every path checks the registration first).
+    #[inline(always)]
+    pub fn version_of(self, t: &TaskRseq) -> Version {
+        match self.built() {
+            Mode::V1 => Version::V1,
+            Mode::V2 => Version::V2,
+            Mode::Linux => {
+                if t.has_rseq > 1 {
+                    Version::V2
+                } else {
+                    Version::V1
+                }
+            }
+        }
+    }
 }
 
-/// The mode this image is built for: V1 with only the `v1` feature, V2
-/// otherwise (only `v2`, or neither or both as in a host `cargo test` of
-/// the workspace).
-#[cfg(all(feature = "v1", not(feature = "v2")))]
-pub const MODE: Mode = Mode::V1;
-/// The mode this image is built for: V1 with only the `v1` feature, V2
-/// otherwise (only `v2`, or neither or both as in a host `cargo test` of
-/// the workspace).
-#[cfg(not(all(feature = "v1", not(feature = "v2"))))]
-pub const MODE: Mode = Mode::V2;
+/// The rseq ABI version one registration runs: what `TaskRseq::has_rseq`
+/// holds (Linux's `rseq_event::has_rseq` carries it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// Legacy (TCMalloc-compatible) behaviour.
+    V1 = 1,
+    /// Optimized behaviour.
+    V2 = 2,
+}
+
+impl Version {
+    /// The version Linux gives a (valid) registration of `len` bytes:
+    /// exactly `ORIG_RSEQ_SIZE` (32) is v1, anything longer v2.
+    pub const fn for_len(len: u32) -> Version {
+        if len > uapi::ORIG_RSEQ_SIZE {
+            Version::V2
+        } else {
+            Version::V1
+        }
+    }
+
+    /// The registration length our runtime uses for this version: 32
+    /// (`ORIG_RSEQ_SIZE`) for v1, `sizeof(struct rseq)` = 64 for v2.
+    #[allow(clippy::len_without_is_empty)]
+    pub const fn len(self) -> u32 {
+        match self {
+            Version::V1 => uapi::ORIG_RSEQ_SIZE,
+            Version::V2 => uapi::RSEQ_V2_SIZE,
+        }
+    }
+}
+
+/// The mode this image is built for: V1 with only the `v1` feature, Linux
+/// with only `linux`, V2 otherwise (only `v2`, or none or several as in a
+/// host `cargo test` of the workspace).
+pub const MODE: Mode = if cfg!(all(
+    feature = "v1",
+    not(feature = "v2"),
+    not(feature = "linux")
+)) {
+    Mode::V1
+} else if cfg!(all(
+    feature = "linux",
+    not(feature = "v1"),
+    not(feature = "v2")
+)) {
+    Mode::Linux
+} else {
+    Mode::V2
+};

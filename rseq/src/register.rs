@@ -1,9 +1,9 @@
 //! rseq(2): registration and unregistration (Linux's
 //! `SYSCALL_DEFINE4(rseq)` with `rseq_register()`, `rseq_unregister()`,
 //! `rseq_reregister()` and `rseq_length_valid()` of kernel/rseq.c), plus
-//! the image's mode rule (DESIGN §2, §3).
+//! the image's mode rule and Linux's per-registration version (DESIGN §2,
+//! §3).
 
-use crate::Mode;
 use crate::events::{force_update, reset};
 use crate::mem::{Fault, UserMem, rseq_off};
 use crate::state::{Ctx, RseqEvent, TaskRseq};
@@ -11,6 +11,7 @@ use crate::uapi::{
     ORIG_RSEQ_SIZE, RSEQ_ALIGN, RSEQ_CPU_ID_UNINITIALIZED_U32, RSEQ_FEATURE_SIZE,
     RSEQ_FLAG_SLICE_EXT_DEFAULT_ON, RSEQ_FLAG_UNREGISTER,
 };
+use crate::{Mode, Version};
 
 // EPERM: the signature does not match the registration; EFAULT: the area
 // is not user memory, or writing it failed; EBUSY: the same registration
@@ -48,7 +49,9 @@ const fn err(errno: i64, why: &'static str) -> RegError {
 ///    extra flags, not registered, other pointer or length → EINVAL; other
 ///    signature → EPERM; a faulting ID reset → EFAULT).
 /// 2. Any flag other than `RSEQ_FLAG_SLICE_EXT_DEFAULT_ON` → EINVAL; that
-///    one too on a v1 image (no slice extension in v1).
+///    one too on a v1 image (no slice extension in v1). A `linux` image
+///    takes it with any length, as Linux does, and it only has an effect
+///    on a v2 registration.
 /// 3. Already registered: other pointer or length → EINVAL, same but other
 ///    signature → EPERM, identical → EBUSY.
 /// 4. Length and alignment (`rseq_length_valid()`): `len < 32`, `len == 32`
@@ -56,7 +59,9 @@ const fn err(errno: i64, why: &'static str) -> RegError {
 ///    than 33 (`RSEQ_FEATURE_SIZE`) → EINVAL. `rseq(NULL, 0, 0, 0)` is
 ///    EINVAL here.
 /// 5. The mode rule (ours): a 32-byte registration on a v2 image, or a
-///    longer one on a v1 image, → EINVAL with a reason.
+///    longer one on a v1 image, → EINVAL with a reason. A `linux` image
+///    takes both and gives each the version its length asks for
+///    ([`Version::for_len`]).
 /// 6. Not user memory (`access_ok`) → EFAULT.
 ///
 /// On success it writes the area as Linux does: `rseq_cs` = 0, `flags`
@@ -65,7 +70,7 @@ const fn err(errno: i64, why: &'static str) -> RegError {
 /// = `cpu_id` = `RSEQ_CPU_ID_UNINITIALIZED`, `node_id` = `mm_cid` = 0, and
 /// `slice_ctrl` = 0 only in v2 (v1 never writes offset 28..32). A faulting
 /// write → EFAULT, the task stays unregistered. Then it records the
-/// registration (`has_rseq` = the mode's version, `ids` = None) and forces
+/// registration (`has_rseq` = its version, `ids` = None) and forces
 /// an update so the IDs are written on the way out: `Ok(true)` means
 /// "raise TIF_RSEQ". Unregistration returns `Ok(false)`.
 pub fn sys_rseq<M: UserMem>(
@@ -96,24 +101,24 @@ pub fn sys_rseq<M: UserMem>(
     if !length_valid(rseq, len) {
         return Err(err(EINVAL, "bad length or alignment"));
     }
-    check_mode(mode, len)?;
+    let version = check_mode(mode, len)?;
     if !ctx.mem.access_ok(rseq, u64::from(len)) {
         return Err(err(EFAULT, "area not in user space"));
     }
-    let (rseqfl, slice_enabled) = by_mode!(mode,
+    let (rseqfl, slice_enabled) = by_version!(version,
         v1 => {
             let _ = slice_available; // no slice extension in v1
             (0, false)
         },
         v2 => crate::v2::rseq_v2_registration_flags(flags, slice_available),
     );
-    write_registration(ctx.mem, mode, rseq, rseqfl)
+    write_registration(ctx.mem, version, rseq, rseqfl)
         .map_err(|Fault| err(EFAULT, "writing the rseq area faulted"))?;
     *t = TaskRseq {
         usrptr: rseq,
         len,
         sig,
-        has_rseq: mode.version(),
+        has_rseq: version as u8,
         event: RseqEvent::default(),
         ids: None,
         node_id: 0,
@@ -201,14 +206,16 @@ fn length_valid(rseq: u64, len: u32) -> bool {
     rseq.is_multiple_of(u64::from(RSEQ_ALIGN)) && len >= RSEQ_FEATURE_SIZE
 }
 
-/// The mode rule: Linux picks v1 for a 32-byte registration and v2 for a
-/// longer one; our image implements one mode, so a registration asking for
-/// the other is refused rather than silently given the wrong behaviour.
-fn check_mode(mode: Mode, len: u32) -> Result<(), RegError> {
+/// The version a (valid) registration of `len` bytes gets, and the mode
+/// rule: Linux picks v1 for a 32-byte registration and v2 for a longer
+/// one. A `linux` image does the same; a v1 or v2 image implements one
+/// version, so a registration asking for the other is refused rather than
+/// silently given the wrong behaviour.
+fn check_mode(mode: Mode, len: u32) -> Result<Version, RegError> {
     match mode {
         Mode::V1 if len > ORIG_RSEQ_SIZE => Err(mode_rule(
             EINVAL,
-            if len == Mode::V2.len() {
+            if len == Version::V2.len() {
                 "64-byte (v2) registration refused: this kernel image is built for rseq v1"
             } else {
                 "registration longer than 32 bytes (v2) refused: this kernel image is built for rseq v1"
@@ -218,7 +225,9 @@ fn check_mode(mode: Mode, len: u32) -> Result<(), RegError> {
             EINVAL,
             "32-byte (v1) registration refused: this kernel image is built for rseq v2",
         )),
-        _ => Ok(()),
+        Mode::V1 => Ok(Version::V1),
+        Mode::V2 => Ok(Version::V2),
+        Mode::Linux => Ok(Version::for_len(len)),
     }
 }
 
@@ -232,10 +241,11 @@ const fn mode_rule(errno: i64, why: &'static str) -> RegError {
 
 /// The user writes of Linux's `rseq_register()`, in its order. `rseq_cs`
 /// is cleared rather than checked, as Linux does: older libcs reuse areas
-/// for new threads without clearing it.
+/// for new threads without clearing it. Nothing past `mm_cid` is written
+/// for a v1 registration.
 fn write_registration<M: UserMem>(
     mem: &mut M,
-    mode: Mode,
+    version: Version,
     rseq: u64,
     rseqfl: u32,
 ) -> Result<(), Fault> {
@@ -245,7 +255,7 @@ fn write_registration<M: UserMem>(
     mem.write_u32(rseq + rseq_off::CPU_ID, RSEQ_CPU_ID_UNINITIALIZED_U32)?;
     mem.write_u32(rseq + rseq_off::NODE_ID, 0)?;
     mem.write_u32(rseq + rseq_off::MM_CID, 0)?;
-    by_mode!(mode,
+    by_version!(version,
         v1 => Ok(()),
         v2 => crate::v2::rseq_v2_clear_slice_ctrl(rseq, mem),
     )

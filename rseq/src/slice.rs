@@ -1,5 +1,7 @@
 //! Time slice extension (DESIGN §4, seed 002: the user ABI; seed 001: the
-//! grant decision, the enforcement timer, the reset on schedule). v2 only.
+//! grant decision, the enforcement timer, the reset on schedule). v2
+//! registrations only: a v2 image's, or a `linux` image's longer than 32
+//! bytes (a v1 registration's `slice_ctrl` may hold TCMalloc's data).
 //!
 //! A thread that enabled the extension sets `slice_ctrl.request` before a
 //! short critical section. When an interrupt hits it in EL0 and the only
@@ -15,11 +17,11 @@
 //! These functions are pure over [`UserMem`]; the kernel calls them from the
 //! exit loop, the syscall entry, the timer interrupt and the scheduler.
 
-use crate::Mode;
 use crate::fatal::Fatal;
 use crate::mem::{Fault, UserMem};
 use crate::state::{Ctx, TaskRseq};
 use crate::uapi::{RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE, RSEQ_CS_FLAG_SLICE_EXT_ENABLED, Rseq};
+use crate::{Mode, Version};
 use abi::errno::{EINVAL, ENOTSUPP, ENXIO};
 use abi::prctl::{
     PR_RSEQ_SLICE_EXT_ENABLE, PR_RSEQ_SLICE_EXTENSION_GET, PR_RSEQ_SLICE_EXTENSION_SET,
@@ -53,6 +55,14 @@ fn set_slice_ctrl<M: UserMem>(t: &TaskRseq, mem: &mut M, v: u32) -> Result<(), F
         .map_err(|Fault| Fatal::Fault)
 }
 
+/// The task has the extension enabled, which only a v2 registration can
+/// have (Linux's `rseq_v2()` gate on every slice operation); in a v1 image
+/// a constant false, so none of the slice code is there.
+#[inline(always)]
+fn slice_on<M: UserMem>(t: &TaskRseq, ctx: &Ctx<'_, M>) -> bool {
+    t.slice_enabled && ctx.mode.version_of(t) == Version::V2
+}
+
 /// Ends the current grant in the kernel and in user memory.
 fn end_grant<M: UserMem>(t: &mut TaskRseq, mem: &mut M) -> Result<(), Fatal> {
     t.slice_granted = false;
@@ -70,7 +80,7 @@ pub fn grant_slice_extension<M: UserMem>(
     from_irq: bool,
     other_work: bool,
 ) -> Result<Grant, Fatal> {
-    if !t.slice_enabled || ctx.mode != Mode::V2 {
+    if !slice_on(t, ctx) {
         return Ok(Grant::Schedule);
     }
     if t.slice_granted {
@@ -113,7 +123,7 @@ pub fn timer_expired(t: &TaskRseq, stats: &mut crate::RseqStats) -> bool {
 /// `rseq_slice_yield()` (syscall 471): 1 when it ended a grant (the kernel
 /// then schedules), 0 otherwise. `granted` set without a grant is fatal.
 pub fn slice_yield<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>) -> Result<i64, Fatal> {
-    if !t.slice_enabled {
+    if !slice_on(t, ctx) {
         return Ok(0);
     }
     if t.slice_granted {
@@ -135,7 +145,7 @@ pub fn slice_yield<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>) -> Result
 /// extension enabled: a syscall during a grant aborts it (the kernel then
 /// reschedules on the way out). Returns whether a grant was aborted.
 pub fn syscall_entry<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>) -> Result<bool, Fatal> {
-    if !t.slice_enabled {
+    if !slice_on(t, ctx) {
         return Ok(false);
     }
     if t.slice_granted {
@@ -171,8 +181,11 @@ pub enum PrctlError {
 /// `prctl(PR_RSEQ_SLICE_EXTENSION, arg2, arg3, arg4, arg5)` (Linux's
 /// `rseq_slice_extension_prctl()` with sys_prctl's arg4/arg5 check):
 /// GET → 1 when enabled, else 0; SET enables (`arg3 == 1`) or disables
-/// (`arg3 == 0`), keeping `flags` bit 5 in step. `available`: the image is
-/// v2 and `rseq_slice_ext=1`.
+/// (`arg3 == 0`), keeping `flags` bit 5 in step. `available`: the image
+/// offers the extension (v2 or `linux`) and `rseq_slice_ext=1`. SET's
+/// errors in Linux's order: bad arguments EINVAL, not available (or a v1
+/// image) ENOTSUPP, not registered ENXIO, then a v1 registration (a
+/// `linux` image's 32-byte one) ENOTSUPP.
 pub fn prctl<M: UserMem>(
     t: &mut TaskRseq,
     ctx: &mut Ctx<'_, M>,
@@ -199,11 +212,14 @@ pub fn prctl<M: UserMem>(
                 return Err(PrctlError::Errno(EINVAL));
             }
             let enable = arg3 & PR_RSEQ_SLICE_EXT_ENABLE != 0;
-            if !available || ctx.mode != Mode::V2 {
+            if !available || ctx.mode.built() == Mode::V1 {
                 return Err(PrctlError::Errno(ENOTSUPP));
             }
             if !t.registered() {
                 return Err(PrctlError::Errno(ENXIO));
+            }
+            if ctx.mode.version_of(t) != Version::V2 {
+                return Err(PrctlError::Errno(ENOTSUPP));
             }
             if enable == t.slice_enabled {
                 return Ok(0);

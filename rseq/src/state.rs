@@ -60,7 +60,8 @@ pub struct TaskRseq {
     pub len: u32,
     /// Registered signature.
     pub sig: u32,
-    /// 0 none, 1 v1, 2 v2.
+    /// 0 none, else the registration's [`Version`](crate::Version): 1 v1,
+    /// 2 v2.
     pub has_rseq: u8,
     /// Pending events.
     pub event: RseqEvent,
@@ -105,7 +106,8 @@ pub struct Ctx<'a, M: UserMem> {
     pub node_id: u32,
     /// `rseq_debug=1`: Linux's `rseq_debug_enabled` static key.
     pub debug: bool,
-    /// The image's mode.
+    /// The image's mode; with the task's `has_rseq` it decides the version
+    /// each path runs ([`Mode::version_of`]).
     pub mode: Mode,
 }
 

@@ -1,8 +1,10 @@
-//! Code only a v1 (legacy, TCMalloc-compatible) image contains.
+//! Code only v1 (legacy, TCMalloc-compatible) registrations run: v1 and
+//! `linux` images contain it.
 //!
-//! Compiled only with the `v1` feature (or in tests, or with neither or
-//! both features). The kernel's image test greps the ELF symbols for the
-//! names here to show that a v2 image has none of them.
+//! Compiled only with the `v1` or the `linux` feature (or in tests, or
+//! with neither `v1` nor `v2`). The kernel's image test greps the ELF
+//! symbols for the names here to show that a v2 image has none of them
+//! and a `linux` image has them all.
 
 use crate::state::TaskRseq;
 

@@ -1,8 +1,10 @@
-//! Code only a v2 (optimized) image contains.
+//! Code only v2 (optimized) registrations run: v2 and `linux` images
+//! contain it.
 //!
-//! Compiled only with the `v2` feature (or in tests, or with neither or
-//! both features). The kernel's image test greps the ELF symbols for the
-//! names here to show that a v1 image has none of them.
+//! Compiled only with the `v2` or the `linux` feature (or in tests, or
+//! with neither `v1` nor `v2`). The kernel's image test greps the ELF
+//! symbols for the names here to show that a v1 image has none of them
+//! and a `linux` image has them all.
 
 use crate::mem::{Error, Fault, UserMem};
 use crate::ro_ids::validate_ro_ids;

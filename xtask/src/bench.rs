@@ -1,5 +1,6 @@
-//! `cargo xtask bench`: the benchmark app in its three builds (no rseq, v1,
-//! v2) on one board, side by side.
+//! `cargo xtask bench`: the benchmark app in its four builds (no rseq, v1,
+//! v2, and `linux` registering 64 bytes, so v2 behind the `linux` kernel's
+//! run-time version checks) on one board, side by side.
 //!
 //! Default clock `icount`: QEMU runs with `-icount shift=0,sleep=off`, where
 //! virtual time advances by one nanosecond per executed instruction, so the
@@ -20,8 +21,8 @@ use crate::firmware;
 use crate::qemu;
 use crate::workspace::{self, Workspace};
 
-/// The three builds, in table order.
-pub const MODES: [&str; 3] = ["none", "v1", "v2"];
+/// The four builds, in table order.
+pub const MODES: [&str; 4] = ["none", "v1", "v2", "linux"];
 
 /// The counters a BENCH line carries beyond the timing, in print order:
 /// the kernel's rseq counters (their names from the rseq crate, the same
@@ -265,8 +266,8 @@ pub fn table(
     );
     let _ = writeln!(
         t,
-        "{:<18} {:>10} {:>10} {:>10} {:>7} {:>8}   rseq counters per op (v1 | v2)",
-        "benchmark", "none", "v1", "v2", "v2/v1", "v2/none"
+        "{:<18} {:>10} {:>10} {:>10} {:>10} {:>7} {:>8} {:>9}   rseq counters per op (v1 | v2 | linux)",
+        "benchmark", "none", "v1", "v2", "linux", "v2/v1", "v2/none", "linux/v2"
     );
     for name in names(results) {
         let val = |m: &str| get(results, m, &name).map(Sample::per_op);
@@ -292,15 +293,18 @@ pub fn table(
         };
         let _ = writeln!(
             t,
-            "{:<18} {:>10} {:>10} {:>10} {:>7} {:>8}   {} | {}",
+            "{:<18} {:>10} {:>10} {:>10} {:>10} {:>7} {:>8} {:>9}   {} | {} | {}",
             name,
             cell("none"),
             cell("v1"),
             cell("v2"),
+            cell("linux"),
             ratio(val("v2"), val("v1")),
             ratio(val("v2"), val("none")),
+            ratio(val("linux"), val("v2")),
             stats("v1"),
-            stats("v2")
+            stats("v2"),
+            stats("linux")
         );
     }
     t
@@ -363,7 +367,12 @@ pub fn svg(results: &BTreeMap<&str, Vec<Sample>>, clock: &str) -> String {
     let names = names(results);
     let (row, bar, left, width) = (54.0, 14.0, 150.0, 460.0);
     let height = 40.0 + row * names.len() as f64 + 30.0;
-    let colors = [("none", "#9e9e9e"), ("v1", "#e07b39"), ("v2", "#3b7dd8")];
+    let colors = [
+        ("none", "#9e9e9e"),
+        ("v1", "#e07b39"),
+        ("v2", "#3b7dd8"),
+        ("linux", "#3a9a5b"),
+    ];
     let unit = if clock == "icount" {
         "instructions per operation (QEMU icount)"
     } else {
@@ -448,16 +457,24 @@ mod tests {
         let mut v2 = parse(LOG).unwrap();
         v2[0].ticks = 1250;
         r.insert("v2", v2);
+        let mut linux = parse(LOG).unwrap();
+        linux[0].ticks = 1375;
+        r.insert("linux", linux);
         let t = table(&r, "icount", 2, true);
         assert!(t.contains("runs identical: yes"));
         let line = t.lines().find(|l| l.starts_with("getpid")).unwrap();
-        assert!(
-            line.contains("10.0") && line.contains("20.0") && line.contains("2.000"),
+        let cells: Vec<_> = line.split_whitespace().take(8).collect();
+        assert_eq!(
+            cells,
+            [
+                "getpid", "10.0", "10.0", "20.0", "22.0", "2.000", "2.000", "1.100"
+            ],
             "{line}"
         );
         let j = json(&r, "virt", "icount", 2, true);
         assert!(j.starts_with("{\"board\":\"virt\"") && j.contains("\"v2\":{\"per_op\":20.000"));
+        assert!(j.contains("\"linux\":{\"per_op\":22.000"));
         let s = svg(&r, "icount");
-        assert_eq!(s.matches("<rect").count(), 3 + 2 * 3);
+        assert_eq!(s.matches("<rect").count(), 4 + 2 * 4);
     }
 }

@@ -88,14 +88,19 @@ pub fn kernel_env<'a>(cmd: &'a mut Command, app_elf: &Path, app: &str) -> &'a mu
     cmd.env("RSEQ_APP_ELF", app_elf).env("RSEQ_APP_NAME", app)
 }
 
+/// The kernel modes `mode=` takes and the loader kernels are built for.
+pub const KERNEL_MODES: [&str; 3] = ["v1", "v2", "linux"];
+
 /// The rseq mode an app declared with `rt::rseq_mode!`: the contents of its
-/// `.rseq_mode` ELF section, `v1`, `v2` or `none`.
+/// `.rseq_mode` ELF section, `v1`, `v2`, `linux` or `none`.
 pub fn rseq_mode(elf: &[u8]) -> Result<&'static str, String> {
-    let section = elf_section(elf, ".rseq_mode")
-        .ok_or("the app declares no rseq mode: add rt::rseq_mode!(v1|v2|none) to its main.rs")?;
+    let section = elf_section(elf, ".rseq_mode").ok_or(
+        "the app declares no rseq mode: add rt::rseq_mode!(v1|v2|linux|none) to its main.rs",
+    )?;
     match section.split(|&b| b == 0).next().unwrap_or_default() {
         b"v1" => Ok("v1"),
         b"v2" => Ok("v2"),
+        b"linux" => Ok("linux"),
         b"none" => Ok("none"),
         other => Err(format!(
             "unknown rseq mode {:?} in .rseq_mode",
@@ -105,34 +110,42 @@ pub fn rseq_mode(elf: &[u8]) -> Result<&'static str, String> {
 }
 
 /// The rseq mode of a kernel that runs the program `elf` from the initrd:
-/// `mode` (`v1` or `v2`) is required, since a Linux program declares none.
-/// A program that does declare one (an app of ours, built with
-/// `rt::rseq_mode!`) must agree: a v1 app on a v2 kernel would register a
-/// 32-byte area the v2 kernel runs with v2 semantics, not what it was
-/// written for. `none` runs under either.
+/// `mode` (`v1`, `v2` or `linux`), by default `linux`, Linux's own rule
+/// (each registration's length picks its version), since a Linux program
+/// declares none. A program that does declare one (an app of ours, built
+/// with `rt::rseq_mode!`) gets it by default and must agree: a v1 app on a
+/// v2 kernel would have its 32-byte registration refused, and a `linux` app
+/// may register either length. A `linux` kernel also runs v1 and v2 apps,
+/// each registration with the version its length asks for, which is what
+/// they were written for; `none` runs under any.
 pub fn program_mode(elf: &[u8], mode: Option<&str>) -> Result<&'static str, String> {
-    let mode = match mode {
-        Some("v1") => "v1",
-        Some("v2") => "v2",
-        Some(other) => return Err(format!("mode={other}: expected v1 or v2")),
-        None => {
-            return Err(
-                "elf= needs mode=v1 or mode=v2: the rseq mode is the kernel's, and a Linux \
-                 program does not declare one"
-                    .to_string(),
-            );
-        }
+    let given = match mode {
+        Some(m) => Some(
+            KERNEL_MODES
+                .into_iter()
+                .find(|k| *k == m)
+                .ok_or_else(|| format!("mode={m}: expected v1, v2 or linux"))?,
+        ),
+        None => None,
     };
     if elf.get(..4) != Some(b"\x7fELF") {
         return Err("not an ELF file".to_string());
     }
-    match elf_section(elf, ".rseq_mode").map(|_| rseq_mode(elf)) {
-        Some(Ok(declared)) if declared != "none" && declared != mode => Err(format!(
+    let declared = match elf_section(elf, ".rseq_mode").map(|_| rseq_mode(elf)) {
+        Some(Ok(declared)) => declared,
+        Some(Err(e)) => return Err(e),
+        None => "none",
+    };
+    match (given, declared) {
+        (None, "none") => Ok("linux"),
+        (None, declared) => Ok(declared),
+        (Some(mode), "none") => Ok(mode),
+        (Some("linux"), "v1" | "v2") => Ok("linux"),
+        (Some(mode), declared) if mode != declared => Err(format!(
             "the program declares rseq mode {declared} (rt::rseq_mode!), but mode={mode}: \
              give mode={declared}"
         )),
-        Some(Err(e)) => Err(e),
-        _ => Ok(mode),
+        (Some(mode), _) => Ok(mode),
     }
 }
 
@@ -141,7 +154,8 @@ pub fn loader_paths(ws: &Workspace, board: &Board, mode: &str, profile: Profile)
     image_paths(ws, board, &format!("loader-{mode}"), profile)
 }
 
-/// Builds the loader kernel for `board` in rseq mode `mode` (`v1`/`v2`):
+/// Builds the loader kernel for `board` in rseq mode `mode` (`v1`, `v2`,
+/// `linux`):
 /// no embedded app, the program comes from the initrd. One image per board
 /// and mode, `target/images/<board>-loader-<mode>.img`, whatever program
 /// it then boots; cargo rebuilds it only when the kernel changed.
@@ -189,7 +203,11 @@ pub fn program_cmdline(elf: Option<&Path>, env: &str, append: &str) -> Result<St
 /// The kernel feature for an app's rseq mode: the image is built for that
 /// mode only; an app without rseq gets the v2 kernel (it never registers).
 pub fn rseq_feature(mode: &str) -> &'static str {
-    if mode == "v1" { "rseq-v1" } else { "rseq-v2" }
+    match mode {
+        "v1" => "rseq-v1",
+        "linux" => "rseq-linux",
+        _ => "rseq-v2",
+    }
 }
 
 /// The bytes of section `name` of a little-endian ELF64 file.
@@ -332,7 +350,7 @@ mod tests {
     use super::*;
 
     /// A minimal ELF64 with a null section, `.shstrtab` and `.rseq_mode`.
-    fn elf_with_mode(mode: &[u8; 4]) -> Vec<u8> {
+    fn elf_with_mode(mode: &[u8; 8]) -> Vec<u8> {
         let names = b"\0.shstrtab\0.rseq_mode\0";
         let mut elf = vec![0u8; 64];
         elf[..5].copy_from_slice(b"\x7fELF\x02");
@@ -353,7 +371,7 @@ mod tests {
         };
         elf.extend(section(0, 0, 0));
         elf.extend(section(1, names_off, names.len()));
-        elf.extend(section(11, mode_off, 4));
+        elf.extend(section(11, mode_off, 8));
         elf[0x28..0x30].copy_from_slice(&(shoff as u64).to_le_bytes());
         elf[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
         elf[0x3c..0x3e].copy_from_slice(&3u16.to_le_bytes());
@@ -363,44 +381,62 @@ mod tests {
 
     #[test]
     fn reads_the_declared_mode() {
-        assert_eq!(rseq_mode(&elf_with_mode(b"v1\0\0")), Ok("v1"));
-        assert_eq!(rseq_mode(&elf_with_mode(b"v2\0\0")), Ok("v2"));
-        assert_eq!(rseq_mode(&elf_with_mode(b"none")), Ok("none"));
-        assert!(rseq_mode(&elf_with_mode(b"v3\0\0")).is_err());
+        assert_eq!(rseq_mode(&elf_with_mode(V1)), Ok("v1"));
+        assert_eq!(rseq_mode(&elf_with_mode(V2)), Ok("v2"));
+        assert_eq!(rseq_mode(&elf_with_mode(LINUX)), Ok("linux"));
+        assert_eq!(rseq_mode(&elf_with_mode(NONE)), Ok("none"));
+        assert!(rseq_mode(&elf_with_mode(b"v3\0\0\0\0\0\0")).is_err());
+        assert!(rseq_mode(&elf_with_mode(b"linuxv2\0")).is_err());
         assert_eq!(rseq_feature("none"), "rseq-v2");
         assert_eq!(rseq_feature("v1"), "rseq-v1");
+        assert_eq!(rseq_feature("v2"), "rseq-v2");
+        assert_eq!(rseq_feature("linux"), "rseq-linux");
     }
+
+    const V1: &[u8; 8] = b"v1\0\0\0\0\0\0";
+    const V2: &[u8; 8] = b"v2\0\0\0\0\0\0";
+    const LINUX: &[u8; 8] = b"linux\0\0\0";
+    const NONE: &[u8; 8] = b"none\0\0\0\0";
 
     #[test]
     fn a_program_needs_a_mode_that_agrees_with_its_declaration() {
         let linux = {
-            let mut elf = elf_with_mode(b"v1\0\0");
+            let mut elf = elf_with_mode(V1);
             elf[0x3c] = 2; // no .rseq_mode: a Linux program
             elf
         };
         assert_eq!(program_mode(&linux, Some("v1")), Ok("v1"));
         assert_eq!(program_mode(&linux, Some("v2")), Ok("v2"));
-        assert!(
-            program_mode(&linux, None)
-                .unwrap_err()
-                .contains("mode=v1 or mode=v2")
-        );
+        assert_eq!(program_mode(&linux, Some("linux")), Ok("linux"));
+        // Without mode=: Linux's own rule.
+        assert_eq!(program_mode(&linux, None), Ok("linux"));
         assert!(
             program_mode(&linux, Some("none"))
                 .unwrap_err()
-                .contains("expected v1 or v2")
+                .contains("expected v1, v2 or linux")
         );
-        let v1 = elf_with_mode(b"v1\0\0");
+        let v1 = elf_with_mode(V1);
         assert_eq!(program_mode(&v1, Some("v1")), Ok("v1"));
+        assert_eq!(program_mode(&v1, None), Ok("v1"), "its declaration");
+        assert_eq!(program_mode(&v1, Some("linux")), Ok("linux"));
         let e = program_mode(&v1, Some("v2")).unwrap_err();
         assert!(
             e.contains("declares rseq mode v1") && e.contains("give mode=v1"),
             "{e}"
         );
-        let none = elf_with_mode(b"none");
+        let app = elf_with_mode(LINUX);
+        assert_eq!(program_mode(&app, None), Ok("linux"));
+        assert_eq!(program_mode(&app, Some("linux")), Ok("linux"));
+        for m in ["v1", "v2"] {
+            let e = program_mode(&app, Some(m)).unwrap_err();
+            assert!(e.contains("give mode=linux"), "{e}");
+        }
+        assert_eq!(program_mode(&elf_with_mode(V2), Some("linux")), Ok("linux"));
+        let none = elf_with_mode(NONE);
         assert_eq!(program_mode(&none, Some("v1")), Ok("v1"));
         assert_eq!(program_mode(&none, Some("v2")), Ok("v2"));
-        assert!(program_mode(&elf_with_mode(b"v3\0\0"), Some("v2")).is_err());
+        assert_eq!(program_mode(&none, None), Ok("linux"));
+        assert!(program_mode(&elf_with_mode(b"v3\0\0\0\0\0\0"), Some("v2")).is_err());
         assert_eq!(
             program_mode(b"#!/bin/sh\n", Some("v2")),
             Err("not an ELF file".to_string())
@@ -444,7 +480,7 @@ mod tests {
 
     #[test]
     fn missing_declaration_or_garbage_is_an_error() {
-        let mut elf = elf_with_mode(b"v1\0\0");
+        let mut elf = elf_with_mode(V1);
         elf[0x3c] = 2; // drop the .rseq_mode section
         assert!(rseq_mode(&elf).unwrap_err().contains("rt::rseq_mode!"));
         assert!(rseq_mode(b"not an elf").is_err());

@@ -47,8 +47,11 @@ pub fn run(ws: &Workspace) -> bool {
     match build::build_app(ws, "hello", build::Profile::Release) {
         Err(e) => failures.push(format!("kernel clippy: building hello: {e}")),
         Ok(hello) => {
-            // Every board, and both rseq modes (each compiles different code).
-            for (board, mode) in BOARDS.iter().flat_map(|b| ["v1", "v2"].map(|m| (b, m))) {
+            // Every board, and every rseq mode (each compiles different code).
+            for (board, mode) in BOARDS
+                .iter()
+                .flat_map(|b| build::KERNEL_MODES.map(|m| (b, m)))
+            {
                 let features = format!("{},{}", board.feature, build::rseq_feature(mode));
                 let mut cmd = ws.cargo();
                 cmd.args(["clippy", "--release", "-p", "kernel"]);

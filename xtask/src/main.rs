@@ -44,20 +44,22 @@ app=selftest` works), or positionally in the order shown; flags also take
 1/0 (el2=1).
 
 commands:
-  build  [app=hello] [board=virt] [debug] [elf=PATH mode=v1|v2]
+  build  [app=hello] [board=virt] [debug] [elf=PATH [mode=linux|v1|v2]]
          build the app and a kernel embedding it; prints target/images/<board>-<app>.img.
          debug: the debug-image profile (opt-level 1, no LTO), into
          <board>-<app>-debug.img/.elf, leaving the release image alone.
-         elf=: instead, the loader kernel for mode (<board>-loader-<mode>.img),
-         which runs the program it is given as its initrd. Also compiles
+         elf=: instead, the loader kernel for mode (<board>-loader-<mode>.img;
+         default linux, or the mode the program declares), which runs the
+         program it is given as its initrd. Also compiles
          the C programs of apps/linux into target/linux/ (NAME, NAME-pie)
   qemu   [app=hello] [el2] [gic=2|3] [cpu=cortex-a72] [append=ARGS] [board=virt] [gdb [port=1234]] [debug]
-         [elf=PATH mode=v1|v2] [env=\"K=V K2=V2\"]
+         [elf=PATH [mode=linux|v1|v2]] [env=\"K=V K2=V2\"]
          build, then boot under QEMU on this terminal (quit: Ctrl-A X) and exit
          with QEMU's status (the kernel's semihosting exit). gdb: wait for gdb
          on 127.0.0.1:port before the first instruction. QEMU dies with xtask.
          elf=: boot the program at PATH (a static aarch64 ELF) with the loader
-         kernel for mode, as QEMU's -initrd; argv[0] is its file name.
+         kernel for mode (linux: each registration's length picks v1 or v2,
+         as on Linux; the default), as QEMU's -initrd; argv[0] is its file name.
          env=: the program's environment (the kernel's env= options)
   objdump|nm|size [app=hello] [board=virt] [debug]
          build, then run llvm-objdump -d, llvm-nm -n or llvm-size on the
@@ -69,7 +71,8 @@ commands:
          (its time)`, then `N passed, N failed`. no-build reuses the images
          in target/images. Serial logs: target/test-logs/<board>/<scenario>.log
   bench  [board=virt] [clock=icount|wall] [runs=2]
-         the benchmark app built three ways (no rseq, v1, v2), side by side:
+         the benchmark app built four ways (no rseq, v1, v2, linux registering
+         64 bytes), side by side:
          a table, target/bench/bench.json and bench.svg. icount: QEMU
          -icount shift=0,sleep=off, figures are instructions per operation and
          identical run to run (runs=2 checks it); wall: emulated time
@@ -85,7 +88,7 @@ commands:
          churn, yields and migrations on 4 CPUs, every total exact; not part
          of `test`. Prints the app's progress every 5 s with running totals,
          then each run's figures and the full path of its serial log
-  sdcard [app=hello] [cmdline=ARGS] [out=target/rpi4-sdcard.img] [elf=PATH mode=v1|v2 [env=\"K=V\"]]
+  sdcard [app=hello] [cmdline=ARGS] [out=target/rpi4-sdcard.img] [elf=PATH [mode=linux|v1|v2] [env=\"K=V\"]]
          build the rpi4 kernel and a Raspberry Pi 4 SD card image: MBR, one
          FAT32 partition holding start4.elf, fixup4.dat, bcm2711-rpi-4-b.dtb
          (fetched from Debian when absent), config.txt, cmdline.txt (ARGS) and
@@ -96,7 +99,7 @@ commands:
          it back and compare. Needs write access to the device (root)
   apps   the apps an image can be built from, with their rseq mode and
          what each is for
-  new-app NAME [mode=v1|v2|none]
+  new-app NAME [mode=v1|v2|linux|none]
          create apps/NAME from apps/template (per-CPU counters with rseq, in
          the given mode; default v2) and add it to the workspace members;
          then `just qemu app=NAME` builds and boots it
@@ -382,8 +385,9 @@ fn program(opts: &Args) -> Result<Option<std::path::PathBuf>, String> {
         .transpose()
 }
 
-/// Builds what `opts` asks for: with `elf=PATH mode=v1|v2`, the loader
-/// kernel for that mode, returned with the program to pass as its initrd;
+/// Builds what `opts` asks for: with `elf=PATH [mode=linux|v1|v2]`, the
+/// loader kernel for that mode, returned with the program to pass as its
+/// initrd;
 /// otherwise the image embedding `app=` (hello by default).
 fn build_image(
     ws: &Workspace,

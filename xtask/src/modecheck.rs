@@ -1,8 +1,9 @@
-//! Proof from the built images that the kernel is compiled for one rseq
-//! mode only: the v1 image holds v1's update code and none of v2's, and the
-//! other way round. The `rseq` crate keeps each mode's code in
-//! `#[inline(never)]` functions with these names; `llvm-nm` lists the
-//! symbols of the kernel ELF (local ones too).
+//! Proof from the built images that a v1 or v2 kernel is compiled for that
+//! rseq mode only: the v1 image holds v1's update code and none of v2's,
+//! and the other way round; and that a `linux` kernel, which picks the
+//! version per registration at run time, holds both. The `rseq` crate
+//! keeps each version's code in `#[inline(never)]` functions with these
+//! names; `llvm-nm` lists the symbols of the kernel ELF (local ones too).
 
 use std::process::Command;
 
@@ -21,14 +22,19 @@ pub const V2_ONLY: &[&str] = &[
 ];
 
 /// The apps whose images are checked, with their declared mode.
-pub const APPS: &[(&str, &str)] = &[("rseq-v1", "v1"), ("rseq-v2", "v2")];
+pub const APPS: &[(&str, &str)] = &[
+    ("rseq-v1", "v1"),
+    ("rseq-v2", "v2"),
+    ("rseq-linux", "linux"),
+];
 
 /// Pure: the verdict on one image's symbol names.
 pub fn judge(mode: &str, symbols: &str) -> Result<(), String> {
-    let (must, must_not) = if mode == "v1" {
-        (V1_ONLY, V2_ONLY)
-    } else {
-        (V2_ONLY, V1_ONLY)
+    let both = [V1_ONLY, V2_ONLY].concat();
+    let (must, must_not): (&[&str], &[&str]) = match mode {
+        "v1" => (V1_ONLY, V2_ONLY),
+        "linux" => (&both, &[]),
+        _ => (V2_ONLY, V1_ONLY),
     };
     let missing: Vec<_> = must.iter().filter(|f| !symbols.contains(*f)).collect();
     let present: Vec<_> = must_not.iter().filter(|f| symbols.contains(*f)).collect();
@@ -60,7 +66,8 @@ pub fn check(ws: &Workspace, board: &Board) -> Result<String, String> {
         judge(mode, &String::from_utf8_lossy(&out.stdout))?;
     }
     Ok(format!(
-        "v1 image has {V1_ONLY:?} and no v2 code; v2 image has {V2_ONLY:?} and no v1 code"
+        "v1 image has {V1_ONLY:?} and no v2 code; v2 image has {V2_ONLY:?} and no v1 code; \
+         linux image has both"
     ))
 }
 
@@ -78,5 +85,9 @@ mod tests {
         assert!(judge("v1", &format!("{v1}{v2}")).is_err());
         assert!(judge("v2", &format!("{v2}{v1}")).is_err());
         assert!(judge("v2", "").is_err());
+        // linux: both sets, each one alone is not enough.
+        assert_eq!(judge("linux", &format!("{v1}{v2}")), Ok(()));
+        assert!(judge("linux", v1).is_err());
+        assert!(judge("linux", v2).is_err());
     }
 }

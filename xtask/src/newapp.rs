@@ -1,4 +1,4 @@
-//! `cargo xtask new-app NAME [mode=v1|v2|none]`: a new EL0 app crate made
+//! `cargo xtask new-app NAME [mode=v1|v2|linux|none]`: a new EL0 app crate made
 //! from `apps/template`, added to the workspace.
 //!
 //! The template is a real app, built, linted and tested like the others, so
@@ -18,7 +18,7 @@ use crate::workspace::Workspace;
 pub const TEMPLATE: &str = "template";
 
 /// The rseq modes `rt::rseq_mode!` accepts.
-pub const MODES: &[&str] = &["v1", "v2", "none"];
+pub const MODES: &[&str] = &["v1", "v2", "linux", "none"];
 
 /// Names cargo or rustc refuse or misread as a package or crate name, and
 /// folder names cargo uses inside `target/`, as groups of words.
@@ -102,7 +102,7 @@ pub fn validate_mode(mode: &str) -> Result<&str, String> {
     if MODES.contains(&mode) {
         Ok(mode)
     } else {
-        Err(format!("mode={mode}: expected v1, v2 or none"))
+        Err(format!("mode={mode}: expected v1, v2, linux or none"))
     }
 }
 
@@ -397,7 +397,7 @@ mod tests {
         }
         assert_eq!(
             validate_mode("v3").unwrap_err(),
-            "mode=v3: expected v1, v2 or none"
+            "mode=v3: expected v1, v2, linux or none"
         );
     }
 
@@ -515,7 +515,7 @@ mod tests {
             ("demo", "v2", "apps/demo already exists"),
             ("hello", "v2", "apps/hello already exists"),
             ("smccc", "v2", "`smccc` is already a package"),
-            ("other", "v9", "expected v1, v2 or none"),
+            ("other", "v9", "expected v1, v2, linux or none"),
         ] {
             let err = create(&scratch, name, mode).unwrap_err();
             assert!(err.contains(why), "{name}: {err}");

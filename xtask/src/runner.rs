@@ -313,8 +313,9 @@ pub fn run_with_results(
         }
     });
 
-    // The images of the two rseq test apps must each hold only their
-    // mode's kernel code (a test proves it from the built image).
+    // The images of the v1 and v2 rseq test apps must each hold only their
+    // mode's kernel code, the linux one both (a test proves it from the
+    // built image).
     if mode_wanted {
         let board = boards::find("virt").expect("virt board");
         let built = modecheck::APPS
@@ -371,15 +372,28 @@ fn images(
                 match s.program {
                     None => build::build(ws, board, s.app),
                     Some(program) => {
-                        // The app a scenario passes as its program.
-                        match program.initrd {
-                            Initrd::App(app) => {
-                                build::build_app(ws, app, build::Profile::Release)?;
+                        // The programs the scenarios booting this loader
+                        // pass (each kernel is built once, so this is the
+                        // one place to build them all).
+                        let mut initrds = Vec::new();
+                        for t in selected {
+                            if (t.board, t.image()) == (s.board, s.image())
+                                && let Some(p) = t.program
+                                && !initrds.contains(&p.initrd)
+                            {
+                                initrds.push(p.initrd);
                             }
-                            Initrd::Linux(name) => {
-                                crate::linux::build_one(ws, name)?;
+                        }
+                        for initrd in initrds {
+                            match initrd {
+                                Initrd::App(app) => {
+                                    build::build_app(ws, app, build::Profile::Release)?;
+                                }
+                                Initrd::Linux(name) => {
+                                    crate::linux::build_one(ws, name)?;
+                                }
+                                Initrd::Garbage | Initrd::Absent => {}
                             }
-                            Initrd::Garbage | Initrd::Absent => {}
                         }
                         build::build_loader(ws, board, program.mode, build::Profile::Release)
                     }

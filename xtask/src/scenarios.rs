@@ -82,7 +82,7 @@ pub struct Scenario {
 /// A program booted from the initrd (see [`Scenario::program`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Program {
-    /// The loader kernel's rseq mode, `v1` or `v2` (`mode=`).
+    /// The loader kernel's rseq mode, `v1`, `v2` or `linux` (`mode=`).
     pub mode: &'static str,
     /// What QEMU is given as `-initrd`.
     pub initrd: Initrd,
@@ -111,11 +111,12 @@ impl Scenario {
     }
 
     /// The name of the image it boots (`target/images/<board>-<image>.img`):
-    /// its app, or `loader-v1`/`loader-v2` for a program from the initrd.
+    /// its app, or `loader-<mode>` for a program from the initrd.
     pub fn image(&self) -> &'static str {
         match self.program {
             None => self.app,
             Some(Program { mode: "v1", .. }) => "loader-v1",
+            Some(Program { mode: "linux", .. }) => "loader-linux",
             Some(_) => "loader-v2",
         }
     }
@@ -649,6 +650,18 @@ pub static SCENARIOS: &[Scenario] = &[
         ],
         ..HELLO
     },
+    Scenario {
+        name: "bench-linux",
+        app: "bench-linux",
+        checks: &[
+            Banner("rseq", "linux"),
+            LineStartsWith("BENCH name=slice_lock"),
+            // 64 bytes registered: v2, so the slice extension is used.
+            LineContains(" kind=ext"),
+            LineStartsWith("BENCH-DONE mode=linux"),
+        ],
+        ..HELLO
+    },
     // --- the app `just new-app` copies (apps/template) -------------------------
     // 8 threads x 200000 rseq adds on per-CPU counters: the sum is exact.
     Scenario {
@@ -1083,6 +1096,202 @@ pub static SCENARIOS: &[Scenario] = &[
         ],
         ..HELLO
     },
+    // The same programs on the `linux` kernel, Linux's own rule: glibc
+    // 2.36's 32-byte registration is taken and runs v1, as on Linux.
+    Scenario {
+        name: "linux-hello-linux",
+        shared: true,
+        append: "-- a b",
+        status: 3,
+        program: Some(Program {
+            mode: "linux",
+            initrd: Initrd::Linux("hello"),
+            env: "X=1 HELLO_STATUS=3",
+        }),
+        checks: &[
+            Banner("rseq", "linux"),
+            // glibc's 32-byte registration is taken (and runs v1).
+            LinesStartingWith("[rseq] tid ", 0),
+            LineStartsWith("hello from a static Linux program: hello"),
+            LineStartsWith("argv[1] = a"),
+            LineStartsWith("env X=1"),
+            Exit("status", "3"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-hello-pie-linux",
+        shared: true,
+        program: Some(Program {
+            mode: "linux",
+            initrd: Initrd::Linux("hello-pie"),
+            env: "",
+        }),
+        checks: &[
+            Banner("rseq", "linux"),
+            // glibc's 32-byte registration is taken (and runs v1).
+            LinesStartingWith("[rseq] tid ", 0),
+            LineContains("from the initrd, static PIE at 0x4000000000"),
+            LineStartsWith("hello from a static Linux program: hello-pie"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-auxv-linux",
+        shared: true,
+        program: Some(Program {
+            mode: "linux",
+            initrd: Initrd::Linux("auxv"),
+            env: "",
+        }),
+        checks: &[
+            Banner("rseq", "linux"),
+            // glibc's 32-byte registration is taken (and runs v1).
+            LinesStartingWith("[rseq] tid ", 0),
+            LineStartsWith("auxv: AT_RSEQ_FEATURE_SIZE=33 AT_RSEQ_ALIGN=64 AT_PAGESZ=4096"),
+            LineStartsWith("auxv: glibc rseq area 32 bytes, platform aarch64"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-getcpu-linux",
+        shared: true,
+        program: Some(Program {
+            mode: "linux",
+            initrd: Initrd::Linux("getcpu"),
+            env: "",
+        }),
+        checks: &[
+            Banner("rseq", "linux"),
+            // glibc's 32-byte registration is taken (and runs v1).
+            LinesStartingWith("[rseq] tid ", 0),
+            LineStartsWith("getcpu: pinned to 0, sched_getcpu() = 0"),
+            LineStartsWith("getcpu: pinned to 3, sched_getcpu() = 3"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-signals-linux",
+        shared: true,
+        program: Some(Program {
+            mode: "linux",
+            initrd: Initrd::Linux("signals"),
+            env: "",
+        }),
+        checks: &[
+            Banner("rseq", "linux"),
+            // glibc's 32-byte registration is taken (and runs v1).
+            LinesStartingWith("[rseq] tid ", 0),
+            LineStartsWith("signals: usr1=1 usr2=1 (while blocked 0) segv handled=1"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-pthreads-linux",
+        shared: true,
+        program: Some(Program {
+            mode: "linux",
+            initrd: Initrd::Linux("pthreads"),
+            env: "",
+        }),
+        checks: &[
+            Banner("rseq", "linux"),
+            // glibc's 32-byte registration is taken (and runs v1).
+            LinesStartingWith("[rseq] tid ", 0),
+            LineStartsWith("pthreads: 800000 of 800000 increments"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-pthreads-pie-linux",
+        shared: true,
+        program: Some(Program {
+            mode: "linux",
+            initrd: Initrd::Linux("pthreads-pie"),
+            env: "",
+        }),
+        checks: &[
+            Banner("rseq", "linux"),
+            // glibc's 32-byte registration is taken (and runs v1).
+            LinesStartingWith("[rseq] tid ", 0),
+            LineStartsWith("pthreads: 800000 of 800000 increments"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-poll-linux",
+        shared: true,
+        program: Some(Program {
+            mode: "linux",
+            initrd: Initrd::Linux("poll"),
+            env: "",
+        }),
+        checks: &[
+            Banner("rseq", "linux"),
+            // glibc's 32-byte registration is taken (and runs v1).
+            LinesStartingWith("[rseq] tid ", 0),
+            LineStartsWith("poll: sleep = 0 after >= 30 ms"),
+            LineStartsWith("ppoll: -1 (EINTR), handler ran 1, SIGUSR1 blocked again 1"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-clock-linux",
+        shared: true,
+        program: Some(Program {
+            mode: "linux",
+            initrd: Initrd::Linux("clock"),
+            env: "",
+        }),
+        checks: &[
+            Banner("rseq", "linux"),
+            // glibc's 32-byte registration is taken (and runs v1).
+            LinesStartingWith("[rseq] tid ", 0),
+            LineStartsWith("clock: slept "),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "linux-sparse-linux",
+        board: "rpi4",
+        program: Some(Program {
+            mode: "linux",
+            initrd: Initrd::Linux("sparse"),
+            env: "",
+        }),
+        checks: &[
+            Banner("rseq", "linux"),
+            // glibc's 32-byte registration is taken (and runs v1).
+            LinesStartingWith("[rseq] tid ", 0),
+            LineStartsWith("sparse: touched 16385 pages of a 512 MiB allocation"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    Scenario {
+        name: "initrd-app-linux",
+        shared: true,
+        append: "-- x",
+        program: Some(Program {
+            mode: "linux",
+            initrd: Initrd::App("hello"),
+            env: "",
+        }),
+        checks: &[
+            Banner("rseq", "linux"),
+            LineContains("hello: argv=[\"hello\", \"x\"] envp=[\"RSEQ_OS=1\"]"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
     Scenario {
         name: "initrd-absent",
         shared: true,
@@ -1240,16 +1449,22 @@ struct RseqExpect {
     checks: &'static [Check],
 }
 
-/// One rseq scenario: its name (after `rseq-v1-` / `rseq-v2-`), its
-/// command line, and what it must show in each mode (`None`: not run in
-/// that mode).
+/// One rseq scenario: its name (after `rseq-v1-`, `rseq-v2-`,
+/// `rseq-linux-32-` / `rseq-linux-64-`), its command line, and what it
+/// must show in each mode (`None`: not run in that mode).
 struct RseqCase {
     name: &'static str,
     append: &'static str,
     v1: Option<RseqExpect>,
     v2: Option<RseqExpect>,
+    /// The `linux` image (app `rseq-linux`), with a 32-byte registration
+    /// (`RT_RSEQ_LEN=32`, runs v1) and a 64-byte one (runs v2).
+    linux: [Option<RseqExpect>; 2],
 }
 
+/// A case whose `linux` column is the version columns: a 32-byte
+/// registration must show what the v1 image shows, a 64-byte one what the
+/// v2 image shows.
 const fn case(
     name: &'static str,
     append: &'static str,
@@ -1261,6 +1476,25 @@ const fn case(
         append,
         v1,
         v2,
+        linux: [v1, v2],
+    }
+}
+
+/// A case whose `linux` column differs from the version columns (where the
+/// images' mode rules differ from Linux's).
+const fn case_linux(
+    name: &'static str,
+    append: &'static str,
+    v1: Option<RseqExpect>,
+    v2: Option<RseqExpect>,
+    linux: [Option<RseqExpect>; 2],
+) -> RseqCase {
+    RseqCase {
+        name,
+        append,
+        v1,
+        v2,
+        linux,
     }
 }
 
@@ -1290,21 +1524,15 @@ const PERCPU_OPS: &[Check] = &[
 /// row per case with what each mode must show. The modes differ where v1
 /// rewrites `cpu_id_start` (legacy-check, tcmalloc), in the registration
 /// length each refuses, and in time slice extension (v2 only; v1 images
-/// refuse it).
+/// refuse it). A `linux` image runs each case with the registration
+/// length whose version the case is written for, and must then show that
+/// version's column, except where it differs by the mode rule.
 const RSEQ_CASES: &[RseqCase] = &[
     case(
         "basic",
         "-- basic",
-        passes(&[
-            Banner("rseq", "v1"),
-            TestOk("basic"),
-            TestOk("basic-thread"),
-        ]),
-        passes(&[
-            Banner("rseq", "v2"),
-            TestOk("basic"),
-            TestOk("basic-thread"),
-        ]),
+        passes(&[TestOk("basic"), TestOk("basic-thread")]),
+        passes(&[TestOk("basic"), TestOk("basic-thread")]),
     ),
     case(
         "percpu-ops",
@@ -1312,8 +1540,9 @@ const RSEQ_CASES: &[RseqCase] = &[
         passes(PERCPU_OPS),
         passes(PERCPU_OPS),
     ),
-    // The mode-length refusal is logged with its reason.
-    case(
+    // The mode-length refusal is logged with its reason; a linux image
+    // refuses neither length.
+    case_linux(
         "syscall-errors",
         "-- syscall-errors",
         passes(&[
@@ -1328,6 +1557,18 @@ const RSEQ_CASES: &[RseqCase] = &[
                 "32-byte (v1) registration refused: this kernel image is built for rseq v2",
             ),
         ]),
+        [
+            passes(&[
+                TestOk("syscall-errors"),
+                TestOk("syscall-errors-other-len"),
+                LinesStartingWith("[rseq] tid ", 0),
+            ]),
+            passes(&[
+                TestOk("syscall-errors"),
+                TestOk("syscall-errors-other-len"),
+                LinesStartingWith("[rseq] tid ", 0),
+            ]),
+        ],
     ),
     case(
         "legacy-check",
@@ -1447,38 +1688,102 @@ const RSEQ_CASES: &[RseqCase] = &[
     ),
 ];
 
-/// The rseq scenarios for both modes (apps `rseq-v1` and `rseq-v2`: the
-/// same code, each image's kernel built for its mode), all shared by both
-/// boards: [`RSEQ_CASES`] in the modes they list, then the param_test
-/// matrix, which passes in both.
+/// The param_test injections run in the `linux` image, with both
+/// registration lengths (the v1 and v2 images run all of them): a signal
+/// delivery and a preemption inside the section, the two events whose
+/// handling differs by version.
+const PARAM_INJECT_LINUX: &[&str] = &["signal", "delay"];
+
+/// One column of the rseq matrix: an app, the prefix of its scenarios'
+/// names, the kernel options it needs, and the checks every scenario of it
+/// gets.
+struct RseqColumn {
+    app: &'static str,
+    prefix: &'static str,
+    /// Before the case's own command line (kernel options).
+    options: &'static str,
+    /// Checked in every scenario of the column.
+    checks: &'static [Check],
+}
+
+/// The columns of the rseq matrix: the v1 and v2 images, and the `linux`
+/// image with 32- and 64-byte registrations.
+const RSEQ_COLUMNS: [RseqColumn; 4] = [
+    RseqColumn {
+        app: "rseq-v1",
+        prefix: "rseq-v1",
+        options: "",
+        checks: &[Banner("rseq", "v1")],
+    },
+    RseqColumn {
+        app: "rseq-v2",
+        prefix: "rseq-v2",
+        options: "",
+        checks: &[Banner("rseq", "v2")],
+    },
+    RseqColumn {
+        app: "rseq-linux",
+        prefix: "rseq-linux-32",
+        options: "env=RT_RSEQ_LEN=32 ",
+        checks: &[
+            Banner("rseq", "linux"),
+            LineStartsWith("rseqtest: rseq mode linux (registration length 32)"),
+        ],
+    },
+    RseqColumn {
+        app: "rseq-linux",
+        prefix: "rseq-linux-64",
+        options: "env=RT_RSEQ_LEN=64 ",
+        checks: &[
+            Banner("rseq", "linux"),
+            LineStartsWith("rseqtest: rseq mode linux (registration length 64)"),
+        ],
+    },
+];
+
+/// The rseq scenarios in every mode (apps `rseq-v1`, `rseq-v2`,
+/// `rseq-linux`: the same code, each image's kernel built for its mode),
+/// all shared by both boards: [`RSEQ_CASES`] in the columns they list,
+/// then the param_test matrix, which passes in every column.
 fn rseq_matrix() -> &'static [Scenario] {
     let mut out = Vec::new();
-    for mode in ["v1", "v2"] {
+    for (col, column) in RSEQ_COLUMNS.iter().enumerate() {
         let base = Scenario {
-            app: leak(format!("rseq-{mode}")),
+            app: column.app,
             shared: true,
             ..HELLO
         };
-        let name = |case: &str| leak(format!("rseq-{mode}-{case}"));
+        let name = |case: &str| leak(format!("{}-{case}", column.prefix));
+        let append = |a: &str| leak(format!("{}{a}", column.options));
+        let checks = |c: &[Check]| leak_checks([column.checks, c].concat());
         for case in RSEQ_CASES {
-            let expect = if mode == "v1" { case.v1 } else { case.v2 };
-            if let Some(RseqExpect { status, checks }) = expect {
+            let expect = match col {
+                0 => case.v1,
+                1 => case.v2,
+                _ => case.linux[col - 2],
+            };
+            if let Some(RseqExpect { status, checks: c }) = expect {
                 out.push(Scenario {
                     name: name(case.name),
-                    append: case.append,
+                    append: append(case.append),
                     status,
-                    checks,
+                    checks: checks(c),
                     ..base
                 });
             }
         }
+        let inject = if col < 2 {
+            PARAM_INJECT
+        } else {
+            PARAM_INJECT_LINUX
+        };
         for t in PARAM_TESTS {
-            for i in PARAM_INJECT {
+            for i in inject {
                 let test = format!("param-{t}-{i}");
                 out.push(Scenario {
                     name: name(&test),
-                    append: leak(format!("-- param {t} {i}")),
-                    checks: leak_checks(vec![TestOk(leak(test))]),
+                    append: append(&format!("-- param {t} {i}")),
+                    checks: checks(&[TestOk(leak(test))]),
                     ..base
                 });
             }
@@ -1669,36 +1974,59 @@ mod tests {
         assert_eq!(ids.len(), all.len(), "ids unique across boards");
     }
 
-    /// Each row of the rseq table becomes one scenario per mode it lists,
-    /// with that mode's expectations, and nothing else but the param_test
-    /// matrix is added.
+    /// Each row of the rseq table becomes one scenario per column it
+    /// lists, with that column's expectations, and nothing else but the
+    /// param_test matrix is added.
     #[test]
     fn rseq_table_expands_per_mode() {
         let matrix = rseq_matrix();
         for c in RSEQ_CASES {
             assert!(c.v1.is_some() || c.v2.is_some(), "{}: no mode", c.name);
-            for (mode, expect) in [("v1", c.v1), ("v2", c.v2)] {
-                let name = format!("rseq-{mode}-{}", c.name);
+            let columns = [c.v1, c.v2, c.linux[0], c.linux[1]];
+            for (column, expect) in RSEQ_COLUMNS.iter().zip(columns) {
+                let name = format!("{}-{}", column.prefix, c.name);
                 let found = matrix.iter().find(|s| s.name == name);
                 match (expect, found) {
                     (Some(e), Some(s)) => {
-                        assert_eq!(s.app, format!("rseq-{mode}"), "{name}");
-                        assert_eq!((s.append, s.status), (c.append, e.status), "{name}");
-                        assert_eq!(s.checks, e.checks, "{name}");
+                        assert_eq!(s.app, column.app, "{name}");
+                        let append = format!("{}{}", column.options, c.append);
+                        assert_eq!((s.append, s.status), (&*append, e.status), "{name}");
+                        assert_eq!(s.checks, [column.checks, e.checks].concat(), "{name}");
                     }
                     (None, None) => {}
                     _ => panic!("{name}: table and matrix disagree"),
                 }
             }
         }
-        let v1 = RSEQ_CASES.iter().filter(|c| c.v1.is_some()).count();
-        let v2 = RSEQ_CASES.iter().filter(|c| c.v2.is_some()).count();
-        assert_eq!((v1, v2), (16, 21));
+        let count = |f: fn(&RseqCase) -> bool| RSEQ_CASES.iter().filter(|c| f(c)).count();
+        let (v1, v2) = (count(|c| c.v1.is_some()), count(|c| c.v2.is_some()));
+        let linux = count(|c| c.linux[0].is_some()) + count(|c| c.linux[1].is_some());
+        assert_eq!((v1, v2, linux), (16, 21, 37));
         let params = PARAM_TESTS.len() * PARAM_INJECT.len();
-        assert_eq!(matrix.len(), v1 + v2 + 2 * params);
+        let params_linux = PARAM_TESTS.len() * PARAM_INJECT_LINUX.len();
+        assert_eq!(
+            matrix.len(),
+            v1 + v2 + linux + 2 * params + 2 * params_linux
+        );
         let status = |name: &str| matrix.iter().find(|s| s.name == name).unwrap().status;
         assert_eq!(status("rseq-v1-tcmalloc"), 0);
         assert_eq!(status("rseq-v2-tcmalloc"), 128 + 11);
+        // A linux image's 32-byte registration is v1, a 64-byte one v2.
+        assert_eq!(status("rseq-linux-32-tcmalloc"), 0);
+        assert_eq!(status("rseq-linux-64-tcmalloc"), 128 + 11);
+        let s = matrix
+            .iter()
+            .find(|s| s.name == "rseq-linux-32-debug-syscall-in-cs")
+            .unwrap();
+        assert_eq!(
+            s.append,
+            "env=RT_RSEQ_LEN=32 rseq_debug=1 -- syscall-in-cs debug"
+        );
+        assert!(
+            !matrix
+                .iter()
+                .any(|s| s.name == "rseq-linux-32-slice-expire")
+        );
     }
 
     #[test]

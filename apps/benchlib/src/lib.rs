@@ -1,7 +1,8 @@
 //! The rseq-os benchmarks, one image per rseq mode: `bench-none`,
-//! `bench-v1`, `bench-v2 [-- NAME...]` (the same code; the image's kernel
-//! is built for the mode the app declares, `none` gets a v2 kernel and
-//! registers nothing).
+//! `bench-v1`, `bench-v2`, `bench-linux [-- NAME...]` (the same code; the
+//! image's kernel is built for the mode the app declares, `none` gets a v2
+//! kernel and registers nothing, `linux` registers 64 bytes and so runs v2
+//! through the `linux` kernel's run-time version checks).
 //!
 //! Every benchmark (or only those named in `argv[1..]`, in that order)
 //! runs once and prints exactly one line:
@@ -25,7 +26,7 @@
 //! - `cpu`: the CPU the measuring thread ran on; `kind=`/`cmd=` say which
 //!   variant ran where it depends on the mode.
 //!
-//! Then `BENCH-DONE mode=<none|v1|v2>`. The exit status is 0, or 1 if a
+//! Then `BENCH-DONE mode=<none|v1|v2|linux>`. The exit status is 0, or 1 if a
 //! benchmark's own check failed (a `bench: NAME: FAIL ...` line says why),
 //! or 2 for an unknown name.
 //!
@@ -43,7 +44,7 @@
 //! | `rseq_percpu_inc` | librseq's per-CPU counter increment (`addv` on `cpu_id`) on CPU 0; `none`: an atomic `fetch_add` on the CPU's slot (`kind=atomic`) | iters |
 //! | `atomic_inc` | `AtomicU64::fetch_add(1)` on one shared counter | iters |
 //! | `membarrier_rseq` | `membarrier(PRIVATE_EXPEDITED_RSEQ)` from CPU 0 while 3 threads spin in EL0 on CPUs 1–3; `none`: `PRIVATE_EXPEDITED` (`cmd=expedited`) | iters |
-//! | `slice_lock` | lock-holder preemption (rseqtest's `lhp`, deterministic): 4 threads, 2 pinned to each of CPUs 1 and 2, `iters` acquisitions each of one test-and-set spinlock with a fixed-length section; v2 requests a time slice extension around each hold (`kind=ext`), v1/none do not (`kind=noext`) | 4 × iters |
+//! | `slice_lock` | lock-holder preemption (rseqtest's `lhp`, deterministic): 4 threads, 2 pinned to each of CPUs 1 and 2, `iters` acquisitions each of one test-and-set spinlock with a fixed-length section; v2 registrations (v2, linux) request a time slice extension around each hold (`kind=ext`), v1/none do not (`kind=noext`) | 4 × iters |
 //!
 //! Spin-waits use the `yield` hint ([`spin_hint`]): a no-op on the
 //! Cortex-A72, but QEMU's single-threaded TCG (always used with `-icount`)
@@ -758,7 +759,7 @@ fn lock_worker(idx: usize) -> i32 {
 /// Main (CPU 0) only starts the workers and joins them (asleep meanwhile).
 fn slice_lock() -> Measure {
     let n = SLICE_LOCK_ITERS;
-    let ext = rt::rseq::mode() == rt::rseq::MODE_V2;
+    let ext = rt::rseq::version() == 2;
     reset_shared();
     LOCK.store(0, Ordering::SeqCst);
     PROTECTED.store(0, Ordering::SeqCst);

@@ -1,8 +1,9 @@
 //! `syscall-errors`: every bad rseq(2) call gets Linux's errno (after
 //! Linux's `syscall_errors_test.c`, extended), plus the image's mode rule:
 //! a v1 image accepts only 32-byte registrations, a v2 image only 64-byte
-//! ones. The calls run on a raw clone thread (`spawn_with`: the runtime
-//! does not register it), so the main thread's registration stays.
+//! ones, and a `linux` image both, as Linux does. The calls run on a raw
+//! clone thread (`spawn_with`: the runtime does not register it), so the
+//! main thread's registration stays.
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -12,7 +13,7 @@ use rt::sys::{clone_flags, errno};
 use rt::test::{check, status};
 use rt::{println, thread};
 
-use crate::is_v1;
+use crate::{is_linux, is_v1};
 
 use rt::test::USER_UNMAPPED;
 /// The kernel image on virt, in the kernel's linear map (EL1 only).
@@ -85,7 +86,14 @@ fn tester(_: usize) -> i32 {
     case("len-0", area, 0, 0, RSEQ_SIG, einval);
     case("len-33-not-64-aligned", area + 32, 33, 0, RSEQ_SIG, einval);
     case("len-64-not-64-aligned", area + 32, 64, 0, RSEQ_SIG, einval);
-    case("mode-mismatch-len", area, wrong_len, 0, RSEQ_SIG, einval);
+    if is_linux() {
+        // Linux's rule: the other length is taken too (and runs the other
+        // version); unregistering needs that length.
+        case("other-len", area, wrong_len, 0, RSEQ_SIG, 0);
+        case("other-len-unregister", area, wrong_len, unreg, RSEQ_SIG, 0);
+    } else {
+        case("mode-mismatch-len", area, wrong_len, 0, RSEQ_SIG, einval);
+    }
     case("null-len-0", 0, 0, 0, 0, einval);
     case("null", 0, len, 0, RSEQ_SIG, efault);
     case("unmapped", USER_UNMAPPED, len, 0, RSEQ_SIG, efault);

@@ -1,7 +1,9 @@
-//! The rseq scenarios, one per boot: `rseq-v1 -- <scenario> [args]` or
-//! `rseq-v2 -- <scenario> [args]` (the same code; the image's kernel is
-//! built for the mode the app declares, and scenarios whose outcome differs
-//! branch on [`rt::rseq::mode`]).
+//! The rseq scenarios, one per boot: `rseq-v1 -- <scenario> [args]`,
+//! `rseq-v2 -- <scenario> [args]` or `rseq-linux -- <scenario> [args]`
+//! (the same code; the image's kernel is built for the mode the app
+//! declares, and scenarios whose outcome differs branch on the version the
+//! registrations run, [`rt::rseq::version`]: in a `linux` image the one
+//! the registration length asks for, `RT_RSEQ_LEN=32` or `64`).
 //!
 //! Written against Linux's rseq ABI and semantics (after Linux's
 //! `tools/testing/selftests/rseq`) plus rseq-os's v1/v2 modes and `kstats`.
@@ -26,7 +28,7 @@ mod tcmalloc;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use rt::rseq::{MODE_V1, MODE_V2};
+use rt::rseq::MODE_LINUX;
 use rt::signal::{self, SigInfo};
 use rt::{Args, println, sched, sys};
 
@@ -84,14 +86,22 @@ pub fn main(args: Args) -> i32 {
     }
 }
 
-/// True in a v1 (legacy) image.
+/// True when the runtime's registrations run v1 (legacy): a v1 image, or a
+/// 32-byte registration in a `linux` image.
 pub fn is_v1() -> bool {
-    rt::rseq::mode() == MODE_V1
+    rt::rseq::version() == 1
 }
 
-/// True in a v2 (optimized) image.
+/// True when they run v2 (optimized): a v2 image, or a 64-byte
+/// registration in a `linux` image.
 pub fn is_v2() -> bool {
-    rt::rseq::mode() == MODE_V2
+    rt::rseq::version() == 2
+}
+
+/// True in a `linux` image: the kernel takes both lengths and gives each
+/// registration its own version.
+pub fn is_linux() -> bool {
+    rt::rseq::mode() == MODE_LINUX
 }
 
 /// The number of CPUs ([`sched::nr_cpus`]), capped to librseq's slots.

@@ -52,22 +52,26 @@ macro_rules! main {
 }
 
 /// Declares the app's rseq mode; every app must, once, in its crate root:
-/// `rt::rseq_mode!(v1)`, `rt::rseq_mode!(v2)` or `rt::rseq_mode!(none)`.
+/// `rt::rseq_mode!(v1)`, `rt::rseq_mode!(v2)`, `rt::rseq_mode!(linux)` or
+/// `rt::rseq_mode!(none)`.
 ///
-/// It emits the 4-byte `.rseq_mode` section (`"v1\0\0"`, `"v2\0\0"` or
-/// `"none"`) from which the image build picks the kernel's mode (`none`
-/// gets a v2 kernel), and `__rt_rseq_mode` (1, 2 or 0), which tells the
-/// runtime what to register for each thread (see [`rseq`]).
+/// It emits the 8-byte `.rseq_mode` section (the name, NUL-padded) from
+/// which the image build picks the kernel's mode (`none` gets a v2
+/// kernel), and `__rt_rseq_mode` (1, 2, 3 or 0), which tells the runtime
+/// what to register for each thread (see [`rseq`]).
 #[macro_export]
 macro_rules! rseq_mode {
     (v1) => {
-        $crate::__rseq_mode_statics!(*b"v1\0\0", 1);
+        $crate::__rseq_mode_statics!(*b"v1\0\0\0\0\0\0", 1);
     };
     (v2) => {
-        $crate::__rseq_mode_statics!(*b"v2\0\0", 2);
+        $crate::__rseq_mode_statics!(*b"v2\0\0\0\0\0\0", 2);
+    };
+    (linux) => {
+        $crate::__rseq_mode_statics!(*b"linux\0\0\0", 3);
     };
     (none) => {
-        $crate::__rseq_mode_statics!(*b"none", 0);
+        $crate::__rseq_mode_statics!(*b"none\0\0\0\0", 0);
     };
 }
 
@@ -78,7 +82,7 @@ macro_rules! __rseq_mode_statics {
         #[used]
         #[unsafe(no_mangle)]
         #[unsafe(link_section = ".rseq_mode")]
-        static __RT_RSEQ_MODE_TAG: [u8; 4] = $tag;
+        static __RT_RSEQ_MODE_TAG: [u8; 8] = $tag;
         #[used]
         #[unsafe(no_mangle)]
         #[allow(non_upper_case_globals)]

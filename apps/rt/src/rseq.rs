@@ -7,6 +7,10 @@
 //!
 //! - `v1`: a 32-byte registration (`ORIG_RSEQ_SIZE`, the TCMalloc way);
 //! - `v2`: a 64-byte registration (`sizeof(struct rseq)`, 64-byte aligned);
+//! - `linux`: the kernel gives each registration the version its length
+//!   asks for, as Linux does; the runtime registers 64 bytes (v2), or 32
+//!   (v1) when the environment has `RT_RSEQ_LEN=32` (read once at start,
+//!   as glibc reads its tunables; `RT_RSEQ_LEN=64` is the default);
 //! - `none`: no registration; `cpu_id` reads
 //!   `RSEQ_CPU_ID_REGISTRATION_FAILED`, so readers fall back to `getcpu`.
 //!
@@ -35,7 +39,7 @@
 //! that rewrites `cpu_id_start` (v1) clears bit 63 of that word and so
 //! invalidates the cache (DESIGN §3).
 
-use core::sync::atomic::{AtomicU8, Ordering, compiler_fence};
+use core::sync::atomic::{AtomicU8, AtomicU32, Ordering, compiler_fence};
 
 pub use rseq::uapi::{
     ORIG_RSEQ_SIZE, RSEQ_CPU_ID_REGISTRATION_FAILED_U32, RSEQ_CPU_ID_UNINITIALIZED_U32,
@@ -52,17 +56,27 @@ pub const MODE_NONE: u8 = 0;
 pub const MODE_V1: u8 = 1;
 /// [`mode`]: optimized (64-byte registration).
 pub const MODE_V2: u8 = 2;
+/// [`mode`]: the kernel decides per registration by its length (Linux's
+/// rule); the runtime registers [`mode_len`] bytes.
+pub const MODE_LINUX: u8 = 3;
+
+/// The environment variable that picks the registration length in
+/// [`MODE_LINUX`]: `32` (v1) or `64` (v2, the default).
+pub const LEN_ENV: &str = "RT_RSEQ_LEN";
+
+/// The length the runtime registers in [`MODE_LINUX`] ([`LEN_ENV`]).
+static LINUX_LEN: AtomicU32 = AtomicU32::new(RSEQ_V2_SIZE);
 
 #[cfg(target_os = "none")]
 unsafe extern "C" {
-    /// Defined by the app's `rt::rseq_mode!`: 0 none, 1 v1, 2 v2.
+    /// Defined by the app's `rt::rseq_mode!`: 0 none, 1 v1, 2 v2, 3 linux.
     static __rt_rseq_mode: u8;
     /// The app's `.rseq_mode` section contents (kept alive by this use).
-    static __RT_RSEQ_MODE_TAG: [u8; 4];
+    static __RT_RSEQ_MODE_TAG: [u8; 8];
 }
 
-/// The rseq mode the app declared: [`MODE_NONE`], [`MODE_V1`] or
-/// [`MODE_V2`].
+/// The rseq mode the app declared: [`MODE_NONE`], [`MODE_V1`],
+/// [`MODE_V2`] or [`MODE_LINUX`].
 #[inline]
 pub fn mode() -> u8 {
     #[cfg(target_os = "none")]
@@ -74,33 +88,70 @@ pub fn mode() -> u8 {
     MODE_NONE
 }
 
-/// The mode's name as in `rseq_mode!`: "v1", "v2" or "none".
+/// The mode's name as in `rseq_mode!`: "v1", "v2", "linux" or "none".
 pub fn mode_name() -> &'static str {
     match mode() {
         MODE_V1 => "v1",
         MODE_V2 => "v2",
+        MODE_LINUX => "linux",
         _ => "none",
     }
 }
 
-/// The registration length of the app's mode: 32 (v1), 64 (v2), 0 (none).
+/// The length the runtime registers every thread with: 32 (v1), 64 (v2),
+/// in `linux` mode 32 or 64 as [`LEN_ENV`] chose, 0 (none).
 pub fn mode_len() -> u32 {
     match mode() {
         MODE_V1 => ORIG_RSEQ_SIZE,
         MODE_V2 => RSEQ_V2_SIZE,
+        MODE_LINUX => LINUX_LEN.load(Ordering::Relaxed),
         _ => 0,
     }
 }
 
-/// The `.rseq_mode` section as linked (`b"v1\0\0"`, `b"v2\0\0"`, `b"none"`).
-pub fn mode_tag() -> [u8; 4] {
+/// The rseq ABI version the runtime's registrations run: 1 (legacy) or 2
+/// (optimized), in `linux` mode the one [`mode_len`] asks for (32 bytes:
+/// 1, longer: 2, Linux's rule); 0 without registration (`none`).
+pub fn version() -> u8 {
+    match mode_len() {
+        0 => 0,
+        len if len > ORIG_RSEQ_SIZE => 2,
+        _ => 1,
+    }
+}
+
+/// Reads [`LEN_ENV`] from the environment in `linux` mode, before the main
+/// thread registers. Any value but `32` or `64` is reported on stderr and
+/// the default (64) kept.
+pub(crate) fn init_process(args: &crate::Args) {
+    if mode() != MODE_LINUX {
+        return;
+    }
+    let Some(value) = args
+        .env()
+        .find_map(|e| e.strip_prefix(LEN_ENV)?.strip_prefix('='))
+    else {
+        return;
+    };
+    match value {
+        "32" => LINUX_LEN.store(ORIG_RSEQ_SIZE, Ordering::Relaxed),
+        "64" => LINUX_LEN.store(RSEQ_V2_SIZE, Ordering::Relaxed),
+        _ => crate::eprintln!(
+            "rt: {LEN_ENV}={value}: expected 32 or 64; registering {RSEQ_V2_SIZE} bytes"
+        ),
+    }
+}
+
+/// The `.rseq_mode` section as linked (the mode's name, NUL-padded to 8
+/// bytes).
+pub fn mode_tag() -> [u8; 8] {
     #[cfg(target_os = "none")]
     {
         // SAFETY: a 4-byte static the app's `rseq_mode!` defines.
         unsafe { core::ptr::read_volatile(&raw const __RT_RSEQ_MODE_TAG) }
     }
     #[cfg(not(target_os = "none"))]
-    *b"none"
+    *b"none\0\0\0\0"
 }
 
 #[inline]
@@ -235,7 +286,7 @@ pub(crate) fn init_thread() {
 }
 
 // ---------------------------------------------------------------------------
-// Time slice extension (v2 images; DESIGN §4)
+// Time slice extension (v2 registrations; DESIGN §4)
 // ---------------------------------------------------------------------------
 
 /// The calling thread's `slice_ctrl` word (offset 28 of its area):

@@ -27,6 +27,7 @@ extern "C" fn __rt_start(sp: *const u64) -> ! {
         // The main thread's block (TPIDR_EL0) and rseq registration, as
         // glibc registers before main.
         crate::thread::init_main();
+        crate::rseq::init_process(&args);
         crate::rseq::init_thread();
     }
     // SAFETY: `__rt_main` is defined by the app through `rt::main!`.

@@ -3,9 +3,10 @@
 //! scheduler, the exit loop, signal delivery, membarrier and the syscall
 //! table call. The rseq semantics themselves live in `rseq/`.
 //!
-//! The image is built for one mode (`rseq::MODE`, cargo feature `rseq-v1`
-//! or `rseq-v2` of this crate, chosen by the app's declaration at image
-//! build time).
+//! The image is built for one mode (`rseq::MODE`, cargo feature `rseq-v1`,
+//! `rseq-v2` or `rseq-linux` of this crate, chosen by the app's
+//! declaration at image build time); in a `linux` image each
+//! registration's length picks its version at run time.
 //!
 //! A task's rseq state is touched only by the CPU running it (or switching
 //! it in, under the `on_cpu` protocol), with IRQs masked, so that a

@@ -17,9 +17,13 @@ pub fn slice_init(enabled: bool, slice_us: u32) {
     super::timer::set_slice_us(slice_us);
 }
 
-/// The extension is offered: a v2 image with `rseq_slice_ext=1`.
+/// The extension is offered: a v2 or `linux` image with
+/// `rseq_slice_ext=1`. In a `linux` image only v2 registrations can enable
+/// it (the `rseq` crate checks each registration's version), so the
+/// grant, the enforcement timer and the syscall-entry check only ever act
+/// for them.
 pub fn slice_available() -> bool {
-    MODE == Mode::V2 && SLICE_EXT.load(Ordering::Relaxed)
+    MODE != Mode::V1 && SLICE_EXT.load(Ordering::Relaxed)
 }
 
 /// The exit loop's reschedule step, `from_irq` when returning from an
@@ -54,11 +58,12 @@ pub fn slice_timer_expired() {
     }
 }
 
-/// `task` enabled the time slice extension.
+/// `task` enabled the time slice extension. Never in a v1 image, where
+/// this is a constant and the syscall-entry check is not there at all.
 #[inline(always)]
 pub fn slice_enabled(task: &Task) -> bool {
     // SAFETY: current task; a plain read of a flag only this CPU writes.
-    unsafe { task.rseq_mut().slice_enabled }
+    MODE != Mode::V1 && unsafe { task.rseq_mut().slice_enabled }
 }
 
 /// Syscall entry (not rseq_slice_yield): a syscall during a grant aborts

@@ -2,14 +2,11 @@
 
 use super::access::MODE;
 use crate::sched::percpu;
-use rseq::{Mode, RseqStats};
+use rseq::RseqStats;
 
-/// The mode's name as the logs and tests spell it.
+/// The mode's name as the logs and tests spell it (`v1`, `v2`, `linux`).
 pub fn mode_name() -> &'static str {
-    match MODE {
-        Mode::V1 => "v1",
-        Mode::V2 => "v2",
-    }
+    MODE.name()
 }
 
 /// Statistics summed over CPUs.

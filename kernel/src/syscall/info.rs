@@ -134,7 +134,7 @@ pub fn sys_kstats(buf: UserPtr<KStats>, len: u64) -> Result<usize, Errno> {
     }
     k.migrations = crate::sched::MIGRATIONS.load(Ordering::Relaxed);
     k.syscalls = super::stats::syscalls();
-    k.rseq_mode = crate::rseq_hooks::access::MODE.version() as u64;
+    k.rseq_mode = crate::rseq_hooks::access::MODE.number();
     k.threads_max = task::threads_max();
     k.nr_threads = u64::from(task::LIVE_THREADS.load(Ordering::Relaxed));
     // Dying first: a stack is freed before its thread stops counting as

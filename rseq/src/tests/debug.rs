@@ -2,14 +2,14 @@
 //! check.
 
 use super::fake::*;
+use crate::Fatal;
 use crate::uapi::{RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT, RSEQ_SIG};
-use crate::{Fatal, Mode};
 
 /// After an interrupt at `pc`, with the descriptor `(start, len, abort)`
 /// (signature at `abort - 4` when it is in the fake memory), in debug
 /// mode: the fast path's verdict.
 fn debug_fast(
-    mode: Mode,
+    mode: Setup,
     start: u64,
     len: u64,
     abort: u64,
@@ -32,7 +32,7 @@ fn debug_fast(
 
 fn debug_fatal(start: u64, len: u64, abort: u64, pc: u64, tweak: impl Fn(&mut Bench)) -> Fatal {
     let mut seen = None;
-    for mode in [Mode::V1, Mode::V2] {
+    for mode in ALL {
         let (b, ok) = debug_fast(mode, start, len, abort, pc, &tweak);
         assert!(!ok && b.t.event.fatal, "{mode:?}");
         assert_eq!(b.pc, pc, "{mode:?}: no jump");
@@ -46,7 +46,7 @@ fn debug_fatal(start: u64, len: u64, abort: u64, pc: u64, tweak: impl Fn(&mut Be
 
 #[test]
 fn valid_section_aborts() {
-    for mode in [Mode::V1, Mode::V2] {
+    for mode in ALL {
         let (b, ok) = debug_fast(mode, START, LEN, ABORT, START + 4, |_| {});
         assert!(ok);
         assert_eq!(b.pc, ABORT);
@@ -68,14 +68,16 @@ fn end_overflows() {
     assert_eq!(f, Fatal::DebugCs("start_ip + post_commit_offset overflows"));
     // Without debug mode Linux does not look: the unsigned compare puts the
     // IP inside and the abort happens.
-    let mut b = Bench::registered(Mode::V2);
-    b.good_cs();
-    b.set_cs(START, u64::MAX - START + 0x10, ABORT);
-    b.pc = START + 8;
-    b.irq();
-    b.switch_in(1, 3);
-    assert!(b.fast());
-    assert_eq!(b.pc, ABORT);
+    for s in AS_V2 {
+        let mut b = Bench::registered(s);
+        b.good_cs();
+        b.set_cs(START, u64::MAX - START + 0x10, ABORT);
+        b.pc = START + 8;
+        b.irq();
+        b.switch_in(1, 3);
+        assert!(b.fast());
+        assert_eq!(b.pc, ABORT);
+    }
 }
 
 #[test]
@@ -92,13 +94,15 @@ fn abort_ip_inside_section() {
     let f = debug_fatal(START, LEN, START + 8, START + 0x10, |_| {});
     assert_eq!(f, Fatal::DebugCs("abort_ip inside the critical section"));
     // Without debug mode only the signature matters.
-    let mut b = Bench::registered(Mode::V1);
-    b.mem.poke32(START + 4, RSEQ_SIG);
-    b.set_cs(START, LEN, START + 8);
-    b.pc = START + 0x10;
-    b.switch_in(1, 3);
-    assert!(b.fast());
-    assert_eq!(b.pc, START + 8);
+    for s in AS_V1 {
+        let mut b = Bench::registered(s);
+        b.mem.poke32(START + 4, RSEQ_SIG);
+        b.set_cs(START, LEN, START + 8);
+        b.pc = START + 0x10;
+        b.switch_in(1, 3);
+        assert!(b.fast());
+        assert_eq!(b.pc, START + 8);
+    }
 }
 
 #[test]
@@ -132,7 +136,7 @@ fn abort_ip_and_signature() {
 
 #[test]
 fn checks_are_lazy_outside_the_section() {
-    for mode in [Mode::V1, Mode::V2] {
+    for mode in ALL {
         // Before the start: the rest of the descriptor is not looked at.
         let (b, ok) = debug_fast(mode, START, LEN, 2, START - 4, |b| b.mem.poke32(CS, 1));
         assert!(ok);
@@ -148,7 +152,7 @@ fn checks_are_lazy_outside_the_section() {
 fn not_interrupted_inside_section_is_a_syscall_in_cs() {
     // v1 checks after every switch; debug v2 after every ID update. The
     // task blocked in a syscall issued from inside the section.
-    for (mode, cpu) in [(Mode::V1, 1), (Mode::V2, 2)] {
+    for (mode, cpu) in [(V1, 1), (V2, 2), (LINUX_V1, 1), (LINUX_V2, 2)] {
         let mut b = Bench::registered(mode);
         b.debug = true;
         b.good_cs();
@@ -159,18 +163,20 @@ fn not_interrupted_inside_section_is_a_syscall_in_cs() {
         assert_eq!(b.stats.cs, 1);
     }
     // Debug v2 checks after an ID update even without an interrupt.
-    let mut b = Bench::registered(Mode::V2);
-    b.debug = true;
-    b.good_cs();
-    b.pc = START + LEN;
-    assert!(b.switch_in(2, 3));
-    assert!(b.fast());
-    assert_eq!((b.stats.cs, b.stats.clear, b.rseq_cs()), (1, 1, 0));
+    for s in AS_V2 {
+        let mut b = Bench::registered(s);
+        b.debug = true;
+        b.good_cs();
+        b.pc = START + LEN;
+        assert!(b.switch_in(2, 3));
+        assert!(b.fast());
+        assert_eq!((b.stats.cs, b.stats.clear, b.rseq_cs()), (1, 1, 0));
+    }
 }
 
 #[test]
 fn debug_syscall() {
-    for mode in [Mode::V1, Mode::V2] {
+    for mode in ALL {
         // Not in debug mode: nothing is looked at.
         let mut b = Bench::registered(mode);
         b.good_cs();

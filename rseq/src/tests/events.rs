@@ -2,47 +2,51 @@
 
 use super::fake::*;
 use crate::uapi::RSEQ_SIG;
-use crate::{Fatal, Mode, RseqEvent, RseqStats, TaskRseq};
+use crate::{Fatal, RseqEvent, RseqStats, TaskRseq};
 
 #[test]
 fn v1_signal_always_checks_and_forces_ids() {
-    let mut b = Bench::registered(Mode::V1);
-    b.good_cs();
-    b.pc = START;
-    // No interrupt: the signal came from a syscall (e.g. kill()).
-    assert_eq!(b.signal(), Ok(true));
-    assert_eq!(b.pc, ABORT);
-    assert_eq!((b.stats.signal, b.stats.cs, b.stats.fixup), (1, 1, 1));
-    assert!(b.t.event.sched_switch && b.t.event.ids_changed);
-    // Then the exit path rewrites the IDs.
-    b.mem.poke32(AREA + CPU_ID_START, 0x8000_0000);
-    assert!(b.fast());
-    assert_eq!(b.ids(), [1, 1, 0, 3]);
+    for s in AS_V1 {
+        let mut b = Bench::registered(s);
+        b.good_cs();
+        b.pc = START;
+        // No interrupt: the signal came from a syscall (e.g. kill()).
+        assert_eq!(b.signal(), Ok(true));
+        assert_eq!(b.pc, ABORT);
+        assert_eq!((b.stats.signal, b.stats.cs, b.stats.fixup), (1, 1, 1));
+        assert!(b.t.event.sched_switch && b.t.event.ids_changed);
+        // Then the exit path rewrites the IDs.
+        b.mem.poke32(AREA + CPU_ID_START, 0x8000_0000);
+        assert!(b.fast());
+        assert_eq!(b.ids(), [1, 1, 0, 3]);
 
-    // rseq_cs = 0: nothing to check, IDs still forced.
-    let mut b = Bench::registered(Mode::V1);
-    assert_eq!(b.signal(), Ok(true));
-    assert_eq!((b.stats.signal, b.stats.cs), (1, 0));
+        // rseq_cs = 0: nothing to check, IDs still forced.
+        let mut b = Bench::registered(s);
+        assert_eq!(b.signal(), Ok(true));
+        assert_eq!((b.stats.signal, b.stats.cs), (1, 0));
+    }
 }
 
 #[test]
 fn v2_signal_only_after_irq() {
-    let mut b = Bench::registered(Mode::V2);
-    b.good_cs();
-    b.pc = START;
-    assert_eq!(b.signal(), Ok(false));
-    assert_eq!((b.pc, b.stats.signal, b.mem.accesses()), (START, 0, 0));
+    for s in AS_V2 {
+        let mut b = Bench::registered(s);
+        b.good_cs();
+        b.pc = START;
+        assert_eq!(b.signal(), Ok(false));
+        assert_eq!((b.pc, b.stats.signal, b.mem.accesses()), (START, 0, 0));
 
-    b.irq();
-    assert_eq!(b.signal(), Ok(false), "v2 never forces IDs");
-    assert_eq!(b.pc, ABORT);
-    assert_eq!((b.stats.signal, b.stats.cs, b.stats.fixup), (1, 1, 1));
-    assert!(!b.t.event.ids_changed && !b.t.event.sched_switch);
+        b.irq();
+        assert_eq!(b.signal(), Ok(false), "v2 never forces IDs");
+        assert_eq!(b.pc, ABORT);
+        assert_eq!((b.stats.signal, b.stats.cs, b.stats.fixup), (1, 1, 1));
+        assert!(!b.t.event.ids_changed && !b.t.event.sched_switch);
+    }
 }
 
 #[test]
 fn signal_errors() {
-    for mode in [Mode::V1, Mode::V2] {
+    for mode in ALL {
         let mut b = Bench::registered(mode);
         b.good_cs();
         b.mem.poke32(ABORT - 4, 0);
@@ -71,48 +75,52 @@ fn signal_errors() {
 
 #[test]
 fn membarrier_v1_forces_ids() {
-    let mut b = Bench::registered(Mode::V1);
-    assert!(crate::membarrier_ipi(&mut b.t, 1, 3, Mode::V1));
-    assert!(b.t.event.ids_changed && b.t.event.sched_switch);
-    b.mem.poke32(AREA + CPU_ID_START, 0x8000_0000);
-    assert!(b.fast());
-    assert_eq!(b.stats.ids, 1);
-    assert_eq!(b.ids(), [1, 1, 0, 3]);
+    for s in AS_V1 {
+        let mut b = Bench::registered(s);
+        assert!(crate::membarrier_ipi(&mut b.t, 1, 3, b.mode));
+        assert!(b.t.event.ids_changed && b.t.event.sched_switch);
+        b.mem.poke32(AREA + CPU_ID_START, 0x8000_0000);
+        assert!(b.fast());
+        assert_eq!(b.stats.ids, 1);
+        assert_eq!(b.ids(), [1, 1, 0, 3]);
+    }
 }
 
 #[test]
 fn membarrier_v2_does_not_force_ids() {
-    let mut b = Bench::registered(Mode::V2);
-    // The IPI did not interrupt user mode and nothing changed: no work.
-    assert!(!crate::membarrier_ipi(&mut b.t, 1, 3, Mode::V2));
-    // It interrupted user mode: the section is checked, IDs are not written.
-    b.good_cs();
-    b.pc = START;
-    b.irq();
-    assert!(crate::membarrier_ipi(&mut b.t, 1, 3, Mode::V2));
-    assert!(!b.t.event.ids_changed);
-    assert!(b.fast());
-    assert_eq!((b.stats.ids, b.stats.fixup), (0, 1));
-    assert_eq!(b.pc, ABORT);
-    // IDs that did change are written.
-    assert!(crate::membarrier_ipi(&mut b.t, 1, 9, Mode::V2));
-    assert!(b.t.event.ids_changed);
+    for s in AS_V2 {
+        let mut b = Bench::registered(s);
+        // The IPI did not interrupt user mode and nothing changed: no work.
+        assert!(!crate::membarrier_ipi(&mut b.t, 1, 3, b.mode));
+        // It interrupted user mode: the section is checked, IDs are not written.
+        b.good_cs();
+        b.pc = START;
+        b.irq();
+        assert!(crate::membarrier_ipi(&mut b.t, 1, 3, b.mode));
+        assert!(!b.t.event.ids_changed);
+        assert!(b.fast());
+        assert_eq!((b.stats.ids, b.stats.fixup), (0, 1));
+        assert_eq!(b.pc, ABORT);
+        // IDs that did change are written.
+        assert!(crate::membarrier_ipi(&mut b.t, 1, 9, b.mode));
+        assert!(b.t.event.ids_changed);
+    }
 }
 
 #[test]
 fn events_need_a_registration() {
-    for mode in [Mode::V1, Mode::V2] {
+    for mode in ALL {
         let mut t = TaskRseq::default();
         crate::note_user_irq_entry(&mut t);
-        assert!(!crate::sched_switch_event(&mut t, 1, 1, mode));
-        assert!(!crate::membarrier_ipi(&mut t, 1, 1, mode));
+        assert!(!crate::sched_switch_event(&mut t, 1, 1, mode.mode));
+        assert!(!crate::membarrier_ipi(&mut t, 1, 1, mode.mode));
         assert!(!t.event.sched_switch);
     }
 }
 
 #[test]
 fn fork_and_execve() {
-    for mode in [Mode::V1, Mode::V2] {
+    for mode in ALL {
         let b = Bench::registered(mode);
         let mut child = TaskRseq::default();
         child.event.user_irq = true;
@@ -120,7 +128,7 @@ fn fork_and_execve() {
         assert!(!child.registered());
         assert_eq!(child.event, RseqEvent::default());
         assert_eq!(child.ids, None);
-        assert!(!crate::sched_switch_event(&mut child, 0, 0, mode));
+        assert!(!crate::sched_switch_event(&mut child, 0, 0, mode.mode));
 
         crate::fork(&mut child, &b.t, false);
         assert!(child.registered());
@@ -137,21 +145,23 @@ fn fork_and_execve() {
 
 #[test]
 fn exit_to_user_mode_clears_events() {
-    let mut b = Bench::registered(Mode::V2);
-    b.irq();
-    b.switch_in(4, 4);
-    crate::exit_to_user_mode(&mut b.t, &mut b.stats);
-    assert_eq!(b.t.event, RseqEvent::default());
-    assert_eq!(b.t.has_rseq, 2);
-    assert_eq!(
-        b.stats,
-        RseqStats {
-            exit: 1,
-            ..RseqStats::default()
-        }
-    );
-    // Counted without registration too (Linux counts every exit).
-    let mut t = TaskRseq::default();
-    crate::exit_to_user_mode(&mut t, &mut b.stats);
-    assert_eq!(b.stats.exit, 2);
+    for s in AS_V2 {
+        let mut b = Bench::registered(s);
+        b.irq();
+        b.switch_in(4, 4);
+        crate::exit_to_user_mode(&mut b.t, &mut b.stats);
+        assert_eq!(b.t.event, RseqEvent::default());
+        assert_eq!(b.t.has_rseq, 2);
+        assert_eq!(
+            b.stats,
+            RseqStats {
+                exit: 1,
+                ..RseqStats::default()
+            }
+        );
+        // Counted without registration too (Linux counts every exit).
+        let mut t = TaskRseq::default();
+        crate::exit_to_user_mode(&mut t, &mut b.stats);
+        assert_eq!(b.stats.exit, 2);
+    }
 }

@@ -3,7 +3,7 @@
 //! task, one CPU's statistics and the IDs to publish.
 
 use crate::uapi::{RSEQ_SIG, Rseq};
-use crate::{Ctx, Fault, Mode, RseqStats, TaskRseq, UserMem};
+use crate::{Ctx, Fault, Mode, RseqStats, TaskRseq, UserMem, Version};
 use std::vec;
 use std::vec::Vec;
 
@@ -139,6 +139,49 @@ impl UserMem for FakeMem {
     }
 }
 
+/// How a test's task is registered: the image's mode and the version its
+/// registration runs, which in a `linux` image its length chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setup {
+    pub mode: Mode,
+    pub version: Version,
+}
+
+impl Setup {
+    /// The length the task registers with.
+    pub fn len(self) -> u32 {
+        self.version.len()
+    }
+}
+
+/// A v1 image.
+pub const V1: Setup = Setup {
+    mode: Mode::V1,
+    version: Version::V1,
+};
+/// A v2 image.
+pub const V2: Setup = Setup {
+    mode: Mode::V2,
+    version: Version::V2,
+};
+/// A `linux` image, 32-byte registration.
+pub const LINUX_V1: Setup = Setup {
+    mode: Mode::Linux,
+    version: Version::V1,
+};
+/// A `linux` image, 64-byte registration.
+pub const LINUX_V2: Setup = Setup {
+    mode: Mode::Linux,
+    version: Version::V2,
+};
+/// Every setup: the tests that hold for any registration run in each.
+pub const ALL: [Setup; 4] = [V1, V2, LINUX_V1, LINUX_V2];
+/// The setups that must behave as a v1 image does: a `linux` image's
+/// 32-byte registration runs exactly v1's paths.
+pub const AS_V1: [Setup; 2] = [V1, LINUX_V1];
+/// The setups that must behave as a v2 image does.
+pub const AS_V2: [Setup; 2] = [V2, LINUX_V2];
+
 /// One task on one CPU.
 pub struct Bench {
     pub mem: FakeMem,
@@ -153,13 +196,14 @@ pub struct Bench {
 }
 
 impl Bench {
-    /// An unregistered task on CPU 1, cid 3, node 0, IP outside any section.
-    pub fn new(mode: Mode) -> Self {
+    /// An unregistered task on CPU 1, cid 3, node 0, IP outside any
+    /// section, in the setup's image.
+    pub fn new(setup: Setup) -> Self {
         Bench {
             mem: FakeMem::new(),
             stats: RseqStats::default(),
             t: TaskRseq::default(),
-            mode,
+            mode: setup.mode,
             debug: false,
             cpu: 1,
             cid: 3,
@@ -168,11 +212,12 @@ impl Bench {
         }
     }
 
-    /// Registered with the mode's length at `AREA`, the first exit done,
-    /// statistics and access counters reset.
-    pub fn registered(mode: Mode) -> Self {
-        let mut b = Bench::new(mode);
-        assert_eq!(b.rseq(AREA, mode.len(), 0, RSEQ_SIG), Ok(true));
+    /// Registered with the setup's length at `AREA` (and so running its
+    /// version), the first exit done, statistics and access counters reset.
+    pub fn registered(setup: Setup) -> Self {
+        let mut b = Bench::new(setup);
+        assert_eq!(b.rseq(AREA, setup.len(), 0, RSEQ_SIG), Ok(true));
+        assert_eq!(b.t.has_rseq, setup.version as u8, "{setup:?}");
         assert!(b.fast());
         b.exit();
         b.reset_counters();

@@ -1,16 +1,33 @@
 //! Mode, statistics layout, kill report lines.
 
-use crate::{Fatal, MODE, Mode, RseqStats};
+use crate::{Fatal, MODE, Mode, RseqStats, Version};
 use std::format;
 
 #[test]
 fn mode_numbers() {
-    assert_eq!((Mode::V1.version(), Mode::V2.version()), (1, 2));
-    assert_eq!((Mode::V1.len(), Mode::V2.len()), (32, 64));
-    // Tests compile both modes: every mode runs as asked.
-    assert_eq!((Mode::V1.built(), Mode::V2.built()), (Mode::V1, Mode::V2));
-    let expected = if cfg!(all(feature = "v1", not(feature = "v2"))) {
+    assert_eq!((Version::V1 as u8, Version::V2 as u8), (1, 2));
+    assert_eq!((Version::V1.len(), Version::V2.len()), (32, 64));
+    assert_eq!(
+        [Mode::V1, Mode::V2, Mode::Linux].map(|m| (m.name(), m.number())),
+        [("v1", 1), ("v2", 2), ("linux", 3)]
+    );
+    // Tests compile every mode: every mode runs as asked.
+    assert_eq!(
+        [Mode::V1, Mode::V2, Mode::Linux].map(Mode::built),
+        [Mode::V1, Mode::V2, Mode::Linux]
+    );
+    let expected = if cfg!(all(
+        feature = "v1",
+        not(feature = "v2"),
+        not(feature = "linux")
+    )) {
         Mode::V1
+    } else if cfg!(all(
+        feature = "linux",
+        not(feature = "v1"),
+        not(feature = "v2")
+    )) {
+        Mode::Linux
     } else {
         Mode::V2
     };

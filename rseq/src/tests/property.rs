@@ -5,7 +5,7 @@
 
 use super::fake::*;
 use crate::uapi::RSEQ_SIG;
-use crate::{Fatal, Mode};
+use crate::{Fatal, Version};
 
 /// Marsaglia's xorshift64.
 struct XorShift(u64);
@@ -44,7 +44,7 @@ fn random_sections_never_misdirect() {
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     let mut counts = [0u32; 4]; // aborted, cleared, fatal, fault
     for _ in 0..50_000 {
-        let mode = if rng.one_in(2) { Mode::V1 } else { Mode::V2 };
+        let mode = ALL[rng.below(ALL.len() as u64) as usize];
         let mut b = Bench::registered(mode);
         b.debug = rng.one_in(3);
         let code = BASE + 0x400;
@@ -88,7 +88,7 @@ fn random_sections_never_misdirect() {
         if irq {
             b.irq();
         }
-        let result = if rng.one_in(2) && (irq || mode == Mode::V1) {
+        let result = if rng.one_in(2) && (irq || mode.version == Version::V1) {
             b.signal().map(|_| ())
         } else {
             b.switch_in(1 + rng.below(2) as u32, 3);
@@ -124,7 +124,7 @@ fn random_sections_never_misdirect() {
                 Ok(()) if b.rseq_cs() == CS => {
                     // Not evaluated: v2 after neither an interrupt nor an
                     // ID change.
-                    assert!(mode == Mode::V2 && !irq);
+                    assert!(mode.version == Version::V2 && !irq);
                 }
                 Ok(()) => {
                     // Evaluated and cleared: the IP was outside (debug mode

@@ -5,16 +5,15 @@ use crate::uapi::{
     RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE, RSEQ_CS_FLAG_SLICE_EXT_ENABLED,
     RSEQ_FLAG_SLICE_EXT_DEFAULT_ON, RSEQ_FLAG_UNREGISTER, RSEQ_SIG,
 };
-use crate::{Ids, Mode, RseqEvent};
+use crate::{Ids, Mode, RseqEvent, Version};
 use abi::errno::{EBUSY, EFAULT, EINVAL, EPERM};
 
 const UNREG: u32 = RSEQ_FLAG_UNREGISTER;
 const SLICE: u32 = RSEQ_FLAG_SLICE_EXT_DEFAULT_ON;
-const BOTH: [Mode; 2] = [Mode::V1, Mode::V2];
 
 #[test]
 fn registration_errnos() {
-    for mode in BOTH {
+    for mode in ALL {
         let mut b = Bench::new(mode);
         let len = mode.len();
         assert_eq!(b.errno(AREA, len, 4, RSEQ_SIG), EINVAL, "unknown flag");
@@ -61,7 +60,7 @@ fn registration_errnos() {
 
 #[test]
 fn unknown_flags_come_before_everything() {
-    for mode in BOTH {
+    for mode in ALL {
         let mut b = Bench::registered(mode);
         // Registered, identical arguments: EBUSY, but a bad flag wins.
         assert_eq!(b.errno(AREA, mode.len(), 0, RSEQ_SIG), EBUSY);
@@ -74,7 +73,7 @@ fn unknown_flags_come_before_everything() {
 
 #[test]
 fn already_registered() {
-    for mode in BOTH {
+    for mode in ALL {
         let len = mode.len();
         let mut b = Bench::registered(mode);
         assert_eq!(b.errno(AREA, len, 0, RSEQ_SIG), EBUSY, "identical");
@@ -109,7 +108,7 @@ fn already_registered() {
 
 #[test]
 fn length_checks_come_before_access_ok() {
-    for mode in BOTH {
+    for mode in ALL {
         let mut b = Bench::new(mode);
         // Misaligned and outside user space: EINVAL.
         assert_eq!(b.errno(TASK_SIZE + 16, 32, 0, RSEQ_SIG), EINVAL);
@@ -120,7 +119,7 @@ fn length_checks_come_before_access_ok() {
 
 #[test]
 fn mode_rule() {
-    let mut b = Bench::new(Mode::V1);
+    let mut b = Bench::new(V1);
     assert_eq!(
         b.rseq(AREA, 64, 0, RSEQ_SIG),
         Err((
@@ -135,7 +134,7 @@ fn mode_rule() {
     assert_eq!(b.errno(TASK_SIZE, 64, 0, RSEQ_SIG), EINVAL);
     assert_eq!(b.rseq(AREA, 32, 0, RSEQ_SIG), Ok(true));
 
-    let mut b = Bench::new(Mode::V2);
+    let mut b = Bench::new(V2);
     assert_eq!(
         b.rseq(AREA, 32, 0, RSEQ_SIG),
         Err((
@@ -146,22 +145,66 @@ fn mode_rule() {
     assert_eq!(b.errno(TASK_SIZE, 32, 0, RSEQ_SIG), EINVAL);
     // Any length of at least the feature size is v2.
     assert_eq!(b.rseq(AREA, 33, 0, RSEQ_SIG), Ok(true));
-    let mut b = Bench::new(Mode::V2);
+    let mut b = Bench::new(V2);
     assert_eq!(b.rseq(AREA, 128, 0, RSEQ_SIG), Ok(true));
+}
+
+/// A `linux` image: Linux's rule, the version each registration gets is
+/// the one its length asks for, decided per registration.
+#[test]
+fn linux_mode_decides_per_registration() {
+    for (len, version) in [
+        (32, Version::V1),
+        (33, Version::V2),
+        (64, Version::V2),
+        (128, Version::V2),
+    ] {
+        let mut b = Bench::new(LINUX_V2);
+        assert_eq!(b.rseq(AREA, len, 0, RSEQ_SIG), Ok(true), "{len}");
+        assert_eq!(b.t.has_rseq, version as u8, "{len}");
+        assert_eq!(Mode::Linux.version_of(&b.t), version, "{len}");
+    }
+    // Linux's alignment rule per length: 32 bytes 32-aligned, longer 64.
+    let mut b = Bench::new(LINUX_V1);
+    assert_eq!(b.errno(AREA + 32, 33, 0, RSEQ_SIG), EINVAL);
+    assert_eq!(b.errno(AREA + 32, 64, 0, RSEQ_SIG), EINVAL);
+    assert_eq!(b.rseq(AREA + 32, 32, 0, RSEQ_SIG), Ok(true));
+    assert_eq!(b.t.has_rseq, 1);
+    // Registered: the other length is a re-registration (EINVAL), never a
+    // change of version; after unregistering, the other length is taken.
+    assert_eq!(b.errno(AREA + 32, 64, 0, RSEQ_SIG), EINVAL);
+    assert_eq!(
+        b.rseq(AREA + 32, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG),
+        Ok(false)
+    );
+    assert_eq!(b.rseq(AREA, 64, 0, RSEQ_SIG), Ok(true));
+    assert_eq!(Mode::Linux.version_of(&b.t), Version::V2);
+    // Nothing is refused by a mode rule.
+    let mut b = Bench::new(LINUX_V1);
+    assert_eq!(b.errno(AREA, 31, 0, RSEQ_SIG), EINVAL);
+    assert!(!b.refused_by_mode_rule(AREA, 31, 0, RSEQ_SIG));
+    // The single-mode images are constants whatever the task holds.
+    let t = b.t;
+    assert_eq!(Mode::V1.version_of(&t), Version::V1);
+    assert_eq!(Mode::V2.version_of(&t), Version::V2);
+    assert_eq!(
+        (Version::for_len(32), Version::for_len(33)),
+        (Version::V1, Version::V2)
+    );
 }
 
 #[test]
 fn only_the_mode_rule_is_marked_for_the_default_log() {
-    let mut b = Bench::new(Mode::V2);
+    let mut b = Bench::new(V2);
     assert!(b.refused_by_mode_rule(AREA, 32, 0, RSEQ_SIG));
     assert!(!b.refused_by_mode_rule(AREA, 31, 0, RSEQ_SIG));
     assert!(!b.refused_by_mode_rule(AREA + 1, 64, 0, RSEQ_SIG));
     assert!(!b.refused_by_mode_rule(AREA, 64, 8, RSEQ_SIG));
     // A 32-byte registration while registered is refused as a
     // re-registration (EINVAL too), not by the mode rule: not logged.
-    let mut b = Bench::registered(Mode::V2);
+    let mut b = Bench::registered(V2);
     assert!(!b.refused_by_mode_rule(AREA + 64, 32, 0, RSEQ_SIG));
-    let mut b = Bench::new(Mode::V1);
+    let mut b = Bench::new(V1);
     assert!(b.refused_by_mode_rule(AREA, 64, 0, RSEQ_SIG));
     assert!(!b.refused_by_mode_rule(AREA, 32, 2, RSEQ_SIG));
 }
@@ -169,13 +212,13 @@ fn only_the_mode_rule_is_marked_for_the_default_log() {
 #[test]
 fn slice_flag() {
     // v1: no slice extension, so the flag is unknown.
-    let mut b = Bench::new(Mode::V1);
+    let mut b = Bench::new(V1);
     let (errno, why) = b.rseq(AREA, 32, SLICE, RSEQ_SIG).unwrap_err();
     assert_eq!(errno, EINVAL);
     assert!(why.unwrap().contains("v1"));
 
     // v2, available, asked for: AVAILABLE | ENABLED.
-    let mut b = Bench::new(Mode::V2);
+    let mut b = Bench::new(V2);
     assert_eq!(b.rseq(AREA, 64, SLICE, RSEQ_SIG), Ok(true));
     assert_eq!(
         b.field(FLAGS),
@@ -184,65 +227,85 @@ fn slice_flag() {
     assert!(b.t.slice_enabled);
 
     // v2, available, not asked for: AVAILABLE only.
-    let mut b = Bench::new(Mode::V2);
+    let mut b = Bench::new(V2);
     assert_eq!(b.rseq(AREA, 64, 0, RSEQ_SIG), Ok(true));
     assert_eq!(b.field(FLAGS), RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE);
     assert!(!b.t.slice_enabled);
 
     // v2, not available: the flag is accepted and does nothing (Linux).
-    let mut b = Bench::new(Mode::V2);
+    let mut b = Bench::new(V2);
     assert_eq!(b.rseq_slice(AREA, 64, SLICE, RSEQ_SIG, false), Ok(true));
     assert_eq!(b.field(FLAGS), 0);
     assert!(!b.t.slice_enabled);
+
+    // linux: a v2 registration as in a v2 image; a v1 registration takes
+    // the flag as Linux does, and it has no effect (no slice extension
+    // for legacy registrations).
+    let mut b = Bench::new(LINUX_V2);
+    assert_eq!(b.rseq(AREA, 64, SLICE, RSEQ_SIG), Ok(true));
+    assert_eq!(
+        b.field(FLAGS),
+        RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE | RSEQ_CS_FLAG_SLICE_EXT_ENABLED
+    );
+    assert!(b.t.slice_enabled);
+    let mut b = Bench::new(LINUX_V1);
+    assert_eq!(b.rseq(AREA, 32, SLICE, RSEQ_SIG), Ok(true));
+    assert_eq!(b.field(FLAGS), 0);
+    assert!(!b.t.slice_enabled);
+    assert_eq!(&b.mem.bytes[0x100 + 28..0x100 + 32], &[FILL; 4]);
 }
 
 #[test]
 fn v1_area_after_registration() {
-    let mut b = Bench::new(Mode::V1);
-    b.mem.poke64(AREA + RSEQ_CS, CS);
-    assert_eq!(b.rseq(AREA, 32, 0, RSEQ_SIG), Ok(true));
-    assert_eq!(b.rseq_cs(), 0, "rseq_cs cleared");
-    assert_eq!(b.field(FLAGS), 0);
-    assert_eq!(b.ids(), [u32::MAX, u32::MAX, 0, 0]);
-    assert_eq!(
-        &b.mem.bytes[0x100 + 28..0x100 + 64],
-        &[FILL; 36],
-        "offset 28.. untouched"
-    );
-    assert_eq!(b.t.has_rseq, 1);
-    assert_eq!((b.t.usrptr, b.t.len, b.t.sig), (AREA, 32, RSEQ_SIG));
-    assert_eq!(b.t.ids, None);
-    assert_eq!(
-        b.t.event,
-        RseqEvent {
-            sched_switch: true,
-            ids_changed: true,
-            ..RseqEvent::default()
-        }
-    );
+    for s in AS_V1 {
+        let mut b = Bench::new(s);
+        b.mem.poke64(AREA + RSEQ_CS, CS);
+        assert_eq!(b.rseq(AREA, 32, 0, RSEQ_SIG), Ok(true));
+        assert_eq!(b.rseq_cs(), 0, "rseq_cs cleared");
+        assert_eq!(b.field(FLAGS), 0);
+        assert_eq!(b.ids(), [u32::MAX, u32::MAX, 0, 0]);
+        assert_eq!(
+            &b.mem.bytes[0x100 + 28..0x100 + 64],
+            &[FILL; 36],
+            "offset 28.. untouched"
+        );
+        assert_eq!(b.t.has_rseq, 1);
+        assert_eq!((b.t.usrptr, b.t.len, b.t.sig), (AREA, 32, RSEQ_SIG));
+        assert_eq!(b.t.ids, None);
+        assert_eq!(
+            b.t.event,
+            RseqEvent {
+                sched_switch: true,
+                ids_changed: true,
+                ..RseqEvent::default()
+            }
+        );
+    }
 }
 
 #[test]
 fn v2_area_after_registration() {
-    let mut b = Bench::new(Mode::V2);
-    b.mem.poke64(AREA + RSEQ_CS, CS);
-    assert_eq!(b.rseq(AREA, 64, 0, RSEQ_SIG), Ok(true));
-    assert_eq!(b.rseq_cs(), 0);
-    assert_eq!(b.ids(), [u32::MAX, u32::MAX, 0, 0]);
-    assert_eq!(b.field(SLICE_CTRL), 0, "slice_ctrl cleared");
-    assert_eq!(
-        &b.mem.bytes[0x100 + 32..0x100 + 64],
-        &[FILL; 32],
-        "past slice_ctrl untouched"
-    );
-    assert_eq!(b.t.has_rseq, 2);
-    assert_eq!(b.t.ids, None);
-    assert!(b.t.event.sched_switch && b.t.event.ids_changed);
+    for s in AS_V2 {
+        let mut b = Bench::new(s);
+        b.mem.poke64(AREA + RSEQ_CS, CS);
+        assert_eq!(b.rseq(AREA, 64, 0, RSEQ_SIG), Ok(true));
+        assert_eq!(b.rseq_cs(), 0);
+        assert_eq!(b.ids(), [u32::MAX, u32::MAX, 0, 0]);
+        assert_eq!(b.field(SLICE_CTRL), 0, "slice_ctrl cleared");
+        assert_eq!(
+            &b.mem.bytes[0x100 + 32..0x100 + 64],
+            &[FILL; 32],
+            "past slice_ctrl untouched"
+        );
+        assert_eq!(b.t.has_rseq, 2);
+        assert_eq!(b.t.ids, None);
+        assert!(b.t.event.sched_switch && b.t.event.ids_changed);
+    }
 }
 
 #[test]
 fn first_exit_writes_the_ids() {
-    for mode in BOTH {
+    for mode in ALL {
         let mut b = Bench::new(mode);
         assert_eq!(b.rseq(AREA, mode.len(), 0, RSEQ_SIG), Ok(true));
         assert!(b.fast());
@@ -261,7 +324,7 @@ fn first_exit_writes_the_ids() {
 
 #[test]
 fn unregistration_errnos() {
-    for mode in BOTH {
+    for mode in ALL {
         let len = mode.len();
         let mut b = Bench::new(mode);
         assert_eq!(
@@ -305,7 +368,7 @@ fn unregistration_errnos() {
 
 #[test]
 fn unregistration_resets_ids_and_state() {
-    for mode in BOTH {
+    for mode in ALL {
         let len = mode.len();
         let mut b = Bench::registered(mode);
         b.irq();
@@ -327,7 +390,7 @@ fn unregistration_resets_ids_and_state() {
 
 #[test]
 fn unregistration_write_fault() {
-    for mode in BOTH {
+    for mode in ALL {
         let mut b = Bench::registered(mode);
         b.mem.fault(AREA + CPU_ID, u32::MAX);
         let (errno, why) = b.rseq(AREA, mode.len(), UNREG, RSEQ_SIG).unwrap_err();
@@ -339,7 +402,7 @@ fn unregistration_write_fault() {
 
 #[test]
 fn registration_write_fault_leaves_task_unregistered() {
-    for mode in BOTH {
+    for mode in ALL {
         let mut b = Bench::new(mode);
         b.mem.fault(AREA + MM_CID, u32::MAX);
         assert_eq!(b.errno(AREA, mode.len(), 0, RSEQ_SIG), EFAULT);
