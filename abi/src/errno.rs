@@ -49,6 +49,17 @@ errnos! {
     EOVERFLOW = 75, "Value too large for defined data type";
     EOPNOTSUPP = 95, "Operation not supported";
     ETIMEDOUT = 110, "Connection timed out";
+    /// Kernel-internal (include/linux/errno.h), never seen by the app: an
+    /// interrupted syscall that restarts unless a handler without
+    /// SA_RESTART runs (then `EINTR`).
+    ERESTARTSYS = 512, "Unknown error 512";
+    /// Kernel-internal: restart whatever the signal's action.
+    ERESTARTNOINTR = 513, "Unknown error 513";
+    /// Kernel-internal: restart only when no handler runs (else `EINTR`).
+    ERESTARTNOHAND = 514, "Unknown error 514";
+    /// Kernel-internal: when no handler runs, continue through
+    /// `restart_syscall` with the thread's restart block (else `EINTR`).
+    ERESTART_RESTARTBLOCK = 516, "Unknown error 516";
     /// Kernel-internal "operation not supported" (not `EOPNOTSUPP`): what
     /// Linux's prctl returns when the rseq time slice extension is disabled.
     ENOTSUPP = 524, "Unknown error 524";
@@ -76,6 +87,15 @@ mod tests {
     fn linux_values_and_names() {
         assert_eq!((EPERM, EBADF, EINVAL, ENOTTY, ENOSYS), (1, 9, 22, 25, 38));
         assert_eq!((ETIMEDOUT, ENOTSUPP), (110, 524));
+        assert_eq!(
+            (
+                ERESTARTSYS,
+                ERESTARTNOINTR,
+                ERESTARTNOHAND,
+                ERESTART_RESTARTBLOCK
+            ),
+            (512, 513, 514, 516)
+        );
         assert_eq!(name(EBADF), Some(("EBADF", "Bad file descriptor")));
         assert_eq!(name(ENOSYS), Some(("ENOSYS", "Function not implemented")));
         assert_eq!(name(ENOTTY).unwrap().0, "ENOTTY");

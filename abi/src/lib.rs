@@ -12,6 +12,7 @@ pub mod auxv;
 pub mod clone;
 pub mod cmdline;
 pub mod errno;
+pub mod fcntl;
 pub mod futex;
 pub mod ioctl;
 pub mod kstats;

@@ -16,6 +16,7 @@ unsafe extern "C" {
     static __arch_uaccess_nofault_start: u8;
     static __arch_uaccess_nofault_end: u8;
     fn __arch_probe_privileged_read(addr: u64) -> i64;
+    fn __arch_futex_cmpxchg(uaddr: u64, old: u32, new: u32, pan: u64) -> i64;
     static __start___ex_table: ExtableEntry;
     static __stop___ex_table: ExtableEntry;
 }
@@ -144,6 +145,36 @@ fn write_value<T: Copy>(addr: u64, val: T, copy: ToUser) -> Result<(), Fault> {
         core::slice::from_raw_parts((&raw const val).cast::<u8>(), core::mem::size_of::<T>())
     };
     to_user(addr, bytes, copy)
+}
+
+/// What [`futex_cmpxchg`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmpxchg {
+    /// The word held this value: the new one was stored if it equals the
+    /// expected one.
+    Found(u32),
+    /// The word kept changing under the exclusive monitor: try again
+    /// later (Linux's `-EAGAIN`).
+    Busy,
+}
+
+/// Linux's `futex_atomic_cmpxchg_inatomic()`: atomically replaces the
+/// 4-aligned user word at `addr` with `new` if it holds `old`, and
+/// returns what it held. A fault (unmapped, or not writable by EL0) is
+/// `Fault`; nothing is stored then.
+pub fn futex_cmpxchg(addr: u64, old: u32, new: u32) -> Result<Cmpxchg, Fault> {
+    if !access_ok(addr, 4) || !addr.is_multiple_of(4) {
+        return Err(Fault);
+    }
+    let pan = u64::from(crate::cpu::has_pan());
+    // SAFETY: the word is inside the user window and aligned; a fault on
+    // it is fixed up by the exception table, and PAN is set again on
+    // every way out of the routine.
+    match unsafe { __arch_futex_cmpxchg(addr, old, new, pan) } {
+        -1 => Err(Fault),
+        -2 => Ok(Cmpxchg::Busy),
+        v => Ok(Cmpxchg::Found(v as u32)),
+    }
 }
 
 /// Does a privileged load from `addr` fault? True when PAN blocks it.

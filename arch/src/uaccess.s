@@ -85,6 +85,45 @@ __arch_copy_to_user_nofault:
 .global __arch_uaccess_nofault_end
 __arch_uaccess_nofault_end:
 
+// i64 __arch_futex_cmpxchg(u32 __user *uaddr, u32 old, u32 new, u64 pan)
+// Linux's futex_atomic_cmpxchg_inatomic: if the word at uaddr holds old,
+// store new (release, then a full barrier); either way return the value
+// found (zero-extended), -1 on a fault, -2 when 128 tries lost the
+// exclusive monitor. Exclusives have no unprivileged form, so these are
+// privileged accesses: with pan != 0 PSTATE.PAN is cleared around them
+// (msr pan, #0 / #1, encoded by hand) and set again on every way out. The
+// caller has checked the address with access_ok; an EL0 read-only page
+// is read-only at EL1 too, so the store faults where the app's would.
+.global __arch_futex_cmpxchg
+__arch_futex_cmpxchg:
+    .cfi_startproc
+    mov     x6, #128
+    cbz     x3, 1f
+    .inst   0xd500409f
+1:  ldxr    w4, [x0]
+    extable 1b, 9f
+    cmp     w4, w1
+    b.ne    3f
+2:  stlxr   w5, w2, [x0]
+    extable 2b, 9f
+    cbz     w5, 4f
+    subs    x6, x6, #1
+    b.ne    1b
+    mov     x4, #-2
+    b       5f
+3:  clrex
+    b       5f
+4:  dmb     ish
+5:  cbz     x3, 6f
+    .inst   0xd500419f
+6:  mov     x0, x4
+    ret
+9:  cbz     x3, 10f
+    .inst   0xd500419f
+10: mov     x0, #-1
+    ret
+    .cfi_endproc
+
 // i64 __arch_probe_privileged_read(const u64 *addr)
 // A *privileged* load (subject to PAN): 0 if it read, -1 if it faulted.
 // Used once at boot to verify that PAN really blocks kernel access to user pages.

@@ -138,6 +138,24 @@ const HELLO: Scenario = Scenario {
     program: None,
 };
 
+/// What `apps/linux/robust.c` must print, in every mode and on every CPU.
+const ROBUST_CHECKS: &[Check] = &[
+    LineStartsWith(
+        "robust: owner exited: word 0x40000000, lock EOWNERDEAD, consistent 0, unlock 0, relock 0",
+    ),
+    LineStartsWith("robust: waiter woken: lock EOWNERDEAD, consistent 0"),
+    LineStartsWith(
+        "robust: list: 0x40000000 0x3039 0xc0000000 0x40000000, pending 0x40000000, waiter 0",
+    ),
+    LineStartsWith("robust: released pending: word 0, waiter 0"),
+    LineStartsWith("robust: 2100-entry list: 2048 marked, 52 left, pending 0x40000000"),
+    LineStartsWith("robust: circular list: 0x40000000, pending 0x40000000"),
+    LineStartsWith("robust: faulting list: 0x40000000 0x40000000, pending left"),
+    LineStartsWith("robust: read-only word: left, next left, pending left"),
+    LineStartsWith("robust: 28 checks, 0 failed"),
+    Exit("status", "0"),
+];
+
 /// As [`HELLO`], running the threads/SMP test app, on both boards.
 const SMP: Scenario = Scenario {
     app: "smp",
@@ -1079,6 +1097,95 @@ pub static SCENARIOS: &[Scenario] = &[
         checks: &[
             LineStartsWith("sparse: malloc(512 MiB) failed"),
             Exit("status", "1"),
+        ],
+        ..HELLO
+    },
+    // The descriptor table: dup/dup3/fcntl/close and RLIMIT_NOFILE.
+    Scenario {
+        name: "linux-fds-pie-v1",
+        shared: true,
+        program: Some(Program {
+            mode: "v1",
+            initrd: Initrd::Linux("fds-pie"),
+            env: "",
+        }),
+        checks: &[
+            LineStartsWith("fds: RLIMIT_STACK 8388608/unlimited, RLIMIT_NOFILE 1024/4096"),
+            LineStartsWith("fds: written through fd 3"),
+            LineStartsWith("fds: written through fd 2 after close and dup"),
+            LineStartsWith(
+                "fds: 11 dups under RLIMIT_NOFILE 16 (fd 0 first, last 15), then EMFILE",
+            ),
+            LineStartsWith("fds: written through fd 100 above the limit"),
+            LineStartsWith("fds: written through fd 1500"),
+            LineStartsWith("fds: RLIMIT_NOFILE now 2000/8192"),
+            LineStartsWith("fds: 85 checks, 0 failed"),
+            Exit("status", "0"),
+        ],
+        ..HELLO
+    },
+    // Robust futexes: the dead owner's locks marked by the exit walk.
+    Scenario {
+        name: "linux-robust-v1",
+        shared: true,
+        program: Some(Program {
+            mode: "v1",
+            initrd: Initrd::Linux("robust"),
+            env: "",
+        }),
+        checks: ROBUST_CHECKS,
+        ..HELLO
+    },
+    // The same with PAN: the kernel's atomic update of a futex word is a
+    // privileged access, PAN lifted around it.
+    Scenario {
+        name: "linux-robust-pan-v2",
+        cpu: "cortex-a76",
+        program: Some(Program {
+            mode: "v2",
+            initrd: Initrd::Linux("robust"),
+            env: "",
+        }),
+        checks: ROBUST_CHECKS,
+        ..HELLO
+    },
+    // Syscall restart after signals, and restart_syscall.
+    Scenario {
+        name: "linux-restart-v2",
+        shared: true,
+        program: Some(Program {
+            mode: "v2",
+            initrd: Initrd::Linux("restart"),
+            env: "",
+        }),
+        checks: &[
+            LineStartsWith("restart: futex wait, SA_RESTART handler: 0, handler ran 1, woken 1"),
+            LineStartsWith("restart: futex wait, handler without SA_RESTART: EINTR, handler ran 1"),
+            LineStartsWith(
+                "restart: futex wait, ignored SIGUSR2 and SIGWINCH: 0, still waiting 1, woken 1",
+            ),
+            LineStartsWith(
+                "restart: futex wait with timeout, SA_RESTART handler: EINTR, handler ran 1",
+            ),
+            LineStartsWith(
+                "restart: nanosleep, SA_RESTART handler: EINTR, handler ran 1, time left in (0, 2 s) 1",
+            ),
+            LineStartsWith(
+                "restart: clock_nanosleep TIMER_ABSTIME, SA_RESTART handler: EINTR, handler ran 1",
+            ),
+            LineStartsWith(
+                "restart: ppoll, SA_RESTART handler: EINTR, handler ran 1, time left in (0, 5 s) 1",
+            ),
+            LineStartsWith(
+                "restart: ppoll, ignored signal pending: 0 after >= 50 ms, was pending 1, now pending 0, blocked again 1",
+            ),
+            LineStartsWith("restart: nanosleep, ignored signal: 0 after >= 100 ms"),
+            LineStartsWith(
+                "restart: nanosleep, signal then ignored: restarted through restart_syscall yes (x8 128), 0 wrong results",
+            ),
+            LineStartsWith("restart: restart_syscall with nothing to restart: EINTR"),
+            LineStartsWith("restart: 28 checks, 0 failed"),
+            Exit("status", "0"),
         ],
         ..HELLO
     },

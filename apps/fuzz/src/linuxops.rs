@@ -175,7 +175,9 @@ pub fn op_prlimit(w: &mut Worker) -> i64 {
     let pid = if w.rng.coin() { 0 } else { w.some_tid() };
     let r = &mut w.rng;
     let res = pick!(r, [3, 7, 0, 9, 15, 16, 1000, u64::MAX, r.below(20)]);
-    // Sets are kept but never enforced, so a random one is harmless.
+    // Only RLIMIT_NOFILE is enforced, and the fuzzer opens no fd (a
+    // lowered limit only fails ppoll's nfds check), so a random set is
+    // harmless.
     let lim = Rlimit64 {
         rlim_cur: pick!(r, [0, 1024, u64::MAX, r.next_u64()]),
         rlim_max: pick!(r, [0, 4096, u64::MAX, 1 << 21, r.next_u64()]),

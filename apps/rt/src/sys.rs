@@ -31,13 +31,15 @@ pub fn syscall6(nr: u64, a: [u64; 6]) -> i64 {
     let ret: i64;
     #[cfg(target_arch = "aarch64")]
     // SAFETY: `svc #0` enters the kernel, which validates every argument;
-    // only x0 is changed on return.
+    // x0 is changed on return, and x8 may be: a sleep a signal interrupted
+    // and no handler took continues as restart_syscall, its number left
+    // in x8 (Linux's arm64 restart).
     unsafe {
         core::arch::asm!(
             "svc #0",
             inlateout("x0") a[0] => ret,
             in("x1") a[1], in("x2") a[2], in("x3") a[3], in("x4") a[4], in("x5") a[5],
-            in("x8") nr,
+            inlateout("x8") nr => _,
             options(nostack),
         );
     }

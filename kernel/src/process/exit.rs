@@ -20,6 +20,9 @@ pub fn sys_set_tid_address(tidptr: UserPtr<u32>) -> Result<u32, Errno> {
 pub fn sys_exit(status: i32) -> Result<Infallible, SysError> {
     let status = status as u32 & 0xff;
     let me = current();
+    // Linux's exit_mm_release(): the robust futexes it holds first, then
+    // the TID word a joiner waits on.
+    super::robust::exit_robust_list(me);
     let ctid = UserPtr::<u32>::new(me.clear_child_tid.swap(0, Ordering::Relaxed));
     if !ctid.is_null() {
         // Linux's mm_release(): clear the TID word and wake a joiner.

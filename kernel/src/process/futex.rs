@@ -4,8 +4,9 @@
 //! or, with FUTEX_CLOCK_REALTIME, CLOCK_REALTIME for FUTEX_WAIT_BITSET).
 //! One global wait list keyed by user address, in arrival order; the word
 //! is read under its lock, so a wake between the check and the sleep
-//! cannot be lost. Also set_robust_list/get_robust_list.
+//! cannot be lost. The robust lists are in `robust`.
 
+use crate::process::signal::state::RestartBlock;
 use crate::sched;
 use crate::sched::task::{Task, WakeReason, current};
 use crate::sync::SpinLock;
@@ -122,7 +123,12 @@ pub fn sys_futex(
 }
 
 /// Sleeps while `*uaddr == val` until a wake whose bitset meets `bitset`,
-/// the counter `deadline` (`ETIMEDOUT`) or a signal (`EINTR`).
+/// the counter `deadline` (`ETIMEDOUT`) or a signal. A signal ends it as
+/// Linux's `futex_wait()` does: without a timeout `ERESTARTSYS` (the wait
+/// restarts unless a handler without SA_RESTART runs, then `EINTR`); with
+/// one `ERESTART_RESTARTBLOCK`, the absolute timeout kept in the thread's
+/// restart block (restarted through `restart_syscall` when no handler
+/// runs, else `EINTR`).
 fn futex_wait(
     uaddr: UserPtr<u32>,
     val: u32,
@@ -142,7 +148,7 @@ fn futex_wait(
         sched::prepare_to_wait();
         if me.flags.test(entry::tif::TIF_SIGPENDING) {
             sched::finish_wait();
-            return Err(Errno(EINTR));
+            return Err(interrupted(uaddr, val, deadline, bitset));
         }
         waiters.push(Waiter {
             uaddr: uaddr.addr(),
@@ -167,9 +173,43 @@ fn futex_wait(
     match why {
         _ if !was_queued => Ok(()),
         WakeReason::Timeout => Err(Errno(ETIMEDOUT)),
-        WakeReason::Signal => Err(Errno(EINTR)),
+        WakeReason::Signal => Err(interrupted(uaddr, val, deadline, bitset)),
         _ => Ok(()),
     }
+}
+
+/// A wait a signal ended: `ERESTARTSYS`, or with a timeout
+/// `ERESTART_RESTARTBLOCK` and the restart block that continues it.
+/// TIF_SIGPENDING is set again (Linux's `restart_syscall()` idiom) so the
+/// exit path decides the restart even if the signal went meanwhile.
+fn interrupted(uaddr: UserPtr<u32>, val: u32, deadline: Option<u64>, bitset: u32) -> Errno {
+    let me = current();
+    me.flags.set(entry::tif::TIF_SIGPENDING);
+    match deadline {
+        None => Errno(ERESTARTSYS),
+        Some(deadline) => {
+            me.sig.lock().restart = RestartBlock::FutexWait {
+                uaddr: uaddr.addr(),
+                val,
+                bitset,
+                deadline,
+            };
+            Errno(ERESTART_RESTARTBLOCK)
+        }
+    }
+}
+
+/// Linux's `futex_wait_restart()`: the wait of a restart block, with the
+/// same absolute timeout (the block is cleared first; a new interruption
+/// sets it again).
+pub fn futex_wait_restart(
+    uaddr: u64,
+    val: u32,
+    bitset: u32,
+    deadline: u64,
+) -> Result<usize, Errno> {
+    current().sig.lock().restart = RestartBlock::None;
+    futex_wait(UserPtr::new(uaddr), val, Some(deadline), bitset).map(|()| 0)
 }
 
 /// Wakes up to `n` waiters on `uaddr`; returns how many.
@@ -263,41 +303,4 @@ pub fn reserve_task_slots(tasks: usize) -> bool {
     let mut waiters = WAITERS.lock();
     let more = tasks.saturating_sub(waiters.len());
     waiters.try_reserve(more).is_ok()
-}
-
-/// `sizeof(struct robust_list_head)` on 64-bit: the only length accepted.
-const ROBUST_LIST_HEAD_LEN: usize = 24;
-
-/// set_robust_list(head, len): `len` must be 24 (`EINVAL`); the head is
-/// recorded for get_robust_list. The list is not walked when the thread
-/// exits: a thread that dies holding a robust mutex leaves it locked
-/// (Linux would mark it FUTEX_OWNER_DIED and wake a waiter).
-pub fn sys_set_robust_list(head: u64, len: usize) -> Result<(), Errno> {
-    if len != ROBUST_LIST_HEAD_LEN {
-        return Err(Errno(EINVAL));
-    }
-    current()
-        .robust_list
-        .store(head, core::sync::atomic::Ordering::Relaxed);
-    Ok(())
-}
-
-/// get_robust_list(pid, head_ptr, len_ptr): pid 0 or a live thread
-/// (`ESRCH`); stores 24 in `*len_ptr`, then the head in `*head_ptr`
-/// (`EFAULT`), in Linux's order.
-pub fn sys_get_robust_list(
-    pid: i32,
-    head_ptr: UserPtr<u64>,
-    len_ptr: UserPtr<usize>,
-) -> Result<(), Errno> {
-    let task = if pid == 0 {
-        current()
-    } else if crate::sched::task::is_live_thread(pid) {
-        crate::sched::task::find(pid as u32).ok_or(Errno(ESRCH))?
-    } else {
-        return Err(Errno(ESRCH));
-    };
-    let head = task.robust_list.load(core::sync::atomic::Ordering::Relaxed);
-    len_ptr.write(ROBUST_LIST_HEAD_LEN)?;
-    head_ptr.write(head)
 }

@@ -76,8 +76,8 @@ pub struct Task {
     pub clear_child_tid: AtomicU64,
     /// TPIDR_EL0 while the thread is not running.
     pub tpidr_el0: AtomicU64,
-    /// `set_robust_list`: the head of the thread's robust futex list
-    /// (recorded for `get_robust_list`; not walked at exit).
+    /// `set_robust_list`: the head of the thread's robust futex list,
+    /// walked when it exits (`process::robust`).
     pub robust_list: AtomicU64,
     /// Blocked and pending signals, and the fault that raised one.
     pub sig: SpinLock<SigState>,

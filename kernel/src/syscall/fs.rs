@@ -1,6 +1,6 @@
 //! There is no filesystem: a path names nothing (`ENOENT`), and the
-//! console's fds 0–2 are the only open files, character device 5:1 as
-//! Linux's `/dev/console`. Enough for glibc's start-up, which asks
+//! console is the only open file (`process::files`), character device 5:1
+//! as Linux's `/dev/console`. Enough for glibc's start-up, which asks
 //! `readlinkat("/proc/self/exe")` and stats stdout to size its buffer.
 
 use super::error::Errno;
@@ -8,11 +8,10 @@ use super::user::UserPtr;
 use abi::errno::{EBADF, EINVAL, ENOENT};
 use abi::stat::{AT_EMPTY_PATH, AT_NO_AUTOMOUNT, AT_SYMLINK_NOFOLLOW, S_IFCHR, Stat, makedev};
 
-/// The status of console fd `fd`, or `EBADF`.
+/// The status of open fd `fd` (the console), or `EBADF`.
 fn console_stat(fd: i64) -> Result<Stat, Errno> {
-    if !(0..=2).contains(&fd) {
-        return Err(Errno(EBADF));
-    }
+    let fd = u32::try_from(fd).map_err(|_| Errno(EBADF))?;
+    crate::process::files::fget(fd)?;
     Ok(Stat {
         st_mode: S_IFCHR | 0o620,
         st_nlink: 1,
@@ -31,7 +30,7 @@ fn path_is_empty(path: UserPtr<u8>) -> Result<bool, Errno> {
 }
 
 /// newfstatat(dirfd, path, statbuf, flags): an empty path with
-/// AT_EMPTY_PATH stats `dirfd` (fds 0–2; others `EBADF`); any other path
+/// AT_EMPTY_PATH stats `dirfd` (an fd not open `EBADF`); any other path
 /// `ENOENT`; unknown flags `EINVAL`.
 pub fn sys_newfstatat(
     dirfd: i32,

@@ -1,14 +1,12 @@
 //! The calls that report or set the caller's identity and the kernel's
 //! state: getpid, gettid, getppid, the user and group IDs, uname,
-//! prlimit64, getcpu, prctl, and rseq-os's kstats.
+//! getcpu, prctl, and rseq-os's kstats.
 
 use super::error::{Errno, SysError};
 use super::user::UserPtr;
-use crate::sync::SpinLock;
-use abi::errno::{EINVAL, EPERM, ESRCH};
+use abi::errno::EINVAL;
 use abi::kstats::{KSTATS_VERSION, KStats};
 use abi::prctl::PR_RSEQ_SLICE_EXTENSION;
-use abi::resource::{RLIM_NLIMITS, RLIMIT_NOFILE, Rlimit64, default_limit};
 use abi::utsname::{NewUtsname, UTSNAME};
 use core::sync::atomic::Ordering;
 
@@ -31,59 +29,6 @@ pub fn sys_getuid() -> Result<u32, Errno> {
 /// aarch64).
 pub fn sys_uname(buf: UserPtr<NewUtsname>) -> Result<(), Errno> {
     buf.write(UTSNAME)
-}
-
-/// The process's resource limits: recorded and reported back, never
-/// enforced (the kernel has its own limits: `threads_max`, memory).
-static RLIMITS: SpinLock<Option<[Rlimit64; RLIM_NLIMITS as usize]>> = SpinLock::new(None);
-
-/// Linux's `sysctl_nr_open` default: the highest RLIMIT_NOFILE ceiling.
-const NR_OPEN: u64 = 1 << 20;
-
-/// prlimit64(pid, resource, new, old): pid 0 or a thread of the app
-/// (the limits are the process's), else `ESRCH`; resource past
-/// RLIMIT_RTTIME `EINVAL`; `new` with soft above hard `EINVAL`, a file
-/// limit above 2^20 `EPERM`. Starts from `abi::resource::default_limit`;
-/// a set is kept (the app runs as root, so raising the hard limit is
-/// allowed) and read back by later calls.
-pub fn sys_prlimit64(
-    pid: i32,
-    resource: u32,
-    new: UserPtr<Rlimit64>,
-    old: UserPtr<Rlimit64>,
-) -> Result<(), Errno> {
-    let new = if new.is_null() {
-        None
-    } else {
-        Some(new.read()?)
-    };
-    if pid != 0 && !crate::sched::task::is_live_thread(pid) {
-        return Err(Errno(ESRCH));
-    }
-    if resource >= RLIM_NLIMITS {
-        return Err(Errno(EINVAL));
-    }
-    if let Some(n) = new {
-        if n.rlim_cur > n.rlim_max {
-            return Err(Errno(EINVAL));
-        }
-        if resource == RLIMIT_NOFILE && n.rlim_max > NR_OPEN {
-            return Err(Errno(EPERM));
-        }
-    }
-    let prev = {
-        let mut limits = RLIMITS.lock();
-        let table = limits.get_or_insert_with(|| core::array::from_fn(|r| default_limit(r as u32)));
-        let prev = table[resource as usize];
-        if let Some(n) = new {
-            table[resource as usize] = n;
-        }
-        prev
-    };
-    if !old.is_null() {
-        old.write(prev)?;
-    }
-    Ok(())
 }
 
 /// gettid().

@@ -1,20 +1,39 @@
-//! The console as file descriptors: fd 0 is an input that is always at
-//! end of file (there is no console input), fds 1 and 2 are the console
-//! output; every other fd is `EBADF`. write(2), writev(2), read(2),
-//! readv(2) and ioctl(2) on them.
+//! I/O on the console's file descriptions (`process::files`): the input
+//! is always at end of file (there is no console input), the output
+//! prints. write(2), writev(2), read(2), readv(2) and ioctl(2); an fd that
+//! is not open is `EBADF`, and so is one not open for the direction
+//! asked (Linux's FMODE_READ/FMODE_WRITE check).
 
 use super::error::Errno;
 use super::user::UserPtr;
+use crate::process::files::{self, Description};
 use abi::errno::{EBADF, EFAULT, EINVAL, ENOTTY};
+use abi::fcntl::O_NONBLOCK;
+use abi::ioctl::{FIOCLEX, FIONBIO, FIONCLEX};
 use abi::uio::{IOV_MAX, Iovec};
 
 /// Linux caps one read or write at MAX_RW_COUNT; so do we, at a
 /// console-sized value (for writev: the sum of the lengths).
 const MAX_WRITE: usize = 1 << 20;
 
-/// The console's output fds.
-fn is_output(fd: u32) -> bool {
-    fd == 1 || fd == 2
+/// The description open as `fd` for writing, or `EBADF`.
+fn writable(fd: u32) -> Result<&'static Description, Errno> {
+    let d = files::fget(fd)?;
+    if d.can_write() {
+        Ok(d)
+    } else {
+        Err(Errno(EBADF))
+    }
+}
+
+/// The description open as `fd` for reading, or `EBADF`.
+fn readable(fd: u32) -> Result<&'static Description, Errno> {
+    let d = files::fget(fd)?;
+    if d.can_read() {
+        Ok(d)
+    } else {
+        Err(Errno(EBADF))
+    }
 }
 
 /// Writes `count` bytes from `buf` to the console; a fault after some
@@ -33,14 +52,12 @@ fn console_write(buf: UserPtr<u8>, count: usize) -> Result<usize, Errno> {
     Ok(done)
 }
 
-/// write(fd, buf, count) to the console (fd 1 and 2 only). Out of line: a
-/// console write is never the hot path, and so debuggers and backtraces
-/// can name it (the gdb check breaks here).
+/// write(fd, buf, count) to the console output. Out of line: a console
+/// write is never the hot path, and so debuggers and backtraces can name
+/// it (the gdb check breaks here).
 #[inline(never)]
 pub fn sys_write(fd: u32, buf: UserPtr<u8>, count: usize) -> Result<usize, Errno> {
-    if !is_output(fd) {
-        return Err(Errno(EBADF));
-    }
+    writable(fd)?;
     let count = count.min(MAX_WRITE);
     if !buf.range_ok(count) {
         return Err(Errno(EFAULT));
@@ -91,13 +108,11 @@ fn for_each_iovec(
     Ok(())
 }
 
-/// writev(fd, iov, iovcnt) to the console (fd 1 and 2): the buffers in
-/// order, as one write; a fault stops it with the bytes written so far
-/// (`EFAULT` if none).
+/// writev(fd, iov, iovcnt) to the console output: the buffers in order,
+/// as one write; a fault stops it with the bytes written so far (`EFAULT`
+/// if none).
 pub fn sys_writev(fd: u32, iov: UserPtr<Iovec>, iovcnt: u64) -> Result<usize, Errno> {
-    if !is_output(fd) {
-        return Err(Errno(EBADF));
-    }
+    writable(fd)?;
     let mut done = 0usize;
     let mut fault = None;
     for_each_iovec(iov, iovcnt, |buf, len| match console_write(buf, len) {
@@ -116,13 +131,11 @@ pub fn sys_writev(fd: u32, iov: UserPtr<Iovec>, iovcnt: u64) -> Result<usize, Er
     }
 }
 
-/// read(fd, buf, count): fd 0 is always at end of file (0), after
-/// Linux's check of the buffer (`EFAULT`); fds 1 and 2 are write-only and
-/// every other fd is closed (`EBADF`).
+/// read(fd, buf, count): the console input is always at end of file (0,
+/// at once: a read never sleeps, so there is nothing a signal could
+/// interrupt or restart), after Linux's check of the buffer (`EFAULT`).
 pub fn sys_read(fd: u32, buf: UserPtr<u8>, count: usize) -> Result<usize, Errno> {
-    if fd != 0 {
-        return Err(Errno(EBADF));
-    }
+    readable(fd)?;
     if !buf.range_ok(count.min(MAX_WRITE)) {
         return Err(Errno(EFAULT));
     }
@@ -132,20 +145,25 @@ pub fn sys_read(fd: u32, buf: UserPtr<u8>, count: usize) -> Result<usize, Errno>
 /// readv(fd, iov, iovcnt): as read, after the iovecs are checked as
 /// writev checks them.
 pub fn sys_readv(fd: u32, iov: UserPtr<Iovec>, iovcnt: u64) -> Result<usize, Errno> {
-    if fd != 0 {
-        return Err(Errno(EBADF));
-    }
+    readable(fd)?;
     for_each_iovec(iov, iovcnt, |_, _| false)?;
     Ok(0)
 }
 
-/// ioctl(fd, request, arg): the console is not a terminal, so every
-/// request on fds 0–2 (TCGETS, which `isatty` asks, included) is
-/// `ENOTTY`; other fds are `EBADF`.
+/// ioctl(fd, request, arg): a closed fd `EBADF`; then the requests every
+/// fd takes (Linux's `do_vfs_ioctl`): FIOCLEX and FIONCLEX set and clear
+/// close-on-exec, FIONBIO sets O_NONBLOCK from the `int` at `arg`
+/// (`EFAULT`); every other request (TCGETS, which `isatty` asks,
+/// included) `ENOTTY`: the console is not a terminal.
 pub fn sys_ioctl(fd: u32, request: u32, arg: u64) -> Result<i64, Errno> {
-    let _ = (request, arg);
-    if fd > 2 {
-        return Err(Errno(EBADF));
+    let desc = files::fget(fd)?;
+    match request {
+        FIOCLEX | FIONCLEX => files::set_cloexec(fd, request == FIOCLEX).map(|()| 0),
+        FIONBIO => {
+            let on = UserPtr::<i32>::new(arg).read()?;
+            desc.set_status(O_NONBLOCK, if on != 0 { O_NONBLOCK } else { 0 });
+            Ok(0)
+        }
+        _ => Err(Errno(ENOTTY)),
     }
-    Err(Errno(ENOTTY))
 }

@@ -2,8 +2,8 @@
 //! result (or negative errno) in x0. [`table`] lists them, [`define`] makes
 //! the dispatch from it, handlers return `Result<_, Errno>` (or a verdict
 //! that ends the app, handed to `process::end`); the handlers that belong to no
-//! subsystem (`io`, `fs`, `poll`, `time`, `info`, `random`) live beside
-//! them, and [`trace`] is `strace=1` and the unknown-number log.
+//! subsystem (`io`, `fs`, `poll`, `time`, `info`, `random`, `restart`)
+//! live beside them, and [`trace`] is `strace=1` and the unknown-number log.
 
 pub mod define;
 pub mod error;
@@ -13,6 +13,7 @@ mod io;
 mod ni;
 mod poll;
 mod random;
+mod restart;
 pub mod stats;
 mod table;
 mod time;

@@ -5,9 +5,9 @@
 use super::define::syscall_table;
 use super::ni::sys_ni_syscall;
 use super::user::UserPtr;
-use super::{fs, info, io, poll, random, time};
+use super::{fs, info, io, poll, random, restart, time};
 use crate::mm::{brk, mmap};
-use crate::process::{clone, exit, futex, signal};
+use crate::process::{clone, exit, files, futex, rlimit, robust, signal};
 use crate::rseq_hooks::syscalls as rseq;
 use crate::sched::{affinity, membarrier};
 use abi::kstats::KStats;
@@ -21,7 +21,11 @@ use abi::uio::Iovec;
 use abi::utsname::NewUtsname;
 
 syscall_table! {
+    DUP => files::sys_dup(oldfd: u32);
+    DUP3 => files::sys_dup3(oldfd: u32, newfd: u32, flags: i32);
+    FCNTL => files::sys_fcntl(fd: u32, cmd: u32, arg: u64);
     IOCTL => io::sys_ioctl(fd: u32, request: u32, arg: u64);
+    CLOSE => files::sys_close(fd: u32);
     READ => io::sys_read(fd: u32, buf: UserPtr<u8>, count: usize);
     WRITE => io::sys_write(fd: u32, buf: UserPtr<u8>, count: usize);
     READV => io::sys_readv(fd: u32, iov: UserPtr<Iovec>, iovcnt: u64);
@@ -49,8 +53,8 @@ syscall_table! {
         uaddr2: UserPtr<u32>,
         val3: u32,
     );
-    SET_ROBUST_LIST => futex::sys_set_robust_list(head: u64, len: usize);
-    GET_ROBUST_LIST => futex::sys_get_robust_list(
+    SET_ROBUST_LIST => robust::sys_set_robust_list(head: u64, len: usize);
+    GET_ROBUST_LIST => robust::sys_get_robust_list(
         pid: i32,
         head_ptr: UserPtr<u64>,
         len_ptr: UserPtr<usize>,
@@ -72,6 +76,7 @@ syscall_table! {
     SCHED_SETAFFINITY => affinity::sys_sched_setaffinity(pid: u64, len: u64, mask: UserPtr<u8>);
     SCHED_GETAFFINITY => affinity::sys_sched_getaffinity(pid: u64, len: u64, mask: UserPtr<u64>);
     SCHED_YIELD => affinity::sys_sched_yield();
+    RESTART_SYSCALL => restart::sys_restart_syscall();
     KILL => signal::syscalls::sys_kill(pid: i32, sig: u64);
     TGKILL => signal::syscalls::sys_tgkill(tgid: i32, tid: i32, sig: u64);
     SIGALTSTACK => signal::syscalls::sys_sigaltstack(
@@ -91,6 +96,7 @@ syscall_table! {
         oset: UserPtr<u64>,
         sigsetsize: u64,
     );
+    RT_SIGPENDING => signal::syscalls::sys_rt_sigpending(set: UserPtr<u8>, sigsetsize: usize);
     RT_SIGRETURN => signal::syscalls::sys_rt_sigreturn(&mut regs,);
     UNAME => info::sys_uname(buf: UserPtr<NewUtsname>);
     PRCTL => info::sys_prctl(option: u64, arg2: u64, arg3: u64, arg4: u64, arg5: u64);
@@ -115,7 +121,7 @@ syscall_table! {
         child_tid: UserPtr<u32>,
     );
     MMAP => mmap::sys_mmap(addr: u64, len: u64, prot: u64, flags: u64, fd: u64, off: u64);
-    PRLIMIT64 => info::sys_prlimit64(
+    PRLIMIT64 => rlimit::sys_prlimit64(
         pid: i32,
         resource: u32,
         new: UserPtr<Rlimit64>,

@@ -7,11 +7,14 @@
 
 use super::error::Errno;
 use super::user::UserPtr;
-use abi::errno::{EINTR, EINVAL, EOPNOTSUPP};
+use crate::process::signal::state::RestartBlock;
+use crate::sched::task::{WakeReason, current};
+use abi::errno::{EINVAL, EOPNOTSUPP, ERESTART_RESTARTBLOCK, ERESTARTNOHAND};
 use abi::time::{
     CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC_RAW, CLOCK_REALTIME,
     CLOCK_REALTIME_COARSE, REALTIME_OFFSET_NS, TIMER_ABSTIME, Timespec,
 };
+use entry::tif::TIF_SIGPENDING;
 
 /// What a clock id names here: its offset over the counter, and whether
 /// it is a coarse clock (tick resolution).
@@ -55,10 +58,15 @@ pub fn sys_nanosleep(req: UserPtr<Timespec>, rem: UserPtr<Timespec>) -> Result<(
 
 /// clock_nanosleep(clock, flags, req, rem): relative or TIMER_ABSTIME on
 /// CLOCK_MONOTONIC, CLOCK_BOOTTIME or CLOCK_REALTIME (an absolute
-/// CLOCK_REALTIME time is taken minus the epoch offset), tick resolution;
-/// the clocks Linux cannot sleep on (_RAW, _COARSE) `EOPNOTSUPP`, unknown
-/// ones and unknown flags `EINVAL`; `EINTR` on a signal, with the time
-/// left in `rem` (relative sleeps only).
+/// CLOCK_REALTIME time is taken minus the epoch offset), tick resolution.
+/// Linux's checks in order: an unknown clock `EINVAL`, one Linux cannot
+/// sleep on (_RAW, _COARSE) `EOPNOTSUPP`, `req` `EFAULT` then `EINVAL`;
+/// flags other than TIMER_ABSTIME are ignored, as Linux ignores them.
+/// A signal ends it as Linux's `hrtimer_nanosleep()`: a relative sleep
+/// writes the time left to `rem` (`EFAULT`) and returns
+/// `ERESTART_RESTARTBLOCK` (`EINTR` when a handler runs; with none it
+/// continues through `restart_syscall` to the same end), an absolute one
+/// `ERESTARTNOHAND` (`EINTR` with a handler, else restarted as it was).
 pub fn sys_clock_nanosleep(
     clock_id: u64,
     flags: u64,
@@ -69,28 +77,66 @@ pub fn sys_clock_nanosleep(
     if coarse || clock_id == CLOCK_MONOTONIC_RAW {
         return Err(Errno(EOPNOTSUPP));
     }
-    if flags & !TIMER_ABSTIME != 0 {
-        return Err(Errno(EINVAL));
-    }
     let req_ns = crate::process::futex::timespec_ns(req)?;
-    let freq = arch::timer::cntfrq();
-    let start = arch::timer::counter();
-    let deadline = if flags & TIMER_ABSTIME != 0 {
-        crate::process::futex::ns_to_ticks(req_ns.saturating_sub(u128::from(offset)))
-    } else {
-        start.saturating_add(crate::process::futex::ns_to_ticks(req_ns))
-    };
-    match crate::sched::sleep_until(deadline) {
-        crate::sched::task::WakeReason::Signal => {
-            if !rem.is_null() && flags & TIMER_ABSTIME == 0 {
-                // The request minus the time slept, in nanoseconds: exact
-                // for any request (the deadline itself may be clamped).
-                let slept = arch::timer::counter().saturating_sub(start) as u128 * 1_000_000_000
-                    / freq as u128;
-                rem.write(Timespec::from_ns(req_ns.saturating_sub(slept)))?;
-            }
-            Err(Errno(EINTR))
+    let me = current();
+    me.sig.lock().restart = RestartBlock::None;
+    if flags & TIMER_ABSTIME != 0 {
+        let deadline = deadline_ticks(req_ns.saturating_sub(u128::from(offset)));
+        if crate::sched::sleep_until(deadline) == WakeReason::Signal
+            && arch::timer::counter() < deadline
+        {
+            me.flags.set(TIF_SIGPENDING);
+            return Err(Errno(ERESTARTNOHAND));
         }
-        _ => Ok(()),
+        return Ok(());
     }
+    nanosleep_until(now_ns() + req_ns, rem)
+}
+
+/// Linux's `do_nanosleep()` of a relative sleep (first run or restart):
+/// sleeps until `end_ns` (counter nanoseconds); interrupted, it writes the
+/// time left to `rem` unless that is NULL (nothing left: done, 0) and
+/// leaves the restart block that continues it.
+fn nanosleep_until(end_ns: u128, rem: UserPtr<Timespec>) -> Result<(), Errno> {
+    let deadline = deadline_ticks(end_ns);
+    if crate::sched::sleep_until(deadline) != WakeReason::Signal
+        || arch::timer::counter() >= deadline
+    {
+        return Ok(());
+    }
+    if !rem.is_null() {
+        // The end minus now, in nanoseconds: exact for any request (the
+        // deadline in ticks may be clamped).
+        let left = end_ns.saturating_sub(now_ns());
+        if left == 0 {
+            return Ok(());
+        }
+        rem.write(Timespec::from_ns(left))?;
+    }
+    let me = current();
+    me.sig.lock().restart = RestartBlock::Nanosleep {
+        end_ns,
+        rem: rem.addr(),
+    };
+    me.flags.set(TIF_SIGPENDING);
+    Err(Errno(ERESTART_RESTARTBLOCK))
+}
+
+/// Linux's `hrtimer_nanosleep_restart()`: the rest of a relative sleep a
+/// signal interrupted and no handler took, to the same end. The block
+/// stays (as Linux leaves it), so another interruption continues it too.
+pub fn nanosleep_restart(end_ns: u128, rem: u64) -> Result<(), Errno> {
+    nanosleep_until(end_ns, UserPtr::new(rem))
+}
+
+/// The counter in nanoseconds since boot.
+fn now_ns() -> u128 {
+    u128::from(arch::timer::counter()) * 1_000_000_000 / u128::from(arch::timer::cntfrq())
+}
+
+/// The first counter value at or after `ns` nanoseconds since boot,
+/// clamped as `ns_to_ticks` clamps.
+fn deadline_ticks(ns: u128) -> u64 {
+    let freq = u128::from(arch::timer::cntfrq());
+    (ns.saturating_mul(freq).div_ceil(1_000_000_000)).min(u128::from(u64::MAX / 2)) as u64
 }

@@ -7,21 +7,49 @@ use super::state::{KSigInfo, SIGKILL, SIGSTOP, bit};
 use crate::entry::fault::Signal;
 use crate::process::verdict::{Kill, Why};
 use crate::sched::task::Task;
+use abi::errno::{EINTR, ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS};
 use abi::signal::{
-    FpsimdContext, FrameRecord, RtSigframe, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTORER,
-    SIG_DFL, SIG_IGN, SigInfo as UserSigInfo, SignalFrame,
+    FpsimdContext, FrameRecord, RtSigframe, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTART,
+    SA_RESTORER, SIG_DFL, SIG_IGN, SigInfo as UserSigInfo, SignalFrame,
 };
 use arch::TrapFrame;
 use arch::context::FpState;
 use arch::uaccess;
 use entry::tif::TIF_SIGPENDING;
 
-/// `arch_do_signal_or_restart()`: delivers one pending signal, by default
-/// action or by building a frame for its handler.
-/// A fatal default action, or a frame that cannot be written, is the
-/// returned [`Kill`].
+/// The `svc` instruction's size: a restarted syscall runs it again.
+const SVC_SIZE: u64 = 4;
+
+/// arm64's `do_signal()` (Linux's `arch_do_signal_or_restart()`):
+/// restarts an interrupted syscall or makes it fail with `EINTR`, then
+/// delivers one pending signal, by default action or by building a frame
+/// for its handler. A fatal default action, or a frame that cannot be
+/// written, is the returned [`Kill`].
+///
+/// Restart, as Linux decides it: a syscall that returned one of the
+/// `ERESTART*` codes is rewound (pc back over `svc`, x0 its first argument
+/// again) unless a handler runs and the code is `ERESTARTNOHAND`,
+/// `ERESTART_RESTARTBLOCK`, or `ERESTARTSYS` without SA_RESTART: then it
+/// returns `EINTR` to the handler's caller. With no handler,
+/// `ERESTART_RESTARTBLOCK` runs `restart_syscall` (x8) instead of the
+/// original call. The syscall is forgotten (`syscallno = -1`) so a second
+/// pass of the exit loop does not decide again.
 pub fn do_signal(task: &'static Task, tf: &mut TrapFrame) -> Result<(), Kill> {
     task.flags.clear(TIF_SIGPENDING);
+    let in_syscall = tf.syscallno != -1;
+    let retval = -(tf.regs[0] as i64);
+    let mut restarting = false;
+    if in_syscall {
+        tf.syscallno = -1;
+        if matches!(
+            retval,
+            ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK
+        ) {
+            tf.regs[0] = tf.orig_x0;
+            tf.pc -= SVC_SIZE;
+            restarting = true;
+        }
+    }
     while let Some((sig, info)) = dequeue(task) {
         let mut action = ACTIONS.lock()[sig as usize - 1];
         if info.fault.is_some()
@@ -35,6 +63,14 @@ pub fn do_signal(task: &'static Task, tf: &mut TrapFrame) -> Result<(), Kill> {
             SIG_DFL if default_ignored(sig) => continue,
             SIG_DFL => return Err(fatal(task, sig, &info)),
             _ => {
+                if restarting
+                    && (retval == ERESTARTNOHAND
+                        || retval == ERESTART_RESTARTBLOCK
+                        || (retval == ERESTARTSYS && action.flags & SA_RESTART == 0))
+                {
+                    tf.regs[0] = (-EINTR) as u64;
+                    tf.pc += SVC_SIZE;
+                }
                 // rseq first: an interrupted critical section is aborted so
                 // the frame records its abort address (rseq_signal_deliver).
                 crate::rseq_hooks::hooks::signal_deliver(task, tf)?;
@@ -62,9 +98,13 @@ pub fn do_signal(task: &'static Task, tf: &mut TrapFrame) -> Result<(), Kill> {
                 // The frame holds the mask rt_sigreturn goes back to.
                 st.saved_mask = None;
                 drop(st);
-                break;
+                recalc_sigpending(task);
+                return Ok(());
             }
         }
+    }
+    if restarting && retval == ERESTART_RESTARTBLOCK {
+        tf.regs[8] = abi::nr::RESTART_SYSCALL;
     }
     // No handler ran: a mask saved by ppoll goes back now (Linux's
     // `restore_saved_sigmask`).

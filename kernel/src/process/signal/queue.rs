@@ -5,7 +5,7 @@ use super::state::{FaultReport, KSigInfo, bit};
 use crate::entry::fault::Signal;
 use crate::sched::task::{Task, TaskState, WakeReason};
 use crate::sync::SpinLock;
-use abi::signal::NSIG;
+use abi::signal::{NSIG, SIG_DFL, SIG_IGN};
 use arch::esr::Esr;
 use entry::tif::TIF_SIGPENDING;
 
@@ -44,11 +44,29 @@ pub fn default_ignored(sig: u32) -> bool {
     [SIGCHLD, SIGCONT, SIGURG, SIGWINCH].contains(&(sig as i32))
 }
 
+/// Linux's `sig_handler_ignored()`: the action does nothing for `sig`.
+pub fn handler_ignored(action: &SigAction, sig: u32) -> bool {
+    action.handler == SIG_IGN || (action.handler == SIG_DFL && default_ignored(sig))
+}
+
 /// Queues `sig` for `task` and makes it notice (Linux's `signal_wake_up`):
-/// a blocked task is woken, a running one kicked into its exit path.
+/// a blocked task is woken, a running one kicked into its exit path. A
+/// signal the app ignores and `task` does not block is dropped here, as
+/// Linux's `sig_ignored()` drops it: it never interrupts a sleep. (A
+/// blocked one is kept: the action may change before it is unblocked.)
+/// The actions' lock is held across the check and the queueing, as
+/// Linux's `siglock`, so a concurrent `rt_sigaction` sees the signal
+/// queued or never sent.
 pub fn send_signal(task: &'static Task, sig: u32, info: KSigInfo) {
     {
+        let actions = ACTIONS.lock();
         let mut st = task.sig.lock();
+        if info.fault.is_none()
+            && st.blocked & bit(sig) == 0
+            && handler_ignored(&actions[sig as usize - 1], sig)
+        {
+            return;
+        }
         st.pending |= bit(sig);
         st.info[sig as usize - 1] = info;
         if st.blocked & bit(sig) != 0 && info.fault.is_none() {

@@ -41,6 +41,39 @@ pub struct SigState {
     /// with TIF_RESTORE_SIGMASK): the handler's frame records it, or it is
     /// restored when no handler runs.
     pub saved_mask: Option<u64>,
+    /// What `restart_syscall` continues when a sleep that a signal
+    /// interrupted is restarted with no handler run (Linux's
+    /// `restart_block`).
+    pub restart: RestartBlock,
+}
+
+/// Linux's `restart_block`: the state a sleep leaves for
+/// `restart_syscall` when it returns `ERESTART_RESTARTBLOCK`. Without one
+/// (`None`, Linux's `do_no_restart_syscall`) `restart_syscall` is `EINTR`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RestartBlock {
+    /// Nothing to continue.
+    #[default]
+    None,
+    /// A relative nanosleep/clock_nanosleep: its end in nanoseconds of
+    /// the counter since boot, and where the time left goes (0: nowhere).
+    Nanosleep {
+        /// The absolute end of the sleep.
+        end_ns: u128,
+        /// `rmtp`, or 0.
+        rem: u64,
+    },
+    /// A FUTEX_WAIT or FUTEX_WAIT_BITSET with a timeout.
+    FutexWait {
+        /// The futex word.
+        uaddr: u64,
+        /// The value it must still hold.
+        val: u32,
+        /// The wake-up bitset.
+        bitset: u32,
+        /// The absolute timeout, a counter value.
+        deadline: u64,
+    },
 }
 
 impl Default for SigState {
@@ -51,6 +84,7 @@ impl Default for SigState {
             info: [KSigInfo::default(); NSIG],
             altstack: NO_ALTSTACK,
             saved_mask: None,
+            restart: RestartBlock::None,
         }
     }
 }

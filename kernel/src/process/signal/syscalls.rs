@@ -1,7 +1,7 @@
-//! The signal syscalls: rt_sigaction, rt_sigprocmask, rt_sigreturn,
-//! sigaltstack, kill, tgkill.
+//! The signal syscalls: rt_sigaction, rt_sigprocmask, rt_sigpending,
+//! rt_sigreturn, sigaltstack, kill, tgkill.
 
-use super::queue::{ACTIONS, SigAction, recalc_sigpending, send_signal};
+use super::queue::{ACTIONS, SigAction, handler_ignored, recalc_sigpending, send_signal};
 use super::state::{KSigInfo, SIGKILL, SIGSTOP, bit};
 use crate::entry::fault::Signal;
 use crate::process::verdict::{Kill, Why};
@@ -46,6 +46,9 @@ pub fn sys_rt_sigreturn(tf: &mut TrapFrame) -> Result<i64, Kill> {
         }
     };
     let mc = &frame.uc.uc_mcontext;
+    // Linux's forget_syscall(): the restored x0 is the interrupted
+    // context's, not a result the exit path may take for a restart code.
+    tf.syscallno = -1;
     tf.regs = mc.regs;
     tf.sp = mc.sp;
     tf.pc = mc.pc;
@@ -121,6 +124,15 @@ pub fn sys_rt_sigaction(
         if let Some(mut a) = new {
             a.mask &= !(bit(SIGKILL) | bit(SIGSTOP));
             actions[sig as usize - 1] = a;
+            if handler_ignored(&a, sig) {
+                // POSIX: an action set to ignore discards the pending
+                // instances, in every thread (Linux's do_sigaction). A
+                // sleeper it already woke restarts its syscall.
+                crate::sched::task::find_thread(|t| {
+                    t.sig.lock().pending &= !bit(sig);
+                    false
+                });
+            }
         }
         old
     };
@@ -161,6 +173,20 @@ pub fn sys_rt_sigprocmask(
         oset.write(old)?;
     }
     Ok(())
+}
+
+/// rt_sigpending(set, sigsetsize): the caller's pending signals that it
+/// blocks (the others are being delivered). `sigsetsize` above 8
+/// `EINVAL`; that many bytes are written (fewer may be asked), `EFAULT`.
+pub fn sys_rt_sigpending(set: UserPtr<u8>, sigsetsize: usize) -> Result<(), Errno> {
+    if sigsetsize > 8 {
+        return Err(Errno(EINVAL));
+    }
+    let pending = {
+        let st = current().sig.lock();
+        st.pending & st.blocked
+    };
+    set.write_bytes(0, &pending.to_le_bytes()[..sigsetsize])
 }
 
 /// A signal number: 0 (only check) or 1..=64.
