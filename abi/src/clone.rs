@@ -18,13 +18,11 @@ pub const CLONE_CHILD_CLEARTID: u64 = 0x0020_0000;
 pub const CLONE_DETACHED: u64 = 0x0040_0000;
 pub const CLONE_UNTRACED: u64 = 0x0080_0000;
 pub const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
+/// What a thread shares with its creator: the address space, filesystem
+/// information, file table, signal handlers, thread group and SysV
+/// semaphore undo list ([`THREAD_FLAGS`] without the TLS and tid options).
+pub const THREAD_SHARED: u64 =
+    CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
 /// What glibc's and musl's pthread_create pass: 0x3d0f00.
-pub const THREAD_FLAGS: u64 = CLONE_VM
-    | CLONE_FS
-    | CLONE_FILES
-    | CLONE_SIGHAND
-    | CLONE_THREAD
-    | CLONE_SYSVSEM
-    | CLONE_SETTLS
-    | CLONE_PARENT_SETTID
-    | CLONE_CHILD_CLEARTID;
+pub const THREAD_FLAGS: u64 =
+    THREAD_SHARED | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;

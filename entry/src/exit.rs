@@ -58,22 +58,8 @@ pub fn exit_to_user_mode_loop<W: ExitWork>(
     mut ti_work: usize,
 ) -> usize {
     loop {
-        while ti_work & EXIT_TO_USER_MODE_WORK_LOOP != 0 {
-            w.local_irq_enable();
-            if ti_work & (_TIF_NEED_RESCHED | _TIF_NEED_RESCHED_LAZY) != 0
-                && !w.grant_slice_extension(ti_work & TIF_SLICE_EXT_DENY != 0)
-            {
-                w.schedule();
-            }
-            if ti_work & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL) != 0 {
-                w.do_signal(regs);
-            }
-            if ti_work & _TIF_NOTIFY_RESUME != 0 {
-                w.clear_thread_flag(TIF_NOTIFY_RESUME);
-                w.notify_resume(regs);
-            }
-            w.local_irq_disable();
-            ti_work = w.read_thread_flags();
+        if ti_work & EXIT_TO_USER_MODE_WORK_LOOP != 0 {
+            ti_work = exit_to_user_mode_work(w, regs, ti_work);
         }
         // Only TIF_RSEQ can be left: `rseq_exit_to_user_mode_work()` with a
         // separate TIF_RSEQ (CHECK_TIF_RSEQ), interrupts disabled.
@@ -87,6 +73,37 @@ pub fn exit_to_user_mode_loop<W: ExitWork>(
         w.set_thread_flag(TIF_NOTIFY_RESUME);
         ti_work = w.read_thread_flags();
     }
+}
+
+/// The work half of [`exit_to_user_mode_loop`] (Linux's
+/// `__exit_to_user_mode_loop()`): runs the work bits' hooks, interrupts
+/// enabled, until only TIF_RSEQ may be left; returns the TIF word then.
+///
+/// Out of line, as the functions it calls are in Linux (`schedule()`,
+/// `arch_do_signal_or_restart()`): inlined, their constants are hoisted
+/// into registers the rseq fast path's user-access calls clobber, and
+/// every exit that only has TIF_RSEQ (one per context switch in v1) pays
+/// for reloading them after each call.
+#[inline(never)]
+fn exit_to_user_mode_work<W: ExitWork>(w: &mut W, regs: &mut W::Regs, mut ti_work: usize) -> usize {
+    while ti_work & EXIT_TO_USER_MODE_WORK_LOOP != 0 {
+        w.local_irq_enable();
+        if ti_work & (_TIF_NEED_RESCHED | _TIF_NEED_RESCHED_LAZY) != 0
+            && !w.grant_slice_extension(ti_work & TIF_SLICE_EXT_DENY != 0)
+        {
+            w.schedule();
+        }
+        if ti_work & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL) != 0 {
+            w.do_signal(regs);
+        }
+        if ti_work & _TIF_NOTIFY_RESUME != 0 {
+            w.clear_thread_flag(TIF_NOTIFY_RESUME);
+            w.notify_resume(regs);
+        }
+        w.local_irq_disable();
+        ti_work = w.read_thread_flags();
+    }
+    ti_work
 }
 
 /// Linux's `exit_to_user_mode_prepare()`: the last thing before `eret` to

@@ -56,6 +56,7 @@ use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use librseq::{Index, PerCpuCounter};
+use rt::rseq::{SliceExt, SliceLock};
 use rt::sys::{self, KStats, RseqStats, membarrier_cmd};
 use rt::{Args, println, sched, thread};
 
@@ -131,7 +132,7 @@ pub fn main(args: Args) -> i32 {
         rt::rseq::registered(),
         freq()
     );
-    if !pin(0) {
+    if !sched::pin(0) {
         println!("bench: FAIL cannot pin the main thread to CPU 0");
     }
     let mut ok = true;
@@ -326,19 +327,10 @@ pub fn delay(n: u64) {
     };
 }
 
-/// Pins the caller to `cpu`; true if it now runs there.
-fn pin(cpu: u32) -> bool {
-    sched::set_affinity(1 << cpu).is_ok() && sched::getcpu() == cpu
-}
-
-/// The number of CPUs (kstats' `nr_cpus`, else the affinity mask), at
-/// most 4 (kstats' arrays).
+/// The number of CPUs ([`sched::online_cpus`]), at most 4 (kstats'
+/// arrays).
 fn online_cpus() -> u32 {
-    let n = match sys::kstats() {
-        Ok(k) if k.nr_cpus > 0 => k.nr_cpus as u32,
-        _ => 64 - sched::get_affinity().leading_zeros(),
-    };
-    n.clamp(1, 4)
+    sched::online_cpus().clamp(1, 4)
 }
 
 /// Yields until `cond` holds (setup only, never timed).
@@ -438,7 +430,7 @@ fn reset_shared() {
 
 /// Pins to `cpu`, counts itself pinned and ready.
 fn peer_start(cpu: u32) {
-    if pin(cpu) {
+    if sched::pin(cpu) {
         PINNED.fetch_add(1, Ordering::SeqCst);
     }
     READY.fetch_add(1, Ordering::SeqCst);
@@ -633,7 +625,7 @@ fn membarrier() -> Measure {
 
 const LOCK_THREADS: usize = 4;
 
-static LOCK: AtomicU32 = AtomicU32::new(0);
+static LOCK: SliceLock = SliceLock::new();
 /// Incremented under the lock with a plain load and store: lost updates
 /// would show a broken lock.
 static PROTECTED: AtomicU64 = AtomicU64::new(0);
@@ -670,59 +662,22 @@ impl Slot {
 
 static SLOTS: [Slot; LOCK_THREADS] = [const { Slot::new() }; LOCK_THREADS];
 
-/// Counts of how each `slice_end` went.
-#[derive(Default)]
-struct Ends {
-    not_granted: u64,
-    yielded: u64,
-    revoked: u64,
-}
-
-impl Ends {
-    #[inline(always)]
-    fn note(&mut self, e: rt::rseq::SliceEnd) {
-        match e {
-            rt::rseq::SliceEnd::NotGranted => self.not_granted += 1,
-            rt::rseq::SliceEnd::Yielded(_) => self.yielded += 1,
-            rt::rseq::SliceEnd::Revoked => self.revoked += 1,
-        }
-    }
-}
-
 /// A `slice_lock` worker: `SLICE_LOCK_ITERS` acquisitions.
 fn lock_worker(idx: usize) -> i32 {
     let slot = &SLOTS[idx];
     let cpu = 1 + (idx / 2) as u32;
     peer_start(cpu);
     slot.cpu.store(sched::getcpu(), Ordering::SeqCst);
-    let mut ext = EXT.load(Ordering::SeqCst);
-    if ext {
-        let r = rt::rseq::slice_enable(true);
-        slot.enable.store(r, Ordering::SeqCst);
-        // Never touch slice_ctrl without the extension.
-        ext = r == 0;
-    }
+    let (mut ext, r) = SliceExt::enable(EXT.load(Ordering::SeqCst));
+    slot.enable.store(r, Ordering::SeqCst);
     while !GO.load(Ordering::Acquire) {
         sys::sched_yield();
     }
-    let mut ends = Ends::default();
     let t0 = now();
     for _ in 0..SLICE_LOCK_ITERS {
-        loop {
-            if ext {
-                rt::rseq::slice_request();
-            }
-            if LOCK
-                .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                break;
-            }
-            if ext {
-                ends.note(rt::rseq::slice_end());
-            }
+        LOCK.lock(&mut ext, || {
             let mut polls = 0;
-            while LOCK.load(Ordering::Relaxed) != 0 {
+            while LOCK.is_held() {
                 polls += 1;
                 if polls == SLICE_LOCK_SPIN_POLLS {
                     sys::sched_yield();
@@ -730,27 +685,23 @@ fn lock_worker(idx: usize) -> i32 {
                 }
                 spin_hint();
             }
-        }
+            true
+        });
         PROTECTED.store(PROTECTED.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         delay(SLICE_LOCK_CS_SPINS);
-        LOCK.store(0, Ordering::Release);
-        if ext {
-            ends.note(rt::rseq::slice_end());
-        }
+        LOCK.unlock(&mut ext);
         spin_hint();
         delay(SLICE_LOCK_THINK_SPINS);
     }
     let t1 = now();
+    let ends = ext.disable();
     slot.start.store(t0, Ordering::SeqCst);
     slot.end.store(t1, Ordering::SeqCst);
     slot.acquired.store(SLICE_LOCK_ITERS, Ordering::SeqCst);
     slot.not_granted.store(ends.not_granted, Ordering::SeqCst);
-    slot.yielded.store(ends.yielded, Ordering::SeqCst);
+    slot.yielded
+        .store(ends.yielded + ends.late, Ordering::SeqCst);
     slot.revoked.store(ends.revoked, Ordering::SeqCst);
-    if ext {
-        let _ = rt::rseq::slice_test_and_clear_request();
-        let _ = rt::rseq::slice_enable(false);
-    }
     DONE.fetch_add(1, Ordering::SeqCst);
     0
 }
@@ -761,7 +712,7 @@ fn slice_lock() -> Measure {
     let n = SLICE_LOCK_ITERS;
     let ext = rt::rseq::version() == 2;
     reset_shared();
-    LOCK.store(0, Ordering::SeqCst);
+    LOCK.reset();
     PROTECTED.store(0, Ordering::SeqCst);
     DONE.store(0, Ordering::SeqCst);
     EXT.store(ext, Ordering::SeqCst);

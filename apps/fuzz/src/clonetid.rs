@@ -114,7 +114,7 @@ pub fn clone_bad_tid(w: &mut Worker) -> i64 {
         p => p,
     };
     let clear = child && w.rng.coin();
-    let mut flags = rawclone::THREAD;
+    let mut flags = cf::THREAD_SHARED;
     if parent {
         flags |= cf::CLONE_PARENT_SETTID;
     }

@@ -142,7 +142,7 @@ fn threads_paused(idx: usize) -> i64 {
     let word = |n: u64| unsafe { &*words.add(n as usize) };
     STARTED.store(0, Ordering::SeqCst);
     RELEASE.store(0, Ordering::SeqCst);
-    let flags = rawclone::THREAD | cf::CLONE_PARENT_SETTID | cf::CLONE_CHILD_CLEARTID;
+    let flags = cf::THREAD_SHARED | cf::CLONE_PARENT_SETTID | cf::CLONE_CHILD_CLEARTID;
     let (mut made, mut end) = (0u64, 0i64);
     if let Some(blocked) = SignalsBlocked::new() {
         while made < cap {

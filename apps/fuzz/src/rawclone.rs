@@ -13,15 +13,6 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use rt::signal;
 use rt::sys::{clone_flags as cf, futex_op, nr};
 
-/// The flags of a thread sharing everything, as pthreads make them, minus
-/// the TLS and tid options each caller picks.
-pub const THREAD: u64 = cf::CLONE_VM
-    | cf::CLONE_FS
-    | cf::CLONE_FILES
-    | cf::CLONE_SIGHAND
-    | cf::CLONE_THREAD
-    | cf::CLONE_SYSVSEM;
-
 /// A valid, 16-aligned stack pointer (in writable memory) for the
 /// kernel's checks; the children never use it.
 #[repr(C, align(16))]
@@ -49,7 +40,7 @@ impl Drop for SignalsBlocked {
 /// one waiter on it, waits (`FUTEX_WAIT_PRIVATE`) until `release` is
 /// non-zero and exits with status 0. Returns clone's result.
 ///
-/// `flags` must include [`THREAD`] (shared memory: the child touches the
+/// `flags` must include [`cf::THREAD_SHARED`] (shared memory: the child touches the
 /// two words) and must not include `CLONE_SETTLS` (pointless: the child
 /// never reads `TPIDR_EL0`). `started` and `release` must outlive the
 /// child (statics, in practice).
@@ -61,7 +52,7 @@ pub fn spawn(
     started: &'static AtomicU32,
     release: &'static AtomicU32,
 ) -> i64 {
-    debug_assert!(flags & THREAD == THREAD && flags & cf::CLONE_SETTLS == 0);
+    debug_assert!(flags & cf::THREAD_SHARED == cf::THREAD_SHARED && flags & cf::CLONE_SETTLS == 0);
     let sp = DUMMY_STACK.0.as_ptr_range().end as u64;
     let ret: i64;
     // SAFETY: the parent only gets clone's result in x0 (x8 is declared

@@ -29,14 +29,6 @@ use rt::{println, sched};
 
 use crate::{PAGE, errno_name};
 
-/// A thread without the runtime: shares everything, no TLS, no tid words.
-const BASE_FLAGS: u64 = cf::CLONE_VM
-    | cf::CLONE_FS
-    | cf::CLONE_FILES
-    | cf::CLONE_SIGHAND
-    | cf::CLONE_THREAD
-    | cf::CLONE_SYSVSEM;
-
 const WHICH: [(&str, u64); 3] = [
     ("PARENT_SETTID", cf::CLONE_PARENT_SETTID),
     ("CHILD_SETTID", cf::CLONE_CHILD_SETTID),
@@ -173,7 +165,7 @@ pub fn run(kernel: u64) -> i32 {
             // ends with the raw exit.
             let tid = unsafe {
                 let stack = (STACKS.0.get() as *mut u8).add((i + 1) * STACK) as u64;
-                iso_clone(BASE_FLAGS | flag, stack, ptid, 0, ctid, child, i)
+                iso_clone(cf::THREAD_SHARED | flag, stack, ptid, 0, ctid, child, i)
             };
             let ran = tid > 0 && wait_for(5 * SEC, || STARTED[i].load(Ordering::SeqCst) != 0);
             // Odd children get their signal after they exited.

@@ -1,17 +1,17 @@
 //! Lock-holder preemption, with and without the time slice extension.
 //!
-//! `lhp [SECONDS=1] [ext|noext] [CS_US=10]`: 4 threads, pinned 2 per CPU
-//! on 2 CPUs (1 and 2 when there are 3 or more, keeping CPU 0 for the main
-//! thread), contend for one userspace test-and-set spinlock (an `AtomicU32`;
-//! a waiter spins up to 20 µs, then `sched_yield`s). The holder spends
-//! CS_US µs in its critical section (spinning on the counter, no syscalls),
-//! then a 2 µs pause outside. Two threads per CPU, pinned, make the
-//! contention deterministic: every CPU always has exactly one other
-//! runnable thread, so every scheduler tick on it wants to preempt whoever
-//! runs (the round-robin scheduler only preempts when someone waits), the
-//! load balancer has nothing to move, and a preempted holder stalls the
-//! other CPU's pair too. (8 threads on 4 CPUs, unpinned, would mix in
-//! migrations and the main thread's CPU.)
+//! `lhp [SECONDS=1] [ext|noext] [CS_US=10]`: 4 threads, pinned 2 per CPU on
+//! 2 CPUs (1 and 2 when there are 3 or more, keeping CPU 0 for the main
+//! thread), contend for one userspace test-and-set spinlock
+//! ([`rt::rseq::SliceLock`]; a waiter spins up to 20 µs, then
+//! `sched_yield`s). The holder spends CS_US µs in its critical section
+//! (spinning on the counter, no syscalls), then a 2 µs pause outside. Two
+//! threads per CPU, pinned, make the contention deterministic: every CPU
+//! always has exactly one other runnable thread, so every scheduler tick on
+//! it wants to preempt whoever runs (the round-robin scheduler only
+//! preempts when someone waits), the load balancer has nothing to move, and
+//! a preempted holder stalls the other CPU's pair too. (8 threads on 4
+//! CPUs, unpinned, would mix in migrations and the main thread's CPU.)
 //!
 //! - `noext`: a tick that lands in a critical section preempts the holder;
 //!   its CPU peer spins its 20 µs in vain and yields back, the other pair
@@ -37,13 +37,12 @@
 
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
+use rt::rseq::{SliceExt, SliceLock};
 use rt::sys::{self, RseqStats};
 use rt::test::{SEC, check, status};
 use rt::{println, sched, thread};
 
-use crate::slice::{
-    Us, counter, ns_ticks, online_cpus, pin, print_slice_stats, stats_delta, ticks_ns,
-};
+use crate::slice::{Us, counter, ns_ticks, online_cpus, print_slice_stats, stats_delta, ticks_ns};
 
 const THREADS: usize = 4;
 /// A waiter spins this long on the lock, then yields.
@@ -56,7 +55,7 @@ const SAMPLES_PER_SEC: usize = 128 * 1024;
 /// log2 histogram buckets: [0,1) µs, [1,2), [2,4), ... , [2^(N-2), inf).
 const BUCKETS: usize = 22;
 
-static LOCK: AtomicU32 = AtomicU32::new(0);
+static LOCK: SliceLock = SliceLock::new();
 /// Incremented under the lock with a plain load and store: lost updates
 /// would show a broken lock.
 static PROTECTED: AtomicU64 = AtomicU64::new(0);
@@ -100,39 +99,14 @@ impl Slot {
 
 static SLOTS: [Slot; THREADS] = [const { Slot::new() }; THREADS];
 
-/// Per-thread counts of how each slice_end went.
-#[derive(Default)]
-struct Ends {
-    not_granted: u64,
-    yielded: u64,
-    late: u64,
-    revoked: u64,
-}
-
-impl Ends {
-    #[inline(always)]
-    fn note(&mut self, e: rt::rseq::SliceEnd) {
-        match e {
-            rt::rseq::SliceEnd::NotGranted => self.not_granted += 1,
-            rt::rseq::SliceEnd::Yielded(1) => self.yielded += 1,
-            rt::rseq::SliceEnd::Yielded(_) => self.late += 1,
-            rt::rseq::SliceEnd::Revoked => self.revoked += 1,
-        }
-    }
-}
-
 fn worker(idx: usize) -> i32 {
     let slot = &SLOTS[idx];
-    slot.pinned
-        .store(pin(slot.cpu.load(Ordering::SeqCst)), Ordering::SeqCst);
-    let mut ext = EXT.load(Ordering::SeqCst);
-    if ext {
-        let r = rt::rseq::slice_enable(true);
-        slot.enable.store(r, Ordering::SeqCst);
-        // Without the extension (v1: offset 28 is the app's), never touch
-        // slice_ctrl.
-        ext = r == 0;
-    }
+    slot.pinned.store(
+        sched::pin(slot.cpu.load(Ordering::SeqCst)),
+        Ordering::SeqCst,
+    );
+    let (mut ext, r) = SliceExt::enable(EXT.load(Ordering::SeqCst));
+    slot.enable.store(r, Ordering::SeqCst);
     READY.fetch_add(1, Ordering::SeqCst);
     while !GO.load(Ordering::SeqCst) {
         sched::yield_now();
@@ -143,27 +117,15 @@ fn worker(idx: usize) -> i32 {
     let cap = SAMPLE_CAP.load(Ordering::SeqCst);
     let buf = (SAMPLES.load(Ordering::SeqCst) as *mut u32).wrapping_add(idx * cap);
     let (mut ops, mut n) = (0u64, 0usize);
-    let mut ends = Ends::default();
-    'run: loop {
-        // Acquire, with the request set around each attempt.
-        loop {
-            if ext {
-                rt::rseq::slice_request();
-            }
-            if LOCK
-                .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                break;
-            }
-            if ext {
-                ends.note(rt::rseq::slice_end());
-            }
+    loop {
+        // Spin on a held lock, yielding every `spin` ticks, until the
+        // deadline.
+        let acquired = LOCK.lock(&mut ext, || {
             let mut w = counter();
-            while LOCK.load(Ordering::Relaxed) != 0 {
+            while LOCK.is_held() {
                 let now = counter();
                 if now >= deadline {
-                    break 'run;
+                    return false;
                 }
                 if now.wrapping_sub(w) >= spin {
                     sys::sched_yield();
@@ -171,6 +133,10 @@ fn worker(idx: usize) -> i32 {
                 }
                 core::hint::spin_loop();
             }
+            true
+        });
+        if !acquired {
+            break;
         }
         let t_acq = counter();
         PROTECTED.store(PROTECTED.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
@@ -179,10 +145,7 @@ fn worker(idx: usize) -> i32 {
             core::hint::spin_loop();
         }
         let t_rel = counter();
-        LOCK.store(0, Ordering::Release);
-        if ext {
-            ends.note(rt::rseq::slice_end());
-        }
+        LOCK.unlock(&mut ext);
         ops += 1;
         if n < cap {
             // SAFETY: `buf` is this thread's part of the samples mapping,
@@ -200,10 +163,7 @@ fn worker(idx: usize) -> i32 {
             core::hint::spin_loop();
         }
     }
-    if ext {
-        let _ = rt::rseq::slice_test_and_clear_request();
-        let _ = rt::rseq::slice_enable(false);
-    }
+    let ends = ext.disable();
     slot.ops.store(ops, Ordering::SeqCst);
     slot.samples.store(n, Ordering::SeqCst);
     slot.not_granted.store(ends.not_granted, Ordering::SeqCst);
@@ -271,7 +231,7 @@ fn run_mode(seconds: u64, ext: bool, cs_us: u64) -> Outcome {
             max_ns: 0,
         };
     };
-    LOCK.store(0, Ordering::SeqCst);
+    LOCK.reset();
     PROTECTED.store(0, Ordering::SeqCst);
     OPS.store(0, Ordering::SeqCst);
     READY.store(0, Ordering::SeqCst);

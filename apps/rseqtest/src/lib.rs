@@ -26,10 +26,12 @@ mod slice;
 mod stats;
 mod tcmalloc;
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use rt::rseq::MODE_LINUX;
+use rt::sched::now_ns;
 use rt::signal::{self, SigInfo};
+use rt::test::check;
 use rt::{Args, println, sched, sys};
 
 /// Runs the scenario named by `argv[1]`; returns the exit status.
@@ -146,9 +148,104 @@ pub fn install_signal_counter() -> bool {
     signal::sigaction(signal::SIGUSR1, count_signal, signal::SA_RESTART).is_ok()
 }
 
+/// param_test's signal injection: a thread that sends SIGUSR1 to every
+/// registered worker, round after round, until stopped. The workers'
+/// tids go in slots (0: none); [`run`](Self::run) is the sender's loop.
+pub struct SignalInjector<const N: usize> {
+    tids: [AtomicI64; N],
+    stop: AtomicBool,
+    sent: AtomicU64,
+}
+
+impl<const N: usize> Default for SignalInjector<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> SignalInjector<N> {
+    pub const fn new() -> Self {
+        SignalInjector {
+            tids: [const { AtomicI64::new(0) }; N],
+            stop: AtomicBool::new(false),
+            sent: AtomicU64::new(0),
+        }
+    }
+
+    /// Worker `i`'s tid (0: no worker in that slot).
+    pub fn set_worker(&self, i: usize, tid: i64) {
+        self.tids[i].store(tid, Ordering::SeqCst);
+    }
+
+    /// Empties every slot.
+    pub fn clear_workers(&self) {
+        for t in &self.tids {
+            t.store(0, Ordering::SeqCst);
+        }
+    }
+
+    /// Zeroes the count of [`sent`](Self::sent).
+    pub fn clear_sent(&self) {
+        self.sent.store(0, Ordering::SeqCst);
+    }
+
+    /// Lets [`run`](Self::run) go on (before the sender starts).
+    pub fn arm(&self) {
+        self.stop.store(false, Ordering::SeqCst);
+    }
+
+    /// Ends [`run`](Self::run) after its current round.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// The SIGUSR1s the kernel accepted.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Until [`stop`](Self::stop): a SIGUSR1 to each worker, then `pause_ns`
+    /// of spinning to leave the workers some room.
+    pub fn run(&self, pause_ns: u64) {
+        let pid = sys::getpid();
+        while !self.stop.load(Ordering::Relaxed) {
+            for t in &self.tids {
+                let tid = t.load(Ordering::Relaxed);
+                if tid > 0 && sys::tgkill(pid, tid, signal::SIGUSR1) == 0 {
+                    self.sent.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            let t0 = now_ns();
+            while now_ns() - t0 < pause_ns {
+                core::hint::spin_loop();
+            }
+        }
+    }
+}
+
 /// The rseq counters summed over CPUs (zeros if kstats is unavailable).
 pub fn rseq_stats() -> Option<sys::KStats> {
     sys::kstats().ok()
+}
+
+/// Two kstats reads, or `None` after a `TEST <name> FAIL` line when either
+/// failed.
+pub fn kstats_pair(
+    name: &str,
+    before: Result<sys::KStats, i64>,
+    after: Result<sys::KStats, i64>,
+) -> Option<(sys::KStats, sys::KStats)> {
+    match (before, after) {
+        (Ok(b), Ok(a)) => Some((b, a)),
+        _ => {
+            check(
+                name,
+                false,
+                format_args!("kstats failed: {before:?} / {after:?}"),
+            );
+            None
+        }
+    }
 }
 
 /// One line with every counter of `s`.

@@ -31,7 +31,7 @@ use rt::sys::{self, errno, membarrier_cmd as mb};
 use rt::test::{MS, check, status};
 use rt::{println, sched, signal, thread};
 
-use crate::{Rng, SIGNALS, install_signal_counter, nr_cpus};
+use crate::{Rng, SIGNALS, SignalInjector, install_signal_counter, nr_cpus};
 
 const THREADS: usize = 8;
 const MEMBARRIER_WORKERS: usize = 4;
@@ -141,26 +141,11 @@ fn between_pop_push(i: u64) {
 
 // --- the signal injector -------------------------------------------------
 
-static WORKER_TIDS: [AtomicI64; THREADS] = [const { AtomicI64::new(0) }; THREADS];
-static SIGNAL_STOP: AtomicBool = AtomicBool::new(false);
-static SIGNALS_SENT: AtomicU64 = AtomicU64::new(0);
+static SIGNALLER: SignalInjector<THREADS> = SignalInjector::new();
 
 /// Sends SIGUSR1 to every live worker, round after round, until stopped.
 fn signaller(_: usize) -> i32 {
-    let pid = sys::getpid();
-    while !SIGNAL_STOP.load(Ordering::Relaxed) {
-        for t in &WORKER_TIDS {
-            let tid = t.load(Ordering::Relaxed);
-            if tid > 0 && sys::tgkill(pid, tid, signal::SIGUSR1) == 0 {
-                SIGNALS_SENT.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        // Leave the workers some room between rounds.
-        let t0 = now_ns();
-        while now_ns() - t0 < 50_000 {
-            core::hint::spin_loop();
-        }
-    }
+    SIGNALLER.run(50_000);
     0
 }
 
@@ -169,19 +154,17 @@ fn signaller(_: usize) -> i32 {
 fn run_workers(n: usize, f: fn(usize) -> i32) -> Result<i64, i64> {
     let mut handles = [const { None }; THREADS];
     let mut err = None;
-    for t in &WORKER_TIDS {
-        t.store(0, Ordering::Relaxed);
-    }
+    SIGNALLER.clear_workers();
     for (i, h) in handles.iter_mut().enumerate().take(n) {
         match thread::spawn(f, i) {
             Ok(j) => {
-                WORKER_TIDS[i].store(j.tid(), Ordering::Relaxed);
+                SIGNALLER.set_worker(i, j.tid());
                 *h = Some(j);
             }
             Err(e) => err = Some(e),
         }
     }
-    SIGNAL_STOP.store(false, Ordering::Relaxed);
+    SIGNALLER.arm();
     let sig = if inject() == Inject::Signal {
         thread::spawn(signaller, 0).ok()
     } else {
@@ -191,10 +174,10 @@ fn run_workers(n: usize, f: fn(usize) -> i32) -> Result<i64, i64> {
     for (i, h) in handles.iter_mut().enumerate() {
         if let Some(j) = h.take() {
             sum += j.join() as i64;
-            WORKER_TIDS[i].store(0, Ordering::Relaxed);
+            SIGNALLER.set_worker(i, 0);
         }
     }
-    SIGNAL_STOP.store(true, Ordering::Relaxed);
+    SIGNALLER.stop();
     if let Some(s) = sig {
         s.join();
     }
@@ -262,56 +245,53 @@ static NODES: Nodes = Nodes(core::cell::UnsafeCell::new(
     [const { librseq::ListNode::new(0) }; MAX_CPUS * ITEMS_PER_CPU],
 ));
 
-/// Returns the number of pops that found an empty stack, or -1000000 on a
-/// push that found its stack full (cannot happen: the capacity holds all).
-fn list_worker(w: usize) -> i32 {
+/// A pop/push worker: pops from the current CPU's structure and pushes
+/// the item back (`push` false: the stack was full). Returns the number
+/// of pops that found an empty stack, or -1000000 on a push that found its
+/// stack full (cannot happen: the capacity holds all).
+fn pop_push<T>(w: usize, pop: impl Fn() -> Option<T>, push: impl Fn(T) -> bool) -> i32 {
     let mut empty = 0;
     for i in ops(w) {
-        let n = LIST.pop(Index::CpuId);
+        let item = pop();
         between_pop_push(i);
-        match n {
-            // SAFETY: the node came off a list: ours until pushed.
-            Some((node, _)) => unsafe {
-                LIST.push(node, Index::CpuId);
-            },
+        match item {
+            Some(v) => {
+                if !push(v) {
+                    return -1_000_000;
+                }
+            }
             None => empty += 1,
         }
     }
     empty
+}
+
+fn list_worker(w: usize) -> i32 {
+    pop_push(
+        w,
+        || LIST.pop(Index::CpuId).map(|(node, _)| node),
+        |node| {
+            // SAFETY: the node came off a list: ours until pushed.
+            unsafe { LIST.push(node, Index::CpuId) };
+            true
+        },
+    )
 }
 
 fn buffer_worker(w: usize) -> i32 {
-    let mut empty = 0;
-    for i in ops(w) {
-        let item = BUFFER.pop(Index::CpuId);
-        between_pop_push(i);
-        match item {
-            Some((v, _)) => {
-                if BUFFER.push(v, Index::CpuId).is_none() {
-                    return -1_000_000;
-                }
-            }
-            None => empty += 1,
-        }
-    }
-    empty
+    pop_push(
+        w,
+        || BUFFER.pop(Index::CpuId).map(|(v, _)| v),
+        |v| BUFFER.push(v, Index::CpuId).is_some(),
+    )
 }
 
 fn memcpy_worker(w: usize) -> i32 {
-    let mut empty = 0;
-    for i in ops(w) {
-        let item = MEMCPY.pop(Index::CpuId);
-        between_pop_push(i);
-        match item {
-            Some((v, _)) => {
-                if MEMCPY.push(v, Index::CpuId).is_none() {
-                    return -1_000_000;
-                }
-            }
-            None => empty += 1,
-        }
-    }
-    empty
+    pop_push(
+        w,
+        || MEMCPY.pop(Index::CpuId).map(|(v, _)| v),
+        |v| MEMCPY.push(v, Index::CpuId).is_some(),
+    )
 }
 
 /// (spawn result, (count, sum) found, (count, sum) wanted).
@@ -460,8 +440,11 @@ fn settle() {
 fn membarrier_manager(_: usize) -> i32 {
     let nr = nr_cpus() as u64;
     let mut rng = Rng::new(now_ns());
-    let (mut expect_a, mut expect_b) = (0i64, 0i64);
-    let (mut cpu_a, mut cpu_b) = (0usize, 0usize);
+    // Half k of a round starts with list k active and ends with the other
+    // one active; `cpu[k]` and `expect[k]` are the node of list k watched
+    // while it is not.
+    let lists = [&LIST_A, &LIST_B];
+    let (mut cpu, mut expect) = ([0usize; 2], [0i64; 2]);
     let mut bad = 0;
     let fence = |cpu: usize| {
         let r = sys::membarrier(mb::PRIVATE_EXPEDITED_RSEQ, mb::FLAG_CPU, cpu as i32);
@@ -469,33 +452,25 @@ fn membarrier_manager(_: usize) -> i32 {
     };
     ACTIVE.store(LIST_A.addr(), Ordering::Release);
     while !MB_STOP.load(Ordering::Acquire) {
-        // LIST_A is active; LIST_B must not change.
-        cpu_a = rng.below(nr) as usize;
-        if expect_b != LIST_B.data(cpu_b) {
-            bad += 1;
+        for (k, list) in lists.iter().enumerate() {
+            let other = 1 - k;
+            // List k is active; the other one must not change.
+            cpu[k] = rng.below(nr) as usize;
+            if expect[other] != lists[other].data(cpu[other]) {
+                bad += 1;
+            }
+            ACTIVE.store(lists[other].addr(), Ordering::Release);
+            let r = fence(cpu[k]);
+            if r != 0 {
+                return 1000 + (-r) as i32;
+            }
+            // That CPU now only modifies the other list: list k's node of
+            // it is stable.
+            expect[k] = list.data(cpu[k]);
+            settle();
         }
-        ACTIVE.store(LIST_B.addr(), Ordering::Release);
-        let r = fence(cpu_a);
-        if r != 0 {
-            return 1000 + (-r) as i32;
-        }
-        // CPU a now only modifies LIST_B: LIST_A's node of CPU a is stable.
-        expect_a = LIST_A.data(cpu_a);
-        settle();
-        cpu_b = rng.below(nr) as usize;
-        if expect_a != LIST_A.data(cpu_a) {
-            bad += 1;
-        }
-        ACTIVE.store(LIST_A.addr(), Ordering::Release);
-        let r = fence(cpu_b);
-        if r != 0 {
-            return 1000 + (-r) as i32;
-        }
-        expect_b = LIST_B.data(cpu_b);
-        settle();
         MB_ROUNDS.fetch_add(1, Ordering::Relaxed);
     }
-    let _ = (cpu_a, expect_a);
     bad
 }
 
@@ -584,7 +559,7 @@ pub fn run(test: &str, inject_arg: &str, reps: Option<u64>) -> i32 {
     REPS.store(reps, Ordering::Relaxed);
     librseq::set_inject_delay(if inject == Inject::Delay { DELAY } else { 0 });
     SIGNALS.store(0, Ordering::Relaxed);
-    SIGNALS_SENT.store(0, Ordering::Relaxed);
+    SIGNALLER.clear_sent();
     if inject == Inject::Signal && !install_signal_counter() {
         check(name, false, format_args!("sigaction(SIGUSR1) failed"));
         return 1;
@@ -637,7 +612,7 @@ pub fn run(test: &str, inject_arg: &str, reps: Option<u64>) -> i32 {
         dt / MS,
         done(workers),
         librseq::aborts() - aborts,
-        SIGNALS_SENT.load(Ordering::Relaxed),
+        SIGNALLER.sent(),
         SIGNALS.load(Ordering::Relaxed)
     );
     if let (Some(a), Some(b)) = (k0, k1) {

@@ -46,7 +46,7 @@ use rt::sys::{
 use rt::test::{MS, SEC, check, status};
 use rt::{println, sched, thread};
 
-use crate::{is_linux, is_v1, nr_cpus};
+use crate::{is_linux, is_v1};
 
 const AVAIL: u32 = RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE;
 const ENABLED: u32 = RSEQ_CS_FLAG_SLICE_EXT_ENABLED;
@@ -124,18 +124,10 @@ pub(crate) fn grants_balance(d: &RseqStats) -> bool {
     d.s_granted == d.s_yielded + d.s_aborted + d.s_revoked
 }
 
-/// Pins the caller to `cpu`; true if it now runs there.
-pub(crate) fn pin(cpu: u32) -> bool {
-    sched::set_affinity(cpu_bit(cpu)).is_ok() && sched::getcpu() == cpu
-}
-
-/// The number of CPUs, whatever the caller's affinity: kstats' `nr_cpus`,
-/// else [`nr_cpus`] (which reads the affinity mask).
+/// The number of CPUs, whatever the caller's affinity
+/// ([`sched::online_cpus`]), capped to librseq's slots.
 pub(crate) fn online_cpus() -> u32 {
-    match sys::kstats() {
-        Ok(k) if k.nr_cpus > 0 => (k.nr_cpus as u32).min(librseq::MAX_CPUS as u32),
-        _ => nr_cpus(),
-    }
+    sched::online_cpus().min(librseq::MAX_CPUS as u32)
 }
 
 /// The CPU the pinned scenarios use: 1 if there is one (Linux's test
@@ -374,7 +366,7 @@ static NOISE_PINNED: AtomicBool = AtomicBool::new(false);
 /// Sleeps ~1 ms at a time (after a 2 µs spin, like Linux's noise thread)
 /// until [`STOP`]; records when it runs.
 fn noise(cpu: usize) -> i32 {
-    NOISE_PINNED.store(pin(cpu as u32), Ordering::SeqCst);
+    NOISE_PINNED.store(sched::pin(cpu as u32), Ordering::SeqCst);
     NOISE_READY.store(true, Ordering::SeqCst);
     let spin = ns_ticks(2_000);
     while !STOP.load(Ordering::SeqCst) {
@@ -426,7 +418,7 @@ static SEEN: Seen = Seen {
 fn slice_worker(arg: usize) -> i32 {
     let getpid = arg >> 32 != 0;
     let cs = ns_ticks((arg & 0xffff_ffff) as u64);
-    SEEN.pinned.store(pin(test_cpu()), Ordering::SeqCst);
+    SEEN.pinned.store(sched::pin(test_cpu()), Ordering::SeqCst);
     let r = rt::rseq::slice_enable(true);
     SEEN.enable.store(r, Ordering::SeqCst);
     if r != 0 {
@@ -602,7 +594,7 @@ static STILL_GRANTED: AtomicU64 = AtomicU64::new(0);
 static EXP_ENABLE: AtomicI64 = AtomicI64::new(0);
 
 fn expire_worker(_: usize) -> i32 {
-    let pinned = pin(test_cpu());
+    let pinned = sched::pin(test_cpu());
     let r = rt::rseq::slice_enable(true);
     EXP_ENABLE.store(r, Ordering::SeqCst);
     if r != 0 {

@@ -22,7 +22,7 @@ use rt::sys::{self, KStats};
 use rt::test::{SEC, check, status, wait_for};
 use rt::{println, sched, signal, thread};
 
-use crate::{SIGNALS, install_signal_counter, is_v1, nr_cpus, print_rseq_stats};
+use crate::{SIGNALS, install_signal_counter, is_v1, kstats_pair, nr_cpus, print_rseq_stats};
 
 static TURN: AtomicU64 = AtomicU64::new(0);
 static GO: AtomicBool = AtomicBool::new(false);
@@ -34,7 +34,7 @@ static PINNED: AtomicU64 = AtomicU64::new(0);
 /// `arg` = (player << 8) | cpu. Player p moves when `TURN % 2 == p`.
 fn player(arg: usize) -> i32 {
     let (p, cpu) = ((arg >> 8) as u64, (arg & 0xff) as u32);
-    if sched::set_affinity(cpu_bit(cpu)).is_ok() && sched::getcpu() == cpu {
+    if sched::pin(cpu) {
         PINNED.fetch_add(1, Ordering::SeqCst);
     }
     READY.fetch_add(1, Ordering::SeqCst);
@@ -83,12 +83,7 @@ pub fn pingpong(n: u64) -> i32 {
         h.join();
     }
     let after = sys::kstats();
-    let (Ok(k0), Ok(k1)) = (before, after) else {
-        check(
-            "pingpong",
-            false,
-            format_args!("kstats failed: {before:?} / {after:?}"),
-        );
+    let Some((k0, k1)) = kstats_pair("pingpong", before, after) else {
         return 1;
     };
     let c = cpu as usize;
@@ -169,12 +164,7 @@ pub fn run() -> i32 {
     }
     librseq::set_inject_delay(0);
     let after = sys::kstats();
-    let (Ok(k0), Ok(k1)) = (before, after) else {
-        check(
-            "stats",
-            false,
-            format_args!("kstats failed: {before:?} / {after:?}"),
-        );
+    let Some((k0, k1)) = kstats_pair("stats", before, after) else {
         return 1;
     };
     let total = k1.rseq_total();

@@ -58,7 +58,7 @@ use rt::sys::{self, membarrier_cmd as mb};
 use rt::test::{MS, SEC, check, spin_until, status};
 use rt::{println, sched, thread};
 
-use crate::{Rng, is_v1, nr_cpus};
+use crate::{Rng, SignalInjector, is_v1, nr_cpus};
 
 const NOBJ: usize = 256;
 const SLAB_CAP: usize = 32;
@@ -685,9 +685,8 @@ static ITERS: AtomicU64 = AtomicU64::new(0);
 static DEADLINE: AtomicU64 = AtomicU64::new(0);
 const STRESS_BUDGET_NS: u64 = 700 * MS;
 static ITERS_DONE: AtomicU64 = AtomicU64::new(0);
-static WORKER_TIDS: [AtomicI64; WORKERS] = [const { AtomicI64::new(0) }; WORKERS];
+static SIGNALLER: SignalInjector<WORKERS> = SignalInjector::new();
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static SIGNALS_SENT: AtomicU64 = AtomicU64::new(0);
 
 fn worker(i: usize) -> i32 {
     let nr = nr_cpus();
@@ -728,19 +727,7 @@ fn worker(i: usize) -> i32 {
 }
 
 fn signaller(_: usize) -> i32 {
-    let pid = sys::getpid();
-    while !STOP.load(Ordering::Relaxed) {
-        for t in &WORKER_TIDS {
-            let tid = t.load(Ordering::Relaxed);
-            if tid > 0 && sys::tgkill(pid, tid, signal::SIGUSR1) == 0 {
-                SIGNALS_SENT.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        let t0 = now_ns();
-        while now_ns() - t0 < 300_000 {
-            core::hint::spin_loop();
-        }
-    }
+    SIGNALLER.run(300_000);
     0
 }
 
@@ -766,6 +753,7 @@ fn stress(nr: usize, iters: u64) -> bool {
     uncache();
     let _ = sched::set_affinity(all_cpus(nr as u32));
     STOP.store(false, Ordering::SeqCst);
+    SIGNALLER.arm();
     ITERS.store(iters, Ordering::SeqCst);
     MANAGER_ERR.store(0, Ordering::SeqCst);
     DELAY.store(50, Ordering::SeqCst);
@@ -781,7 +769,7 @@ fn stress(nr: usize, iters: u64) -> bool {
     let mut ws = [const { None }; WORKERS];
     for (i, w) in ws.iter_mut().enumerate() {
         if let Ok(h) = thread::spawn(worker, i) {
-            WORKER_TIDS[i].store(h.tid(), Ordering::SeqCst);
+            SIGNALLER.set_worker(i, h.tid());
             *w = Some(h);
         }
     }
@@ -791,10 +779,11 @@ fn stress(nr: usize, iters: u64) -> bool {
     for (i, w) in ws.iter_mut().enumerate() {
         if let Some(h) = w.take() {
             h.join();
-            WORKER_TIDS[i].store(0, Ordering::SeqCst);
+            SIGNALLER.set_worker(i, 0);
         }
     }
     STOP.store(true, Ordering::SeqCst);
+    SIGNALLER.stop();
     if let Some(h) = sig {
         h.join();
     }
@@ -817,7 +806,7 @@ fn stress(nr: usize, iters: u64) -> bool {
         MISSES.load(Ordering::SeqCst),
         RESIZES.load(Ordering::SeqCst),
         MANAGER_ERR.load(Ordering::SeqCst),
-        SIGNALS_SENT.load(Ordering::Relaxed),
+        SIGNALLER.sent(),
         HANDLER_RUNS.load(Ordering::SeqCst),
         saw_valid,
     );

@@ -379,6 +379,147 @@ pub fn slice_end() -> SliceEnd {
     }
 }
 
+/// How a thread's [`slice_end`]s went, counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SliceEnds {
+    /// [`SliceEnd::NotGranted`].
+    pub not_granted: u64,
+    /// [`SliceEnd::Yielded`] with 1: yielded inside the grant.
+    pub yielded: u64,
+    /// [`SliceEnd::Yielded`] otherwise: the grant was gone by the yield.
+    pub late: u64,
+    /// [`SliceEnd::Revoked`].
+    pub revoked: u64,
+}
+
+impl SliceEnds {
+    #[inline(always)]
+    pub fn note(&mut self, e: SliceEnd) {
+        match e {
+            SliceEnd::NotGranted => self.not_granted += 1,
+            SliceEnd::Yielded(1) => self.yielded += 1,
+            SliceEnd::Yielded(_) => self.late += 1,
+            SliceEnd::Revoked => self.revoked += 1,
+        }
+    }
+}
+
+/// One thread's use of the time slice extension around its critical
+/// sections: whether the extension is on for it, and how the
+/// [`slice_end`]s went. Without the extension, [`request`](Self::request)
+/// and [`end`](Self::end) do nothing, so `slice_ctrl` (in a v1 area, bytes
+/// the app owns) is never touched.
+pub struct SliceExt {
+    on: bool,
+    ends: SliceEnds,
+}
+
+impl SliceExt {
+    /// Enables the extension for the calling thread if `want` ([`slice_enable`]);
+    /// returns the state and prctl's result (0 when not wanted). The
+    /// extension is on only if prctl succeeded.
+    pub fn enable(want: bool) -> (SliceExt, i64) {
+        let r = if want { slice_enable(true) } else { 0 };
+        let ext = SliceExt {
+            on: want && r == 0,
+            ends: SliceEnds::default(),
+        };
+        (ext, r)
+    }
+
+    /// Whether the extension is on for this thread.
+    pub fn on(&self) -> bool {
+        self.on
+    }
+
+    /// [`slice_request`], before a critical section.
+    #[inline(always)]
+    pub fn request(&self) {
+        if self.on {
+            slice_request();
+        }
+    }
+
+    /// [`slice_end`], after a critical section or a failed attempt to enter
+    /// one; counts how it went.
+    #[inline(always)]
+    pub fn end(&mut self) {
+        if self.on {
+            self.ends.note(slice_end());
+        }
+    }
+
+    /// Clears any request left and disables the extension again; returns
+    /// the counts.
+    pub fn disable(self) -> SliceEnds {
+        if self.on {
+            let _ = slice_test_and_clear_request();
+            let _ = slice_enable(false);
+        }
+        self.ends
+    }
+}
+
+/// A userspace test-and-set spinlock taken with the time slice extension's
+/// code flow around it: the request is set before each attempt, and the
+/// extension is ended after a failed attempt and after the release (see
+/// [`SliceExt`]). A holder that a tick would preempt is granted its
+/// extension instead, which is what lock-holder preemption measurements
+/// compare.
+pub struct SliceLock(AtomicU32);
+
+impl Default for SliceLock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SliceLock {
+    pub const fn new() -> SliceLock {
+        SliceLock(AtomicU32::new(0))
+    }
+
+    /// Takes the lock. After each failed attempt `wait` runs: it returns
+    /// true to try again (typically once [`is_held`](Self::is_held) turned
+    /// false) or false to give up, and then `lock` returns false without
+    /// the lock.
+    #[inline(always)]
+    pub fn lock(&self, ext: &mut SliceExt, mut wait: impl FnMut() -> bool) -> bool {
+        loop {
+            ext.request();
+            if self
+                .0
+                .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return true;
+            }
+            ext.end();
+            if !wait() {
+                return false;
+            }
+        }
+    }
+
+    /// Releases the lock and ends the extension.
+    #[inline(always)]
+    pub fn unlock(&self, ext: &mut SliceExt) {
+        self.0.store(0, Ordering::Release);
+        ext.end();
+    }
+
+    /// Whether someone holds the lock (a relaxed load, for spinning on).
+    #[inline(always)]
+    pub fn is_held(&self) -> bool {
+        self.0.load(Ordering::Relaxed) != 0
+    }
+
+    /// Frees the lock between runs, when no thread uses it.
+    pub fn reset(&self) {
+        self.0.store(0, Ordering::SeqCst);
+    }
+}
+
 /// `prctl(PR_RSEQ_SLICE_EXTENSION, SET, enable, 0, 0)`: 0 or -errno
 /// (`-ENOTSUPP` when unavailable, `-ENXIO` when not registered).
 pub fn slice_enable(enable: bool) -> i64 {

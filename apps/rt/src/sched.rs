@@ -37,6 +37,11 @@ pub fn get_affinity_of(tid: i64) -> Result<u64, i64> {
     Ok(mask)
 }
 
+/// Pins the calling thread to `cpu`; true if it now runs there.
+pub fn pin(cpu: u32) -> bool {
+    set_affinity(cpu_bit(cpu)).is_ok() && getcpu() == cpu
+}
+
 /// Number of CPUs the calling thread may run on (the popcount of its mask).
 pub fn nr_allowed_cpus() -> u32 {
     get_affinity().count_ones()
@@ -114,5 +119,14 @@ pub fn nr_cpus() -> u32 {
     match sys::kstats() {
         Ok(k) if k.nr_cpus > 0 => k.nr_cpus as u32,
         _ => 1,
+    }
+}
+
+/// The number of CPUs whatever the caller's affinity: kstats' `nr_cpus`,
+/// else [`nr_cpus`] (which reads the affinity mask).
+pub fn online_cpus() -> u32 {
+    match sys::kstats() {
+        Ok(k) if k.nr_cpus > 0 => k.nr_cpus as u32,
+        _ => nr_cpus(),
     }
 }

@@ -1,6 +1,8 @@
 //! Raw syscalls (Linux aarch64: number in x8, arguments x0..x5, `svc #0`,
 //! result in x0, negative errno on error) and typed wrappers.
 
+use core::sync::atomic::AtomicU32;
+
 pub use abi::clone as clone_flags;
 pub use abi::futex as futex_op;
 pub use abi::kstats::{KSTATS_VERSION, KStats, RseqStats};
@@ -141,28 +143,21 @@ pub fn futex(uaddr: *const u32, op: u64, val: u32, timeout: *const Timespec) -> 
     )
 }
 
-fn timeout_ptr(timeout: Option<&Timespec>) -> *const Timespec {
-    timeout.map_or(core::ptr::null(), |t| t as *const Timespec)
+/// A futex wait with `op` (FUTEX_WAIT, private or not) on `word`.
+fn futex_wait_op(op: u64, word: &AtomicU32, val: u32, timeout: Option<&Timespec>) -> i64 {
+    let timeout = timeout.map_or(core::ptr::null(), |t| t as *const Timespec);
+    futex(word.as_ptr(), op, val, timeout)
 }
 
 /// FUTEX_WAIT|FUTEX_PRIVATE_FLAG: sleeps while `*word == val`, at most the
 /// relative `timeout`. 0 when woken (or spuriously), `-EAGAIN` if the word
 /// did not hold `val`, `-ETIMEDOUT`, `-EINTR`.
-pub fn futex_wait(
-    word: &core::sync::atomic::AtomicU32,
-    val: u32,
-    timeout: Option<&Timespec>,
-) -> i64 {
-    futex(
-        word.as_ptr(),
-        futex_op::FUTEX_WAIT_PRIVATE,
-        val,
-        timeout_ptr(timeout),
-    )
+pub fn futex_wait(word: &AtomicU32, val: u32, timeout: Option<&Timespec>) -> i64 {
+    futex_wait_op(futex_op::FUTEX_WAIT_PRIVATE, word, val, timeout)
 }
 
 /// FUTEX_WAKE|FUTEX_PRIVATE_FLAG: wakes up to `n` waiters; returns how many.
-pub fn futex_wake(word: &core::sync::atomic::AtomicU32, n: u32) -> i64 {
+pub fn futex_wake(word: &AtomicU32, n: u32) -> i64 {
     futex(
         word.as_ptr(),
         futex_op::FUTEX_WAKE_PRIVATE,
@@ -174,21 +169,12 @@ pub fn futex_wake(word: &core::sync::atomic::AtomicU32, n: u32) -> i64 {
 /// FUTEX_WAIT without FUTEX_PRIVATE_FLAG (a "shared" futex). Needed for the
 /// `CLONE_CHILD_CLEARTID` word: Linux wakes it with a shared FUTEX_WAKE,
 /// which does not match private waiters.
-pub fn futex_wait_shared(
-    word: &core::sync::atomic::AtomicU32,
-    val: u32,
-    timeout: Option<&Timespec>,
-) -> i64 {
-    futex(
-        word.as_ptr(),
-        futex_op::FUTEX_WAIT,
-        val,
-        timeout_ptr(timeout),
-    )
+pub fn futex_wait_shared(word: &AtomicU32, val: u32, timeout: Option<&Timespec>) -> i64 {
+    futex_wait_op(futex_op::FUTEX_WAIT, word, val, timeout)
 }
 
 /// FUTEX_WAKE without FUTEX_PRIVATE_FLAG.
-pub fn futex_wake_shared(word: &core::sync::atomic::AtomicU32, n: u32) -> i64 {
+pub fn futex_wake_shared(word: &AtomicU32, n: u32) -> i64 {
     futex(word.as_ptr(), futex_op::FUTEX_WAKE, n, core::ptr::null())
 }
 

@@ -19,7 +19,7 @@ static READY: AtomicU32 = AtomicU32::new(0);
 static MISPLACED: AtomicU32 = AtomicU32::new(0);
 
 fn spinner(cpu: usize) -> i32 {
-    let pinned = sched::set_affinity(1 << cpu).is_ok() && sched::getcpu() == cpu as u32;
+    let pinned = sched::pin(cpu as u32);
     if !pinned {
         MISPLACED.fetch_add(1, Ordering::SeqCst);
     }

@@ -24,28 +24,36 @@ pub fn el0_sync(tf: &mut TrapFrame) {
     }
     match classify_el0_sync(esr) {
         El0Sync::Syscall => el0_svc(tf),
-        El0Sync::Fault { signal } => {
-            entry::irqentry_enter_from_user_mode(&mut KernelEnter::current());
-            let far = FAR_EL1.get();
-            let paged = demand_fault(esr).map(|access| mm::fault::handle_mm_fault(far, access));
-            if paged != Some(Ok(())) {
-                let out_of_memory = paged == Some(Err(FaultError::OutOfMemory));
-                let info = SigInfo {
-                    signal: if out_of_memory {
-                        Signal::SIGKILL
-                    } else {
-                        signal
-                    },
-                    esr,
-                    far,
-                    elr: tf.pc,
-                    out_of_memory,
-                };
-                force_sig_fault(crate::sched::task::current(), info);
-            }
-            super::exit::irqentry_exit_to_user_mode(tf);
-        }
+        El0Sync::Fault { signal } => el0_fault(tf, esr, signal),
     }
+}
+
+/// A fault from EL0 (Linux's `el0_da`, `el0_ia` and the others, and
+/// `do_mem_abort()`): demand paging, or the signal. Out of line, as
+/// `do_mem_abort()` is in Linux: inlined into [`el0_sync`], the registers
+/// the fault handling needs would be saved and restored around every
+/// syscall too.
+#[inline(never)]
+fn el0_fault(tf: &mut TrapFrame, esr: Esr, signal: Signal) {
+    entry::irqentry_enter_from_user_mode(&mut KernelEnter::current());
+    let far = FAR_EL1.get();
+    let paged = demand_fault(esr).map(|access| mm::fault::handle_mm_fault(far, access));
+    if paged != Some(Ok(())) {
+        let out_of_memory = paged == Some(Err(FaultError::OutOfMemory));
+        let info = SigInfo {
+            signal: if out_of_memory {
+                Signal::SIGKILL
+            } else {
+                signal
+            },
+            esr,
+            far,
+            elr: tf.pc,
+            out_of_memory,
+        };
+        force_sig_fault(crate::sched::task::current(), info);
+    }
+    super::exit::irqentry_exit_to_user_mode(tf);
 }
 
 /// ESR_EL1.EC of `SVC` from AArch64.
