@@ -36,6 +36,11 @@ qemu-rpi4 *options: _xtask-built
 test *options: _xtask-built
     cargo xtask test "$@"
 
+# Linux's own rseq selftests (Debian sid's newest linux-source-7.*), one QEMU boot per invocation, judged per mode; a table at the end. Options: board=virt|rpi4|all mode=v1|v2|linux|all set=quick|full jobs=2 timeout=600 append=KERNEL_OPTIONS
+[positional-arguments]
+selftests *options: _xtask-built
+    cargo xtask selftests "$@"
+
 # Build target/rpi4-sdcard.img, a Raspberry Pi 4 SD card image, and verify it. Options: app=hello cmdline="" out=target/rpi4-sdcard.img env="K=V", or elf=PATH mode=linux|v1|v2
 [positional-arguments]
 sdcard *options: _xtask-built

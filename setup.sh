@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a Debian bookworm machine for rseq-os: QEMU >= 9, gdb-multiarch,
 # the aarch64 Linux C cross toolchain, `just`, the pinned Rust toolchain, the
-# Raspberry Pi 4 firmware and the host tool (xtask).
+# Raspberry Pi 4 firmware, Linux's rseq selftests and the host tool (xtask).
 #
 #   bash setup.sh        install whatever is missing, change nothing else
 #   bash setup.sh qemu   the same, then `just qemu` (boots the hello app)
@@ -233,6 +233,17 @@ else
     [ "$apt_stale" = 0 ] || apt_update
     say "fetching the Raspberry Pi 4 firmware and DTB into $fw (apt-get download, then unpacked)"
     bash xtask/fetch-rpi4-firmware.sh "$fw"
+fi
+
+# --- Linux's rseq selftests (`just selftests`) --------------------------------
+
+selftests="${CARGO_TARGET_DIR:-target}/rseq-selftests"
+if [ -s "$selftests/VERSION" ] && [ -f "$selftests/src/tools/testing/selftests/rseq/Makefile" ]; then
+    ok "Linux's rseq selftests: $(cat "$selftests/VERSION") in $selftests"
+else
+    say "fetching Linux's rseq selftests into $selftests: Debian sid's newest linux-source-7.* is downloaded with a private apt configuration (the system's apt sources do not gain sid; nothing is installed) and only tools/testing/selftests/rseq and the headers it needs are unpacked"
+    bash xtask/fetch-rseq-selftests.sh "$selftests"
+    ok "Linux's rseq selftests: $(cat "$selftests/VERSION") in $selftests"
 fi
 
 # --- the host tool ---------------------------------------------------------

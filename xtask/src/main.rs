@@ -25,6 +25,7 @@ mod qemu;
 mod runner;
 mod scenarios;
 mod sdcard;
+mod selftests;
 mod soak;
 mod stress;
 mod workspace;
@@ -88,6 +89,16 @@ commands:
          churn, yields and migrations on 4 CPUs, every total exact; not part
          of `test`. Prints the app's progress every 5 s with running totals,
          then each run's figures and the full path of its serial log
+  selftests [board=virt|rpi4|all] [mode=v1|v2|linux|all] [set=quick|full] [jobs=2] [timeout=600] [append=OPTS]
+         Linux's own rseq selftests (tools/testing/selftests/rseq of Debian
+         sid's newest linux-source-7.*, fetched into target/rseq-selftests/
+         and built with -static): every invocation of kselftest and the
+         runner scripts (set=full, run_param_test.sh's ~2000) or a
+         representative few (set=quick), one QEMU boot each with the
+         runners' environment, judged against the expected results of the
+         mode; then a table per program, board and mode. Defaults: board=virt,
+         mode=all (every mode this xtask builds kernels for), set=quick.
+         append: kernel options for every boot (hz=1000)
   sdcard [app=hello] [cmdline=ARGS] [out=target/rpi4-sdcard.img] [elf=PATH [mode=linux|v1|v2] [env=\"K=V\"]]
          build the rpi4 kernel and a Raspberry Pi 4 SD card image: MBR, one
          FAT32 partition holding start4.elf, fixup4.dat, bcm2711-rpi-4-b.dtb
@@ -168,6 +179,17 @@ const SOAK: Spec = Spec {
 const STRESS: Spec = Spec {
     opts: &[value("seconds"), value("board")],
     positional: &["seconds", "board"],
+};
+const SELFTESTS: Spec = Spec {
+    opts: &[
+        value("board"),
+        value("mode"),
+        value("set"),
+        value("jobs"),
+        value("timeout"),
+        value("append"),
+    ],
+    positional: &["board", "mode", "set"],
 };
 const NEW_APP: Spec = Spec {
     opts: &[value("name"), value("mode")],
@@ -266,6 +288,37 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
                 one => vec![boards::find(one)?.name],
             };
             Ok(exit(stress::run(&ws, seconds, &boards)))
+        }
+        "selftests" => {
+            let opts = Args::parse(args, &SELFTESTS)?;
+            let boards: Vec<&'static str> = match opts.value("board").unwrap_or("virt") {
+                "all" => boards::BOARDS.iter().map(|b| b.name).collect(),
+                one => vec![boards::find(one)?.name],
+            };
+            let modes = match opts.value("mode").unwrap_or("all") {
+                "all" => selftests::known_modes(),
+                one => vec![
+                    selftests::matrix::Mode::parse(one)
+                        .ok_or_else(|| format!("mode={one}: expected v1, v2, linux or all"))?,
+                ],
+            };
+            let set = opts.value("set").unwrap_or("quick");
+            let opts = selftests::Options {
+                boards,
+                modes,
+                set: selftests::matrix::Set::parse(set)
+                    .ok_or_else(|| format!("set={set}: expected quick or full"))?,
+                jobs: opts.count("jobs", MAX_JOBS)?.unwrap_or(2) as usize,
+                timeout: Duration::from_secs(opts.count("timeout", MAX_SECONDS)?.unwrap_or(600)),
+                append: opts.value("append").unwrap_or("").to_string(),
+            };
+            if opts.append.contains("--") {
+                return Err(
+                    "append= takes kernel options only: the programs' arguments are the runners'"
+                        .to_string(),
+                );
+            }
+            Ok(exit(selftests::run(&ws, &opts)?))
         }
         "sdcard" => sdcard::command(&ws, args),
         "flash" => flash::command(&ws, args),

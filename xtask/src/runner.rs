@@ -144,10 +144,16 @@ enum Event {
 /// Whether `filter` selects anything `test` runs: a scenario or the SD card
 /// image check. A filter that selects nothing is a typo, not a pass.
 pub fn filter_matches(filter: &str) -> bool {
-    [SDCARD_CHECK, MODE_CHECK, DETERMINISM_CHECK, LINUX_CHECK]
-        .iter()
-        .chain(GDB_CHECKS)
-        .any(|check| check.contains(filter))
+    [
+        SDCARD_CHECK,
+        MODE_CHECK,
+        DETERMINISM_CHECK,
+        LINUX_CHECK,
+        SELFTESTS_CHECK,
+    ]
+    .iter()
+    .chain(GDB_CHECKS)
+    .any(|check| check.contains(filter))
         || !scenarios::select(Some(filter)).is_empty()
 }
 
@@ -161,6 +167,9 @@ const MODE_CHECK: &str = "virt/rseq-mode-symbols";
 /// The check that the C programs of apps/linux build and are static
 /// aarch64 ELF files of the expected type.
 const LINUX_CHECK: &str = "host/linux-programs";
+/// The check that Linux's rseq selftests (fetched by setup.sh) build as
+/// static aarch64 programs against the project's harness.
+const SELFTESTS_CHECK: &str = "host/rseq-selftests-build";
 /// The check that two icount benchmark runs agree.
 const DETERMINISM_CHECK: &str = "virt/bench-icount-identical";
 /// A check that is not a scenario: its summary, or why it failed.
@@ -203,6 +212,7 @@ pub fn run_with_results(
     let mode_wanted = wanted(MODE_CHECK);
     let det_wanted = wanted(DETERMINISM_CHECK);
     let linux_wanted = wanted(LINUX_CHECK) && opts.build;
+    let selftests_wanted = wanted(SELFTESTS_CHECK) && opts.build;
     let gdb_checks: Vec<(&str, Check)> = [
         (gdbcheck::BACKTRACE, gdbcheck::backtrace as Check),
         (gdbcheck::DIES_WITH_XTASK, gdbcheck::dies_with_xtask),
@@ -212,10 +222,16 @@ pub fn run_with_results(
     .collect();
     let total = selected.len()
         + gdb_checks.len()
-        + [card_wanted, mode_wanted, det_wanted, linux_wanted]
-            .iter()
-            .filter(|&&w| w)
-            .count();
+        + [
+            card_wanted,
+            mode_wanted,
+            det_wanted,
+            linux_wanted,
+            selftests_wanted,
+        ]
+        .iter()
+        .filter(|&&w| w)
+        .count();
     let mut n = 0;
     // Prints a check's result line; whether it passed.
     let check_line = |n: &mut usize, name: &str, result: Result<String, String>| {
@@ -238,6 +254,11 @@ pub fn run_with_results(
     if linux_wanted {
         let result = crate::linux::check(ws);
         tally.add(check_line(&mut n, LINUX_CHECK, result));
+    }
+
+    if selftests_wanted {
+        let result = crate::selftests::build::check(ws);
+        tally.add(check_line(&mut n, SELFTESTS_CHECK, result));
     }
 
     if total == 0 {
@@ -391,6 +412,9 @@ fn images(
                                 }
                                 Initrd::Linux(name) => {
                                     crate::linux::build_one(ws, name)?;
+                                }
+                                Initrd::Selftest(_) => {
+                                    crate::selftests::build::build(ws)?;
                                 }
                                 Initrd::Garbage | Initrd::Absent => {}
                             }
@@ -556,6 +580,17 @@ fn program_initrd(
                 ))
             }
         }
+        Initrd::Selftest(name) => {
+            let path = crate::selftests::build::bin_path(ws, name);
+            if path.is_file() {
+                Ok(Some(path))
+            } else {
+                Err(format!(
+                    "{} missing: build it with `cargo xtask selftests`",
+                    ws.display(&path)
+                ))
+            }
+        }
         Initrd::Garbage => {
             let path = log_path(ws, scenario).with_extension("initrd");
             // Longer than an ELF header, so the magic is what is refused.
@@ -712,6 +747,7 @@ mod tests {
         assert!(filter_matches("rseq-mode-symbols"));
         assert!(filter_matches("bench-icount-identical"));
         assert!(filter_matches("sdcard"));
+        assert!(filter_matches("rseq-selftests-build"));
         assert!(filter_matches("hello"));
         assert!(!filter_matches("no-such-scenario"));
     }

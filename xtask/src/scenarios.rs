@@ -98,6 +98,9 @@ pub enum Initrd {
     /// A C program of `apps/linux`, as built into `target/linux/NAME`
     /// (`hello`, `hello-pie`).
     Linux(&'static str),
+    /// A program of Linux's rseq selftests, as built into
+    /// `target/rseq-selftests/bin/NAME` (`cargo xtask selftests`).
+    Selftest(&'static str),
     /// A file that is not an ELF: the kernel must refuse it.
     Garbage,
     /// No `-initrd` at all.
