@@ -37,6 +37,9 @@ pub struct Options {
     /// Kernel options for every boot (`hz=1000`), before the program's
     /// arguments.
     pub append: String,
+    /// Only the invocations whose name (`param_test/loop-3/list`)
+    /// contains this.
+    pub filter: Option<String>,
 }
 
 /// How one invocation in one board and mode ended, for the table.
@@ -179,7 +182,15 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool, String> {
     let invocations: Vec<Invocation> = matrix::invocations(opts.set)
         .into_iter()
         .filter(|i| built.bins.contains_key(i.program))
+        .filter(|i| opts.filter.as_deref().is_none_or(|f| i.name.contains(f)))
         .collect();
+    if invocations.is_empty() {
+        return Err(format!(
+            "no invocation matches filter={:?} (names are program/step/test, e.g. \
+             param_test/loop-3/list, or the program alone)",
+            opts.filter.as_deref().unwrap_or("")
+        ));
+    }
 
     // A mode this xtask cannot build a kernel for fails at once, by name.
     let mut ok = true;
