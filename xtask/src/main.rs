@@ -89,7 +89,8 @@ commands:
          churn, yields and migrations on 4 CPUs, every total exact; not part
          of `test`. Prints the app's progress every 5 s with running totals,
          then each run's figures and the full path of its serial log
-  selftests [board=virt|rpi4|all] [mode=v1|v2|linux|all] [set=quick|full] [jobs=2] [timeout=600] [append=OPTS]
+  selftests [board=virt|rpi4|all] [mode=v1|v2|linux|all] [set=quick|full] [jobs=2] [timeout=600]
+         [append=OPTS] [filter=SUBSTR]
          Linux's own rseq selftests (tools/testing/selftests/rseq of Debian
          sid's newest linux-source-7.*, fetched into target/rseq-selftests/
          and built with -static): every invocation of kselftest and the
@@ -98,7 +99,8 @@ commands:
          runners' environment, judged against the expected results of the
          mode; then a table per program, board and mode. Defaults: board=virt,
          mode=all (every mode this xtask builds kernels for), set=quick.
-         append: kernel options for every boot (hz=1000)
+         append: kernel options for every boot (hz=1000); filter: only the
+         invocations whose name (param_test/loop-3/list) contains SUBSTR
   sdcard [app=hello] [cmdline=ARGS] [out=target/rpi4-sdcard.img] [elf=PATH [mode=linux|v1|v2] [env=\"K=V\"]]
          build the rpi4 kernel and a Raspberry Pi 4 SD card image: MBR, one
          FAT32 partition holding start4.elf, fixup4.dat, bcm2711-rpi-4-b.dtb
@@ -188,6 +190,7 @@ const SELFTESTS: Spec = Spec {
         value("jobs"),
         value("timeout"),
         value("append"),
+        value("filter"),
     ],
     positional: &["board", "mode", "set"],
 };
@@ -311,6 +314,7 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
                 jobs: opts.count("jobs", MAX_JOBS)?.unwrap_or(2) as usize,
                 timeout: Duration::from_secs(opts.count("timeout", MAX_SECONDS)?.unwrap_or(600)),
                 append: opts.value("append").unwrap_or("").to_string(),
+                filter: opts.value("filter").map(str::to_string),
             };
             if opts.append.contains("--") {
                 return Err(

@@ -175,16 +175,16 @@ pub fn build(ws: &Workspace) -> Result<Built, String> {
         "-D_GNU_SOURCE=".into(),
         format!("-I{}", selftests.display()),
     ];
-    let newest = newest_input(&[&rseq, &selftests, &harness, &src.join("include/uapi/linux")])?;
+    let newest = newest_input(&[&rseq, &selftests, &src.join("include/uapi/linux")])?.max(
+        fs::metadata(harness.join("kselftest_harness.h"))
+            .and_then(|m| m.modified())
+            .map_err(|e| format!("apps/selftests/kselftest_harness.h: {e}"))?,
+    );
 
     // librseq.so's rule compiles rseq.c alone: an object here.
     let object = bin.join("rseq.o");
     let mut cmd = Command::new(CC);
-    cmd.args(&cflags)
-        .arg("-c")
-        .arg(rseq.join("rseq.c"))
-        .arg("-o")
-        .arg(&object);
+    cmd.args(&cflags).arg("-c").arg(rseq.join("rseq.c"));
     compile(&mut cmd, &object, newest)?;
 
     cflags.push("-static".into());
@@ -202,8 +202,7 @@ pub fn build(ws: &Workspace) -> Result<Built, String> {
             .args(p.defines.iter().map(|d| format!("-D{d}")))
             .arg(&source)
             .arg(&object)
-            .args(["-lpthread", "-ldl", "-o"])
-            .arg(&out);
+            .args(["-lpthread", "-ldl"]);
         compile(&mut cmd, &out, newest)?;
         bins.insert(p.name, out);
     }
@@ -277,8 +276,11 @@ fn newest_input(dirs: &[&Path]) -> Result<SystemTime, String> {
     Ok(newest)
 }
 
-/// Runs `cmd` unless `out` was built by the same command after every
-/// input changed; the command is kept next to `out` to tell.
+/// Runs `cmd` (a compiler command lacking its `-o`) unless `out` was
+/// built by the same command after every input changed; the command is
+/// kept next to `out` to tell. The compiler writes a temporary file that
+/// is then renamed to `out`, so a QEMU of another run reading `out` as
+/// its initrd sees the old program or the new one, never half of one.
 fn compile(cmd: &mut Command, out: &Path, newest: SystemTime) -> Result<(), String> {
     let line = workspace::describe(cmd);
     let stamp = out.with_extension("cmd");
@@ -290,7 +292,9 @@ fn compile(cmd: &mut Command, out: &Path, newest: SystemTime) -> Result<(), Stri
         return Ok(());
     }
     let _ = fs::remove_file(&stamp);
-    workspace::run(cmd)?;
+    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    workspace::run(cmd.arg("-o").arg(&tmp))?;
+    fs::rename(&tmp, out).map_err(|e| format!("{}: {e}", out.display()))?;
     fs::write(&stamp, line).map_err(|e| format!("{}: {e}", stamp.display()))
 }
 

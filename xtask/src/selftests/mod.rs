@@ -37,6 +37,9 @@ pub struct Options {
     /// Kernel options for every boot (`hz=1000`), before the program's
     /// arguments.
     pub append: String,
+    /// Only the invocations whose name (`param_test/loop-3/list`)
+    /// contains this.
+    pub filter: Option<String>,
 }
 
 /// How one invocation in one board and mode ended, for the table.
@@ -179,12 +182,21 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool, String> {
     let invocations: Vec<Invocation> = matrix::invocations(opts.set)
         .into_iter()
         .filter(|i| built.bins.contains_key(i.program))
+        .filter(|i| opts.filter.as_deref().is_none_or(|f| i.name.contains(f)))
         .collect();
+    if invocations.is_empty() {
+        return Err(format!(
+            "no invocation matches filter={:?} (names are program/step/test, e.g. \
+             param_test/loop-3/list, or the program alone)",
+            opts.filter.as_deref().unwrap_or("")
+        ));
+    }
 
     // A mode this xtask cannot build a kernel for fails at once, by name.
     let mut ok = true;
     let mut modes = Vec::new();
-    let probe = std::fs::read(&built.bins[matrix::GATE]).map_err(|e| e.to_string())?;
+    let any = built.bins.values().next().ok_or("no program built")?;
+    let probe = std::fs::read(any).map_err(|e| format!("{}: {e}", any.display()))?;
     for &mode in &opts.modes {
         match crate::build::program_mode(&probe, Some(mode.name())) {
             Ok(_) => modes.push(mode),
@@ -195,6 +207,9 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool, String> {
         }
     }
 
+    if modes.is_empty() {
+        return Ok(false);
+    }
     let mut plan: BTreeMap<String, Planned> = BTreeMap::new();
     let mut not_run: Vec<(Column, &'static str)> = Vec::new();
     let mut only = Vec::new();
@@ -255,21 +270,23 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool, String> {
             );
         }
     }
-    if only.is_empty() {
-        return Ok(ok);
-    }
-    let runner_opts = runner::Options {
-        filter: None,
-        jobs: opts.jobs,
-        host: false,
-        build: true,
-        timeout: opts.timeout,
-        only: Some(only),
-        deadline: None,
+    let verdicts = if only.is_empty() {
+        Vec::new()
+    } else {
+        let runner_opts = runner::Options {
+            filter: None,
+            jobs: opts.jobs,
+            host: false,
+            build: true,
+            timeout: opts.timeout,
+            only: Some(only),
+            deadline: None,
+        };
+        let mut view = View { plan: &plan };
+        let (passed, verdicts) = runner::run_with_results(ws, &runner_opts, &mut view);
+        ok &= passed;
+        verdicts
     };
-    let mut view = View { plan: &plan };
-    let (passed, verdicts) = runner::run_with_results(ws, &runner_opts, &mut view);
-    ok &= passed;
 
     let mut results: Vec<(Column, &'static str, Outcome)> = not_run
         .into_iter()
