@@ -1,9 +1,7 @@
 //! The ARM generic timer: the system counter and the EL1 physical timer
 //! (PPI 14, INTID 30), which drives the scheduler tick.
 
-use aarch64_cpu::registers::{
-    CNTFRQ_EL0, CNTP_CTL_EL0, CNTP_TVAL_EL0, CNTPCT_EL0, Readable, Writeable,
-};
+use aarch64_cpu::registers::{CNTFRQ_EL0, CNTP_CTL_EL0, CNTPCT_EL0, Readable, Writeable};
 
 /// GIC INTID of the EL1 physical timer (PPI 14).
 pub const PHYS_TIMER_INTID: u32 = 30;
@@ -29,10 +27,12 @@ pub fn ticks_to_ns(ticks: u64, freq: u64) -> u64 {
     ((ticks as u128 * 1_000_000_000) / freq as u128) as u64
 }
 
-/// Arms the EL1 physical timer to fire `ticks` counter ticks from now.
+/// Arms the EL1 physical timer to fire when the counter reaches
+/// `deadline` (a deadline already past fires at once).
 #[inline]
-pub fn arm_phys_timer(ticks: u64) {
-    CNTP_TVAL_EL0.set(ticks);
+pub fn arm_phys_timer_at(deadline: u64) {
+    use aarch64_cpu::registers::CNTP_CVAL_EL0;
+    CNTP_CVAL_EL0.set(deadline);
     CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::SET + CNTP_CTL_EL0::IMASK::CLEAR);
 }
 

@@ -1,7 +1,7 @@
 //! The interrupt controller: the GIC, which interrupts each CPU takes (its
-//! tick on the EL1 physical timer, PPI 14 / INTID 30; the slice-extension
-//! timer; the two IPIs), and sending SGIs. What each interrupt does is the
-//! IRQ handler's (`entry/irq.rs`).
+//! tick and sleepers' deadlines on the EL1 physical timer, PPI 14 / INTID
+//! 30; the slice-extension timer; the two IPIs), and sending SGIs. What
+//! each interrupt does is the IRQ handler's (`entry/irq.rs`).
 
 use crate::sync::SpinLock;
 use arch::gic::{Gic, GicConfig};
@@ -50,7 +50,7 @@ pub fn init_this_cpu() {
         gic.enable_sgi(SGI_RESCHEDULE, cpu, IRQ_PRIORITY);
         gic.enable_sgi(SGI_CALL_FUNCTION, cpu, IRQ_PRIORITY);
     }
-    arch::timer::arm_phys_timer(TICK_PERIOD.load(Ordering::Relaxed));
+    crate::sched::clockevent::start_tick();
 }
 
 /// Sends SGI `sgi` to `cpu`.
@@ -77,11 +77,6 @@ pub fn try_send_sgi(sgi: u32, cpu: usize) -> bool {
         }
         arch::cpu::cpu_relax();
     }
-}
-
-/// Re-arms this CPU's tick one period from now.
-pub fn rearm_tick() {
-    arch::timer::arm_phys_timer(TICK_PERIOD.load(Ordering::Relaxed));
 }
 
 /// Acknowledges the highest-priority pending interrupt, if any.

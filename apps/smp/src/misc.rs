@@ -34,7 +34,8 @@ pub fn sigsegv_thread() -> i32 {
     1
 }
 
-/// clock_nanosleep and nanosleep for 50 ms each take at least 50 ms.
+/// clock_nanosleep and nanosleep for 50 ms each take at least 50 ms; short
+/// sleeps end at their deadline.
 pub fn sleep() -> i32 {
     println!(
         "smp: sleep: clock_nanosleep(CLOCK_MONOTONIC, 50 ms) and nanosleep(50 ms), timed with the counter"
@@ -60,7 +61,41 @@ pub fn sleep() -> i32 {
             d2 / 1000
         ),
     );
-    if ok { 0 } else { 1 }
+    let fine = fine_grained();
+    if ok && fine { 0 } else { 1 }
+}
+
+/// Sleeps end at their deadline, not at the next tick: 21 sleeps of 1 ms
+/// each take at least 1 ms, and their median less than 5 ms. The scenario
+/// boots with hz=10: ending at a tick (any of the 4 CPUs' ticks, each at its
+/// own phase), a sleep would take 25 ms on average; the median keeps one
+/// late wakeup on a busy host from deciding.
+fn fine_grained() -> bool {
+    const SLEEPS: usize = 21;
+    const BOUND: u64 = 5 * MS;
+    let req = Timespec::from_nanos(MS);
+    let mut took = [0u64; SLEEPS];
+    let mut failed = 0;
+    for t in took.iter_mut() {
+        let t0 = now_ns();
+        if sys::nanosleep(&req, None) != 0 {
+            failed += 1;
+        }
+        *t = now_ns() - t0;
+    }
+    took.sort_unstable();
+    let (shortest, median) = (took[0], took[SLEEPS / 2]);
+    check(
+        "nanosleep-fine",
+        failed == 0 && shortest >= MS && median < BOUND,
+        format_args!(
+            "{SLEEPS} x nanosleep(1 ms): {failed} failed, shortest {} us, median {} us; \
+             want none failed, >= 1000 us, median < {} us",
+            shortest / 1000,
+            median / 1000,
+            BOUND / 1000
+        ),
+    )
 }
 
 fn nothing(_: usize) -> i32 {

@@ -1,5 +1,5 @@
 //! The IRQ handler: what each interrupt `irqchip` delivers does (the
-//! tick, the slice-extension timer, the IPIs).
+//! tick and sleepers' deadlines, the slice-extension timer, the IPIs).
 
 use crate::irqchip::{self, SGI_CALL_FUNCTION, SGI_RESCHEDULE};
 use crate::sched::percpu;
@@ -17,7 +17,7 @@ pub fn handle() {
         // an IPI is ended before its work, so that one sent meanwhile is
         // not lost.
         if irq.intid() == arch::timer::PHYS_TIMER_INTID {
-            tick(cpu);
+            timer_interrupt(cpu);
             eoi();
             continue;
         }
@@ -40,9 +40,15 @@ pub fn handle() {
     }
 }
 
-/// The periodic tick: re-arm, count, scheduler work.
-fn tick(cpu: &percpu::PerCpu) {
-    irqchip::rearm_tick();
-    let ticks = cpu.stats.ticks.fetch_add(1, Ordering::Relaxed) + 1;
-    crate::sched::scheduler_tick(cpu, ticks);
+/// The physical timer: sleepers whose deadline passed are woken, the timer
+/// set to the next tick or deadline, and if the tick came due, its count
+/// and the scheduler's work.
+fn timer_interrupt(cpu: &percpu::PerCpu) {
+    let now = arch::timer::counter();
+    let due = crate::sched::clockevent::expire(now);
+    crate::sched::clockevent::rearm(crate::sched::run_timers(now));
+    if due.tick {
+        let ticks = cpu.stats.ticks.fetch_add(1, Ordering::Relaxed) + 1;
+        crate::sched::scheduler_tick(cpu, ticks);
+    }
 }

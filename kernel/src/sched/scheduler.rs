@@ -323,13 +323,12 @@ pub fn resched_curr() {
 }
 
 /// The tick's scheduling work on this CPU: end the slice if someone waits,
-/// wake expired sleepers, balance now and then.
+/// balance now and then.
 pub fn scheduler_tick(cpu: &PerCpu, ticks: u64) {
     let waiting = !cpu.rq.lock().queue.is_empty();
     if waiting {
         resched_curr();
     }
-    timer_tick();
     if ticks.is_multiple_of(4) {
         balance(cpu);
     }
@@ -402,9 +401,11 @@ pub fn reserve_task_slots(tasks: usize) -> bool {
     rqs_ok && timers.try_reserve(more).is_ok()
 }
 
-/// Arms a wakeup of the current task at counter value `deadline`.
+/// Arms a wakeup of the current task at counter value `deadline`: queued,
+/// and this CPU's timer brought forward to it if needed.
 pub fn timer_add(deadline: u64) {
     TIMERS.lock().push((deadline, current()));
+    super::clockevent::arm_timer(deadline);
 }
 
 /// Disarms the current task's wakeup, if still armed.
@@ -413,13 +414,14 @@ pub fn timer_del() {
     TIMERS.lock().retain(|&(_, t)| !core::ptr::eq(t, me));
 }
 
-/// Wakes every sleeper whose deadline passed (tick resolution), a batch at
-/// a time: they are taken off the list under its lock and woken outside it.
-fn timer_tick() {
-    let now = arch::timer::counter();
+/// Wakes every sleeper whose deadline is at or before `now`, a batch at a
+/// time: they are taken off the list under its lock and woken outside it.
+/// Returns the earliest deadline still queued, for the timer event.
+pub fn run_timers(now: u64) -> Option<u64> {
     loop {
         let mut batch = [None; WAKE_BATCH];
         let mut n = 0;
+        let mut next = None::<u64>;
         {
             let mut timers = TIMERS.lock();
             timers.retain(|&(d, t)| {
@@ -428,6 +430,7 @@ fn timer_tick() {
                     n += 1;
                     false
                 } else {
+                    next = Some(next.map_or(d, |e| e.min(d)));
                     true
                 }
             });
@@ -436,7 +439,7 @@ fn timer_tick() {
             wake_up(t, WakeReason::Timeout);
         }
         if n < WAKE_BATCH {
-            return;
+            return next;
         }
     }
 }
