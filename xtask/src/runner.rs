@@ -155,6 +155,7 @@ pub fn filter_matches(filter: &str) -> bool {
     .chain(GDB_CHECKS)
     .any(|check| check.contains(filter))
         || !scenarios::select(Some(filter)).is_empty()
+        || crate::selftests::test_set_matches(filter)
 }
 
 /// The debugging workflow's checks, each with its name in PASS/FAIL lines.
@@ -200,10 +201,18 @@ pub fn run_with_results(
         tally.failed += totals.failed;
     }
 
-    let selected = match &opts.only {
+    let mut selected = match &opts.only {
         Some(list) => list.clone(),
         None => scenarios::select(opts.filter.as_deref()),
     };
+    // Linux's rseq selftests' test set, once their programs build (a
+    // failure to build is SELFTESTS_CHECK's to report).
+    if opts.only.is_none()
+        && opts.build
+        && let Ok(list) = crate::selftests::test_scenarios(ws, opts.filter.as_deref())
+    {
+        selected.extend(list);
+    }
     // The checks that are not a QEMU boot are numbered with the scenarios.
     let wanted =
         |name: &str| opts.only.is_none() && opts.filter.as_deref().is_none_or(|f| name.contains(f));

@@ -173,6 +173,8 @@ pub enum Set {
     /// A representative few: every program at least once, each part of
     /// run_param_test.sh's matrix at least once.
     Quick,
+    /// What `just test` runs: [`Set::Quick`] without [`LONG_PROGRAMS`].
+    Test,
 }
 
 impl Set {
@@ -180,10 +182,26 @@ impl Set {
         match s {
             "full" => Some(Set::Full),
             "quick" => Some(Set::Quick),
+            "test" => Some(Set::Test),
             _ => None,
         }
     }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Set::Full => "full",
+            Set::Quick => "quick",
+            Set::Test => "test",
+        }
+    }
 }
+
+/// The programs of [`Set::Quick`] that `just test` leaves to `just
+/// selftests`: each starts 200 threads, and each thread calls
+/// `sched_yield()` 100,000 times in its list test (20 million context
+/// switches, about 2 min 50 s under QEMU virt on 2 host cores, in any mode:
+/// as long as all of `just test`'s other QEMU time on one core).
+pub const LONG_PROGRAMS: [&str; 2] = ["basic_percpu_ops_test", "basic_percpu_ops_mm_cid_test"];
 
 /// `-T b -M` → `buffer-barrier`.
 fn test_label(test: &str) -> &'static str {
@@ -246,6 +264,10 @@ pub fn invocations(set: Set) -> Vec<Invocation> {
     match set {
         Set::Full => full(),
         Set::Quick => quick(),
+        Set::Test => quick()
+            .into_iter()
+            .filter(|i| !LONG_PROGRAMS.contains(&i.program))
+            .collect(),
     }
 }
 
@@ -493,6 +515,25 @@ mod tests {
         }
         for kind in ["-y", "-k", "-s 1"] {
             assert!(quick.iter().any(|i| i.args.contains(kind)), "{kind}");
+        }
+    }
+
+    #[test]
+    fn the_test_set_is_the_quick_set_but_the_long_programs() {
+        let quick = invocations(Set::Quick);
+        let test = invocations(Set::Test);
+        assert_eq!(test.len(), quick.len() - LONG_PROGRAMS.len());
+        for p in crate::selftests::build::PROGRAMS {
+            let long = LONG_PROGRAMS.contains(&p.name);
+            assert_eq!(
+                test.iter().any(|i| i.program == p.name),
+                !long,
+                "{}",
+                p.name
+            );
+        }
+        for set in [Set::Full, Set::Quick, Set::Test] {
+            assert_eq!(Set::parse(set.name()), Some(set));
         }
     }
 

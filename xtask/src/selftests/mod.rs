@@ -144,6 +144,55 @@ fn scenario(
     }))
 }
 
+/// The board of the selftests `just test` runs.
+const TEST_BOARD: &str = "virt";
+
+/// The id of the scenario that runs `inv` on [`TEST_BOARD`] in `mode`.
+fn test_id(mode: Mode, inv: &Invocation) -> String {
+    format!("{TEST_BOARD}/selftests-{}/{}", mode.name(), inv.name)
+}
+
+/// Whether `filter` selects one of `just test`'s selftests.
+pub fn test_set_matches(filter: &str) -> bool {
+    let invocations = matrix::invocations(Set::Test);
+    known_modes()
+        .into_iter()
+        .any(|m| invocations.iter().any(|i| test_id(m, i).contains(filter)))
+}
+
+/// The scenarios `just test` runs: [`Set::Test`] on virt in every mode
+/// this xtask builds kernels for, those whose id contains `filter`. The
+/// programs are built only when one is wanted.
+pub fn test_scenarios(
+    ws: &Workspace,
+    filter: Option<&str>,
+) -> Result<Vec<&'static Scenario>, String> {
+    if filter.is_some_and(|f| !test_set_matches(f)) {
+        return Ok(Vec::new());
+    }
+    let built = build::build(ws)?;
+    let invocations = matrix::invocations(Set::Test);
+    let mut out = Vec::new();
+    for mode in known_modes() {
+        for inv in &invocations {
+            if filter.is_some_and(|f| !test_id(mode, inv).contains(f))
+                || !built.bins.contains_key(inv.program)
+            {
+                continue;
+            }
+            let expect = matrix::expect(inv, mode, built.features.arm64_offset_deref_addv);
+            if expect == Expect::NotRun {
+                continue;
+            }
+            let harness = built.harness_tests.get(inv.program).copied();
+            let s = scenario(TEST_BOARD, mode, inv, expect, harness, "");
+            debug_assert_eq!(s.id(), test_id(mode, inv));
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
 /// What a passing verdict means for an expectation.
 fn outcome(expect: Expect) -> Outcome {
     match expect {
@@ -245,10 +294,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool, String> {
     let per_column = invocations.len();
     println!(
         "set={}: {per_column} invocations per board and mode, on {} in {}; {} QEMUs at a time",
-        match opts.set {
-            Set::Full => "full",
-            Set::Quick => "quick",
-        },
+        opts.set.name(),
         opts.boards.join(", "),
         modes
             .iter()
