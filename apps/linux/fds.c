@@ -15,7 +15,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-static int checks, failed;
+#define CHECK_NAME "fds"
+#include "check.h"
 
 /* One call: its result and errno against the expected ones (want_errno
  * only matters when want is -1). */

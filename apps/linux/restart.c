@@ -20,16 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static int checks, failed;
-
-static void expect(const char *what, long got, long want)
-{
-	checks++;
-	if (got != want) {
-		failed++;
-		printf("restart: FAIL %s: got %ld, want %ld\n", what, got, want);
-	}
-}
+#define CHECK_NAME "restart"
+#include "check.h"
 
 static volatile int handled;
 static pid_t main_tid;
@@ -375,6 +367,5 @@ int main(void)
 	futex_cases();
 	sleep_cases();
 	restart_block_cases();
-	printf("restart: %d checks, %d failed\n", checks, failed);
-	return failed ? 1 : 0;
+	return check_summary();
 }

@@ -19,16 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static int checks, failed;
-
-static void expect(const char *what, long got, long want)
-{
-	checks++;
-	if (got != want) {
-		failed++;
-		printf("robust: FAIL %s: got %#lx, want %#lx\n", what, got, want);
-	}
-}
+#define CHECK_NAME "robust"
+#include "check.h"
 
 static long futex(uint32_t *w, int op, uint32_t val, const struct timespec *t, uint32_t *w2,
 		  uint32_t val3)
@@ -327,6 +319,5 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	pthread_robust();
 	raw_lists();
-	printf("robust: %d checks, %d failed\n", checks, failed);
-	return failed ? 1 : 0;
+	return check_summary();
 }

@@ -295,6 +295,27 @@ impl PageTables {
         }
     }
 
+    /// Linux's `change_pte_range()` for one page: the 4 KiB page at `va`,
+    /// if mapped, keeps its frame and takes `kind`'s permissions, rewritten
+    /// in place (no table is allocated or freed, so it cannot fail). A page
+    /// inside a 2 MiB block is left as it is. Returns whether it changed;
+    /// the caller flushes the TLB.
+    pub fn protect(&mut self, va: u64, kind: MapKind) -> bool {
+        let Some(l2) = self.table_at(self.root, l1_index(va)) else {
+            return false;
+        };
+        let Some(l3) = self.table_at(l2, l2_index(va)) else {
+            return false;
+        };
+        // SAFETY: `l3` is a live table reached from the root.
+        let entry = unsafe { &mut (*l3).0[l3_index(va)] };
+        if *entry & desc::VALID == 0 {
+            return false;
+        }
+        *entry = (*entry & desc::ADDR_MASK) | kind.attrs() | desc::TABLE_OR_PAGE | desc::VALID;
+        true
+    }
+
     /// The physical address and leaf descriptor for `va`, if mapped.
     pub fn translate(&self, va: u64) -> Option<(u64, u64)> {
         let l2 = self.table_at(self.root, l1_index(va))?;
@@ -516,6 +537,36 @@ mod tests {
         assert!(pt.translate(0).is_none());
         // Four 2 MiB blocks: root + one L2; user pages: one L2 + one L3.
         assert_eq!(src.0.len(), 4);
+    }
+
+    #[test]
+    fn protect_rewrites_a_page_in_place() {
+        let mut src = HostTables(Vec::new());
+        let mut pt = PageTables::new(&mut src, 0, 0).unwrap();
+        pt.map(
+            &mut src,
+            0x40_0000_0000,
+            0x4100_0000,
+            0x2000,
+            MapKind::UserData,
+        )
+        .unwrap();
+        let tables = src.0.len();
+        assert!(pt.protect(0x40_0000_1000, MapKind::UserNone));
+        let (pa, d) = pt.translate(0x40_0000_1234).unwrap();
+        assert_eq!(
+            (pa, d & !desc::ADDR_MASK),
+            (0x4100_1234, {
+                MapKind::UserNone.attrs() | desc::TABLE_OR_PAGE | desc::VALID
+            })
+        );
+        // The neighbour keeps its kind; absent pages are left absent.
+        let (_, d0) = pt.translate(0x40_0000_0000).unwrap();
+        assert!(perms::writable(d0) && perms::el0_accessible(d0));
+        assert!(!pt.protect(0x40_0000_2000, MapKind::UserData));
+        assert!(!pt.protect(0x41_0000_0000, MapKind::UserData));
+        assert!(pt.translate(0x40_0000_2000).is_none());
+        assert_eq!(src.0.len(), tables, "no table allocated");
     }
 
     #[test]

@@ -483,20 +483,7 @@ pub fn protect_user_pages(va: u64, size: u64, kind: MapKind) {
     let mut off = 0;
     while off < size {
         let page = va + off;
-        if let Some((pa, _)) = mm.user.translate(page) {
-            mm.user.unmap(page, PAGE_SIZE as u64);
-            let Mm { user, frames, .. } = &mut *mm;
-            // Replacing a last-level entry needs no new table: the one
-            // that held the old entry is still there.
-            user.map(
-                &mut Tables(frames.as_mut()),
-                page,
-                pa & !(PAGE_SIZE as u64 - 1),
-                PAGE_SIZE as u64,
-                kind,
-            )
-            .expect("remapping a present page needs no table");
-        }
+        mm.user.protect(page, kind);
         off += PAGE_SIZE as u64;
     }
     arch::mmu::flush_tlb_all();

@@ -16,22 +16,11 @@ fn mode_numbers() {
         [Mode::V1, Mode::V2, Mode::Linux].map(Mode::built),
         [Mode::V1, Mode::V2, Mode::Linux]
     );
-    let expected = if cfg!(all(
-        feature = "v1",
-        not(feature = "v2"),
-        not(feature = "linux")
-    )) {
-        Mode::V1
-    } else if cfg!(all(
-        feature = "linux",
-        not(feature = "v1"),
-        not(feature = "v2")
-    )) {
-        Mode::Linux
-    } else {
-        Mode::V2
-    };
-    assert_eq!(MODE, expected);
+    // A host build (no feature, or several) compiles every mode's code;
+    // which mode a kernel image runs is checked where it shows: each
+    // image's `[boot] ... rseq=` line in the QEMU scenarios, and
+    // virt/rseq-mode-symbols for the code each holds.
+    assert_eq!(MODE, Mode::V2);
 }
 
 #[test]
