@@ -1,5 +1,6 @@
-//! The ARM generic timer: the system counter and the EL1 physical timer
-//! (PPI 14, INTID 30), which drives the scheduler tick.
+//! The ARM generic timer: the system counter, the EL1 physical timer
+//! (PPI 14, INTID 30), which the kernel programs for its tick and its
+//! sleepers' deadlines, and the EL1 virtual timer (PPI 11, INTID 27).
 
 use aarch64_cpu::registers::{CNTFRQ_EL0, CNTP_CTL_EL0, CNTPCT_EL0, Readable, Writeable};
 
