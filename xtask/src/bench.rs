@@ -173,6 +173,87 @@ pub fn determinism_check(ws: &Workspace, board: &Board) -> Result<String, String
     ))
 }
 
+/// A boot option unrelated to every benchmark, at its default value
+/// (README: Kernel command line): passing it changes nothing the kernel
+/// does, only the device tree's size and so how long the boot takes, which
+/// moves where the ticks fall relative to each timed loop.
+pub const NEUTRAL_OPTION: &str = "overcommit=0";
+
+/// How far a benchmark's per-op figure may move under [`NEUTRAL_OPTION`]:
+/// 0.5 %.
+pub const INVARIANCE_TOLERANCE: f64 = 0.005;
+
+/// For `just test`: each build of the benchmark app booted without and
+/// with [`NEUTRAL_OPTION`] must give the same per-op figure within
+/// [`INVARIANCE_TOLERANCE`] for every benchmark. A kernel busy-wait that
+/// does not hand the emulator to the CPU it waits for (`isb` instead of
+/// `yield`) fails this: the waiter burns a time slot whose length depends
+/// on where the next timer deadline falls.
+pub fn invariance_check(ws: &Workspace, board: &Board) -> Result<String, String> {
+    let mut worst = (0.0_f64, String::new());
+    let mut count = 0;
+    for mode in MODES {
+        let app = format!("bench-{mode}");
+        let image = build::build(ws, board, &app)?;
+        let plain = parse(&boot_with(ws, board, &image.img, true, "", None)?)
+            .map_err(|e| format!("{app}: {e}"))?;
+        let moved = parse(&boot_with(ws, board, &image.img, true, NEUTRAL_OPTION, None)?)
+            .map_err(|e| format!("{app} with {NEUTRAL_OPTION}: {e}"))?;
+        let (n, dev, name) = compare_per_op(&plain, &moved, INVARIANCE_TOLERANCE)
+            .map_err(|e| format!("{app}, with {NEUTRAL_OPTION}: {e}"))?;
+        count += n;
+        if dev >= worst.0 {
+            worst = (dev, format!("{app} {name}"));
+        }
+    }
+    Ok(format!(
+        "{count} figures of {} builds unmoved by {NEUTRAL_OPTION} within {:.1} % (largest: {} {:+.3} %)",
+        MODES.len(),
+        INVARIANCE_TOLERANCE * 100.0,
+        worst.1,
+        worst.0 * 100.0
+    ))
+}
+
+/// Compares two runs benchmark by benchmark (pure): both must have the
+/// same benchmarks, each per-op figure within `tolerance` (relative).
+/// Returns how many were compared and the largest relative deviation with
+/// its benchmark's name.
+pub fn compare_per_op(
+    a: &[Sample],
+    b: &[Sample],
+    tolerance: f64,
+) -> Result<(usize, f64, String), String> {
+    let names = |s: &[Sample]| s.iter().map(|x| x.name.clone()).collect::<Vec<_>>();
+    if names(a) != names(b) {
+        return Err(format!(
+            "different benchmarks: {:?} vs {:?}",
+            names(a),
+            names(b)
+        ));
+    }
+    let mut worst = (0.0_f64, String::new());
+    let mut bad = Vec::new();
+    for (x, y) in a.iter().zip(b) {
+        let (p, q) = (x.per_op(), y.per_op());
+        let dev = if p > 0.0 { (q - p) / p } else { f64::INFINITY };
+        if !(dev.abs() <= tolerance) {
+            bad.push(format!("{} {p:.1} -> {q:.1} ({:+.2} %)", x.name, dev * 100.0));
+        }
+        if dev.abs() >= worst.0.abs() {
+            worst = (dev, x.name.clone());
+        }
+    }
+    if !bad.is_empty() {
+        return Err(format!(
+            "moved more than {:.1} %: {}",
+            tolerance * 100.0,
+            bad.join(", ")
+        ));
+    }
+    Ok((a.len(), worst.0.abs(), worst.1))
+}
+
 /// One QEMU run; returns the serial log.
 fn boot(
     ws: &Workspace,
@@ -180,8 +261,23 @@ fn boot(
     img: &std::path::Path,
     icount: bool,
 ) -> Result<String, String> {
+    boot_with(ws, board, img, icount, "", None)
+}
+
+/// One QEMU run with a kernel command line and an initrd; returns the
+/// serial log.
+fn boot_with(
+    ws: &Workspace,
+    board: &Board,
+    img: &std::path::Path,
+    icount: bool,
+    append: &str,
+    initrd: Option<&std::path::Path>,
+) -> Result<String, String> {
     let qopts = qemu::Options {
         dtb: firmware::qemu_dtb(ws, board)?,
+        append: append.to_string(),
+        initrd: initrd.map(std::path::Path::to_path_buf),
         ..Default::default()
     };
     let mut cmd = qemu::command(board, img, &qopts)?;
@@ -476,5 +572,24 @@ mod tests {
         assert!(j.contains("\"linux\":{\"per_op\":22.000"));
         let s = svg(&r, "icount");
         assert_eq!(s.matches("<rect").count(), 4 + 2 * 4);
+    }
+
+    #[test]
+    fn per_op_comparison_allows_half_a_percent() {
+        let a = parse(LOG).unwrap();
+        let mut b_ok = a.clone();
+        b_ok[0].ticks = 627; // 10.032: +0.32 %
+        let (n, dev, name) = compare_per_op(&a, &b_ok, 0.005).unwrap();
+        assert_eq!((n, name.as_str()), (2, "getpid"));
+        assert!((dev - 0.0032).abs() < 1e-9, "{dev}");
+        let mut far = a.clone();
+        far[1].ticks = 6300; // pingpong 5000 -> 5040: +0.8 %
+        let e = compare_per_op(&a, &far, 0.005).unwrap_err();
+        assert!(e.contains("pingpong_1cpu 5000.0 -> 5040.0 (+0.80 %)"), "{e}");
+        let e = compare_per_op(&a, &a[..1], 0.005).unwrap_err();
+        assert!(e.contains("different benchmarks"), "{e}");
+        let mut zero = a.clone();
+        zero[0].ops = 0;
+        assert!(compare_per_op(&a, &zero, 0.005).is_err(), "NaN never passes");
     }
 }
