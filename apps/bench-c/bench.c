@@ -76,6 +76,11 @@
 /* Delay-loop iterations between a release and the next attempt. */
 #define SLICE_LOCK_THINK_SPINS 300
 #define MEMBARRIER_SPINNERS 3
+/* Seconds the program sleeps before the first benchmark, on every kernel:
+ * Linux keeps finishing its boot for about two seconds after it starts
+ * init, which adds up to 2000 instructions to each syscall measured then.
+ * Under -icount sleep=off an idle machine's sleep costs no host time. */
+#define SETTLE_SECONDS 5
 
 enum reg { REG_NONE, REG_V1, REG_V2 };
 static enum reg reg = REG_V2;
@@ -687,6 +692,7 @@ int main(int argc, char **argv)
 	online_cpus();
 	pin(0);
 	register_thread();
+	sleep(SETTLE_SECONDS);
 	printf("bench: registration %s (%u bytes), %d CPUs, counter %llu Hz\n", reg_names[reg],
 	       reg == REG_NONE ? 0 : (reg == REG_V1 ? 32 : rseq_size),
 	       online_cpus(), (unsigned long long)freq());
