@@ -552,18 +552,22 @@ static void bench_slice_lock(bool ext)
 	uint64_t t0, t1;
 
 	if (ext) {
-		long get = prctl(PR_RSEQ_SLICE_EXTENSION, PR_RSEQ_SLICE_EXTENSION_GET, 0, 0, 0);
-		int get_errno = get < 0 ? errno : 0;
 		int set = slice_enable(true);
 
 		if (set) {
+			long get = prctl(PR_RSEQ_SLICE_EXTENSION, PR_RSEQ_SLICE_EXTENSION_GET, 0, 0,
+					 0);
+			int get_errno = errno;
 			long y = syscall(__NR_rseq_slice_yield);
-			int y_errno = y < 0 ? errno : 0;
+			int y_errno = errno;
+			char gets[16], ys[16];
 
-			printf("BENCH-SKIP name=%s why=prctl(79,GET):%s,prctl(79,SET):%s,"
-			       "syscall(471):%s\n",
-			       name, get < 0 ? errno_name(get_errno) : "ok", errno_name(-set),
-			       y < 0 ? errno_name(y_errno) : "ok");
+			snprintf(gets, sizeof(gets), "%ld", get);
+			snprintf(ys, sizeof(ys), "%ld", y);
+			printf("BENCH-SKIP name=%s why=prctl(79,SET)=%s,prctl(79,GET)=%s,"
+			       "syscall(471)=%s\n",
+			       name, errno_name(-set), get < 0 ? errno_name(get_errno) : gets,
+			       y < 0 ? errno_name(y_errno) : ys);
 			return;
 		}
 	}

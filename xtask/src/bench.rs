@@ -323,6 +323,10 @@ fn run_c(
         ("identical", identical.to_string()),
         ("linux", linux_version.clone().unwrap_or_default()),
     ];
+    report.legend =
+        "rseq-os: none (no registration, v2 kernel), v1, v2, linux (v2 registration on \
+                     the linux kernel); L-none, L-v1, L-v2: Linux with that registration"
+            .into();
     report.ratios = vec![
         ("v2/v1", "v2", "v1"),
         ("v2/none", "v2", "none"),
@@ -331,7 +335,8 @@ fn run_c(
         ("Lv2/Lv1", "L-v2", "L-v1"),
     ];
     report.notes = vec!["v2", "L-v2"];
-    report.counters = vec!["switched", "waits", "granted", "yielded", "expired"];
+    report.counters = vec!["switched"];
+    report.totals = vec!["waits", "granted", "yielded", "expired"];
     Ok((report, !opts.icount || opts.runs < 2 || identical))
 }
 
@@ -604,6 +609,8 @@ pub fn parse_run(log: &str) -> Result<Run, String> {
 pub struct Report {
     /// The first line of the table and the chart's title.
     pub title: String,
+    /// What the columns are (a line under the title; empty for none).
+    pub legend: String,
     /// `key: value` pairs the JSON starts with.
     pub meta: Vec<(&'static str, String)>,
     pub icount: bool,
@@ -614,8 +621,10 @@ pub struct Report {
     pub ratios: Vec<(&'static str, &'static str, &'static str)>,
     /// The columns whose counters the table shows per operation.
     pub notes: Vec<&'static str>,
-    /// The counters shown (per operation, when non-zero).
+    /// The counters shown per operation, when non-zero.
     pub counters: Vec<&'static str>,
+    /// The counters shown as totals, when present.
+    pub totals: Vec<&'static str>,
 }
 
 impl Report {
@@ -685,6 +694,9 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 pub fn table(r: &Report) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "{} ({})", r.title, r.unit());
+    if !r.legend.is_empty() {
+        let _ = writeln!(t, "{}", r.legend);
+    }
     let mut head = format!("{:<24}", "benchmark");
     for c in &r.columns {
         let _ = write!(head, " {c:>9}");
@@ -720,12 +732,16 @@ pub fn table(r: &Report) -> String {
             .iter()
             .map(|c| {
                 r.get(c, &name).map_or("-".into(), |s| {
-                    r.counters
+                    let per_op = r
+                        .counters
                         .iter()
                         .filter(|k| s.stat_per_op(k) > 0.0)
-                        .map(|k| format!("{k}={:.2}", s.stat_per_op(k)))
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                        .map(|k| format!("{k}={:.2}", s.stat_per_op(k)));
+                    let totals = r
+                        .totals
+                        .iter()
+                        .filter_map(|k| s.fields.get(*k).map(|v| format!("{k}={v}")));
+                    per_op.chain(totals).collect::<Vec<_>>().join(" ")
                 })
             })
             .collect();
@@ -933,6 +949,7 @@ mod tests {
         r.ratios = vec![("v2/v1", "v2", "v1"), ("L/v2", "L-v2", "v2")];
         r.notes = vec!["v2"];
         r.counters = vec!["ids"];
+        r.totals = vec!["switches"];
         r.meta = vec![("board", "virt".into())];
         r
     }
@@ -949,7 +966,7 @@ mod tests {
             "{line}"
         );
         let ping = t.lines().find(|l| l.starts_with("pingpong_1cpu")).unwrap();
-        assert!(ping.ends_with("ids=1.00"), "{ping}");
+        assert!(ping.ends_with("ids=1.00 switches=20"), "{ping}");
         let slice = t.lines().find(|l| l.starts_with("slice_lock_ext")).unwrap();
         let cells: Vec<_> = slice.split_whitespace().collect();
         assert_eq!(
