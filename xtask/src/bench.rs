@@ -175,8 +175,9 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool, String> {
     Ok(ok)
 }
 
-/// The commit the figures belong to: `git describe --always --dirty`'s
-/// short hash, `-dirty` when the tree has changes.
+/// The commit the figures belong to, as `git describe --always --dirty`
+/// names it (the 12-digit hash when no tag is reachable), `-dirty` when
+/// the tree has changes.
 pub fn commit_id(ws: &Workspace) -> String {
     Command::new("git")
         .args(["describe", "--always", "--dirty", "--abbrev=12"])
