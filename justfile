@@ -51,7 +51,7 @@ sdcard *options: _xtask-built
 flash *options: _xtask-built
     cargo xtask flash "$@"
 
-# Benchmarks: no rseq vs v1 vs v2, deterministic instruction counts by default. Options: board=virt clock=icount|wall runs=2
+# Benchmarks: one C program on rseq-os (none, v1, v2, linux) and on Linux, deterministic instruction counts by default. Options: board=virt clock=icount|wall runs=2 linux=1 rust=0
 [positional-arguments]
 bench *options: _xtask-built
     cargo xtask bench "$@"

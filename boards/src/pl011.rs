@@ -81,7 +81,7 @@ impl Pl011 {
     pub fn putc(&self, b: u8) {
         let r = self.regs();
         while r.fr.is_set(FR::TXFF) {
-            core::hint::spin_loop();
+            arch::cpu::cpu_relax();
         }
         r.dr.set(b as u32);
     }
@@ -89,7 +89,7 @@ impl Pl011 {
     /// Waits until everything written has left the UART.
     pub fn flush(&self) {
         while self.regs().fr.is_set(FR::BUSY) {
-            core::hint::spin_loop();
+            arch::cpu::cpu_relax();
         }
     }
 }

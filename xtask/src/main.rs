@@ -17,6 +17,7 @@ mod history;
 mod host;
 mod lint;
 mod linux;
+mod linuxref;
 mod log;
 mod modecheck;
 mod newapp;
@@ -71,12 +72,17 @@ commands:
          seconds; a line per result, `[n/N elapsed] PASS|FAIL board/name
          (its time)`, then `N passed, N failed`. no-build reuses the images
          in target/images. Serial logs: target/test-logs/<board>/<scenario>.log
-  bench  [board=virt] [clock=icount|wall] [runs=2]
-         the benchmark app built four ways (no rseq, v1, v2, linux registering
-         64 bytes), side by side:
-         a table, target/bench/bench.json and bench.svg. icount: QEMU
-         -icount shift=0,sleep=off, figures are instructions per operation and
-         identical run to run (runs=2 checks it); wall: emulated time
+  bench  [board=virt] [clock=icount|wall] [runs=2] [linux=1] [rust=0]
+         one C program (apps/bench-c) on rseq-os (no registration, v1, v2,
+         and the linux kernel with v2) and on Linux (Debian sid's newest
+         arm64 kernel, fetched and cached in target/linux-kernel; linux=0
+         skips it; its results are cached per kernel version and program),
+         side by side with the ratios: a table, and bench.json, bench.svg,
+         bench.txt and the serial logs in target/bench/<board>/<commit>/.
+         icount: QEMU -icount shift=0,sleep=off, figures are instructions
+         per operation and identical run to run (runs=2 checks it); wall:
+         emulated time. rust=1: the Rust benchmark app's four builds
+         instead, with the kernel's rseq counters per operation
   soak   [minutes=10] [board=all|virt|rpi4] [calls=200000]
          for about `minutes`: rounds of the SMP stress, the fuzz app (a new
          seed each round, calls per run) and rseq per-CPU stress, alternating
@@ -172,7 +178,13 @@ const TEST: Spec = Spec {
     positional: &["filter"],
 };
 const BENCH: Spec = Spec {
-    opts: &[value("board"), value("clock"), value("runs")],
+    opts: &[
+        value("board"),
+        value("clock"),
+        value("runs"),
+        value("linux"),
+        value("rust"),
+    ],
     positional: &["board", "clock", "runs"],
 };
 const SOAK: Spec = Spec {
@@ -268,6 +280,8 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
                 runs: opts
                     .count("runs", MAX_RUNS)?
                     .unwrap_or(if icount { 2 } else { 1 }) as usize,
+                linux: opts.value("linux").is_none() || opts.flag("linux")?,
+                rust: opts.flag("rust")?,
             };
             Ok(exit(bench::run(&ws, &opts)?))
         }

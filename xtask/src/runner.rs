@@ -148,6 +148,7 @@ pub fn filter_matches(filter: &str) -> bool {
         SDCARD_CHECK,
         MODE_CHECK,
         DETERMINISM_CHECK,
+        INVARIANCE_CHECK,
         LINUX_CHECK,
         SELFTESTS_CHECK,
     ]
@@ -173,6 +174,9 @@ const LINUX_CHECK: &str = "host/linux-programs";
 const SELFTESTS_CHECK: &str = "host/rseq-selftests-build";
 /// The check that two icount benchmark runs agree.
 const DETERMINISM_CHECK: &str = "virt/bench-icount-identical";
+/// The check that an unrelated boot option at its default value moves no
+/// benchmark figure.
+const INVARIANCE_CHECK: &str = "virt/bench-layout-invariant";
 /// A check that is not a scenario: its summary, or why it failed.
 type Check = fn(&Workspace) -> Result<String, String>;
 /// How often the observer's heartbeat is called while scenarios run.
@@ -220,6 +224,7 @@ pub fn run_with_results(
     let card_wanted = wanted(card) && opts.build;
     let mode_wanted = wanted(MODE_CHECK);
     let det_wanted = wanted(DETERMINISM_CHECK);
+    let inv_wanted = wanted(INVARIANCE_CHECK);
     let linux_wanted = wanted(LINUX_CHECK) && opts.build;
     let selftests_wanted = wanted(SELFTESTS_CHECK) && opts.build;
     let gdb_checks: Vec<(&str, Check)> = [
@@ -235,6 +240,7 @@ pub fn run_with_results(
             card_wanted,
             mode_wanted,
             det_wanted,
+            inv_wanted,
             linux_wanted,
             selftests_wanted,
         ]
@@ -366,6 +372,11 @@ pub fn run_with_results(
     if det_wanted {
         let result = crate::bench::determinism_check(ws, boards::find("virt").expect("virt board"));
         tally.add(check_line(&mut n, DETERMINISM_CHECK, result));
+    }
+
+    if inv_wanted {
+        let result = crate::bench::invariance_check(ws, boards::find("virt").expect("virt board"));
+        tally.add(check_line(&mut n, INVARIANCE_CHECK, result));
     }
 
     // The debugging workflow: gdb's backtrace from a syscall handler, and
@@ -755,6 +766,7 @@ mod tests {
     fn filters_of_the_checks_match() {
         assert!(filter_matches("rseq-mode-symbols"));
         assert!(filter_matches("bench-icount-identical"));
+        assert!(filter_matches("bench-layout-invariant"));
         assert!(filter_matches("sdcard"));
         assert!(filter_matches("rseq-selftests-build"));
         assert!(filter_matches("hello"));

@@ -61,35 +61,34 @@ use rt::sys::{self, KStats, RseqStats, membarrier_cmd};
 use rt::{Args, println, sched, thread};
 
 // Iteration counts, tuned for QEMU virt under `-icount shift=0` (1
-// instruction = 1 ns): each benchmark takes ~8-40 ms of emulated time, a
-// full run ~200-250 ms of counter time. The figures in brackets are the
-// instructions per operation measured there (none / v1 / v2 builds).
+// instruction = 1 ns): each benchmark takes a few to ~40 ms of emulated
+// time. The figures they give are in the README's "Benchmarks" (`just
+// bench rust=1`), not here, where they would go stale.
 
-/// `getpid`: null syscalls [150 / 150 / 150].
+/// `getpid`: null syscalls.
 pub const GETPID_ITERS: u64 = 150_000;
-/// `gettid`: as `getpid` [152 / 152 / 152].
+/// `gettid`: as `getpid`.
 pub const GETTID_ITERS: u64 = 150_000;
 /// `sched_yield` with an empty run queue (a `schedule()` that picks the
-/// caller again) [286 / 342 / 286].
+/// caller again).
 pub const SCHED_YIELD_ITERS: u64 = 70_000;
-/// `pingpong_1cpu`: yields per thread (2 × this context switches)
-/// [429 / 804 / 543 per switch].
+/// `pingpong_1cpu`: yields per thread (2 × this context switches).
 pub const PINGPONG_1CPU_ITERS: u64 = 25_000;
-/// `pingpong_2cpu`: round trips (each a futex wake and a wait per side)
-/// [1800 / 2156 / 1801 per half round trip, both CPUs counted].
+/// `pingpong_2cpu`: round trips (each a futex wake and a wait per side;
+/// both CPUs' instructions counted).
 pub const PINGPONG_2CPU_ITERS: u64 = 5_000;
-/// `rseq_percpu_inc`: per-CPU increments [7 (atomic) / 34 / 34].
+/// `rseq_percpu_inc`: per-CPU increments.
 pub const PERCPU_INC_ITERS: u64 = 1_200_000;
-/// `atomic_inc`: shared-counter `fetch_add`s [7 / 7 / 7].
+/// `atomic_inc`: shared-counter `fetch_add`s.
 pub const ATOMIC_INC_ITERS: u64 = 3_000_000;
-/// `membarrier_rseq`: membarrier calls (each IPIs 3 CPUs and waits)
-/// [~240k-390k in every build: under single-threaded TCG the caller's
-/// wait for the IPIs burns its whole emulator time slice, whose length
-/// depends on the next timer deadline, so this measures QEMU's vCPU
-/// scheduling and the tick phase more than the kernel].
-pub const MEMBARRIER_ITERS: u64 = 60;
-/// `slice_lock`: lock acquisitions per thread (4 threads) [~2520-2680 per
-/// acquisition, both CPUs counted; moves with the tick phase].
+/// `membarrier_rseq`: membarrier calls (each IPIs 3 CPUs and waits for
+/// them; the kernel's wait uses the `yield` hint, so QEMU runs the other
+/// vCPUs at once and a call costs a couple of thousand instructions).
+pub const MEMBARRIER_ITERS: u64 = 2_000;
+/// `slice_lock`: lock acquisitions per thread (4 threads, both CPUs
+/// counted). Few ticks land in a hold here, so it rarely sees a grant: the
+/// C program's `slice_lock_ext` (two threads on one CPU) shows the
+/// extension's effect.
 pub const SLICE_LOCK_ITERS: u64 = 4_000;
 /// `slice_lock`: delay-loop iterations inside the lock (2 instructions
 /// each: ~2 µs under icount, ~1 µs on a 1.5 GHz Cortex-A72, inside the

@@ -153,40 +153,12 @@ pub fn build(ws: &Workspace) -> Result<Built, String> {
             ws.display(&dir(ws))
         ));
     }
-    let harness = ws.root.join("apps/selftests");
-    let src = dir(ws).join("src");
-    let bin = dir(ws).join("bin");
-    fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
-
-    // The Makefile's CFLAGS (with lib.mk's), the installed uapi headers
-    // being the kernel's own where the cross toolchain's are older. The
-    // harness folder's rseq/ comes first, for `#include
-    // "../kselftest_harness.h"`.
-    let mut cflags: Vec<String> = vec![
-        "-O2".into(),
-        "-Wall".into(),
-        "-g".into(),
-        format!("-I{}", harness.join("rseq").display()),
-        format!("-I{}", rseq.display()),
-        "-isystem".into(),
-        src.join("include/uapi").display().to_string(),
-        format!("-I{}", src.join("tools/include").display()),
-        format!("-I{}", src.join("tools/arch/arm64/include").display()),
-        "-D_GNU_SOURCE=".into(),
-        format!("-I{}", selftests.display()),
-    ];
-    let newest = newest_input(&[&rseq, &selftests, &src.join("include/uapi/linux")])?.max(
-        fs::metadata(harness.join("kselftest_harness.h"))
-            .and_then(|m| m.modified())
-            .map_err(|e| format!("apps/selftests/kselftest_harness.h: {e}"))?,
-    );
-
-    // librseq.so's rule compiles rseq.c alone: an object here.
-    let object = bin.join("rseq.o");
-    let mut cmd = Command::new(CC);
-    cmd.args(&cflags).arg("-c").arg(rseq.join("rseq.c"));
-    compile(&mut cmd, &object, newest)?;
-
+    let Compiler {
+        mut cflags,
+        object,
+        newest,
+        bin,
+    } = compiler(ws)?;
     cflags.push("-static".into());
     let mut bins = BTreeMap::new();
     let mut absent = Vec::new();
@@ -237,6 +209,97 @@ pub fn build(ws: &Workspace) -> Result<Built, String> {
         features,
         harness_tests,
     })
+}
+
+/// The selftests' compiler options, their `rseq.c` compiled alone (what
+/// `librseq.so` holds) and the newest input's time, for programs built
+/// against them.
+struct Compiler {
+    cflags: Vec<String>,
+    object: PathBuf,
+    newest: SystemTime,
+    bin: PathBuf,
+}
+
+/// Builds `rseq.o` with the Makefile's `CFLAGS` (less `-static`).
+fn compiler(ws: &Workspace) -> Result<Compiler, String> {
+    let rseq = rseq_dir(ws);
+    let selftests = rseq.parent().expect("selftests dir").to_path_buf();
+    let harness = ws.root.join("apps/selftests");
+    let src = dir(ws).join("src");
+    let bin = dir(ws).join("bin");
+    fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+
+    // The Makefile's CFLAGS (with lib.mk's), the installed uapi headers
+    // being the kernel's own where the cross toolchain's are older. The
+    // harness folder's rseq/ comes first, for `#include
+    // "../kselftest_harness.h"`.
+    let cflags: Vec<String> = vec![
+        "-O2".into(),
+        "-Wall".into(),
+        "-g".into(),
+        format!("-I{}", harness.join("rseq").display()),
+        format!("-I{}", rseq.display()),
+        "-isystem".into(),
+        src.join("include/uapi").display().to_string(),
+        format!("-I{}", src.join("tools/include").display()),
+        format!("-I{}", src.join("tools/arch/arm64/include").display()),
+        "-D_GNU_SOURCE=".into(),
+        format!("-I{}", selftests.display()),
+    ];
+    let newest = newest_input(&[&rseq, &selftests, &src.join("include/uapi/linux")])?.max(
+        fs::metadata(harness.join("kselftest_harness.h"))
+            .and_then(|m| m.modified())
+            .map_err(|e| format!("apps/selftests/kselftest_harness.h: {e}"))?,
+    );
+
+    // librseq.so's rule compiles rseq.c alone: an object here.
+    let object = bin.join("rseq.o");
+    let mut cmd = Command::new(CC);
+    cmd.args(&cflags).arg("-c").arg(rseq.join("rseq.c"));
+    compile(&mut cmd, &object, newest)?;
+
+    Ok(Compiler {
+        cflags,
+        object,
+        newest,
+        bin,
+    })
+}
+
+/// The benchmark program `apps/bench-c/bench.c`, compiled with the
+/// selftests' options against their `rseq.h` and linked with their
+/// `rseq.c`, so its registration and per-CPU increment are the selftests'
+/// own code: `target/rseq-selftests/bin/bench`. Fetches the sources first
+/// when needed.
+pub fn build_bench(ws: &Workspace) -> Result<PathBuf, String> {
+    fetch(ws)?;
+    if Command::new(CC).arg("--version").output().is_err() {
+        return Err(format!(
+            "{CC} not found: the benchmark program needs it (bash setup.sh installs it)"
+        ));
+    }
+    let Compiler {
+        mut cflags,
+        object,
+        newest,
+        bin,
+    } = compiler(ws)?;
+    let source = ws.root.join("apps/bench-c/bench.c");
+    let newest = newest.max(
+        fs::metadata(&source)
+            .and_then(|m| m.modified())
+            .map_err(|e| format!("apps/bench-c/bench.c: {e}"))?,
+    );
+    cflags.extend(["-static".into(), "-Werror".into()]);
+    let out = bin.join("bench");
+    let mut cmd = Command::new(CC);
+    cmd.args(&cflags)
+        .arg(&source)
+        .arg(&object)
+        .args(["-lpthread"]);
+    compile(&mut cmd, &out, newest)?;
+    Ok(out)
 }
 
 /// Builds the programs and checks each: `test`'s summary line, or the
