@@ -182,10 +182,12 @@ pub enum PrctlError {
 /// `rseq_slice_extension_prctl()` with sys_prctl's arg4/arg5 check):
 /// GET → 1 when enabled, else 0; SET enables (`arg3 == 1`) or disables
 /// (`arg3 == 0`), keeping `flags` bit 5 in step. `available`: the image
-/// offers the extension (v2 or `linux`) and `rseq_slice_ext=1`. SET's
-/// errors in Linux's order: bad arguments EINVAL, not available (or a v1
-/// image) ENOTSUPP, not registered ENXIO, then a v1 registration (a
-/// `linux` image's 32-byte one) ENOTSUPP.
+/// offers the extension (v2 or `linux`) and `rseq_slice_ext=1`. A v1
+/// image has no extension code, as a Linux built without
+/// CONFIG_RSEQ_SLICE_EXTENSION (arm64's today): every call past sys_prctl's
+/// arg4/arg5 check is ENOTSUPP, GET included. SET's errors in Linux's
+/// order: bad arguments EINVAL, not available ENOTSUPP, not registered
+/// ENXIO, then a v1 registration (a `linux` image's 32-byte one) ENOTSUPP.
 pub fn prctl<M: UserMem>(
     t: &mut TaskRseq,
     ctx: &mut Ctx<'_, M>,
@@ -195,6 +197,9 @@ pub fn prctl<M: UserMem>(
     let [arg2, arg3, arg4, arg5] = args;
     if arg4 != 0 || arg5 != 0 {
         return Err(PrctlError::Errno(EINVAL));
+    }
+    if ctx.mode.built() == Mode::V1 {
+        return Err(PrctlError::Errno(ENOTSUPP));
     }
     match arg2 {
         PR_RSEQ_SLICE_EXTENSION_GET => {
@@ -212,7 +217,7 @@ pub fn prctl<M: UserMem>(
                 return Err(PrctlError::Errno(EINVAL));
             }
             let enable = arg3 & PR_RSEQ_SLICE_EXT_ENABLE != 0;
-            if !available || ctx.mode.built() == Mode::V1 {
+            if !available {
                 return Err(PrctlError::Errno(ENOTSUPP));
             }
             if !t.registered() {

@@ -46,8 +46,13 @@ pub fn sys_rseq(ptr: u64, len: u32, flags: u32, sig: u32) -> Result<(), Errno> {
     }
 }
 
-/// rseq_slice_yield(): 1 when it yielded inside a grant.
+/// rseq_slice_yield(): 1 when it yielded inside a grant. A v1 image has
+/// no slice extension: `ENOSYS`, as on a Linux built without
+/// CONFIG_RSEQ_SLICE_EXTENSION (arm64's today).
 pub fn sys_rseq_slice_yield() -> Result<i64, SysError> {
+    if rseq::MODE == rseq::Mode::V1 {
+        return Err(Errno(abi::errno::ENOSYS).into());
+    }
     let task = current();
     match with(task, |r, stats| {
         rseq::slice::slice_yield(r, &mut ctx(&mut KernelUserMem, stats, task))

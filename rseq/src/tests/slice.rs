@@ -2,12 +2,12 @@
 //! prctl, and the accounting invariant.
 
 use super::fake::*;
-use crate::Fatal;
 use crate::slice::{self, Grant, PrctlError};
 use crate::uapi::{
     RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE, RSEQ_CS_FLAG_SLICE_EXT_ENABLED,
     RSEQ_FLAG_SLICE_EXT_DEFAULT_ON, RSEQ_SIG,
 };
+use crate::{Fatal, Mode};
 use abi::errno::{ENOTSUPP, ENXIO};
 use std::format;
 
@@ -183,8 +183,10 @@ fn disabled_threads_and_v1_never_grant() {
 }
 
 /// SET on a v1 registration: ENOTSUPP, in a v1 image before anything else
-/// (the extension is not there), in a `linux` image after ENXIO, as
-/// Linux's `rseq_v2()` check comes after the registration check.
+/// (the extension is not there: GET and unknown commands too, after
+/// sys_prctl's arg4/arg5 EINVAL), in a `linux` image after ENXIO, as
+/// Linux's `rseq_v2()` check comes after the registration check; GET there
+/// reports it disabled.
 #[test]
 fn prctl_refuses_v1_registrations() {
     for s in AS_V1 {
@@ -194,7 +196,21 @@ fn prctl_refuses_v1_registrations() {
             Err(PrctlError::Errno(ENOTSUPP)),
             "{s:?}"
         );
-        assert_eq!(prctl(&mut b, [1, 0, 0, 0], true), Ok(0), "GET: disabled");
+        let get = prctl(&mut b, [1, 0, 0, 0], true);
+        if s.mode.built() == Mode::V1 {
+            assert_eq!(get, Err(PrctlError::Errno(ENOTSUPP)), "GET: no extension");
+            assert_eq!(
+                prctl(&mut b, [3, 0, 0, 0], true),
+                Err(PrctlError::Errno(ENOTSUPP))
+            );
+        } else {
+            assert_eq!(get, Ok(0), "GET: disabled");
+        }
+        assert_eq!(
+            prctl(&mut b, [1, 0, 1, 0], true),
+            Err(PrctlError::Errno(22)),
+            "{s:?}: arg4 first"
+        );
         assert_eq!(b.mem.accesses(), 0, "{s:?}: the area is not read");
         assert!(!b.t.slice_enabled);
     }
