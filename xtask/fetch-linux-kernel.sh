@@ -22,23 +22,9 @@ if [ -s "$dir/VERSION" ] && [ -s "$dir/Image" ]; then
     exit 0
 fi
 
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-chmod 755 "$scratch"
-mkdir -p "$scratch/lists/partial" "$scratch/cache/archives/partial" "$scratch/dl"
-# apt's download user (_apt) writes the package here.
-chmod 777 "$scratch/dl"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg arch=arm64] http://deb.debian.org/debian sid main" \
-    >"$scratch/sources.list"
-apt_opts=(
-    -o "Dir::Etc::sourcelist=$scratch/sources.list"
-    -o "Dir::Etc::sourceparts=-"
-    -o "Dir::State::Lists=$scratch/lists"
-    -o "Dir::Cache=$scratch/cache"
-    -o "APT::Architecture=arm64"
-    -o "APT::Architectures::=arm64"
-    -o "Acquire::Languages=none"
-)
+# shellcheck source=xtask/sid-apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/sid-apt.sh"
+sid_apt arm64
 echo "linux kernel: reading Debian sid's arm64 package list (private apt configuration)"
 apt-get "${apt_opts[@]}" update -qq
 # linux-image-arm64 -> linux-image-VER-arm64 -> linux-binary-VER-arm64.

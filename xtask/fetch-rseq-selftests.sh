@@ -24,22 +24,9 @@ if [ -s "$dir/VERSION" ] && [ -f "$dir/src/tools/testing/selftests/rseq/Makefile
     exit 0
 fi
 
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-chmod 755 "$scratch"
-mkdir -p "$scratch/lists/partial" "$scratch/cache/archives/partial" "$scratch/dl"
-# apt's download user (_apt) writes the package here.
-chmod 777 "$scratch/dl"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main" \
-    >"$scratch/sources.list"
-apt_opts=(
-    -o "Dir::Etc::sourcelist=$scratch/sources.list"
-    -o "Dir::Etc::sourceparts=-"
-    -o "Dir::State::Lists=$scratch/lists"
-    -o "Dir::Cache=$scratch/cache"
-    -o "APT::Architectures::=$(dpkg --print-architecture)"
-    -o "Acquire::Languages=none"
-)
+# shellcheck source=xtask/sid-apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/sid-apt.sh"
+sid_apt "$(dpkg --print-architecture)"
 echo "rseq selftests: reading Debian sid's package list (private apt configuration)"
 apt-get "${apt_opts[@]}" update -qq
 # linux-source-7.2, linux-source-7.3, ...: the highest minor version.

@@ -194,6 +194,15 @@ fn clock_name(icount: bool) -> &'static str {
     if icount { "icount" } else { "wall" }
 }
 
+/// What a chart title says of repeated runs: whether they agreed.
+fn runs_verdict(runs: usize, identical: bool) -> &'static str {
+    match (runs > 1, identical) {
+        (false, _) => "",
+        (true, true) => " (identical)",
+        (true, false) => " (runs DIFFER)",
+    }
+}
+
 /// Boots `img` `runs` times; returns the first run's samples and skips,
 /// and whether every run gave the same lines. Saves the first log as
 /// `logs/<name>.log`.
@@ -305,15 +314,7 @@ fn run_c(
         board.name,
         clock_name(opts.icount),
         opts.runs,
-        if opts.runs > 1 {
-            if identical {
-                " (identical)"
-            } else {
-                " (runs DIFFER)"
-            }
-        } else {
-            ""
-        },
+        runs_verdict(opts.runs, identical),
         linux_version.as_deref().unwrap_or("not run")
     );
     report.meta = vec![
@@ -366,15 +367,7 @@ fn run_rust(
         board.name,
         clock_name(opts.icount),
         opts.runs,
-        if opts.runs > 1 {
-            if identical {
-                " (identical)"
-            } else {
-                " (runs DIFFER)"
-            }
-        } else {
-            ""
-        },
+        runs_verdict(opts.runs, identical),
     );
     report.meta = vec![
         ("board", board.name.to_string()),
