@@ -44,6 +44,7 @@
 #include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rseq.h"
@@ -81,6 +82,16 @@
  * init, which adds up to 2000 instructions to each syscall measured then.
  * Under -icount sleep=off an idle machine's sleep costs no host time. */
 #define SETTLE_SECONDS 5
+/* Every timed region starts right after a sleep to a multiple of this
+ * many nanoseconds of CLOCK_MONOTONIC, a multiple of the tick period at
+ * hz=100 and hz=1000: each benchmark then meets the kernel's ticks at the
+ * same points whatever ran before it. Without it, the few hundred
+ * instructions by which QEMU's interleaving of the CPUs varies from one
+ * boot to the next in the 2-CPU benchmarks shift every later benchmark
+ * against the tick, and the slice lock's figure, which counts how many
+ * ticks hit a holder inside its section, moved by a whole slice. Under
+ * -icount sleep=off the sleep costs no host time. */
+#define ALIGN_NS 100000000ull
 
 enum reg { REG_NONE, REG_V1, REG_V2 };
 static enum reg reg = REG_V2;
@@ -107,6 +118,23 @@ static inline uint64_t freq(void)
 static inline void spin_hint(void)
 {
 	__asm__ __volatile__("yield" : : : "memory");
+}
+
+/* Sleeps to the next multiple of ALIGN_NS: see there. The threads that
+ * take part in the next benchmark must be blocked (or not yet started), so
+ * that the machine is idle and the sleep ends exactly at its deadline. */
+static void tick_align(void)
+{
+	struct timespec ts;
+	uint64_t t;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	t = (t / ALIGN_NS + 1) * ALIGN_NS;
+	ts.tv_sec = (time_t)(t / 1000000000ull);
+	ts.tv_nsec = (long)(t % 1000000000ull);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
 }
 
 static const char *errno_name(int e)
@@ -178,7 +206,10 @@ static void print_line(const char *name, uint64_t iters, uint64_t ticks, uint64_
 
 static void bench_syscall(const char *name, long nr, uint64_t iters)
 {
-	uint64_t t0 = now();
+	uint64_t t0;
+
+	tick_align();
+	t0 = now();
 
 	for (uint64_t i = 0; i < iters; i++)
 		syscall(nr);
@@ -194,9 +225,28 @@ struct peer {
 	int index;
 };
 
-static volatile int go;
+static int go;
 static volatile int stop;
 static volatile int ready;
+
+static long futex(int *uaddr, int op, int val)
+{
+	return syscall(SYS_futex, uaddr, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
+}
+
+/* A peer's start: blocked in the kernel until the main thread's
+ * release_peers(), so that the machine can be idle for tick_align(). */
+static void wait_go(void)
+{
+	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+		futex(&go, FUTEX_WAIT, 0);
+}
+
+static void release_peers(void)
+{
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+	futex(&go, FUTEX_WAKE, INT32_MAX);
+}
 
 static void *peer_main(void *arg)
 {
@@ -259,8 +309,7 @@ static void yield_loop(int me)
 static void *pingpong_1cpu_peer(void *arg)
 {
 	(void)arg;
-	while (!go)
-		sched_yield();
+	wait_go();
 	yield_loop(1);
 	__atomic_store_n(&stop, 1, __ATOMIC_SEQ_CST);
 	return NULL;
@@ -276,8 +325,9 @@ static void bench_pingpong_1cpu(void)
 	start_peer(&p);
 	wait_ready(1);
 	last_runner = 0;
+	tick_align();
 	t0 = now();
-	go = 1;
+	release_peers();
 	yield_loop(0);
 	while (!__atomic_load_n(&stop, __ATOMIC_SEQ_CST))
 		sched_yield();
@@ -292,11 +342,6 @@ static void bench_pingpong_1cpu(void)
 /* ---- 2-CPU futex ping-pong ---- */
 
 static int seq;
-
-static long futex(int *uaddr, int op, int val)
-{
-	return syscall(SYS_futex, uaddr, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
-}
 
 /* Waits until `seq` is `want`; wakes the other side after setting it. */
 static void seq_wait(int want)
@@ -332,6 +377,7 @@ static void bench_pingpong_2cpu(void)
 	seq = 0;
 	start_peer(&p);
 	wait_ready(1);
+	tick_align();
 	t0 = now();
 	for (int i = 0; i < PINGPONG_2CPU_ITERS; i++) {
 		seq_set(2 * i + 1);
@@ -355,6 +401,7 @@ static void bench_percpu_inc(void)
 	uint64_t t0, total = 0;
 
 	memset(slots, 0, sizeof(slots));
+	tick_align();
 	if (reg == REG_NONE) {
 		/* No registration: the atomic add on the CPU's slot a program
 		 * without rseq would do. */
@@ -393,7 +440,10 @@ static void bench_percpu_inc(void)
 static void bench_atomic_inc(void)
 {
 	static uint64_t counter;
-	uint64_t t0 = now();
+	uint64_t t0;
+
+	tick_align();
+	t0 = now();
 
 	for (uint64_t i = 0; i < ATOMIC_INC_ITERS; i++)
 		__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
@@ -424,6 +474,8 @@ static void bench_membarrier(void)
 		return;
 	}
 	reset_flags();
+	/* The spinners keep their CPUs busy from their start: align first. */
+	tick_align();
 	for (int i = 0; i < n; i++) {
 		p[i] = (struct peer){ .cpu = i + 1, .fn = spinner };
 		start_peer(&p[i]);
@@ -534,8 +586,7 @@ static void *slice_peer(void *arg)
 		printf("bench: slice_lock_ext: FAIL the second thread cannot enable the extension\n");
 		failed = true;
 	}
-	while (!go)
-		sched_yield();
+	wait_go();
 	slice_loop(1);
 	if (slice_ext_on)
 		slice_enable(false);
@@ -580,8 +631,9 @@ static void bench_slice_lock(bool ext)
 	pin(1);
 	start_peer(&p);
 	wait_ready(1);
+	tick_align();
 	t0 = now();
-	go = 1;
+	release_peers();
 	slice_loop(0);
 	while (!__atomic_load_n(&stop, __ATOMIC_SEQ_CST))
 		sched_yield();
