@@ -22,6 +22,7 @@
 
 #define CHECK_NAME "restart"
 #include "check.h"
+#include "futex_wait.h"
 
 static volatile int handled;
 static pid_t main_tid;
@@ -40,35 +41,11 @@ static void handle(int sig, void (*fn)(int), int flags)
 	sigaction(sig, &sa, NULL);
 }
 
-static long futex(uint32_t *w, int op, uint32_t val, const struct timespec *t, uint32_t *w2,
-		  uint32_t val3)
-{
-	return syscall(SYS_futex, w, op, val, t, w2, val3);
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000 };
-	nanosleep(&t, NULL);
-}
-
 static long long now_ns(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-/* Whether a thread waits in the kernel on `w`: a requeue of one waiter
- * onto the same word counts it without waking it. Polls up to 5 s. */
-static int wait_queued(uint32_t *w)
-{
-	for (int i = 0; i < 5000; i++) {
-		if (futex(w, FUTEX_CMP_REQUEUE, 0, (const struct timespec *)1, w, *w) == 1)
-			return 1;
-		sleep_ms(1);
-	}
-	return 0;
 }
 
 static void kick(int sig)

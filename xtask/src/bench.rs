@@ -7,13 +7,15 @@
 //!
 //! Default clock `icount`: QEMU runs with `-icount shift=0,sleep=off`, where
 //! virtual time advances by one nanosecond per executed instruction, so the
-//! system counter (CNTFRQ ticks) measures instructions and two runs of an
-//! rseq-os image give the same figures (checked: `runs=2`; Linux seeds its
-//! randomness from the device tree, so its runs are not identical and it
-//! runs once, cached per kernel version and program). `wall` runs without
+//! system counter (CNTFRQ ticks) measures instructions, and two runs of an
+//! rseq-os image give the same figures, or figures within 0.5 % where
+//! several CPUs take part (`runs=2` checks it and prints what moved; see
+//! [`Agreement`]). Linux seeds its randomness from the device tree, so its
+//! runs differ more: it runs once, cached per kernel version and program.
+//! `wall` runs without
 //! it: emulation speed, for orientation only. Outputs: a table on the
 //! terminal, and `bench.json`, `bench.svg`, `bench.txt` and the serial logs
-//! under `target/bench/<board>/<commit>/`.
+//! under `target/bench/<board>/<commit>/` (`.../<commit>/wall/` for `wall`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -154,7 +156,11 @@ const LINUX_COLUMNS: [(&str, &str); 3] = [("L-none", "none"), ("L-v1", "v1"), ("
 /// `target/bench/<board>/<commit>/`. Returns success.
 pub fn run(ws: &Workspace, opts: &Options) -> Result<bool, String> {
     let commit = commit_id(ws);
-    let dir = ws.target.join("bench").join(opts.board.name).join(&commit);
+    let mut dir = ws.target.join("bench").join(opts.board.name).join(&commit);
+    // Emulated time goes beside the instruction counts, never over them.
+    if !opts.icount {
+        dir = dir.join("wall");
+    }
     fs::create_dir_all(dir.join("logs")).map_err(|e| format!("{}: {e}", dir.display()))?;
     let (report, ok) = if opts.rust {
         run_rust(ws, opts, &commit, &dir)?
@@ -194,18 +200,46 @@ fn clock_name(icount: bool) -> &'static str {
     if icount { "icount" } else { "wall" }
 }
 
-/// What a chart title says of repeated runs: whether they agreed.
-fn runs_verdict(runs: usize, identical: bool) -> &'static str {
-    match (runs > 1, identical) {
-        (false, _) => "",
-        (true, true) => " (identical)",
-        (true, false) => " (runs DIFFER)",
+/// How repeated runs of one image agreed, from best to worst (the
+/// combination of several is the worst).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Agreement {
+    /// The same lines.
+    Identical,
+    /// Every per-op figure within [`INVARIANCE_TOLERANCE`], the
+    /// tick-sampled ones left out (see [`tick_sampled`]).
+    Within,
+    /// A figure moved further.
+    Differ,
+}
+
+impl Agreement {
+    /// What a chart title says of `runs` runs that agreed so.
+    fn verdict(self, runs: usize) -> &'static str {
+        match (runs > 1, self) {
+            (false, _) => "",
+            (true, Agreement::Identical) => " (identical)",
+            (true, Agreement::Within) => " (within 0.5 %)",
+            (true, Agreement::Differ) => " (runs DIFFER)",
+        }
     }
 }
 
+/// A benchmark whose figure counts how many ticks hit a thread at one
+/// point of its loop: the slice lock without the extension, where each
+/// tick that preempts a holder inside its section costs the waiter a whole
+/// slice (5 waits in 60,000 acquisitions at hz=100, one more is +2.8 %).
+/// Under QEMU's round-robin TCG a shift of a few instructions, which the
+/// interleaving of four vCPUs does not rule out from one boot to the next,
+/// moves a tick across a section boundary; so these figures are compared
+/// by neither the runs' agreement nor the layout check.
+pub fn tick_sampled(name: &str) -> bool {
+    name.starts_with("slice_lock_noext")
+}
+
 /// Boots `img` `runs` times; returns the first run's samples and skips,
-/// and whether every run gave the same lines. Saves the first log as
-/// `logs/<name>.log`.
+/// and how the runs agreed (each difference is printed). Saves the first
+/// log as `logs/<name>.log`.
 fn runs_of(
     ws: &Workspace,
     opts: &Options,
@@ -214,9 +248,9 @@ fn runs_of(
     img: &Path,
     append: &str,
     initrd: Option<&Path>,
-) -> Result<(Run, bool), String> {
+) -> Result<(Run, Agreement), String> {
     let mut first: Option<Run> = None;
-    let mut identical = true;
+    let mut agreement = Agreement::Identical;
     for run in 0..opts.runs.max(1) {
         eprintln!("bench: {} {name} run {}", opts.board.name, run + 1);
         let log = boot_with(ws, opts.board, img, opts.icount, append, initrd)?;
@@ -227,10 +261,64 @@ fn runs_of(
                 fs::write(&path, &log).map_err(|e| format!("{}: {e}", path.display()))?;
                 first = Some(r);
             }
-            Some(f) => identical &= *f == r,
+            Some(f) => {
+                let differences = run_differences(f, &r);
+                for line in &differences {
+                    eprintln!("bench: {name} run {} differs from run 1: {line}", run + 1);
+                }
+                if !differences.is_empty() {
+                    let compared = |x: &Run| -> Vec<Sample> {
+                        x.samples
+                            .iter()
+                            .filter(|s| !tick_sampled(&s.name))
+                            .cloned()
+                            .collect()
+                    };
+                    let within = f.skips == r.skips
+                        && compare_per_op(&compared(f), &compared(&r), INVARIANCE_TOLERANCE)
+                            .is_ok();
+                    agreement = agreement.max(if within {
+                        Agreement::Within
+                    } else {
+                        Agreement::Differ
+                    });
+                }
+            }
         }
     }
-    Ok((first.expect("at least one run"), identical))
+    Ok((first.expect("at least one run"), agreement))
+}
+
+/// What differs between two runs of one image (pure): per benchmark, both
+/// per-op figures and both lines' fields, or a benchmark or skip that only
+/// one of them has.
+pub fn run_differences(a: &Run, b: &Run) -> Vec<String> {
+    let mut out = Vec::new();
+    let names = |r: &Run| r.samples.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+    if names(a) != names(b) || a.skips != b.skips {
+        out.push(format!(
+            "benchmarks {:?} / {:?}, skips {:?} / {:?}",
+            names(a),
+            names(b),
+            a.skips,
+            b.skips
+        ));
+        return out;
+    }
+    for (x, y) in a.samples.iter().zip(&b.samples) {
+        if x != y {
+            out.push(format!(
+                "{} {:.1} / {:.1} ({:+.3} %), ticks {} / {}",
+                x.name,
+                x.per_op(),
+                y.per_op(),
+                (y.per_op() / x.per_op() - 1.0) * 100.0,
+                x.ticks,
+                y.ticks
+            ));
+        }
+    }
+    out
 }
 
 /// The C program (`apps/bench-c`) on rseq-os's loader kernels and on
@@ -244,12 +332,12 @@ fn run_c(
     let board = opts.board;
     let prog = crate::selftests::build::build_bench(ws)?;
     let mut report = Report::new(opts.icount);
-    let mut identical = true;
+    let mut agreement = Agreement::Identical;
     for (key, mode, reg) in RSEQ_OS_COLUMNS {
         let image = build::build_loader(ws, board, mode, build::Profile::Release)?;
         let append = build::program_cmdline(Some(&prog), GLIBC_NO_RSEQ, &format!("-- {reg}"))?;
         let (mut r, same) = runs_of(ws, opts, dir, key, &image.img, &append, Some(&prog))?;
-        identical &= same;
+        agreement = agreement.max(same);
         // The slice extension at a 1 ms tick.
         let append = build::program_cmdline(
             Some(&prog),
@@ -258,7 +346,7 @@ fn run_c(
         )?;
         let name = format!("{key}-hz1000");
         let (fast, same) = runs_of(ws, opts, dir, &name, &image.img, &append, Some(&prog))?;
-        identical &= same;
+        agreement = agreement.max(same);
         r.append_renamed(fast, "_hz1000");
         report.columns.push(key.to_string());
         report.runs.insert(key.to_string(), r);
@@ -314,7 +402,7 @@ fn run_c(
         board.name,
         clock_name(opts.icount),
         opts.runs,
-        runs_verdict(opts.runs, identical),
+        agreement.verdict(opts.runs),
         linux_version.as_deref().unwrap_or("not run")
     );
     report.meta = vec![
@@ -322,24 +410,34 @@ fn run_c(
         ("clock", clock_name(opts.icount).to_string()),
         ("commit", commit.to_string()),
         ("runs", opts.runs.to_string()),
-        ("identical", identical.to_string()),
+        ("agreement", format!("{agreement:?}")),
         ("linux", linux_version.clone().unwrap_or_default()),
     ];
-    report.legend =
-        "rseq-os: none (no registration, v2 kernel), v1, v2, linux (v2 registration on \
-                     the linux kernel); L-none, L-v1, L-v2: Linux with that registration"
-            .into();
+    report.legend = "rseq-os: none (no registration, v2 kernel), v1, v2, linux (v2 registration \
+                     on the linux kernel)"
+        .into();
     report.ratios = vec![
         ("v2/v1", "v2", "v1"),
         ("v2/none", "v2", "none"),
-        ("L/none", "L-none", "none"),
-        ("L/v2", "L-v2", "v2"),
-        ("Lv2/Lv1", "L-v2", "L-v1"),
+        ("linux/v2", "linux", "v2"),
     ];
-    report.notes = vec!["v2", "L-v2"];
+    report.notes = vec!["v2"];
+    // Linux's columns and ratios only where it ran.
+    if linux_version.is_some() {
+        report.legend += "; L-none, L-v1, L-v2: Linux with that registration";
+        report.ratios.extend([
+            ("L/none", "L-none", "none"),
+            ("L/v2", "L-v2", "v2"),
+            ("Lv2/Lv1", "L-v2", "L-v1"),
+        ]);
+        report.notes.push("L-v2");
+    }
     report.counters = vec!["switched"];
     report.totals = vec!["waits", "granted", "yielded", "expired"];
-    Ok((report, !opts.icount || opts.runs < 2 || identical))
+    Ok((
+        report,
+        !opts.icount || opts.runs < 2 || agreement < Agreement::Differ,
+    ))
 }
 
 /// The Rust benchmark app (`apps/benchlib`) in its four builds: it also
@@ -353,12 +451,12 @@ fn run_rust(
 ) -> Result<(Report, bool), String> {
     let board = opts.board;
     let mut report = Report::new(opts.icount);
-    let mut identical = true;
+    let mut agreement = Agreement::Identical;
     for mode in MODES {
         let app = format!("bench-{mode}");
         let image = build::build(ws, board, &app)?;
         let (r, same) = runs_of(ws, opts, dir, &app, &image.img, "", None)?;
-        identical &= same;
+        agreement = agreement.max(same);
         report.columns.push(mode.to_string());
         report.runs.insert(mode.to_string(), r);
     }
@@ -367,14 +465,14 @@ fn run_rust(
         board.name,
         clock_name(opts.icount),
         opts.runs,
-        runs_verdict(opts.runs, identical),
+        agreement.verdict(opts.runs),
     );
     report.meta = vec![
         ("board", board.name.to_string()),
         ("clock", clock_name(opts.icount).to_string()),
         ("commit", commit.to_string()),
         ("runs", opts.runs.to_string()),
-        ("identical", identical.to_string()),
+        ("agreement", format!("{agreement:?}")),
     ];
     report.ratios = vec![
         ("v2/v1", "v2", "v1"),
@@ -385,7 +483,10 @@ fn run_rust(
     // Every rseq counter but `exit` (one per syscall, so 1.00 wherever a
     // syscall is the operation), and the context switches.
     report.counters = stat_names().filter(|k| *k != "exit").collect();
-    Ok((report, !opts.icount || opts.runs < 2 || identical))
+    Ok((
+        report,
+        !opts.icount || opts.runs < 2 || agreement < Agreement::Differ,
+    ))
 }
 
 /// FNV-1a of `bytes` (a stable cache key; pure).
@@ -424,12 +525,16 @@ pub const NEUTRAL_OPTION: &str = "overcommit=0";
 /// 0.5 %.
 pub const INVARIANCE_TOLERANCE: f64 = 0.005;
 
-/// For `just test`: each build of the benchmark app booted without and with
+/// For `just test`: each build of the benchmark app, and the C program on
+/// the v2 loader kernel, booted without and with
 /// [`NEUTRAL_OPTION`] must give the same per-op figure within
 /// [`INVARIANCE_TOLERANCE`] for every benchmark. A kernel busy-wait that
 /// does not hand the emulator to the CPU it waits for (`isb` instead of
 /// `yield`) fails this: the waiter burns a time slot whose length depends
-/// on where the next timer deadline falls.
+/// on where the next timer deadline falls. The C program runs in one
+/// column only, its v2 one (every benchmark, the slice extension's
+/// included): each of its boots takes as long as the four Rust builds',
+/// and the Rust builds already cover every mode.
 pub fn invariance_check(ws: &Workspace, board: &Board) -> Result<String, String> {
     let mut worst = (0.0_f64, String::new());
     let mut count = 0;
@@ -454,12 +559,33 @@ pub fn invariance_check(ws: &Workspace, board: &Board) -> Result<String, String>
             worst = (dev, format!("{app} {name}"));
         }
     }
-    // The C program is left out while its figures are not reproducible
-    // from one boot of the same image to the next (its slice lock without
-    // the extension moved 2.7 % between two such boots in v1): a
-    // comparison with it would judge noise (README: Benchmarks).
+    let prog = crate::selftests::build::build_bench(ws)?;
+    for (key, mode, reg) in RSEQ_OS_COLUMNS
+        .into_iter()
+        .filter(|(key, _, _)| *key == "v2")
+    {
+        let image = build::build_loader(ws, board, mode, build::Profile::Release)?;
+        let boot_c = |options: &str| {
+            let append =
+                build::program_cmdline(Some(&prog), GLIBC_NO_RSEQ, &format!("{options}-- {reg}"))?;
+            let log = boot_with(ws, board, &image.img, true, &append, Some(&prog))?;
+            parse(&log).map_err(|e| format!("bench-c {key} {options}: {e}"))
+        };
+        // The tick-sampled figures are left out, as between runs.
+        let compared = |v: Vec<Sample>| -> Vec<Sample> {
+            v.into_iter().filter(|s| !tick_sampled(&s.name)).collect()
+        };
+        let plain = compared(boot_c("")?);
+        let moved = compared(boot_c(&format!("{NEUTRAL_OPTION} "))?);
+        let (n, dev, name) = compare_per_op(&plain, &moved, INVARIANCE_TOLERANCE)
+            .map_err(|e| format!("bench-c {key}, with {NEUTRAL_OPTION}: {e}"))?;
+        count += n;
+        if dev >= worst.0 {
+            worst = (dev, format!("bench-c {key} {name}"));
+        }
+    }
     Ok(format!(
-        "{count} figures of {} builds unmoved by {NEUTRAL_OPTION} within {:.1} % (largest: {} {:+.3} %)",
+        "{count} figures of {} builds and the C program's v2 unmoved by {NEUTRAL_OPTION} within {:.1} % (largest: {} {:+.3} %)",
         MODES.len(),
         INVARIANCE_TOLERANCE * 100.0,
         worst.1,
@@ -914,6 +1040,32 @@ mod tests {
             parse("BENCH name=x ticks=1 ops=1\nBENCH-DONE\n").is_err(),
             "no freq"
         );
+    }
+
+    #[test]
+    fn run_differences_name_the_benchmark_that_moved() {
+        let a = parse_run(LOG).unwrap();
+        assert!(run_differences(&a, &a).is_empty());
+        let moved = LOG.replace("ticks=6250", "ticks=6256");
+        let d = run_differences(&a, &parse_run(&moved).unwrap());
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].starts_with("pingpong_1cpu 5000.0 / 5004.8 (+0.096 %)"),
+            "{d:?}"
+        );
+        let fewer = LOG.replace("BENCH name=getpid", "BENCH-SKIP name=getpid why=x\nX");
+        assert!(run_differences(&a, &parse_run(&fewer).unwrap())[0].starts_with("benchmarks"));
+    }
+
+    #[test]
+    fn agreements_combine_to_the_worst() {
+        use Agreement::*;
+        assert_eq!(Identical.max(Within).max(Identical), Within);
+        assert_eq!(Within.max(Differ), Differ);
+        assert_eq!(Within.verdict(2), " (within 0.5 %)");
+        assert_eq!(Differ.verdict(1), "", "one run claims nothing");
+        assert!(tick_sampled("slice_lock_noext_hz1000"));
+        assert!(!tick_sampled("slice_lock_ext"));
     }
 
     #[test]
