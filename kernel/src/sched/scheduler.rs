@@ -136,6 +136,9 @@ fn context_switch(cpu: &PerCpu, prev: &'static Task, next: &'static Task) {
     if next.cpu.swap(cpu.id, Ordering::Relaxed) != cpu.id && !next.is_idle {
         next.migrations.fetch_add(1, Ordering::Relaxed);
         MIGRATIONS.fetch_add(1, Ordering::Relaxed);
+        // Linux's `rseq_sched_set_ids_changed()` from `__set_task_cpu()`.
+        // SAFETY: `next` is off every CPU and claimed by this one.
+        rseq::sched_set_ids_changed(unsafe { next.rseq_mut() });
     }
     // SAFETY: this CPU owns both tasks' switch state: `prev` is running here
     // and `next` is off every CPU (on_cpu was 0) and now claimed by us.
@@ -157,18 +160,12 @@ fn context_switch(cpu: &PerCpu, prev: &'static Task, next: &'static Task) {
         arch::context::fpsimd_load(unsafe { &*next_fp });
         arch::cpu::write_tpidr_el0(next.tpidr_el0.load(Ordering::Relaxed));
         mm_cid_get(next);
-        // Linux's `rseq_sched_switch_event`: the IDs it will see may have
-        // changed; the exit path updates them (TIF_RSEQ).
+        // Linux's `rseq_sched_switch_event`: new IDs (reported above and
+        // by `mm_cid_get`) or an interrupted critical section; the exit
+        // path does the work (TIF_RSEQ).
         // SAFETY: the task this CPU is about to run, IRQs masked, owned by
         // this CPU under `on_cpu`.
-        let raise = unsafe {
-            rseq::sched_switch_event(
-                next.rseq_mut(),
-                cpu.id as u32,
-                next.mm_cid.load(Ordering::Relaxed),
-                rseq::MODE,
-            )
-        };
+        let raise = unsafe { rseq::sched_switch_event(next.rseq_mut(), rseq::MODE) };
         if raise {
             next.flags.set(entry::tif::TIF_RSEQ);
         }
@@ -548,6 +545,9 @@ fn mm_cid_get(t: &Task) {
     if cid != last {
         t.last_mm_cid.store(cid, Ordering::Relaxed);
         t.mm_cid_changes.fetch_add(1, Ordering::Relaxed);
+        // Linux's `rseq_sched_set_ids_changed()` from the mm_cid code.
+        // SAFETY: `t` is being switched in by this CPU, IRQs masked.
+        rseq::sched_set_ids_changed(unsafe { t.rseq_mut() });
     }
 }
 
