@@ -13,6 +13,14 @@ unsafe extern "C" {
     fn __arch_copy_to_user(to: u64, from: *const u8, n: usize) -> usize;
     fn __arch_copy_from_user_nofault(to: *mut u8, from: u64, n: usize) -> usize;
     fn __arch_copy_to_user_nofault(to: u64, from: *const u8, n: usize) -> usize;
+    fn __arch_get_user_u32(from: u64) -> UserWord;
+    fn __arch_get_user_u64(from: u64) -> UserWord;
+    fn __arch_put_user_u32(to: u64, val: u32) -> u64;
+    fn __arch_put_user_u64(to: u64, val: u64) -> u64;
+    fn __arch_get_user_u32_nofault(from: u64) -> UserWord;
+    fn __arch_get_user_u64_nofault(from: u64) -> UserWord;
+    fn __arch_put_user_u32_nofault(to: u64, val: u32) -> u64;
+    fn __arch_put_user_u64_nofault(to: u64, val: u64) -> u64;
     static __arch_uaccess_nofault_start: u8;
     static __arch_uaccess_nofault_end: u8;
     fn __arch_probe_privileged_read(addr: u64) -> i64;
@@ -70,25 +78,79 @@ pub fn copy_to_user(dst: u64, src: &[u8]) -> Result<(), Fault> {
 }
 
 /// Reads a plain-old-data value from user memory (Linux's `get_user`).
+/// A naturally aligned 4- or 8-byte value is one `LDTR`, anything else a
+/// byte copy.
+#[inline]
 pub fn get_user<T: Copy + Default>(addr: u64) -> Result<T, Fault> {
-    read_value(addr, __arch_copy_from_user)
+    read_value(addr, &FAULTING)
 }
 
 /// Writes a plain-old-data value to user memory (Linux's `put_user`).
+/// A naturally aligned 4- or 8-byte value is one `STTR`, anything else a
+/// byte copy.
+#[inline]
 pub fn put_user<T: Copy>(addr: u64, val: T) -> Result<(), Fault> {
-    write_value(addr, val, __arch_copy_to_user)
+    write_value(addr, val, &FAULTING)
 }
 
 /// [`get_user`] for a caller that must not have the fault handler page
 /// memory in (Linux's accesses under `pagefault_disable()`): a page
 /// without a frame fails like an unmapped one.
+#[inline]
 pub fn get_user_nofault<T: Copy + Default>(addr: u64) -> Result<T, Fault> {
-    read_value(addr, __arch_copy_from_user_nofault)
+    read_value(addr, &NOFAULT)
 }
 
 /// [`put_user`] without paging memory in (see [`get_user_nofault`]).
+#[inline]
 pub fn put_user_nofault<T: Copy>(addr: u64, val: T) -> Result<(), Fault> {
-    write_value(addr, val, __arch_copy_to_user_nofault)
+    write_value(addr, val, &NOFAULT)
+}
+
+/// What a word load returns: the value (zero-extended) and whether it
+/// faulted, in x0 and x1.
+#[repr(C)]
+struct UserWord {
+    val: u64,
+    fault: u64,
+}
+
+/// One family of user accessors: the byte copies and the word accesses,
+/// either those the fault handler may page memory in for or the
+/// `_nofault` ones.
+struct Accessors {
+    copy_from: FromUser,
+    copy_to: ToUser,
+    get32: unsafe extern "C" fn(u64) -> UserWord,
+    get64: unsafe extern "C" fn(u64) -> UserWord,
+    put32: unsafe extern "C" fn(u64, u32) -> u64,
+    put64: unsafe extern "C" fn(u64, u64) -> u64,
+}
+
+const FAULTING: Accessors = Accessors {
+    copy_from: __arch_copy_from_user,
+    copy_to: __arch_copy_to_user,
+    get32: __arch_get_user_u32,
+    get64: __arch_get_user_u64,
+    put32: __arch_put_user_u32,
+    put64: __arch_put_user_u64,
+};
+
+const NOFAULT: Accessors = Accessors {
+    copy_from: __arch_copy_from_user_nofault,
+    copy_to: __arch_copy_to_user_nofault,
+    get32: __arch_get_user_u32_nofault,
+    get64: __arch_get_user_u64_nofault,
+    put32: __arch_put_user_u32_nofault,
+    put64: __arch_put_user_u64_nofault,
+};
+
+/// A `T` that one word access can move: 4 or 8 bytes at an address
+/// aligned to that size.
+#[inline(always)]
+fn word_sized<T>(addr: u64) -> bool {
+    let size = core::mem::size_of::<T>();
+    (size == 4 || size == 8) && addr.is_multiple_of(size as u64)
 }
 
 /// Whether the faulting kernel instruction at `pc` is one of the
@@ -127,7 +189,35 @@ fn to_user(dst: u64, src: &[u8], copy: ToUser) -> Result<(), Fault> {
 }
 
 #[inline(always)]
-fn read_value<T: Copy + Default>(addr: u64, copy: FromUser) -> Result<T, Fault> {
+fn read_value<T: Copy + Default>(addr: u64, acc: &Accessors) -> Result<T, Fault> {
+    if word_sized::<T>(addr) {
+        if !access_ok(addr, core::mem::size_of::<T>()) {
+            return Err(Fault);
+        }
+        // SAFETY: the address is in the user window and aligned; a fault
+        // on it is fixed up by the exception table and reported in `fault`.
+        let r = unsafe {
+            if core::mem::size_of::<T>() == 4 {
+                (acc.get32)(addr)
+            } else {
+                (acc.get64)(addr)
+            }
+        };
+        if r.fault != 0 {
+            return Err(Fault);
+        }
+        // SAFETY: `T` is plain data of exactly the bytes loaded (4 or 8,
+        // little-endian as in memory; for 4 the low half of `val`), and
+        // every bit pattern the app can write is a valid `T`, as below.
+        return Ok(unsafe {
+            if core::mem::size_of::<T>() == 4 {
+                core::mem::transmute_copy::<u32, T>(&(r.val as u32))
+            } else {
+                core::mem::transmute_copy::<u64, T>(&r.val)
+            }
+        });
+    }
+    let copy = acc.copy_from;
     let mut val = T::default();
     // SAFETY: `T: Copy` is plain data here (integers and #[repr(C)] structs of
     // integers); every bit pattern the app can write is a valid `T`.
@@ -139,7 +229,24 @@ fn read_value<T: Copy + Default>(addr: u64, copy: FromUser) -> Result<T, Fault> 
 }
 
 #[inline(always)]
-fn write_value<T: Copy>(addr: u64, val: T, copy: ToUser) -> Result<(), Fault> {
+fn write_value<T: Copy>(addr: u64, val: T, acc: &Accessors) -> Result<(), Fault> {
+    if word_sized::<T>(addr) {
+        if !access_ok(addr, core::mem::size_of::<T>()) {
+            return Err(Fault);
+        }
+        // SAFETY: the address is in the user window and aligned (a fault
+        // is fixed up and reported); `val` is `Copy` data of exactly the
+        // bytes stored.
+        let fault = unsafe {
+            if core::mem::size_of::<T>() == 4 {
+                (acc.put32)(addr, core::mem::transmute_copy::<T, u32>(&val))
+            } else {
+                (acc.put64)(addr, core::mem::transmute_copy::<T, u64>(&val))
+            }
+        };
+        return if fault == 0 { Ok(()) } else { Err(Fault) };
+    }
+    let copy = acc.copy_to;
     // SAFETY: viewing a `Copy` value's bytes for the duration of the copy.
     let bytes = unsafe {
         core::slice::from_raw_parts((&raw const val).cast::<u8>(), core::mem::size_of::<T>())

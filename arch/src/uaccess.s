@@ -55,6 +55,50 @@
     .cfi_endproc
 .endm
 
+// One naturally aligned 4- or 8-byte access (Linux's get_user/put_user of
+// a word): the load returns (value, 0) in x0/x1, or (unchanged, 1) when it
+// faults; the store returns 0, or 1 when it faults. A faulting LDTR writes
+// no register, so x0 is never half-loaded.
+.macro get_user_body reg
+    .cfi_startproc
+1:  ldtr    \reg, [x0]
+    extable 1b, 9f
+    mov     x1, #0
+    ret
+9:  mov     x1, #1
+    ret
+    .cfi_endproc
+.endm
+
+.macro put_user_body reg
+    .cfi_startproc
+1:  sttr    \reg, [x0]
+    extable 1b, 9f
+    mov     x0, #0
+    ret
+9:  mov     x0, #1
+    ret
+    .cfi_endproc
+.endm
+
+// UserWord __arch_get_user_u32(const u32 __user *from), and the others:
+// (addr) for the loads, (addr, value) for the stores.
+.global __arch_get_user_u32
+__arch_get_user_u32:
+    get_user_body w0
+
+.global __arch_get_user_u64
+__arch_get_user_u64:
+    get_user_body x0
+
+.global __arch_put_user_u32
+__arch_put_user_u32:
+    put_user_body w1
+
+.global __arch_put_user_u64
+__arch_put_user_u64:
+    put_user_body x1
+
 // usize __arch_copy_from_user(u8 *to, const u8 __user *from, usize n)
 .global __arch_copy_from_user
 __arch_copy_from_user:
@@ -81,6 +125,22 @@ __arch_copy_from_user_nofault:
 .global __arch_copy_to_user_nofault
 __arch_copy_to_user_nofault:
     copy_to_user_body
+
+.global __arch_get_user_u32_nofault
+__arch_get_user_u32_nofault:
+    get_user_body w0
+
+.global __arch_get_user_u64_nofault
+__arch_get_user_u64_nofault:
+    get_user_body x0
+
+.global __arch_put_user_u32_nofault
+__arch_put_user_u32_nofault:
+    put_user_body w1
+
+.global __arch_put_user_u64_nofault
+__arch_put_user_u64_nofault:
+    put_user_body x1
 
 .global __arch_uaccess_nofault_end
 __arch_uaccess_nofault_end:

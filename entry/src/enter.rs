@@ -70,7 +70,10 @@ pub fn syscall_enter_from_user_mode<W: EnterWork>(w: &mut W, regs: &W::Regs, sys
     {
         w.force_sigsegv(why);
     }
-    if syscall != W::NR_RSEQ_SLICE_YIELD && w.rseq_slice_enabled() {
+    // The task's own flag first, the syscall number only for the few
+    // tasks that enabled the extension (Linux's SYSCALL_WORK bit test,
+    // then the number inside `rseq_syscall_enter_work()`).
+    if w.rseq_slice_enabled() && syscall != W::NR_RSEQ_SLICE_YIELD {
         rseq_syscall_enter_work(w);
     }
 }

@@ -10,18 +10,46 @@ use crate::Mode;
 use crate::RseqStats;
 use crate::state::{Ids, TaskRseq};
 
-/// Context switch: called when `t` is switched IN on a CPU with the given
-/// IDs (the kernel knows the new cpu/cid then). Linux's
+/// The scheduler gave `t` another CPU or another mm_cid as it switched it
+/// in (Linux's `rseq_sched_set_ids_changed()`, which `__set_task_cpu()`
+/// and the mm_cid code call): the IDs in its area are stale. Kept until the
+/// next exit to user mode writes them, however many switches come first.
+/// Harmless without a registration: [`sched_switch_event`] ignores it and
+/// the next exit clears it.
+#[inline(always)]
+pub fn sched_set_ids_changed(t: &mut TaskRseq) {
+    t.event.ids_changed = true;
+}
+
+/// Context switch: `t` is switched IN, the scheduler having already called
+/// [`sched_set_ids_changed`] if its CPU or mm_cid changed. Linux's
 /// `rseq_sched_switch_event()`, per version ([`Mode::version_of`]):
 ///
 /// - v1: always `sched_switch` + `ids_changed` (`rseq_v1_force_ids_update`),
 ///   so the IDs are rewritten and the critical section checked after every
 ///   switch.
-/// - v2: `ids_changed` when `(cpu_id, mm_cid)` differ from [`TaskRseq::ids`]
-///   (`rseq_v2_sched_switch_event`); work only if that or `user_irq`.
+/// - v2: work only if the IDs changed or the task was interrupted in user
+///   mode (`user_irq`: its IP may be in a critical section); one inline
+///   test of both, nothing compared, nothing written (`rseq_v2_switch_event`).
 ///
 /// Returns whether to set TIF_RSEQ. No-op (false) without registration.
-pub fn sched_switch_event(t: &mut TaskRseq, cpu_id: u32, mm_cid: u32, mode: Mode) -> bool {
+#[inline(always)]
+pub fn sched_switch_event(t: &mut TaskRseq, mode: Mode) -> bool {
+    if !t.registered() {
+        return false;
+    }
+    by_version!(mode.version_of(t),
+        v1 => crate::v1::rseq_v1_force_ids_update(t),
+        v2 => crate::v2::rseq_v2_switch_event(t),
+    )
+}
+
+/// A switch event for a caller that knows the IDs `t` will see but not
+/// whether they changed (the membarrier-RSEQ IPI): as
+/// [`sched_switch_event`], with v2's `ids_changed` decided by comparing
+/// `(cpu_id, mm_cid)` with [`TaskRseq::ids`] (`rseq_v2_ids_event`).
+/// Returns whether to set TIF_RSEQ. No-op (false) without registration.
+pub fn ids_event(t: &mut TaskRseq, cpu_id: u32, mm_cid: u32, mode: Mode) -> bool {
     if !t.registered() {
         return false;
     }
@@ -31,7 +59,7 @@ pub fn sched_switch_event(t: &mut TaskRseq, cpu_id: u32, mm_cid: u32, mode: Mode
             let _ = ids; // rewritten whatever they are
             crate::v1::rseq_v1_force_ids_update(t)
         },
-        v2 => crate::v2::rseq_v2_sched_switch_event(t, ids),
+        v2 => crate::v2::rseq_v2_ids_event(t, ids),
     )
 }
 
@@ -50,7 +78,7 @@ pub fn note_user_irq_entry(t: &mut TaskRseq) {
 /// Returns whether to set TIF_RSEQ; false without registration.
 /// In both versions that is exactly what a context switch does.
 pub fn membarrier_ipi(t: &mut TaskRseq, cpu_id: u32, mm_cid: u32, mode: Mode) -> bool {
-    sched_switch_event(t, cpu_id, mm_cid, mode)
+    ids_event(t, cpu_id, mm_cid, mode)
 }
 
 /// Linux's `rseq_force_update()`: after registration the IDs must be

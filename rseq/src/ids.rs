@@ -11,9 +11,13 @@ use crate::state::{Ctx, TaskRseq};
 pub(crate) fn write_ids<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>) -> Result<(), Fault> {
     let ids = ctx.ids();
     let base = t.usrptr;
-    ctx.mem
-        .write_u32(base + rseq_off::CPU_ID_START, ids.cpu_id)?;
-    ctx.mem.write_u32(base + rseq_off::CPU_ID, ids.cpu_id)?;
+    // `cpu_id_start` and `cpu_id` are adjacent and 8-aligned (the area
+    // is at least 32-aligned): one 8-byte store, little-endian.
+    const _: () = assert!(
+        rseq_off::CPU_ID == rseq_off::CPU_ID_START + 4 && rseq_off::CPU_ID_START.is_multiple_of(8)
+    );
+    let both = u64::from(ids.cpu_id) | u64::from(ids.cpu_id) << 32;
+    ctx.mem.write_u64(base + rseq_off::CPU_ID_START, both)?;
     ctx.mem.write_u32(base + rseq_off::NODE_ID, ctx.node_id)?;
     ctx.mem.write_u32(base + rseq_off::MM_CID, ids.mm_cid)?;
     t.ids = Some(ids);

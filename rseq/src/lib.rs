@@ -9,7 +9,8 @@
 //! [`UserMem`] trait, so it runs unchanged in the kernel and in host tests:
 //!
 //! - [`sys_rseq`]: registration and unregistration (`register.rs`).
-//! - [`sched_switch_event`], [`note_user_irq_entry`], [`membarrier_ipi`],
+//! - [`sched_set_ids_changed`], [`sched_switch_event`], [`ids_event`],
+//!   [`note_user_irq_entry`], [`membarrier_ipi`],
 //!   [`fork`], [`execve`], [`exit_to_user_mode`]: the events that decide
 //!   whether work is due on the way back to user mode (`events.rs`).
 //! - [`exit_fastpath`] (TIF_RSEQ), [`slowpath`] (TIF_NOTIFY_RESUME),
@@ -85,7 +86,8 @@ mod tests;
 
 pub use abi::kstats::RseqStats;
 pub use events::{
-    execve, exit_to_user_mode, fork, membarrier_ipi, note_user_irq_entry, sched_switch_event,
+    execve, exit_to_user_mode, fork, ids_event, membarrier_ipi, note_user_irq_entry,
+    sched_set_ids_changed, sched_switch_event,
 };
 pub use exit::{debug_syscall, exit_fastpath, signal_deliver, slowpath};
 pub use fatal::Fatal;

@@ -16,18 +16,43 @@ use abi::kstats::RseqStats;
 /// IP may be inside a critical section). `slowpath`: the fast path hit a
 /// fault and the slow path must retry. `fatal`: user space data is invalid;
 /// the reason is in [`TaskRseq::last_fatal`].
+///
+/// `ids_changed` and `user_irq` come first and side by side, 2-aligned
+/// (`repr(C, align(2))`), so that the switch-in test of both
+/// ([`RseqEvent::pending_on_switch`]) is one 16-bit load.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, align(2))]
 pub struct RseqEvent {
-    /// Linux's `rseq_event::sched_switch`.
-    pub sched_switch: bool,
     /// Linux's `rseq_event::ids_changed`.
     pub ids_changed: bool,
     /// Linux's `rseq_event::user_irq`.
     pub user_irq: bool,
+    /// Linux's `rseq_event::sched_switch`.
+    pub sched_switch: bool,
     /// Linux's `rseq_event::slowpath`.
     pub slowpath: bool,
     /// Linux's `rseq_event::fatal`.
     pub fatal: bool,
+}
+
+impl RseqEvent {
+    /// `ids_changed || user_irq`: a switch-in has work to raise (Linux's
+    /// `ev->user_irq | ev->ids_changed`).
+    #[inline(always)]
+    pub fn pending_on_switch(&self) -> bool {
+        const _: () = assert!(
+            core::mem::offset_of!(RseqEvent, ids_changed) == 0
+                && core::mem::offset_of!(RseqEvent, user_irq) == 1
+        );
+        // One 16-bit load of both flags: a bool is the byte 0 or 1, so the
+        // pair is non-zero exactly when either is set. (Written as `a | b`,
+        // the compiler loads and tests each byte.)
+        // SAFETY: the two bytes at the start of `self` are the initialised
+        // bools `ids_changed` and `user_irq` (`repr(C)`, checked above),
+        // and `self` is 2-aligned (`align(2)`).
+        let both = unsafe { (self as *const Self).cast::<u16>().read() };
+        both != 0
+    }
 }
 
 /// The IDs the kernel last wrote to a task's rseq area (Linux's

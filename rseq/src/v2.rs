@@ -19,20 +19,31 @@ use crate::uapi::{
 const SLICE_CTRL: u64 = Rseq::SLICE_CTRL_OFFSET as u64;
 
 /// v2's switch-in decision (Linux's `rseq_sched_switch_event()` for
-/// `rseq_v2()` tasks, with `rseq_sched_set_ids_changed()` folded in): the
-/// IDs need writing only if they differ from what the task last saw; work
-/// is due only if they do or the task was interrupted in user mode (its IP
-/// may be in a critical section). Returns whether to raise TIF_RSEQ.
-#[inline(never)]
-pub(crate) fn rseq_v2_sched_switch_event(t: &mut TaskRseq, ids: Ids) -> bool {
-    if t.ids != Some(ids) {
-        t.event.ids_changed = true;
-    }
-    let raise = t.event.user_irq || t.event.ids_changed;
+/// `rseq_v2()` tasks): work is due only if the scheduler reported new IDs
+/// ([`crate::sched_set_ids_changed`]) or the task was interrupted in user
+/// mode (its IP may be in a critical section). Inline: on the common
+/// switch it is one load and one branch past the registration test.
+/// Returns whether to raise TIF_RSEQ.
+#[inline(always)]
+pub(crate) fn rseq_v2_switch_event(t: &mut TaskRseq) -> bool {
+    let raise = t.event.pending_on_switch();
     if raise {
         t.event.sched_switch = true;
     }
     raise
+}
+
+/// v2's decision when the caller only knows the IDs (the membarrier-RSEQ
+/// IPI): the IDs need writing only if they differ from what the task last
+/// saw (`rseq_sched_set_ids_changed()` folded in); work is due only if
+/// they do or the task was interrupted in user mode. Returns whether to
+/// raise TIF_RSEQ.
+#[inline(never)]
+pub(crate) fn rseq_v2_ids_event(t: &mut TaskRseq, ids: Ids) -> bool {
+    if t.ids != Some(ids) {
+        t.event.ids_changed = true;
+    }
+    rseq_v2_switch_event(t)
 }
 
 /// v2's read-only check before the IDs are rewritten (see

@@ -16,7 +16,7 @@ pub const V1_ONLY: &[&str] = &["rseq_v1_force_ids_update"];
 /// Functions only a v2 kernel may contain. (`rseq_v2_registration_flags`
 /// is v2-only too, but folds away while the slice extension is off.)
 pub const V2_ONLY: &[&str] = &[
-    "rseq_v2_sched_switch_event",
+    "rseq_v2_ids_event",
     "rseq_v2_validate_ro_ids",
     "rseq_v2_clear_slice_ctrl",
 ];
@@ -78,8 +78,7 @@ mod tests {
     #[test]
     fn each_mode_needs_its_own_and_refuses_the_other() {
         let v1 = "0000 t _ZN4rseq2v124rseq_v1_force_ids_update17h0E\n";
-        let v2 =
-            "t rseq_v2_sched_switch_event\nt rseq_v2_validate_ro_ids\nt rseq_v2_clear_slice_ctrl\n";
+        let v2 = "t rseq_v2_ids_event\nt rseq_v2_validate_ro_ids\nt rseq_v2_clear_slice_ctrl\n";
         assert_eq!(judge("v1", v1), Ok(()));
         assert_eq!(judge("v2", v2), Ok(()));
         assert!(judge("v1", &format!("{v1}{v2}")).is_err());

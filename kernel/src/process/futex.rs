@@ -226,21 +226,15 @@ fn wake_requeue(uaddr: u64, n: usize, bitset: u32, requeue: usize, uaddr2: u64) 
     let mut woken = 0;
     let mut moved = 0;
     loop {
-        let mut batch = [None; sched::WAKE_BATCH];
-        let mut got = 0;
+        let mut batch = sched::TaskBatch::new();
         {
             let mut waiters = WAITERS.lock();
             waiters.retain_mut(|w| {
                 if w.uaddr != uaddr || w.bitset & bitset == 0 {
                     return true;
                 }
-                if woken + got < n {
-                    if got < sched::WAKE_BATCH {
-                        batch[got] = Some(w.task);
-                        got += 1;
-                        return false;
-                    }
-                    return true;
+                if woken + batch.len() < n {
+                    return !batch.push(w.task);
                 }
                 if moved < requeue {
                     w.uaddr = uaddr2;
@@ -249,11 +243,11 @@ fn wake_requeue(uaddr: u64, n: usize, bitset: u32, requeue: usize, uaddr2: u64) 
                 true
             });
         }
-        for t in batch.iter().flatten() {
+        for t in batch.iter() {
             sched::wake_up(t, WakeReason::Event);
         }
-        woken += got;
-        if got < sched::WAKE_BATCH || woken >= n {
+        woken += batch.len();
+        if !batch.is_full() || woken >= n {
             break;
         }
     }

@@ -17,6 +17,7 @@ use crate::sched::task::{NO_CID, Task, TaskState, WakeReason, current, set_curre
 use crate::sync::SpinLock;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use entry::tif::{TIF_NEED_RESCHED, TIF_NEED_RESCHED_LAZY};
 
@@ -69,8 +70,7 @@ pub fn schedule() {
 
     // Tasks whose affinity changed while queued, moved after the run
     // queue lock is dropped; a bounded batch (no allocation in schedule).
-    let mut misplaced: [Option<&'static Task>; WAKE_BATCH] = [None; WAKE_BATCH];
-    let mut nmisplaced = 0;
+    let mut misplaced = TaskBatch::new();
     let next = {
         let mut rq = cpu.rq.lock();
         if !prev.is_idle {
@@ -96,10 +96,7 @@ pub fn schedule() {
         }
         let next = loop {
             match rq.queue.pop_front() {
-                Some(t) if !t.allowed_on(cpu.id) && nmisplaced < WAKE_BATCH => {
-                    misplaced[nmisplaced] = Some(t);
-                    nmisplaced += 1;
-                }
+                Some(t) if !t.allowed_on(cpu.id) && misplaced.push(t) => {}
                 Some(t) if !t.allowed_on(cpu.id) => {
                     // The batch is full: leave it for the next schedule,
                     // which the idle task runs at once.
@@ -115,7 +112,7 @@ pub fn schedule() {
         rq.curr_is_user = !next.is_idle;
         next
     };
-    for t in misplaced.into_iter().flatten() {
+    for t in misplaced.iter() {
         // Affinity changed while queued: these are not on any CPU.
         enqueue(t, select_cpu(t));
     }
@@ -139,6 +136,9 @@ fn context_switch(cpu: &PerCpu, prev: &'static Task, next: &'static Task) {
     if next.cpu.swap(cpu.id, Ordering::Relaxed) != cpu.id && !next.is_idle {
         next.migrations.fetch_add(1, Ordering::Relaxed);
         MIGRATIONS.fetch_add(1, Ordering::Relaxed);
+        // Linux's `rseq_sched_set_ids_changed()` from `__set_task_cpu()`.
+        // SAFETY: `next` is off every CPU and claimed by this one.
+        rseq::sched_set_ids_changed(unsafe { next.rseq_mut() });
     }
     // SAFETY: this CPU owns both tasks' switch state: `prev` is running here
     // and `next` is off every CPU (on_cpu was 0) and now claimed by us.
@@ -160,18 +160,12 @@ fn context_switch(cpu: &PerCpu, prev: &'static Task, next: &'static Task) {
         arch::context::fpsimd_load(unsafe { &*next_fp });
         arch::cpu::write_tpidr_el0(next.tpidr_el0.load(Ordering::Relaxed));
         mm_cid_get(next);
-        // Linux's `rseq_sched_switch_event`: the IDs it will see may have
-        // changed; the exit path updates them (TIF_RSEQ).
+        // Linux's `rseq_sched_switch_event`: new IDs (reported above and
+        // by `mm_cid_get`) or an interrupted critical section; the exit
+        // path does the work (TIF_RSEQ).
         // SAFETY: the task this CPU is about to run, IRQs masked, owned by
         // this CPU under `on_cpu`.
-        let raise = unsafe {
-            rseq::sched_switch_event(
-                next.rseq_mut(),
-                cpu.id as u32,
-                next.mm_cid.load(Ordering::Relaxed),
-                rseq::MODE,
-            )
-        };
+        let raise = unsafe { rseq::sched_switch_event(next.rseq_mut(), rseq::MODE) };
         if raise {
             next.flags.set(entry::tif::TIF_RSEQ);
         }
@@ -208,6 +202,13 @@ pub fn finish_task_switch() {
 /// and idle, else the allowed online CPU with the fewest runnable tasks.
 pub fn select_cpu(t: &Task) -> usize {
     let prev = t.cpu.load(Ordering::Relaxed);
+    // An idle last CPU is what the scan below would pick too (no load is
+    // lower, and ties go to it): the common wakeup looks at one queue.
+    let last = percpu::cpu(prev);
+    if t.allowed_on(prev) && last.online.load(Ordering::Acquire) && last.rq.lock().nr_running() == 0
+    {
+        return prev;
+    }
     let mut best: Option<(usize, usize)> = None;
     for c in percpu::online() {
         if !t.allowed_on(c.id) {
@@ -419,15 +420,12 @@ pub fn timer_del() {
 /// Returns the earliest deadline still queued, for the timer event.
 pub fn run_timers(now: u64) -> Option<u64> {
     loop {
-        let mut batch = [None; WAKE_BATCH];
-        let mut n = 0;
+        let mut batch = TaskBatch::new();
         let mut next = None::<u64>;
         {
             let mut timers = TIMERS.lock();
             timers.retain(|&(d, t)| {
-                if d <= now && n < WAKE_BATCH {
-                    batch[n] = Some(t);
-                    n += 1;
+                if d <= now && batch.push(t) {
                     false
                 } else {
                     next = Some(next.map_or(d, |e| e.min(d)));
@@ -435,10 +433,10 @@ pub fn run_timers(now: u64) -> Option<u64> {
                 }
             });
         }
-        for t in batch.iter().flatten() {
+        for t in batch.iter() {
             wake_up(t, WakeReason::Timeout);
         }
-        if n < WAKE_BATCH {
+        if !batch.is_full() {
             return next;
         }
     }
@@ -447,6 +445,61 @@ pub fn run_timers(now: u64) -> Option<u64> {
 /// Tasks woken per batch by the timer and futex wake paths (an array on the
 /// stack rather than a heap allocation that could fail).
 pub const WAKE_BATCH: usize = 16;
+
+/// Up to [`WAKE_BATCH`] tasks taken off a list under its lock, to be acted
+/// on once the lock is dropped: on the stack, never allocating, and left
+/// uninitialised past its length, so that making one costs nothing and
+/// walking it visits only the tasks it holds (these paths run on every
+/// futex wake and every `schedule()`).
+pub struct TaskBatch {
+    len: usize,
+    tasks: [MaybeUninit<&'static Task>; WAKE_BATCH],
+}
+
+impl TaskBatch {
+    /// Empty.
+    #[inline(always)]
+    pub const fn new() -> TaskBatch {
+        TaskBatch {
+            len: 0,
+            tasks: [MaybeUninit::uninit(); WAKE_BATCH],
+        }
+    }
+
+    /// Adds `t`; false (and nothing added) when the batch is full.
+    #[inline(always)]
+    pub fn push(&mut self, t: &'static Task) -> bool {
+        match self.tasks.get_mut(self.len) {
+            Some(slot) => {
+                slot.write(t);
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// How many tasks it holds.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// It holds [`WAKE_BATCH`] tasks.
+    #[inline(always)]
+    pub fn is_full(&self) -> bool {
+        self.len == WAKE_BATCH
+    }
+
+    /// The tasks, in the order they were added.
+    #[inline(always)]
+    pub fn iter(&self) -> impl Iterator<Item = &'static Task> + '_ {
+        // SAFETY: `push` wrote every slot below `len` before counting it.
+        self.tasks[..self.len]
+            .iter()
+            .map(|slot| unsafe { slot.assume_init() })
+    }
+}
 
 /// Sleeps until counter value `deadline`; returns early on a signal.
 pub fn sleep_until(deadline: u64) -> WakeReason {
@@ -492,6 +545,9 @@ fn mm_cid_get(t: &Task) {
     if cid != last {
         t.last_mm_cid.store(cid, Ordering::Relaxed);
         t.mm_cid_changes.fetch_add(1, Ordering::Relaxed);
+        // Linux's `rseq_sched_set_ids_changed()` from the mm_cid code.
+        // SAFETY: `t` is being switched in by this CPU, IRQs masked.
+        rseq::sched_set_ids_changed(unsafe { t.rseq_mut() });
     }
 }
 

@@ -112,7 +112,9 @@ fn events_need_a_registration() {
     for mode in ALL {
         let mut t = TaskRseq::default();
         crate::note_user_irq_entry(&mut t);
-        assert!(!crate::sched_switch_event(&mut t, 1, 1, mode.mode));
+        crate::sched_set_ids_changed(&mut t);
+        assert!(!crate::sched_switch_event(&mut t, mode.mode));
+        assert!(!crate::ids_event(&mut t, 1, 1, mode.mode));
         assert!(!crate::membarrier_ipi(&mut t, 1, 1, mode.mode));
         assert!(!t.event.sched_switch);
     }
@@ -128,7 +130,7 @@ fn fork_and_execve() {
         assert!(!child.registered());
         assert_eq!(child.event, RseqEvent::default());
         assert_eq!(child.ids, None);
-        assert!(!crate::sched_switch_event(&mut child, 0, 0, mode.mode));
+        assert!(!crate::ids_event(&mut child, 0, 0, mode.mode));
 
         crate::fork(&mut child, &b.t, false);
         assert!(child.registered());
@@ -163,5 +165,36 @@ fn exit_to_user_mode_clears_events() {
         let mut t = TaskRseq::default();
         crate::exit_to_user_mode(&mut t, &mut b.stats);
         assert_eq!(b.stats.exit, 2);
+    }
+}
+
+#[test]
+fn v2_switch_event_raises_only_for_reported_ids_or_irq() {
+    for s in AS_V2 {
+        let mut b = Bench::registered(s);
+        assert!(!crate::sched_switch_event(&mut b.t, b.mode), "nothing new");
+        assert_eq!(b.t.event, RseqEvent::default());
+
+        crate::sched_set_ids_changed(&mut b.t);
+        assert!(crate::sched_switch_event(&mut b.t, b.mode));
+        assert!(b.t.event.sched_switch && b.t.event.ids_changed && !b.t.event.user_irq);
+        // A second switch before the exit keeps the report.
+        assert!(crate::sched_switch_event(&mut b.t, b.mode));
+        assert!(b.t.event.ids_changed);
+        b.exit();
+        assert_eq!(b.t.event, RseqEvent::default());
+
+        b.irq();
+        assert!(crate::sched_switch_event(&mut b.t, b.mode));
+        assert!(b.t.event.sched_switch && !b.t.event.ids_changed);
+    }
+}
+
+#[test]
+fn v1_switch_event_always_forces_ids() {
+    for s in AS_V1 {
+        let mut b = Bench::registered(s);
+        assert!(crate::sched_switch_event(&mut b.t, b.mode));
+        assert!(b.t.event.sched_switch && b.t.event.ids_changed);
     }
 }

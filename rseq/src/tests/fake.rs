@@ -281,11 +281,15 @@ impl Bench {
         self.rseq(ptr, len, flags, sig).expect_err("must fail").0
     }
 
-    /// Switched in on `(cpu, cid)`.
+    /// Switched in on `(cpu, cid)`, as the kernel's scheduler does it:
+    /// a CPU or mm_cid other than the task's last is reported first.
     pub fn switch_in(&mut self, cpu: u32, cid: u32) -> bool {
+        if (cpu, cid) != (self.cpu, self.cid) {
+            crate::sched_set_ids_changed(&mut self.t);
+        }
         self.cpu = cpu;
         self.cid = cid;
-        crate::sched_switch_event(&mut self.t, cpu, cid, self.mode)
+        crate::sched_switch_event(&mut self.t, self.mode)
     }
 
     pub fn irq(&mut self) {

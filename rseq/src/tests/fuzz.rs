@@ -40,7 +40,7 @@ proptest! {
             b.cpu = 2;
         }
         let (cpu, cid) = (b.cpu, b.cid);
-        let raise = b.with(|t, ctx, _| crate::sched_switch_event(t, cpu, cid, ctx.mode));
+        let raise = b.with(|t, ctx, _| crate::ids_event(t, cpu, cid, ctx.mode));
         if raise && !b.fast() {
             let _ = b.with(crate::slowpath);
         }
