@@ -169,6 +169,15 @@ impl Mode {
         }
     }
 
+    /// Whether an image of this mode has the time slice extension at all.
+    /// A v1 image has not, as a Linux built without
+    /// CONFIG_RSEQ_SLICE_EXTENSION (arm64's today): `prctl(79, ...)` is
+    /// `ENOTSUPP` and syscall 471 `ENOSYS` there.
+    #[inline(always)]
+    pub const fn has_slice_extension(self) -> bool {
+        !matches!(self.built(), Mode::V1)
+    }
+
     /// The version a registered task runs in this mode (Linux's
     /// `rseq_v2(t)`: v2 when `has_rseq > 1`). In a v1 or v2 image a
     /// constant; in a `linux` image the task's own. Meaningless for an

@@ -17,11 +17,11 @@
 //! These functions are pure over [`UserMem`]; the kernel calls them from the
 //! exit loop, the syscall entry, the timer interrupt and the scheduler.
 
+use crate::Version;
 use crate::fatal::Fatal;
 use crate::mem::{Fault, UserMem};
 use crate::state::{Ctx, TaskRseq};
 use crate::uapi::{RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE, RSEQ_CS_FLAG_SLICE_EXT_ENABLED, Rseq};
-use crate::{Mode, Version};
 use abi::errno::{EINVAL, ENOTSUPP, ENXIO};
 use abi::prctl::{
     PR_RSEQ_SLICE_EXT_ENABLE, PR_RSEQ_SLICE_EXTENSION_GET, PR_RSEQ_SLICE_EXTENSION_SET,
@@ -182,10 +182,10 @@ pub enum PrctlError {
 /// `rseq_slice_extension_prctl()` with sys_prctl's arg4/arg5 check):
 /// GET → 1 when enabled, else 0; SET enables (`arg3 == 1`) or disables
 /// (`arg3 == 0`), keeping `flags` bit 5 in step. `available`: the image
-/// offers the extension (v2 or `linux`) and `rseq_slice_ext=1`. A v1
-/// image has no extension code, as a Linux built without
-/// CONFIG_RSEQ_SLICE_EXTENSION (arm64's today): every call past sys_prctl's
-/// arg4/arg5 check is ENOTSUPP, GET included. SET's errors in Linux's
+/// offers the extension (v2 or `linux`) and `rseq_slice_ext=1`. An image
+/// without the extension ([`crate::Mode::has_slice_extension`], v1)
+/// answers every call past sys_prctl's arg4/arg5 check with ENOTSUPP, GET
+/// included. SET's errors in Linux's
 /// order: bad arguments EINVAL, not available ENOTSUPP, not registered
 /// ENXIO, then a v1 registration (a `linux` image's 32-byte one) ENOTSUPP.
 pub fn prctl<M: UserMem>(
@@ -198,7 +198,7 @@ pub fn prctl<M: UserMem>(
     if arg4 != 0 || arg5 != 0 {
         return Err(PrctlError::Errno(EINVAL));
     }
-    if ctx.mode.built() == Mode::V1 {
+    if !ctx.mode.has_slice_extension() {
         return Err(PrctlError::Errno(ENOTSUPP));
     }
     match arg2 {

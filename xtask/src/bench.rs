@@ -215,12 +215,14 @@ pub enum Agreement {
 
 impl Agreement {
     /// What a chart title says of `runs` runs that agreed so.
-    fn verdict(self, runs: usize) -> &'static str {
+    fn verdict(self, runs: usize) -> String {
         match (runs > 1, self) {
-            (false, _) => "",
-            (true, Agreement::Identical) => " (identical)",
-            (true, Agreement::Within) => " (within 0.5 %)",
-            (true, Agreement::Differ) => " (runs DIFFER)",
+            (false, _) => String::new(),
+            (true, Agreement::Identical) => " (identical)".into(),
+            (true, Agreement::Within) => {
+                format!(" (within {:.1} %)", INVARIANCE_TOLERANCE * 100.0)
+            }
+            (true, Agreement::Differ) => " (runs DIFFER)".into(),
         }
     }
 }
@@ -262,31 +264,41 @@ fn runs_of(
                 first = Some(r);
             }
             Some(f) => {
-                let differences = run_differences(f, &r);
-                for line in &differences {
+                for line in run_differences(f, &r) {
                     eprintln!("bench: {name} run {} differs from run 1: {line}", run + 1);
                 }
-                if !differences.is_empty() {
-                    let compared = |x: &Run| -> Vec<Sample> {
-                        x.samples
-                            .iter()
-                            .filter(|s| !tick_sampled(&s.name))
-                            .cloned()
-                            .collect()
-                    };
-                    let within = f.skips == r.skips
-                        && compare_per_op(&compared(f), &compared(&r), INVARIANCE_TOLERANCE)
-                            .is_ok();
-                    agreement = agreement.max(if within {
-                        Agreement::Within
-                    } else {
-                        Agreement::Differ
-                    });
-                }
+                agreement = agreement.max(runs_agreement(f, &r));
             }
         }
     }
     Ok((first.expect("at least one run"), agreement))
+}
+
+/// The figures two boots are compared on: all but the tick-sampled ones.
+fn compared(samples: &[Sample]) -> Vec<Sample> {
+    samples
+        .iter()
+        .filter(|s| !tick_sampled(&s.name))
+        .cloned()
+        .collect()
+}
+
+/// How two runs of one image agreed (pure).
+pub fn runs_agreement(a: &Run, b: &Run) -> Agreement {
+    if a == b {
+        Agreement::Identical
+    } else if a.skips == b.skips
+        && compare_per_op(
+            &compared(&a.samples),
+            &compared(&b.samples),
+            INVARIANCE_TOLERANCE,
+        )
+        .is_ok()
+    {
+        Agreement::Within
+    } else {
+        Agreement::Differ
+    }
 }
 
 /// What differs between two runs of one image (pure): per benchmark, both
@@ -572,11 +584,8 @@ pub fn invariance_check(ws: &Workspace, board: &Board) -> Result<String, String>
             parse(&log).map_err(|e| format!("bench-c {key} {options}: {e}"))
         };
         // The tick-sampled figures are left out, as between runs.
-        let compared = |v: Vec<Sample>| -> Vec<Sample> {
-            v.into_iter().filter(|s| !tick_sampled(&s.name)).collect()
-        };
-        let plain = compared(boot_c("")?);
-        let moved = compared(boot_c(&format!("{NEUTRAL_OPTION} "))?);
+        let plain = compared(&boot_c("")?);
+        let moved = compared(&boot_c(&format!("{NEUTRAL_OPTION} "))?);
         let (n, dev, name) = compare_per_op(&plain, &moved, INVARIANCE_TOLERANCE)
             .map_err(|e| format!("bench-c {key}, with {NEUTRAL_OPTION}: {e}"))?;
         count += n;
@@ -1063,6 +1072,12 @@ mod tests {
         assert_eq!(Identical.max(Within).max(Identical), Within);
         assert_eq!(Within.max(Differ), Differ);
         assert_eq!(Within.verdict(2), " (within 0.5 %)");
+        let a = parse_run(LOG).unwrap();
+        assert_eq!(runs_agreement(&a, &a), Identical);
+        let near = LOG.replace("ticks=6250", "ticks=6256");
+        assert_eq!(runs_agreement(&a, &parse_run(&near).unwrap()), Within);
+        let far = LOG.replace("ticks=6250", "ticks=6500");
+        assert_eq!(runs_agreement(&a, &parse_run(&far).unwrap()), Differ);
         assert_eq!(Differ.verdict(1), "", "one run claims nothing");
         assert!(tick_sampled("slice_lock_noext_hz1000"));
         assert!(!tick_sampled("slice_lock_ext"));

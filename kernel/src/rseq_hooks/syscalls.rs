@@ -46,11 +46,10 @@ pub fn sys_rseq(ptr: u64, len: u32, flags: u32, sig: u32) -> Result<(), Errno> {
     }
 }
 
-/// rseq_slice_yield(): 1 when it yielded inside a grant. A v1 image has
-/// no slice extension: `ENOSYS`, as on a Linux built without
-/// CONFIG_RSEQ_SLICE_EXTENSION (arm64's today).
+/// rseq_slice_yield(): 1 when it yielded inside a grant; `ENOSYS` in an
+/// image without the extension ([`rseq::Mode::has_slice_extension`]).
 pub fn sys_rseq_slice_yield() -> Result<i64, SysError> {
-    if rseq::MODE == rseq::Mode::V1 {
+    if !rseq::MODE.has_slice_extension() {
         return Err(Errno(abi::errno::ENOSYS).into());
     }
     let task = current();
