@@ -1,9 +1,10 @@
 //! `cargo xtask test`: host tests, then every selected QEMU scenario.
 //!
-//! Images are built once per (board, app) before any QEMU starts, since a
-//! scenario differs from its neighbours only in QEMU options and command line.
-//! Then up to `jobs` QEMUs run at once, each with a deadline; the main thread
-//! alone prints, so results never interleave. Each result line says how far
+//! Images are built once per (board, app), since a scenario differs from its
+//! neighbours only in QEMU options and command line, one after another in
+//! the order the scenarios need them; meanwhile up to `jobs` QEMUs run the
+//! scenarios whose image is ready, each with a deadline; the main thread
+//! alone prints results, so they never interleave. Each result line says how far
 //! along the run is (`[ 12/143  1m05s]`) and how long the scenario took; an
 //! [`Observer`] other than the default prints its own lines (`stress` and
 //! `soak`), and may follow the serial logs while QEMU runs.
@@ -13,8 +14,8 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, ExitStatus, Stdio};
-use std::sync::Mutex;
 use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -282,28 +283,29 @@ pub fn run_with_results(
             opts.filter.as_deref().unwrap_or("")
         );
     }
-    let images = images(ws, &selected, opts.build);
-
     let planned = selected.len();
     let (tx, rx) = mpsc::channel();
-    let queue = Mutex::new(selected.into_iter());
+    let wanted_images = image_order(&selected);
+    let shelf = Shelf::new(selected.clone());
+    // A run with a deadline measures its time from when every image is
+    // ready, so it builds them all before the first boot.
+    if opts.deadline.is_some() {
+        build_images(ws, &wanted_images, &selected, &shelf, opts.build);
+    }
     let deadline = opts.deadline.map(|d| Instant::now() + d);
     let follow = observer.follows();
     let mut done = 0;
     thread::scope(|scope| {
+        if opts.deadline.is_none() {
+            let (shelf, wanted_images, selected) = (&shelf, &wanted_images, &selected);
+            scope.spawn(move || build_images(ws, wanted_images, selected, shelf, opts.build));
+        }
         for _ in 0..opts.jobs.max(1) {
             let tx = tx.clone();
-            let (queue, images) = (&queue, &images);
+            let shelf = &shelf;
             scope.spawn(move || {
-                // Take the lock only to pick the next scenario.
-                let next = || {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return None;
-                    }
-                    queue.lock().unwrap_or_else(|e| e.into_inner()).next()
-                };
-                while let Some(scenario) = next() {
-                    let image = &images[&(scenario.board, scenario.image())];
+                let expired = || deadline.is_some_and(|d| Instant::now() >= d);
+                while let Some((scenario, image)) = shelf.next(&expired) {
                     if tx.send(Event::Started(scenario)).is_err() {
                         return;
                     }
@@ -311,7 +313,7 @@ pub fn run_with_results(
                         let _ = tx.send(Event::Line(scenario, line));
                     };
                     let on_line: Option<&dyn Fn(String)> = follow.then_some(&on_line);
-                    let verdict = run_scenario(ws, scenario, image, opts.timeout, on_line);
+                    let verdict = run_scenario(ws, scenario, &image, opts.timeout, on_line);
                     if tx.send(Event::Done(verdict)).is_err() {
                         return;
                     }
@@ -348,6 +350,7 @@ pub fn run_with_results(
             );
         }
     });
+    let images = shelf.into_images();
 
     // The images of the v1 and v2 rseq test apps must each hold only their
     // mode's kernel code, the linux one both (a test proves it from the
@@ -389,71 +392,185 @@ pub fn run_with_results(
     (tally.failed == 0, results)
 }
 
-/// Builds (or, with `build == false`, locates) each image the scenarios need,
-/// once. A failed build becomes an `Err` that fails its scenarios.
-fn images(
+/// The (board, image) a scenario boots.
+type ImageKey = (&'static str, &'static str);
+
+/// The images `selected` needs, each once, in the order of the first
+/// scenario that needs it: the scenarios at the front of the list get
+/// their image first.
+fn image_order(selected: &[&'static Scenario]) -> Vec<&'static Scenario> {
+    let mut seen = Vec::new();
+    let mut order = Vec::new();
+    for s in selected {
+        let key = (s.board, s.image());
+        if !seen.contains(&key) {
+            seen.push(key);
+            order.push(*s);
+        }
+    }
+    order
+}
+
+/// The scenarios still to run and the images built so far. Workers take
+/// the first scenario whose image is ready, so QEMUs boot on the cores the
+/// builds leave free (a kernel build with LTO and one codegen unit keeps
+/// one core busy) instead of waiting for every build.
+struct Shelf {
+    state: Mutex<ShelfState>,
+    /// Signalled when an image is added or the builds are over.
+    changed: Condvar,
+}
+
+struct ShelfState {
+    queue: Vec<&'static Scenario>,
+    images: BTreeMap<ImageKey, Result<Image, String>>,
+    /// No more images will come (set even if the builder panicked, so no
+    /// worker waits for ever).
+    closed: bool,
+}
+
+impl Shelf {
+    fn new(queue: Vec<&'static Scenario>) -> Self {
+        Shelf {
+            state: Mutex::new(ShelfState {
+                queue,
+                images: BTreeMap::new(),
+                closed: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ShelfState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn put(&self, key: ImageKey, image: Result<Image, String>) {
+        self.lock().images.insert(key, image);
+        self.changed.notify_all();
+    }
+
+    /// The next scenario whose image is ready (a failed build counts as
+    /// ready: its scenarios fail), waiting for the builds if none is;
+    /// `None` once the queue is empty or `expired()`.
+    fn next(
+        &self,
+        expired: &dyn Fn() -> bool,
+    ) -> Option<(&'static Scenario, Result<Image, String>)> {
+        let mut state = self.lock();
+        loop {
+            if expired() || state.queue.is_empty() {
+                return None;
+            }
+            let ready = state
+                .queue
+                .iter()
+                .position(|s| state.images.contains_key(&(s.board, s.image())));
+            if let Some(i) = ready {
+                let scenario = state.queue.remove(i);
+                let image = state.images[&(scenario.board, scenario.image())].clone();
+                return Some((scenario, image));
+            }
+            if state.closed {
+                let scenario = state.queue.remove(0);
+                return Some((scenario, Err("its image was never built".to_string())));
+            }
+            state = self
+                .changed
+                .wait_timeout(state, TICK)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    fn into_images(self) -> BTreeMap<ImageKey, Result<Image, String>> {
+        self.state
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .images
+    }
+}
+
+/// Builds (or, with `build == false`, locates) the image of each scenario
+/// in `order` and puts it on the shelf. A failed build becomes an `Err`
+/// that fails its scenarios.
+fn build_images(
     ws: &Workspace,
+    order: &[&'static Scenario],
+    selected: &[&'static Scenario],
+    shelf: &Shelf,
+    build: bool,
+) {
+    /// Closes the shelf however the builds end.
+    struct Close<'a>(&'a Shelf);
+    impl Drop for Close<'_> {
+        fn drop(&mut self) {
+            self.0.lock().closed = true;
+            self.0.changed.notify_all();
+        }
+    }
+    let _close = Close(shelf);
+    for (k, s) in order.iter().enumerate() {
+        let image = image(ws, s, selected, build, (k + 1, order.len()));
+        shelf.put((s.board, s.image()), image);
+    }
+}
+
+/// Builds or locates the image `s` boots; `selected` says which programs
+/// its loader kernel's scenarios pass as their initrd.
+fn image(
+    ws: &Workspace,
+    s: &'static Scenario,
     selected: &[&'static Scenario],
     build: bool,
-) -> BTreeMap<(&'static str, &'static str), Result<Image, String>> {
-    let mut images = BTreeMap::new();
-    let mut wanted: Vec<_> = selected.iter().map(|s| (s.board, s.image())).collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let count = wanted.len();
-    for s in selected {
-        let k = images.len() + 1;
-        images.entry((s.board, s.image())).or_insert_with(|| {
-            let board = boards::find(s.board)?;
-            // Fetch what QEMU needs for this board now, once, before the
-            // scenarios start in parallel.
-            firmware::qemu_dtb(ws, board)?;
-            if build {
-                println!("build: [{k}/{count}] {}-{}", s.board, s.image());
-                match s.program {
-                    None => build::build(ws, board, s.app),
-                    Some(program) => {
-                        // The programs the scenarios booting this loader
-                        // pass (each kernel is built once, so this is the
-                        // one place to build them all).
-                        let mut initrds = Vec::new();
-                        for t in selected {
-                            if (t.board, t.image()) == (s.board, s.image())
-                                && let Some(p) = t.program
-                                && !initrds.contains(&p.initrd)
-                            {
-                                initrds.push(p.initrd);
-                            }
-                        }
-                        for initrd in initrds {
-                            match initrd {
-                                Initrd::App(app) => {
-                                    build::build_app(ws, app, build::Profile::Release)?;
-                                }
-                                Initrd::Linux(name) => {
-                                    crate::linux::build_one(ws, name)?;
-                                }
-                                Initrd::Selftest(_) => {
-                                    crate::selftests::build::build(ws)?;
-                                }
-                                Initrd::Garbage | Initrd::Absent => {}
-                            }
-                        }
-                        build::build_loader(ws, board, program.mode, build::Profile::Release)
-                    }
-                }
-                .map_err(|e| format!("image build failed: {e}"))
-            } else {
-                let image = build::image_paths(ws, board, s.image(), build::Profile::Release);
-                if image.img.is_file() {
-                    Ok(image)
-                } else {
-                    Err(format!("{} missing (--no-build)", ws.display(&image.img)))
+    (k, count): (usize, usize),
+) -> Result<Image, String> {
+    let board = boards::find(s.board)?;
+    // What QEMU needs for this board, fetched before any of its scenarios
+    // can start.
+    firmware::qemu_dtb(ws, board)?;
+    if !build {
+        let image = build::image_paths(ws, board, s.image(), build::Profile::Release);
+        return if image.img.is_file() {
+            Ok(image)
+        } else {
+            Err(format!("{} missing (--no-build)", ws.display(&image.img)))
+        };
+    }
+    println!("build: [{k}/{count}] {}-{}", s.board, s.image());
+    match s.program {
+        None => build::build(ws, board, s.app),
+        Some(program) => {
+            // The programs the scenarios booting this loader pass (each
+            // kernel is built once, so this is the one place to build
+            // them all).
+            let mut initrds = Vec::new();
+            for t in selected {
+                if (t.board, t.image()) == (s.board, s.image())
+                    && let Some(p) = t.program
+                    && !initrds.contains(&p.initrd)
+                {
+                    initrds.push(p.initrd);
                 }
             }
-        });
+            for initrd in initrds {
+                match initrd {
+                    Initrd::App(app) => {
+                        build::build_app(ws, app, build::Profile::Release)?;
+                    }
+                    Initrd::Linux(name) => {
+                        crate::linux::build_one(ws, name)?;
+                    }
+                    Initrd::Selftest(_) => {
+                        crate::selftests::build::build(ws)?;
+                    }
+                    Initrd::Garbage | Initrd::Absent => {}
+                }
+            }
+            build::build_loader(ws, board, program.mode, build::Profile::Release)
+        }
     }
-    images
+    .map_err(|e| format!("image build failed: {e}"))
 }
 
 /// Where the serial log of `scenario` goes:
@@ -705,6 +822,36 @@ fn print_tail(ws: &Workspace, verdict: &Verdict) {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    fn image(name: &str) -> Image {
+        Image {
+            elf: PathBuf::from(format!("{name}.elf")),
+            img: PathBuf::from(format!("{name}.img")),
+        }
+    }
+
+    #[test]
+    fn the_shelf_hands_out_ready_scenarios_first_and_fails_unbuilt_ones() {
+        let hello = scenarios::select(Some("virt/hello-el1-gicv2"))[0];
+        let smp = scenarios::select(Some("virt/smp-progress"))[0];
+        assert_ne!(hello.image(), smp.image());
+        let queue = vec![hello, smp];
+        assert_eq!(image_order(&queue).len(), 2);
+        let shelf = Shelf::new(queue);
+        let never = || false;
+        shelf.put((smp.board, smp.image()), Ok(image("smp")));
+        let (first, built) = shelf.next(&never).unwrap();
+        assert_eq!(first.name, smp.name);
+        assert_eq!(built.unwrap().img, PathBuf::from("smp.img"));
+        // The builder ends without hello's image: its scenario still comes
+        // out, failed, rather than keeping a worker waiting.
+        shelf.lock().closed = true;
+        let (second, missing) = shelf.next(&never).unwrap();
+        assert_eq!(second.name, hello.name);
+        assert!(missing.is_err());
+        assert!(shelf.next(&never).is_none());
+        assert!(Shelf::new(vec![hello]).next(&|| true).is_none());
+    }
 
     fn verdict(problems: &[&str]) -> Verdict {
         Verdict {
