@@ -15,15 +15,13 @@
 # nothing when DIR holds a complete fetch; remove DIR to fetch the newest
 # version again.
 set -euo pipefail
-dir=${1:-target/linux-kernel}
-mkdir -p "$(dirname "$dir")"
-dir=$(cd "$(dirname "$dir")" && pwd)/$(basename "$dir")
+# shellcheck source=xtask/sid-apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/sid-apt.sh"
+dir=$(absolute_dir "${1:-target/linux-kernel}")
 if [ -s "$dir/VERSION" ] && [ -s "$dir/Image" ]; then
     exit 0
 fi
 
-# shellcheck source=xtask/sid-apt.sh
-. "$(dirname "${BASH_SOURCE[0]}")/sid-apt.sh"
 sid_apt arm64
 echo "linux kernel: reading Debian sid's arm64 package list (private apt configuration)"
 apt-get "${apt_opts[@]}" update -qq

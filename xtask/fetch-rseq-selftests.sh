@@ -17,15 +17,13 @@
 # never gain sid and nothing is installed. Idempotent: does nothing when DIR
 # holds a complete fetch; remove DIR to fetch the newest version again.
 set -euo pipefail
-dir=${1:-target/rseq-selftests}
-mkdir -p "$(dirname "$dir")"
-dir=$(cd "$(dirname "$dir")" && pwd)/$(basename "$dir")
+# shellcheck source=xtask/sid-apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/sid-apt.sh"
+dir=$(absolute_dir "${1:-target/rseq-selftests}")
 if [ -s "$dir/VERSION" ] && [ -f "$dir/src/tools/testing/selftests/rseq/Makefile" ]; then
     exit 0
 fi
 
-# shellcheck source=xtask/sid-apt.sh
-. "$(dirname "${BASH_SOURCE[0]}")/sid-apt.sh"
 sid_apt "$(dpkg --print-architecture)"
 echo "rseq selftests: reading Debian sid's package list (private apt configuration)"
 apt-get "${apt_opts[@]}" update -qq

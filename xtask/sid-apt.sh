@@ -2,9 +2,16 @@
 # under a scratch folder (its own sources list, lists and cache), so the
 # system's apt sources never gain sid and nothing is installed.
 #
+#   absolute_dir P   prints P as an absolute path, creating its parent
+#                    (P itself need not exist).
 #   sid_apt ARCH     sets $scratch (removed on exit; $scratch/dl is where
 #                    `apt-get download` writes) and the array $apt_opts
 #                    for apt-get and apt-cache, for packages of ARCH.
+absolute_dir() {
+    mkdir -p "$(dirname "$1")"
+    echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+}
+
 sid_apt() {
     local arch=$1
     scratch=$(mktemp -d)

@@ -153,13 +153,7 @@ pub fn build(ws: &Workspace) -> Result<Built, String> {
             ws.display(&dir(ws))
         ));
     }
-    let Compiler {
-        mut cflags,
-        object,
-        newest,
-        bin,
-    } = compiler(ws)?;
-    cflags.push("-static".into());
+    let compiler = compiler(ws)?;
     let mut bins = BTreeMap::new();
     let mut absent = Vec::new();
     for p in PROGRAMS {
@@ -168,14 +162,10 @@ pub fn build(ws: &Workspace) -> Result<Built, String> {
             absent.push(p.name);
             continue;
         }
-        let out = bin.join(p.name);
-        let mut cmd = Command::new(CC);
-        cmd.args(&cflags)
-            .args(p.defines.iter().map(|d| format!("-D{d}")))
-            .arg(&source)
-            .arg(&object)
-            .args(["-lpthread", "-ldl"]);
-        compile(&mut cmd, &out, newest)?;
+        let out = compiler.bin.join(p.name);
+        let defines: Vec<_> = p.defines.iter().map(|d| format!("-D{d}")).collect();
+        let mut cmd = compiler.link(&defines, &source, &["-lpthread", "-ldl"]);
+        compile(&mut cmd, &out, compiler.newest)?;
         bins.insert(p.name, out);
     }
 
@@ -219,6 +209,22 @@ struct Compiler {
     object: PathBuf,
     newest: SystemTime,
     bin: PathBuf,
+}
+
+impl Compiler {
+    /// The command that links `source` statically with `rseq.o`, as the
+    /// Makefile links a program with `librseq.so`: the selftests' flags,
+    /// then `flags`, the source, the object and `libs`.
+    fn link(&self, flags: &[String], source: &Path, libs: &[&str]) -> Command {
+        let mut cmd = Command::new(CC);
+        cmd.args(&self.cflags)
+            .arg("-static")
+            .args(flags)
+            .arg(source)
+            .arg(&self.object)
+            .args(libs);
+        cmd
+    }
 }
 
 /// Builds `rseq.o` with the Makefile's `CFLAGS` (less `-static`).
@@ -279,25 +285,15 @@ pub fn build_bench(ws: &Workspace) -> Result<PathBuf, String> {
             "{CC} not found: the benchmark program needs it (bash setup.sh installs it)"
         ));
     }
-    let Compiler {
-        mut cflags,
-        object,
-        newest,
-        bin,
-    } = compiler(ws)?;
+    let compiler = compiler(ws)?;
     let source = ws.root.join("apps/bench-c/bench.c");
-    let newest = newest.max(
+    let newest = compiler.newest.max(
         fs::metadata(&source)
             .and_then(|m| m.modified())
             .map_err(|e| format!("apps/bench-c/bench.c: {e}"))?,
     );
-    cflags.extend(["-static".into(), "-Werror".into()]);
-    let out = bin.join("bench");
-    let mut cmd = Command::new(CC);
-    cmd.args(&cflags)
-        .arg(&source)
-        .arg(&object)
-        .args(["-lpthread"]);
+    let out = compiler.bin.join("bench");
+    let mut cmd = compiler.link(&["-Werror".into()], &source, &["-lpthread"]);
     compile(&mut cmd, &out, newest)?;
     Ok(out)
 }
