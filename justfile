@@ -36,7 +36,7 @@ qemu-rpi4 *options: _xtask-built
 test *options: _xtask-built
     cargo xtask test "$@"
 
-# Linux's own rseq selftests (Debian sid's newest linux-source-7.*), one QEMU boot per invocation, judged per mode; a table at the end. Options: board=virt|rpi4|all mode=v1|v2|linux|all set=quick|full|test jobs=2 timeout=600 append=KERNEL_OPTIONS filter=SUBSTR
+# Linux's own rseq selftests (Debian sid's newest linux-source-7.*), one QEMU boot per invocation, judged per mode; a table at the end. Options: board=virt|rpi4|all mode=v1|v2|linux|all set=quick|full jobs=2 timeout=600 append=KERNEL_OPTIONS filter=SUBSTR
 [positional-arguments]
 selftests *options: _xtask-built
     cargo xtask selftests "$@"

@@ -95,14 +95,13 @@ commands:
          churn, yields and migrations on 4 CPUs, every total exact; not part
          of `test`. Prints the app's progress every 5 s with running totals,
          then each run's figures and the full path of its serial log
-  selftests [board=virt|rpi4|all] [mode=v1|v2|linux|all] [set=quick|full|test] [jobs=2] [timeout=600]
+  selftests [board=virt|rpi4|all] [mode=v1|v2|linux|all] [set=quick|full] [jobs=2] [timeout=600]
          [append=OPTS] [filter=SUBSTR]
          Linux's own rseq selftests (tools/testing/selftests/rseq of Debian
          sid's newest linux-source-7.*, fetched into target/rseq-selftests/
          and built with -static): every invocation of kselftest and the
-         runner scripts (set=full, run_param_test.sh's ~2000), a
-         representative few (set=quick), or those but the two 200-thread
-         programs (set=test, as `test` runs them), one QEMU boot each with the
+         runner scripts (set=full, run_param_test.sh's ~2000) or a
+         representative few (set=quick, as `test` runs them), one QEMU boot each with the
          runners' environment, judged against the expected results of the
          mode; then a table per program, board and mode. Defaults: board=virt,
          mode=all (every mode this xtask builds kernels for), set=quick.
@@ -325,7 +324,7 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
                 boards,
                 modes,
                 set: selftests::matrix::Set::parse(set)
-                    .ok_or_else(|| format!("set={set}: expected quick, full or test"))?,
+                    .ok_or_else(|| format!("set={set}: expected quick or full"))?,
                 jobs: opts.count("jobs", MAX_JOBS)?.unwrap_or(2) as usize,
                 timeout: Duration::from_secs(opts.count("timeout", MAX_SECONDS)?.unwrap_or(600)),
                 append: opts.value("append").unwrap_or("").to_string(),

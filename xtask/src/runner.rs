@@ -218,6 +218,9 @@ pub fn run_with_results(
     {
         selected.extend(list);
     }
+    // The scenarios that take minutes first, so that they run beside the
+    // builds and the short ones fill in around them.
+    selected.sort_by_key(|s| std::cmp::Reverse(s.timeout));
     // The checks that are not a QEMU boot are numbered with the scenarios.
     let wanted =
         |name: &str| opts.only.is_none() && opts.filter.as_deref().is_none_or(|f| name.contains(f));
@@ -313,7 +316,10 @@ pub fn run_with_results(
                         let _ = tx.send(Event::Line(scenario, line));
                     };
                     let on_line: Option<&dyn Fn(String)> = follow.then_some(&on_line);
-                    let verdict = run_scenario(ws, scenario, &image, opts.timeout, on_line);
+                    let timeout = scenario
+                        .timeout
+                        .map_or(opts.timeout, |t| t.max(opts.timeout));
+                    let verdict = run_scenario(ws, scenario, &image, timeout, on_line);
                     if tx.send(Event::Done(verdict)).is_err() {
                         return;
                     }

@@ -7,6 +7,8 @@
 //! no unexpected panic, a `[shutdown]` line, the exit status) are listed there
 //! too.
 
+use std::time::Duration;
+
 use crate::boards;
 use Check::*;
 
@@ -77,6 +79,9 @@ pub struct Scenario {
     /// `just qemu elf=... mode=...` does, instead of an image embedding
     /// `app`.
     pub program: Option<Program>,
+    /// How long this scenario may take when that is longer than the run's
+    /// `timeout` (the 200-thread selftests take minutes under QEMU).
+    pub timeout: Option<Duration>,
 }
 
 /// A program booted from the initrd (see [`Scenario::program`]).
@@ -139,6 +144,7 @@ const HELLO: Scenario = Scenario {
     checks: &[],
     shared: false,
     program: None,
+    timeout: None,
 };
 
 /// What `apps/linux/robust.c` must print, in every mode and on every CPU.

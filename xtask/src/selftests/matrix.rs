@@ -173,8 +173,6 @@ pub enum Set {
     /// A representative few: every program at least once, each part of
     /// run_param_test.sh's matrix at least once.
     Quick,
-    /// What `just test` runs: [`Set::Quick`] without [`LONG_PROGRAMS`].
-    Test,
 }
 
 impl Set {
@@ -182,7 +180,6 @@ impl Set {
         match s {
             "full" => Some(Set::Full),
             "quick" => Some(Set::Quick),
-            "test" => Some(Set::Test),
             _ => None,
         }
     }
@@ -191,17 +188,19 @@ impl Set {
         match self {
             Set::Full => "full",
             Set::Quick => "quick",
-            Set::Test => "test",
         }
     }
 }
 
-/// The programs of [`Set::Quick`] that `just test` leaves to `just
-/// selftests`: each starts 200 threads, and each thread calls
-/// `sched_yield()` 100,000 times in its list test (20 million context
-/// switches, about 2 min 50 s under QEMU virt on 2 host cores, in any mode:
-/// as long as all of `just test`'s other QEMU time on one core).
+/// The programs that take minutes rather than seconds: each starts 200
+/// threads, and each thread calls `sched_yield()` 100,000 times in its list
+/// test (20 million context switches, about 2 minutes of host time under
+/// QEMU virt). They get [`LONG_TIMEOUT`], and `just test` starts them first.
 pub const LONG_PROGRAMS: [&str; 2] = ["basic_percpu_ops_test", "basic_percpu_ops_mm_cid_test"];
+
+/// How long one invocation of a [`LONG_PROGRAMS`] program may take, even in
+/// a run whose timeout is shorter (`just test`'s 60 s).
+pub const LONG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// `-T b -M` → `buffer-barrier`.
 fn test_label(test: &str) -> &'static str {
@@ -264,10 +263,6 @@ pub fn invocations(set: Set) -> Vec<Invocation> {
     match set {
         Set::Full => full(),
         Set::Quick => quick(),
-        Set::Test => quick()
-            .into_iter()
-            .filter(|i| !LONG_PROGRAMS.contains(&i.program))
-            .collect(),
     }
 }
 
@@ -519,22 +514,11 @@ mod tests {
     }
 
     #[test]
-    fn the_test_set_is_the_quick_set_but_the_long_programs() {
-        let quick = invocations(Set::Quick);
-        let test = invocations(Set::Test);
-        assert_eq!(test.len(), quick.len() - LONG_PROGRAMS.len());
-        for p in crate::selftests::build::PROGRAMS {
-            let long = LONG_PROGRAMS.contains(&p.name);
-            assert_eq!(
-                test.iter().any(|i| i.program == p.name),
-                !long,
-                "{}",
-                p.name
-            );
-        }
-        for set in [Set::Full, Set::Quick, Set::Test] {
+    fn set_names_round_trip() {
+        for set in [Set::Full, Set::Quick] {
             assert_eq!(Set::parse(set.name()), Some(set));
         }
+        assert_eq!(Set::parse("test"), None);
     }
 
     #[test]

@@ -141,6 +141,9 @@ fn scenario(
             initrd: Initrd::Selftest(inv.program),
             env: if inv.tunables { matrix::TUNABLES } else { "" },
         }),
+        timeout: matrix::LONG_PROGRAMS
+            .contains(&inv.program)
+            .then_some(matrix::LONG_TIMEOUT),
     }))
 }
 
@@ -154,13 +157,13 @@ fn test_id(mode: Mode, inv: &Invocation) -> String {
 
 /// Whether `filter` selects one of `just test`'s selftests.
 pub fn test_set_matches(filter: &str) -> bool {
-    let invocations = matrix::invocations(Set::Test);
+    let invocations = matrix::invocations(Set::Quick);
     known_modes()
         .into_iter()
         .any(|m| invocations.iter().any(|i| test_id(m, i).contains(filter)))
 }
 
-/// The scenarios `just test` runs: [`Set::Test`] on virt in every mode
+/// The scenarios `just test` runs: [`Set::Quick`] on virt in every mode
 /// this xtask builds kernels for, those whose id contains `filter`. The
 /// programs are built only when one is wanted.
 pub fn test_scenarios(
@@ -171,7 +174,7 @@ pub fn test_scenarios(
         return Ok(Vec::new());
     }
     let built = build::build(ws)?;
-    let invocations = matrix::invocations(Set::Test);
+    let invocations = matrix::invocations(Set::Quick);
     let mut out = Vec::new();
     for mode in known_modes() {
         for inv in &invocations {
