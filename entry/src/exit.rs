@@ -52,7 +52,30 @@ pub trait ExitWork {
 /// Linux's `exit_to_user_mode_loop()`: handles work bits until none but
 /// possibly TIF_RSEQ remain, then the rseq fast path, which may send the
 /// loop round again through the slow path. Returns the final TIF word.
-pub fn exit_to_user_mode_loop<W: ExitWork>(
+///
+/// The case of every v1 context switch, TIF_RSEQ alone and a fast path
+/// that finishes, runs first and straight, without the loop: in the loop
+/// the compiler keeps constants in callee-saved registers, which the
+/// function would save and restore on every exit.
+#[inline(never)]
+pub fn exit_to_user_mode_loop<W: ExitWork>(w: &mut W, regs: &mut W::Regs, ti_work: usize) -> usize {
+    let mut ti_work = ti_work;
+    // Called with work pending: without loop work, that is TIF_RSEQ.
+    if ti_work & EXIT_TO_USER_MODE_WORK_LOOP == 0 {
+        if w.rseq_fastpath(regs) {
+            w.clear_thread_flag(TIF_RSEQ);
+            return ti_work & !_TIF_RSEQ;
+        }
+        w.set_thread_flag(TIF_NOTIFY_RESUME);
+        ti_work = w.read_thread_flags();
+    }
+    exit_to_user_mode_loop_work(w, regs, ti_work)
+}
+
+/// The loop of [`exit_to_user_mode_loop`], from its start or after a
+/// fast path that could not finish.
+#[inline(never)]
+fn exit_to_user_mode_loop_work<W: ExitWork>(
     w: &mut W,
     regs: &mut W::Regs,
     mut ti_work: usize,
