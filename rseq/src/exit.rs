@@ -108,8 +108,10 @@ fn fastpath_done(t: &mut TaskRseq, done: Result<(), Error>) -> bool {
     }
 }
 
-/// [`exit_fastpath`] in every case.
-#[inline(never)]
+/// [`exit_fastpath`] in every case. Inlined into its caller (the kernel's
+/// out-of-line general case), so v2's exits after a switch or an IPI pay
+/// one call, not two.
+#[inline(always)]
 pub fn exit_fastpath_general<M: UserMem>(
     t: &mut TaskRseq,
     ctx: &mut Ctx<'_, M>,

@@ -48,8 +48,11 @@ fn fastpath_cs(task: &Task, tf: &mut TrapFrame, csaddr: u64) -> bool {
     })
 }
 
-/// [`fastpath`] in every other case.
-#[inline(never)]
+/// [`fastpath`] in every other case: out of line where the inline case
+/// exists (v1 and `linux` images), inline in a v2 image, where it is the
+/// only case.
+#[cfg_attr(feature = "rseq-v2", inline(always))]
+#[cfg_attr(not(feature = "rseq-v2"), inline(never))]
 fn fastpath_general(task: &Task, tf: &mut TrapFrame) -> bool {
     with_irqs_off(task, |r, stats, cpu| {
         rseq::exit_fastpath_general(
