@@ -21,11 +21,10 @@ unsafe extern "C" {
     fn __arch_get_user_u64_nofault(from: u64) -> UserWord;
     fn __arch_put_user_u32_nofault(to: u64, val: u32) -> u64;
     fn __arch_put_user_u64_nofault(to: u64, val: u64) -> u64;
-    static __arch_uaccess_nofault_start: u8;
-    static __arch_uaccess_nofault_end: u8;
     fn __arch_probe_privileged_read(addr: u64) -> i64;
     fn __arch_futex_cmpxchg(uaddr: u64, old: u32, new: u32, pan: u64) -> i64;
     static __start___ex_table: ExtableEntry;
+    static __start___ex_table_nofault: ExtableEntry;
     static __stop___ex_table: ExtableEntry;
 }
 
@@ -154,14 +153,121 @@ fn word_sized<T>(addr: u64) -> bool {
 }
 
 /// Whether the faulting kernel instruction at `pc` is one of the
-/// `_nofault` accesses: the fault handler must not page memory in for it.
+/// `_nofault` accesses (its entry is in the table's `__ex_table_nofault`
+/// part): the fault handler must not page memory in for it.
 pub fn in_nofault(pc: u64) -> bool {
-    // Symbols of the assembly: only their addresses are used.
-    let (start, end) = (
-        &raw const __arch_uaccess_nofault_start as u64,
-        &raw const __arch_uaccess_nofault_end as u64,
-    );
-    (start..end).contains(&pc)
+    // SAFETY: the linker script places the `__ex_table_nofault` entries
+    // between these two symbols, as an array of `ExtableEntry`.
+    let table = unsafe {
+        let start = &raw const __start___ex_table_nofault;
+        let stop = &raw const __stop___ex_table;
+        core::slice::from_raw_parts(start, stop.offset_from(start) as usize)
+    };
+    table.iter().any(|e| e.insn == pc)
+}
+
+/// Linux's `unsafe_put_user()` of a `u64` inside a user access section
+/// with page faults disabled: one inline `STTR` at `base + OFF`, no
+/// `access_ok` and no call; a fault (unmapped, not writable by EL0, or a
+/// page without a frame, which is not paged in) is `Err(Fault)` and
+/// stores nothing. `OFF` is the offset of a field in a structure at
+/// `base`, within the instruction's -256..=255.
+///
+/// # Safety
+///
+/// `base + OFF` is 8-aligned and the 8 bytes there passed [`access_ok`]
+/// (for example as part of a larger area checked once, Linux's
+/// `user_access_begin()`). The access is unprivileged, so even a kernel
+/// address would only fault; the check keeps the contract of the other
+/// accessors.
+#[inline(always)]
+pub unsafe fn unsafe_put_user_nofault_u64<const OFF: i16>(
+    base: u64,
+    val: u64,
+) -> Result<(), Fault> {
+    // SAFETY: an unprivileged store to a user address, with an exception
+    // table entry (the `_nofault` part) that resumes at `fault`.
+    unsafe {
+        core::arch::asm!(
+            "1: sttr {val}, [{base}, #{off}]",
+            ".pushsection __ex_table_nofault, \"a\"",
+            ".balign 8",
+            ".quad 1b, {fault}",
+            ".popsection",
+            base = in(reg) base,
+            off = const OFF,
+            val = in(reg) val,
+            fault = label { return Err(Fault) },
+            options(nostack, preserves_flags),
+        );
+    }
+    Ok(())
+}
+
+/// [`unsafe_put_user_nofault_u64`] of a `u32`.
+///
+/// # Safety
+///
+/// As there, 4-aligned and 4 bytes.
+#[inline(always)]
+pub unsafe fn unsafe_put_user_nofault_u32<const OFF: i16>(
+    base: u64,
+    val: u32,
+) -> Result<(), Fault> {
+    // SAFETY: as in `unsafe_put_user_nofault_u64`.
+    unsafe {
+        core::arch::asm!(
+            "1: sttr {val:w}, [{base}, #{off}]",
+            ".pushsection __ex_table_nofault, \"a\"",
+            ".balign 8",
+            ".quad 1b, {fault}",
+            ".popsection",
+            base = in(reg) base,
+            off = const OFF,
+            val = in(reg) val,
+            fault = label { return Err(Fault) },
+            options(nostack, preserves_flags),
+        );
+    }
+    Ok(())
+}
+
+/// Linux's `unsafe_get_user()` of a `u64` with page faults disabled: one
+/// inline `LDTR` (see [`unsafe_put_user_nofault_u64`]) and the test of a
+/// flag its fixup clears (a fixup cannot branch to a Rust label from an
+/// access with an output).
+///
+/// # Safety
+///
+/// As [`unsafe_put_user_nofault_u64`].
+#[inline(always)]
+pub unsafe fn unsafe_get_user_nofault_u64<const OFF: i16>(base: u64) -> Result<u64, Fault> {
+    let val: u64;
+    let ok: u32;
+    // SAFETY: an unprivileged load from a user address, with an exception
+    // table entry (the `_nofault` part) whose fixup clears `ok` and
+    // resumes after the load; it touches only the declared registers.
+    unsafe {
+        core::arch::asm!(
+            "mov {ok:w}, #1",
+            "1: ldtr {val}, [{base}, #{off}]",
+            "2:",
+            ".pushsection .text.uaccess_fixup, \"ax\"",
+            "3: mov {ok:w}, #0",
+            "b 2b",
+            ".popsection",
+            ".pushsection __ex_table_nofault, \"a\"",
+            ".balign 8",
+            ".quad 1b, 3b",
+            ".popsection",
+            base = in(reg) base,
+            off = const OFF,
+            val = out(reg) val,
+            ok = out(reg) ok,
+            options(nostack, preserves_flags, readonly),
+        );
+    }
+    if ok == 0 { Err(Fault) } else { Ok(val) }
 }
 
 type FromUser = unsafe extern "C" fn(*mut u8, u64, usize) -> usize;

@@ -2,14 +2,16 @@
 // every instruction that may fault on a user address has an entry in
 // __ex_table (faulting instruction, fixup address). The EL1 sync handler
 // looks the faulting PC up there and resumes at the fixup instead of
-// treating the fault as a kernel bug.
+// treating the fault as a kernel bug. The entries of the accesses the fault
+// handler must not page memory in for (Linux's pagefault_disable()
+// sections) go to __ex_table_nofault, the table's second part.
 //
 // LDTR*/STTR* are unprivileged: at EL1 they are checked against EL0
 // permissions, so an EL1-only (kernel) page faults exactly as it would for
 // the app, and PAN does not apply to them.
 
-.macro extable insn, fixup
-    .pushsection __ex_table, "a"
+.macro extable insn, fixup, table=__ex_table
+    .pushsection \table, "a"
     .balign 8
     .quad   \insn, \fixup
     .popsection
@@ -23,11 +25,11 @@
 
 // The bodies of the copies, each a leaf: (to, from, n) in x0..x2, the
 // number of bytes NOT copied (0 on success) back in x0.
-.macro copy_from_user_body
+.macro copy_from_user_body table
     .cfi_startproc
     cbz     x2, 2f
 1:  ldtrb   w3, [x1]
-    extable 1b, 9f
+    extable 1b, 9f, \table
     strb    w3, [x0], #1
     add     x1, x1, #1
     subs    x2, x2, #1
@@ -39,12 +41,12 @@
     .cfi_endproc
 .endm
 
-.macro copy_to_user_body
+.macro copy_to_user_body table
     .cfi_startproc
     cbz     x2, 2f
 1:  ldrb    w3, [x1], #1
 3:  sttrb   w3, [x0]
-    extable 3b, 9f
+    extable 3b, 9f, \table
     add     x0, x0, #1
     subs    x2, x2, #1
     b.ne    1b
@@ -59,10 +61,10 @@
 // a word): the load returns (value, 0) in x0/x1, or (unchanged, 1) when it
 // faults; the store returns 0, or 1 when it faults. A faulting LDTR writes
 // no register, so x0 is never half-loaded.
-.macro get_user_body reg
+.macro get_user_body reg, table
     .cfi_startproc
 1:  ldtr    \reg, [x0]
-    extable 1b, 9f
+    extable 1b, 9f, \table
     mov     x1, #0
     ret
 9:  mov     x1, #1
@@ -70,10 +72,10 @@
     .cfi_endproc
 .endm
 
-.macro put_user_body reg
+.macro put_user_body reg, table
     .cfi_startproc
 1:  sttr    \reg, [x0]
-    extable 1b, 9f
+    extable 1b, 9f, \table
     mov     x0, #0
     ret
 9:  mov     x0, #1
@@ -85,65 +87,60 @@
 // (addr) for the loads, (addr, value) for the stores.
 .global __arch_get_user_u32
 __arch_get_user_u32:
-    get_user_body w0
+    get_user_body w0, __ex_table
 
 .global __arch_get_user_u64
 __arch_get_user_u64:
-    get_user_body x0
+    get_user_body x0, __ex_table
 
 .global __arch_put_user_u32
 __arch_put_user_u32:
-    put_user_body w1
+    put_user_body w1, __ex_table
 
 .global __arch_put_user_u64
 __arch_put_user_u64:
-    put_user_body x1
+    put_user_body x1, __ex_table
 
 // usize __arch_copy_from_user(u8 *to, const u8 __user *from, usize n)
 .global __arch_copy_from_user
 __arch_copy_from_user:
-    copy_from_user_body
+    copy_from_user_body __ex_table
 
 // usize __arch_copy_to_user(u8 __user *to, const u8 *from, usize n)
 .global __arch_copy_to_user
 __arch_copy_to_user:
-    copy_to_user_body
+    copy_to_user_body __ex_table
 
 // The same copies for callers that must not sleep or take locks on a fault
-// (Linux's pagefault_disable() sections): the fault handler recognises
-// their faulting instructions by this range and goes straight to the
-// fixup instead of paging memory in.
-.global __arch_uaccess_nofault_start
-__arch_uaccess_nofault_start:
+// (Linux's pagefault_disable() sections): their entries are in
+// __ex_table_nofault, by which the fault handler recognises them and goes
+// straight to the fixup instead of paging memory in.
 
 // usize __arch_copy_from_user_nofault(u8 *to, const u8 __user *from, usize n)
 .global __arch_copy_from_user_nofault
 __arch_copy_from_user_nofault:
-    copy_from_user_body
+    copy_from_user_body __ex_table_nofault
 
 // usize __arch_copy_to_user_nofault(u8 __user *to, const u8 *from, usize n)
 .global __arch_copy_to_user_nofault
 __arch_copy_to_user_nofault:
-    copy_to_user_body
+    copy_to_user_body __ex_table_nofault
 
 .global __arch_get_user_u32_nofault
 __arch_get_user_u32_nofault:
-    get_user_body w0
+    get_user_body w0, __ex_table_nofault
 
 .global __arch_get_user_u64_nofault
 __arch_get_user_u64_nofault:
-    get_user_body x0
+    get_user_body x0, __ex_table_nofault
 
 .global __arch_put_user_u32_nofault
 __arch_put_user_u32_nofault:
-    put_user_body w1
+    put_user_body w1, __ex_table_nofault
 
 .global __arch_put_user_u64_nofault
 __arch_put_user_u64_nofault:
-    put_user_body x1
-
-.global __arch_uaccess_nofault_end
-__arch_uaccess_nofault_end:
+    put_user_body x1, __ex_table_nofault
 
 // i64 __arch_futex_cmpxchg(u32 __user *uaddr, u32 old, u32 new, u64 pan)
 // Linux's futex_atomic_cmpxchg_inatomic: if the word at uaddr holds old,

@@ -17,6 +17,12 @@ pub trait ExitWork {
     /// The saved user register state (arm64 `pt_regs`).
     type Regs;
 
+    /// TIF_RSEQ alone is common and its fast path short (every v1 context
+    /// switch): [`exit_to_user_mode_loop`] then runs it straight, outside
+    /// the loop. Where it is rare and long (only v2 registrations), the
+    /// loop runs it, as one function.
+    const RSEQ_ALONE_STRAIGHT: bool = false;
+
     /// `read_thread_flags()`: the current task's TIF word.
     fn read_thread_flags(&self) -> usize;
     /// `clear_thread_flag()` on the current task.
@@ -52,7 +58,38 @@ pub trait ExitWork {
 /// Linux's `exit_to_user_mode_loop()`: handles work bits until none but
 /// possibly TIF_RSEQ remain, then the rseq fast path, which may send the
 /// loop round again through the slow path. Returns the final TIF word.
-pub fn exit_to_user_mode_loop<W: ExitWork>(
+///
+/// With [`ExitWork::RSEQ_ALONE_STRAIGHT`], the case of every v1 context
+/// switch, TIF_RSEQ alone, goes to [`exit_to_user_mode_rseq`], straight code without the loop: in the
+/// loop the compiler keeps constants in callee-saved registers, which the
+/// function would save and restore on every exit. Any other work goes to
+/// the loop directly (one function, one frame).
+#[inline(always)]
+pub fn exit_to_user_mode_loop<W: ExitWork>(w: &mut W, regs: &mut W::Regs, ti_work: usize) -> usize {
+    if W::RSEQ_ALONE_STRAIGHT && ti_work & EXIT_TO_USER_MODE_WORK_LOOP == 0 {
+        exit_to_user_mode_rseq(w, regs, ti_work)
+    } else {
+        exit_to_user_mode_loop_work(w, regs, ti_work)
+    }
+}
+
+/// [`exit_to_user_mode_loop`] with TIF_RSEQ the only work: the fast
+/// path; if it cannot finish, TIF_NOTIFY_RESUME and the loop.
+#[inline(never)]
+fn exit_to_user_mode_rseq<W: ExitWork>(w: &mut W, regs: &mut W::Regs, ti_work: usize) -> usize {
+    if w.rseq_fastpath(regs) {
+        w.clear_thread_flag(TIF_RSEQ);
+        return ti_work & !_TIF_RSEQ;
+    }
+    w.set_thread_flag(TIF_NOTIFY_RESUME);
+    let ti_work = w.read_thread_flags();
+    exit_to_user_mode_loop_work(w, regs, ti_work)
+}
+
+/// The loop of [`exit_to_user_mode_loop`], from its start or after a
+/// fast path that could not finish.
+#[inline(never)]
+fn exit_to_user_mode_loop_work<W: ExitWork>(
     w: &mut W,
     regs: &mut W::Regs,
     mut ti_work: usize,

@@ -25,8 +25,8 @@ pub fn sched_set_ids_changed(t: &mut TaskRseq) {
 /// [`sched_set_ids_changed`] if its CPU or mm_cid changed. Linux's
 /// `rseq_sched_switch_event()`, per version ([`Mode::version_of`]):
 ///
-/// - v1: always `sched_switch` + `ids_changed` (`rseq_v1_force_ids_update`),
-///   so the IDs are rewritten and the critical section checked after every
+/// - v1: always `sched_switch` + `ids_changed` (`rseq_v1_switch_event`,
+///   inline), so the IDs are rewritten and the critical section checked after every
 ///   switch.
 /// - v2: work only if the IDs changed or the task was interrupted in user
 ///   mode (`user_irq`: its IP may be in a critical section); one inline
@@ -39,7 +39,7 @@ pub fn sched_switch_event(t: &mut TaskRseq, mode: Mode) -> bool {
         return false;
     }
     by_version!(mode.version_of(t),
-        v1 => crate::v1::rseq_v1_force_ids_update(t),
+        v1 => crate::v1::rseq_v1_switch_event(t),
         v2 => crate::v2::rseq_v2_switch_event(t),
     )
 }

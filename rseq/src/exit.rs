@@ -4,7 +4,7 @@
 
 use crate::cs::{debug_update_user_cs, update_user_cs};
 use crate::fatal::Fatal;
-use crate::ids::{read_cs_addr, update_usr};
+use crate::ids::{read_cs_addr, set_ids_get_csaddr, update_usr};
 use crate::mem::{Error, UserMem, cs_off};
 use crate::state::{Ctx, RseqEvent, TaskRseq};
 
@@ -30,21 +30,67 @@ use crate::state::{Ctx, RseqEvent, TaskRseq};
 /// slow path must run: a fault (`event.slowpath` set) or a fatal condition
 /// (`event.fatal` set, reason in `last_fatal`). The entry loop then raises
 /// TIF_NOTIFY_RESUME.
+///
+/// The composition of [`exit_fastpath_inline`] and the two out-of-line
+/// parts it may hand over to, [`exit_fastpath_cs`] and
+/// [`exit_fastpath_general`]; a caller that wants the common case without
+/// a call runs the three itself.
 pub fn exit_fastpath<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>, pc: &mut u64) -> bool {
-    if !t.event.sched_switch || !t.registered() {
-        clear_events(t);
-        return true;
+    match exit_fastpath_inline(t, ctx) {
+        FastPath::Done(done) => done,
+        FastPath::Cs(csaddr) => exit_fastpath_cs(t, ctx, pc, csaddr),
+        FastPath::General => exit_fastpath_general(t, ctx, pc),
+    }
+}
+
+/// What [`exit_fastpath_inline`] left to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FastPath {
+    /// Finished: [`exit_fastpath`]'s result.
+    Done(bool),
+    /// `rseq_cs` holds this descriptor address: run [`exit_fastpath_cs`].
+    Cs(u64),
+    /// Nothing done yet: run [`exit_fastpath_general`].
+    General,
+}
+
+/// The fast path's common case, inline and without a call: v1 after a
+/// switch (IDs to write, no debug mode), the three ID stores and the
+/// `rseq_cs` load in one user access section
+/// ([`UserMem::area_set_ids`], [`UserMem::area_get_csaddr`]). With
+/// `rseq_cs` set, the section check is left to [`exit_fastpath_cs`];
+/// every other case to [`exit_fastpath_general`].
+#[inline(always)]
+pub fn exit_fastpath_inline<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>) -> FastPath {
+    let v1 = by_version!(ctx.mode.version_of(t), v1 => true, v2 => false);
+    if !(v1 && t.registered() && t.event.sched_switch && t.event.ids_changed && !ctx.debug) {
+        return FastPath::General;
     }
     ctx.stats.fastpath += 1;
-    let done = if t.event.ids_changed {
-        let check_cs = by_version!(ctx.mode.version_of(t),
-            v1 => true,
-            v2 => t.event.user_irq || ctx.debug,
-        );
-        update_usr(t, ctx, pc, check_cs)
-    } else {
-        check_cs_only(t, ctx, pc)
-    };
+    match set_ids_get_csaddr(t, ctx) {
+        Ok(0) => FastPath::Done(fastpath_done(t, Ok(()))),
+        Ok(csaddr) => FastPath::Cs(csaddr),
+        Err(fault) => FastPath::Done(fastpath_done(t, Err(fault.into()))),
+    }
+}
+
+/// [`exit_fastpath_inline`]'s v1 case when `rseq_cs` was `csaddr`: the
+/// section check, then the fast path's end.
+#[inline(never)]
+pub fn exit_fastpath_cs<M: UserMem>(
+    t: &mut TaskRseq,
+    ctx: &mut Ctx<'_, M>,
+    pc: &mut u64,
+    csaddr: u64,
+) -> bool {
+    let done = update_user_cs(t, ctx, csaddr, pc);
+    fastpath_done(t, done)
+}
+
+/// The fast path's end: the events cleared when done, else the slow
+/// path's reason recorded.
+#[inline(always)]
+fn fastpath_done(t: &mut TaskRseq, done: Result<(), Error>) -> bool {
     match done {
         Ok(()) => {
             t.event = RseqEvent::default();
@@ -60,6 +106,32 @@ pub fn exit_fastpath<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>, pc: &mu
             false
         }
     }
+}
+
+/// [`exit_fastpath`] in every case. Inlined into its caller (the kernel's
+/// out-of-line general case), so v2's exits after a switch or an IPI pay
+/// one call, not two.
+#[inline(always)]
+pub fn exit_fastpath_general<M: UserMem>(
+    t: &mut TaskRseq,
+    ctx: &mut Ctx<'_, M>,
+    pc: &mut u64,
+) -> bool {
+    if !t.event.sched_switch || !t.registered() {
+        clear_events(t);
+        return true;
+    }
+    ctx.stats.fastpath += 1;
+    let done = if t.event.ids_changed {
+        let check_cs = by_version!(ctx.mode.version_of(t),
+            v1 => true,
+            v2 => t.event.user_irq || ctx.debug,
+        );
+        update_usr(t, ctx, pc, check_cs)
+    } else {
+        check_cs_only(t, ctx, pc)
+    };
+    fastpath_done(t, done)
 }
 
 /// The fast path when the IDs did not change (Linux's `!ids_changed`

@@ -5,25 +5,54 @@ use crate::cs::update_user_cs;
 use crate::mem::{Error, Fault, UserMem, rseq_off};
 use crate::state::{Ctx, TaskRseq};
 
-/// Mirrors the write half of Linux's `rseq_set_ids_get_csaddr()`: writes
-/// the four ID fields, then caches what was written in the task (only once
-/// all four writes succeeded) and counts `ids`.
-pub(crate) fn write_ids<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>) -> Result<(), Fault> {
-    let ids = ctx.ids();
-    let base = t.usrptr;
-    // `cpu_id_start` and `cpu_id` are adjacent and 8-aligned (the area
-    // is at least 32-aligned): one 8-byte store, little-endian.
+/// `cpu_id_start` and `cpu_id` as one little-endian 8-byte word: they are
+/// adjacent and 8-aligned (the area is at least 32-aligned).
+#[inline(always)]
+fn cpu_ids_word(cpu_id: u32) -> u64 {
     const _: () = assert!(
         rseq_off::CPU_ID == rseq_off::CPU_ID_START + 4 && rseq_off::CPU_ID_START.is_multiple_of(8)
     );
-    let both = u64::from(ids.cpu_id) | u64::from(ids.cpu_id) << 32;
-    ctx.mem.write_u64(base + rseq_off::CPU_ID_START, both)?;
-    ctx.mem.write_u32(base + rseq_off::NODE_ID, ctx.node_id)?;
-    ctx.mem.write_u32(base + rseq_off::MM_CID, ids.mm_cid)?;
-    t.ids = Some(ids);
+    u64::from(cpu_id) | u64::from(cpu_id) << 32
+}
+
+/// Caches the IDs just written in the task and counts `ids`.
+#[inline(always)]
+fn ids_written<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>) {
+    t.ids = Some(ctx.ids());
     t.node_id = ctx.node_id;
     ctx.stats.ids += 1;
+}
+
+/// Mirrors the write half of Linux's `rseq_set_ids_get_csaddr()`: writes
+/// the four ID fields, then caches what was written in the task (only once
+/// all four writes succeeded) and counts `ids`. v2's; v1 runs
+/// [`set_ids_get_csaddr`].
+#[cfg(any(test, feature = "v2", feature = "linux", not(feature = "v1")))]
+pub(crate) fn write_ids<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>) -> Result<(), Fault> {
+    let ids = ctx.ids();
+    let base = t.usrptr;
+    ctx.mem
+        .write_u64(base + rseq_off::CPU_ID_START, cpu_ids_word(ids.cpu_id))?;
+    ctx.mem.write_u32(base + rseq_off::NODE_ID, ctx.node_id)?;
+    ctx.mem.write_u32(base + rseq_off::MM_CID, ids.mm_cid)?;
+    ids_written(t, ctx);
     Ok(())
+}
+
+/// Linux's `rseq_set_ids_get_csaddr()` as v1 runs it: the ID writes and
+/// the `rseq_cs` load in one user access section
+/// ([`UserMem::area_set_ids`], [`UserMem::area_get_csaddr`]), the IDs
+/// cached and counted as by [`write_ids`].
+#[inline(always)]
+pub(crate) fn set_ids_get_csaddr<M: UserMem>(
+    t: &mut TaskRseq,
+    ctx: &mut Ctx<'_, M>,
+) -> Result<u64, Fault> {
+    let ids = ctx.ids();
+    ctx.mem
+        .area_set_ids(t.usrptr, cpu_ids_word(ids.cpu_id), ctx.node_id, ids.mm_cid)?;
+    ids_written(t, ctx);
+    ctx.mem.area_get_csaddr(t.usrptr)
 }
 
 /// Reads `rseq_cs`, the address of the current critical section
@@ -43,21 +72,20 @@ pub(crate) fn update_usr<M: UserMem>(
     pc: &mut u64,
     check_cs: bool,
 ) -> Result<(), Error> {
-    let version = ctx.mode.version_of(t);
-    by_version!(version,
+    let csaddr = by_version!(ctx.mode.version_of(t),
         v1 => {
             if ctx.debug {
                 crate::ro_ids::validate_ro_ids(t, ctx.mem)?;
             }
+            set_ids_get_csaddr(t, ctx)?
         },
-        v2 => crate::v2::rseq_v2_validate_ro_ids(t, ctx.mem)?,
+        v2 => {
+            crate::v2::rseq_v2_validate_ro_ids(t, ctx.mem)?;
+            write_ids(t, ctx)?;
+            crate::v2::rseq_v2_clear_slice_ctrl(t.usrptr, ctx.mem)?;
+            read_cs_addr(t, ctx.mem)?
+        },
     );
-    write_ids(t, ctx)?;
-    by_version!(version,
-        v1 => (),
-        v2 => crate::v2::rseq_v2_clear_slice_ctrl(t.usrptr, ctx.mem)?,
-    );
-    let csaddr = read_cs_addr(t, ctx.mem)?;
     if check_cs && csaddr != 0 {
         update_user_cs(t, ctx, csaddr, pc)?;
     }

@@ -89,7 +89,10 @@ pub use events::{
     execve, exit_to_user_mode, fork, ids_event, membarrier_ipi, note_user_irq_entry,
     sched_set_ids_changed, sched_switch_event,
 };
-pub use exit::{debug_syscall, exit_fastpath, signal_deliver, slowpath};
+pub use exit::{
+    FastPath, debug_syscall, exit_fastpath, exit_fastpath_cs, exit_fastpath_general,
+    exit_fastpath_inline, signal_deliver, slowpath,
+};
 pub use fatal::Fatal;
 pub use mem::{Fault, UserMem};
 pub use register::{RegError, sys_rseq};

@@ -30,6 +30,34 @@ pub trait UserMem {
     fn write_u64(&mut self, addr: u64, v: u64) -> Result<(), Fault>;
     /// Linux's access_ok(): the whole range is user memory (says nothing about it being mapped).
     fn access_ok(&self, addr: u64, len: u64) -> bool;
+
+    /// The ID stores of one update of the registered rseq area at `area`
+    /// (Linux's `rseq_set_ids_get_csaddr()`, in its
+    /// `scoped_user_rw_access()` section): `cpu_ids` as the 8-byte word
+    /// `cpu_id_start`/`cpu_id`, then `node_id`, then `mm_cid`. Stops at
+    /// the first failure.
+    ///
+    /// `area` passed `access_ok` for its (at least 32) registered bytes
+    /// and is 32-aligned, so an implementation may skip the per-access
+    /// checks (the kernel's fast path does: three inline stores); the
+    /// default is the checked accesses.
+    fn area_set_ids(
+        &mut self,
+        area: u64,
+        cpu_ids: u64,
+        node_id: u32,
+        mm_cid: u32,
+    ) -> Result<(), Fault> {
+        self.write_u64(area + rseq_off::CPU_ID_START, cpu_ids)?;
+        self.write_u32(area + rseq_off::NODE_ID, node_id)?;
+        self.write_u32(area + rseq_off::MM_CID, mm_cid)
+    }
+
+    /// The load of `rseq_cs` from the registered rseq area at `area`, in
+    /// the same section (see [`UserMem::area_set_ids`]).
+    fn area_get_csaddr(&mut self, area: u64) -> Result<u64, Fault> {
+        self.read_u64(area + rseq_off::RSEQ_CS)
+    }
 }
 
 /// Why a path stopped before finishing.

@@ -17,9 +17,17 @@ use crate::state::TaskRseq;
 /// Mirrors the legacy branches Linux's "Revert to historical performance
 /// killing behaviour" patch adds to `rseq_sched_switch_event()`,
 /// `__rseq_signal_deliver()` and `ipi_rseq()` (`rseq_force_update()`).
-/// Returns true: raise TIF_RSEQ.
+/// Returns true: raise TIF_RSEQ. Out of line for the signal and the IPI;
+/// the switch, once per context switch, inlines the same two stores
+/// ([`rseq_v1_switch_event`]).
 #[inline(never)]
 pub(crate) fn rseq_v1_force_ids_update(t: &mut TaskRseq) -> bool {
+    rseq_v1_switch_event(t)
+}
+
+/// [`rseq_v1_force_ids_update`] inline, for the context switch.
+#[inline(always)]
+pub(crate) fn rseq_v1_switch_event(t: &mut TaskRseq) -> bool {
     t.event.sched_switch = true;
     t.event.ids_changed = true;
     true

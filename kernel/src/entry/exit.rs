@@ -18,6 +18,10 @@ struct KernelExit {
 impl ExitWork for KernelExit {
     type Regs = TrapFrame;
 
+    /// Images with v1 registrations (v1, `linux`) run TIF_RSEQ alone on
+    /// every switch of a v1 task.
+    const RSEQ_ALONE_STRAIGHT: bool = !cfg!(feature = "rseq-v2");
+
     #[inline(always)]
     fn read_thread_flags(&self) -> usize {
         self.task.flags.read()

@@ -31,7 +31,7 @@ pub struct NoFaultUserMem;
 
 /// `UserMem` for `$mem` over one family of `arch::uaccess` accessors.
 macro_rules! user_mem {
-    ($mem:ty, $get:path, $put:path) => {
+    ($mem:ty, $get:path, $put:path $(; $($area:item)*)?) => {
         impl UserMem for $mem {
             fn read_u32(&mut self, addr: u64) -> Result<u32, Fault> {
                 $get(addr).map_err(|_| Fault)
@@ -48,23 +48,60 @@ macro_rules! user_mem {
             fn access_ok(&self, addr: u64, len: u64) -> bool {
                 uaccess::access_ok(addr, len as usize)
             }
+            $($($area)*)?
         }
     };
 }
 
 user_mem!(KernelUserMem, uaccess::get_user, uaccess::put_user);
+// The fast path's accesses to the registered area: inline, without
+// `access_ok` (the area passed it at registration) and without a call.
+const CPU_ID_START: i16 = rseq::uapi::Rseq::CPU_ID_START_OFFSET as i16;
+const NODE_ID: i16 = rseq::uapi::Rseq::NODE_ID_OFFSET as i16;
+const MM_CID: i16 = rseq::uapi::Rseq::MM_CID_OFFSET as i16;
+const RSEQ_CS: i16 = rseq::uapi::Rseq::RSEQ_CS_OFFSET as i16;
 user_mem!(
     NoFaultUserMem,
     uaccess::get_user_nofault,
-    uaccess::put_user_nofault
+    uaccess::put_user_nofault;
+    #[inline(always)]
+    fn area_set_ids(
+        &mut self,
+        area: u64,
+        cpu_ids: u64,
+        node_id: u32,
+        mm_cid: u32,
+    ) -> Result<(), Fault> {
+        // SAFETY: `area` is the registered, 32-aligned rseq area, which
+        // passed `access_ok` for at least 32 bytes (the trait's
+        // contract); the fields are aligned to their size within it.
+        // The stores are unprivileged and fault-fixed, so a wrong address
+        // could only fail.
+        unsafe {
+            uaccess::unsafe_put_user_nofault_u64::<CPU_ID_START>(area, cpu_ids)
+                .map_err(|_| Fault)?;
+            uaccess::unsafe_put_user_nofault_u32::<NODE_ID>(area, node_id).map_err(|_| Fault)?;
+            uaccess::unsafe_put_user_nofault_u32::<MM_CID>(area, mm_cid).map_err(|_| Fault)
+        }
+    }
+    #[inline(always)]
+    fn area_get_csaddr(&mut self, area: u64) -> Result<u64, Fault> {
+        // SAFETY: as in `area_set_ids`; `rseq_cs` is 8-aligned.
+        unsafe { uaccess::unsafe_get_user_nofault_u64::<RSEQ_CS>(area).map_err(|_| Fault) }
+    }
 );
 
 /// As [`with`], for callers that already run with IRQs masked (the end of
-/// the exit path): no DAIF save/restore on the hot path.
+/// the exit path): no DAIF save/restore on the hot path. `f` also gets
+/// this CPU's number, read once.
 #[inline(always)]
-pub fn with_irqs_off<R>(task: &Task, f: impl FnOnce(&mut TaskRseq, &mut RseqStats) -> R) -> R {
+pub fn with_irqs_off<R>(
+    task: &Task,
+    f: impl FnOnce(&mut TaskRseq, &mut RseqStats, usize) -> R,
+) -> R {
+    let cpu = arch::cpu::cpu_id();
     // SAFETY: the task runs on this CPU and IRQs are masked by the caller.
-    unsafe { f(task.rseq_mut(), percpu::this_cpu().rseq_stats_mut()) }
+    unsafe { f(task.rseq_mut(), percpu::cpu(cpu).rseq_stats_mut(), cpu) }
 }
 
 /// Runs `f` on `task`'s rseq state and this CPU's statistics with IRQs masked.
@@ -79,11 +116,22 @@ pub fn with<R>(task: &Task, f: impl FnOnce(&mut TaskRseq, &mut RseqStats) -> R) 
 
 /// A context for the paths: this CPU's IDs as `task` will see them.
 pub fn ctx<'a, M: UserMem>(mem: &'a mut M, stats: &'a mut RseqStats, task: &Task) -> Ctx<'a, M> {
+    ctx_on(arch::cpu::cpu_id(), mem, stats, task)
+}
+
+/// [`ctx`] for a caller that already knows this CPU's number `cpu`.
+#[inline(always)]
+pub fn ctx_on<'a, M: UserMem>(
+    cpu: usize,
+    mem: &'a mut M,
+    stats: &'a mut RseqStats,
+    task: &Task,
+) -> Ctx<'a, M> {
     let mm_cid = task.mm_cid.load(Ordering::Relaxed);
     Ctx {
         mem,
         stats,
-        cpu_id: arch::cpu::cpu_id() as u32,
+        cpu_id: cpu as u32,
         mm_cid: if mm_cid == crate::sched::task::NO_CID {
             0
         } else {

@@ -3,7 +3,7 @@
 //! `rseq_signal_deliver`, the membarrier-RSEQ IPI). The scheduler's own
 //! hook (`rseq_sched_switch_event`) is in `sched`.
 
-use super::access::{KernelUserMem, MODE, NoFaultUserMem, ctx, die, with, with_irqs_off};
+use super::access::{KernelUserMem, MODE, NoFaultUserMem, ctx, ctx_on, die, with, with_irqs_off};
 use crate::process::verdict::Kill;
 use crate::sched::task::Task;
 use arch::TrapFrame;
@@ -20,9 +20,46 @@ pub fn note_user_irq_entry(task: &Task) {
 /// accesses do not page memory in, as in Linux: a page of the rseq area or
 /// the critical section descriptor that has no frame yet fails the access,
 /// and the slow path, which may fault pages in, does the work instead.
+///
+/// The common case (v1 after a switch, `rseq_cs` clear) runs inline in
+/// the exit loop, without a call; the rest out of line.
+#[inline(always)]
 pub fn fastpath(task: &Task, tf: &mut TrapFrame) -> bool {
-    with_irqs_off(task, |r, stats| {
-        rseq::exit_fastpath(r, &mut ctx(&mut NoFaultUserMem, stats, task), &mut tf.pc)
+    let inline = with_irqs_off(task, |r, stats, cpu| {
+        rseq::exit_fastpath_inline(r, &mut ctx_on(cpu, &mut NoFaultUserMem, stats, task))
+    });
+    match inline {
+        rseq::FastPath::Done(done) => done,
+        rseq::FastPath::Cs(csaddr) => fastpath_cs(task, tf, csaddr),
+        rseq::FastPath::General => fastpath_general(task, tf),
+    }
+}
+
+/// [`fastpath`] with `rseq_cs` set: the section check.
+#[inline(never)]
+fn fastpath_cs(task: &Task, tf: &mut TrapFrame, csaddr: u64) -> bool {
+    with_irqs_off(task, |r, stats, cpu| {
+        rseq::exit_fastpath_cs(
+            r,
+            &mut ctx_on(cpu, &mut NoFaultUserMem, stats, task),
+            &mut tf.pc,
+            csaddr,
+        )
+    })
+}
+
+/// [`fastpath`] in every other case: out of line where the inline case
+/// exists (v1 and `linux` images), inline in a v2 image, where it is the
+/// only case.
+#[cfg_attr(feature = "rseq-v2", inline(always))]
+#[cfg_attr(not(feature = "rseq-v2"), inline(never))]
+fn fastpath_general(task: &Task, tf: &mut TrapFrame) -> bool {
+    with_irqs_off(task, |r, stats, cpu| {
+        rseq::exit_fastpath_general(
+            r,
+            &mut ctx_on(cpu, &mut NoFaultUserMem, stats, task),
+            &mut tf.pc,
+        )
     })
 }
 
@@ -53,7 +90,7 @@ pub fn signal_deliver(task: &Task, tf: &mut TrapFrame) -> Result<(), Kill> {
 /// the enforcement timer armed if a grant is on.
 #[inline(always)]
 pub fn exit_to_user_mode(task: &Task) {
-    with_irqs_off(task, rseq::exit_to_user_mode);
+    with_irqs_off(task, |r, stats, _| rseq::exit_to_user_mode(r, stats));
     // SAFETY: current task, IRQs masked (the end of the exit path).
     let granted = unsafe { task.rseq_mut().slice_granted };
     super::timer::arm_if_granted(granted);
