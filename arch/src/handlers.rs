@@ -14,7 +14,9 @@
 //! |---|---|---|---|
 //! | `kernel_main` | `boot.s`, CPU 0 | x0 = DTB, x1 = entry EL | [`BootMain`] |
 //! | `secondary_main` | `boot.s`, CPUs 1.. | x0 = CPU number, x1 = entry EL | [`BootMain`] |
-//! | `el0_sync_handler`, `el0_irq_handler`, `el0_bad_handler` | `vectors.s`, from EL0 | x0 = the saved frame | [`TrapHandler`] |
+//! | `el0_sync_fast_handler` | `vectors.s`, from EL0 | x0 = the frame, x0..x18, x30, sp, pc, pstate saved | [`TrapFastHandler`] |
+//! | `el0_sync_slow_handler` | `vectors.s`, when the fast one returned non-zero | x0 = the complete frame, x1 = what it returned | [`TrapSlowHandler`] |
+//! | `el0_irq_handler`, `el0_bad_handler` | `vectors.s`, from EL0 | x0 = the saved frame | [`TrapHandler`] |
 //! | `el1_sync_handler`, `el1_irq_handler`, `el1_bad_handler` | `vectors.s`, from EL1 | x0 = the saved frame | [`TrapHandler`] |
 //! | `ret_from_fork_handler` | `switch.s`, a new thread's first run | x0 = its user frame | [`TrapHandler`] |
 
@@ -25,6 +27,17 @@ pub type BootMain = fn(u64, u64) -> !;
 /// returning resumes through `ret_to_user` (from EL0) or `restore_frame`.
 pub type TrapHandler = fn(&mut crate::TrapFrame);
 
+/// The first handler of a synchronous exception from EL0: the frame holds
+/// x0..x18, x30, sp, pc and pstate; x19..x29 are still live in the
+/// registers, and the handler may read or write none of those slots.
+/// Returns 0 when it handled the exception completely (the stub restores
+/// what it saved and erets), otherwise a value for the slow handler.
+pub type TrapFastHandler = fn(&mut crate::TrapFrame) -> u64;
+
+/// The rest of a synchronous exception from EL0, on the complete frame,
+/// with the fast handler's non-zero value; returns through `ret_to_user`.
+pub type TrapSlowHandler = fn(&mut crate::TrapFrame, u64);
+
 /// Defines the symbols the assembly calls, each forwarding to the kernel
 /// function named for it, whose type must be exactly [`BootMain`] or
 /// [`TrapHandler`]. Invoke once, in the kernel image:
@@ -33,7 +46,8 @@ pub type TrapHandler = fn(&mut crate::TrapFrame);
 /// arch::handlers! {
 ///     kernel_main: crate::boot::kernel_main,
 ///     secondary_main: crate::smp::secondary_main,
-///     el0_sync: crate::traps::el0_sync,
+///     el0_sync_fast: crate::traps::el0_sync_fast,
+///     el0_sync_slow: crate::traps::el0_sync_slow,
 ///     el0_irq: crate::traps::el0_irq,
 ///     el0_bad: crate::traps::el0_bad,
 ///     el1_sync: crate::traps::el1_sync,
@@ -50,7 +64,8 @@ macro_rules! handlers {
     (
         kernel_main: $kernel_main:path,
         secondary_main: $secondary_main:path,
-        el0_sync: $el0_sync:path,
+        el0_sync_fast: $el0_sync_fast:path,
+        el0_sync_slow: $el0_sync_slow:path,
         el0_irq: $el0_irq:path,
         el0_bad: $el0_bad:path,
         el1_sync: $el1_sync:path,
@@ -60,7 +75,8 @@ macro_rules! handlers {
     ) => {
         $crate::handlers!(@boot kernel_main $kernel_main);
         $crate::handlers!(@boot secondary_main $secondary_main);
-        $crate::handlers!(@trap el0_sync_handler $el0_sync);
+        $crate::handlers!(@fast el0_sync_fast_handler $el0_sync_fast);
+        $crate::handlers!(@slow el0_sync_slow_handler $el0_sync_slow);
         $crate::handlers!(@trap el0_irq_handler $el0_irq);
         $crate::handlers!(@trap el0_bad_handler $el0_bad);
         $crate::handlers!(@trap el1_sync_handler $el1_sync);
@@ -77,6 +93,32 @@ macro_rules! handlers {
         extern "C" fn $sym(a: u64, b: u64) -> ! {
             const _: $crate::handlers::BootMain = $f;
             $f(a, b)
+        }
+    };
+    (@fast $sym:ident $f:path) => {
+        /// Called by `arch/src/vectors.s` (see `arch::handlers`).
+        // SAFETY: the one definition of this symbol in the image (the macro
+        // is invoked once); `vectors.s` calls it with the C ABI and x0
+        // pointing at the TrapFrame it saved on this CPU's stack,
+        // exclusively the handler's until it returns, and takes the
+        // 64-bit result from x0, which is this signature.
+        #[unsafe(no_mangle)]
+        extern "C" fn $sym(tf: &mut $crate::TrapFrame) -> u64 {
+            const _: $crate::handlers::TrapFastHandler = $f;
+            $f(tf)
+        }
+    };
+    (@slow $sym:ident $f:path) => {
+        /// Called by `arch/src/vectors.s` (see `arch::handlers`).
+        // SAFETY: the one definition of this symbol in the image (the macro
+        // is invoked once); `vectors.s` calls it with the C ABI, x0
+        // pointing at the complete TrapFrame on this CPU's stack,
+        // exclusively the handler's until it returns, and x1 the fast
+        // handler's result, which is this signature.
+        #[unsafe(no_mangle)]
+        extern "C" fn $sym(tf: &mut $crate::TrapFrame, why: u64) {
+            const _: $crate::handlers::TrapSlowHandler = $f;
+            $f(tf, why)
         }
     };
     (@trap $sym:ident $f:path) => {

@@ -1,7 +1,20 @@
-// Exception vectors. Every entry saves a full TrapFrame (see trapframe.rs) on
-// the current EL1 stack, calls one Rust handler with a pointer to it, restores
-// it and erets. What happens in between (syscall, IRQ, fault, the exit-to-user
-// work loop) is decided in Rust; there is exactly one return path to EL0.
+// Exception vectors. Every entry saves a TrapFrame (see trapframe.rs) on the
+// current EL1 stack, calls a Rust handler with a pointer to it, restores it
+// and erets. What happens in between (syscall, IRQ, fault, the exit-to-user
+// work loop) is decided in Rust.
+//
+// A synchronous exception from EL0 (a syscall, mostly) first saves only what
+// a Rust call may clobber: x0..x18, x30, SP_EL0, ELR and SPSR. x19..x29 are
+// callee-saved under AAPCS64, so they still hold the user's values whenever
+// the Rust fast handler has returned. The fast handler runs a syscall that
+// needs nothing but its arguments and returns 0 when no exit work is due;
+// the stub then restores the same registers and erets. Otherwise (a fault,
+// a syscall that reads or rewrites the whole frame, exit work)
+// it returns non-zero before anything reads or writes x19..x29 there, and
+// the stub stores x19..x29 too, so that the slow handler, the exit work loop
+// (signal delivery) and everything they call see the complete frame, and
+// leaves through ret_to_user, which restores every register. So any frame
+// that code outside the fast handler can see is complete.
 //
 // Call frame information (.cfi_*) tells a debugger how to unwind out of a
 // stub, so that gdb's `bt` ends cleanly:
@@ -62,6 +75,60 @@
 .endif
     mov     x0, #-1
     stp     xzr, x0, [sp, #{TF_PC} + 16]   // orig_x0 = 0, syscallno = -1
+.endm
+
+.macro save_caller_saved
+    sub     sp, sp, #{TF_SIZE}
+    .cfi_adjust_cfa_offset {TF_SIZE}
+    stp     x0, x1, [sp, #16 * 0]
+    stp     x2, x3, [sp, #16 * 1]
+    stp     x4, x5, [sp, #16 * 2]
+    stp     x6, x7, [sp, #16 * 3]
+    stp     x8, x9, [sp, #16 * 4]
+    stp     x10, x11, [sp, #16 * 5]
+    stp     x12, x13, [sp, #16 * 6]
+    stp     x14, x15, [sp, #16 * 7]
+    stp     x16, x17, [sp, #16 * 8]
+    str     x18, [sp, #8 * 18]
+    // x16 and x17 are saved: scratch from here on.
+    mrs     x16, sp_el0
+    stp     x30, x16, [sp, #{TF_SP} - 8]
+    mrs     x16, elr_el1
+    mrs     x17, spsr_el1
+    stp     x16, x17, [sp, #{TF_PC}]
+.endm
+
+// The rest of a full frame, after save_caller_saved: the callee-saved
+// registers, still the user's as long as only AAPCS64 code ran since.
+.macro save_callee_saved
+    str     x19, [sp, #8 * 19]
+    stp     x20, x21, [sp, #16 * 10]
+    stp     x22, x23, [sp, #16 * 11]
+    stp     x24, x25, [sp, #16 * 12]
+    stp     x26, x27, [sp, #16 * 13]
+    stp     x28, x29, [sp, #16 * 14]
+.endm
+
+// The inverse of save_caller_saved, then eret: x19..x29 were never touched.
+.macro restore_caller_saved
+    ldp     x16, x17, [sp, #{TF_PC}]
+    msr     elr_el1, x16
+    msr     spsr_el1, x17
+    ldp     x30, x16, [sp, #{TF_SP} - 8]
+    msr     sp_el0, x16
+    ldr     x18, [sp, #8 * 18]
+    ldp     x0, x1, [sp, #16 * 0]
+    ldp     x2, x3, [sp, #16 * 1]
+    ldp     x4, x5, [sp, #16 * 2]
+    ldp     x6, x7, [sp, #16 * 3]
+    ldp     x8, x9, [sp, #16 * 4]
+    ldp     x10, x11, [sp, #16 * 5]
+    ldp     x12, x13, [sp, #16 * 6]
+    ldp     x14, x15, [sp, #16 * 7]
+    ldp     x16, x17, [sp, #16 * 8]
+    add     sp, sp, #{TF_SIZE}
+    .cfi_def_cfa_offset 0
+    eret
 .endm
 
 .macro restore_frame el
@@ -127,11 +194,21 @@ exception_vectors:
     vector  el0_bad
     vector  el0_bad
 
+// The fast handler returns 0 when nothing is left to do; otherwise x0 says
+// what is left to the slow handler, on the complete frame (see the top).
 el0_sync:
     trap_cfi 0
-    save_frame 0
+    save_caller_saved
     mov     x0, sp
-    bl      el0_sync_handler
+    bl      el0_sync_fast_handler
+    cbnz    x0, 1f
+    .cfi_remember_state
+    restore_caller_saved
+    .cfi_restore_state
+1:  save_callee_saved
+    mov     x1, x0
+    mov     x0, sp
+    bl      el0_sync_slow_handler
     b       ret_to_user
     .cfi_endproc
 

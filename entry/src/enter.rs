@@ -65,6 +65,19 @@ pub trait EnterWork {
 #[inline(always)]
 pub fn syscall_enter_from_user_mode<W: EnterWork>(w: &mut W, regs: &W::Regs, syscall: u64) {
     w.local_irq_enable();
+    // The common syscall pays two loads and branches; the checks are out
+    // of line, so that their results' stack slots and saved registers
+    // are not the common syscall's cost too.
+    if w.rseq_debug_enabled() || w.rseq_slice_enabled() {
+        syscall_enter_work(w, regs, syscall);
+    }
+}
+
+/// The rseq checks of [`syscall_enter_from_user_mode`], for a task with
+/// `rseq_debug=1` or the time slice extension on.
+#[cold]
+#[inline(never)]
+fn syscall_enter_work<W: EnterWork>(w: &mut W, regs: &W::Regs, syscall: u64) {
     if w.rseq_debug_enabled()
         && let Err(why) = w.rseq_debug_syscall(regs)
     {

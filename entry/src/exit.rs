@@ -161,6 +161,22 @@ pub fn syscall_exit_to_user_mode<W: ExitWork>(w: &mut W, regs: &mut W::Regs) {
     exit_to_user_mode_prepare(w, regs);
 }
 
+/// [`syscall_exit_to_user_mode`] when no work is pending: interrupts
+/// masked, then `true` after the last step if the TIF word has no work,
+/// or `false` with nothing else done. The caller then runs
+/// [`syscall_exit_to_user_mode`], on a register set complete enough for
+/// the work (signal delivery saves and rewrites all of it); a caller that
+/// saved only part of the registers keeps the rest live until then.
+#[inline(always)]
+pub fn syscall_exit_to_user_mode_without_work<W: ExitWork>(w: &mut W) -> bool {
+    w.local_irq_disable();
+    if w.read_thread_flags() & EXIT_TO_USER_MODE_WORK != 0 {
+        return false;
+    }
+    w.exit_to_user_mode();
+    true
+}
+
 /// Linux's `irqentry_exit_to_user_mode()`.
 #[inline(always)]
 pub fn irqentry_exit_to_user_mode<W: ExitWork>(w: &mut W, regs: &mut W::Regs) {
@@ -331,5 +347,44 @@ mod tests {
         f.flags.set(1 << 16 | 1 << 20);
         assert!(run(&mut f).is_empty());
         assert_eq!(f.flags.get(), 1 << 16 | 1 << 20);
+    }
+
+    #[test]
+    fn without_work_the_short_exit_ends_like_the_full_one() {
+        let mut f = Fake::default();
+        f.irqs_on.set(true);
+        f.flags.set(1 << 16);
+        assert!(syscall_exit_to_user_mode_without_work(&mut f));
+        assert!(!f.irqs_on.get(), "returns with interrupts off");
+        assert_eq!(*f.log.borrow(), ["exit"]);
+    }
+
+    #[test]
+    fn any_work_bit_leaves_the_short_exit_to_the_full_one() {
+        for bit in [
+            TIF_NOTIFY_RESUME,
+            TIF_SIGPENDING,
+            TIF_NOTIFY_SIGNAL,
+            TIF_NEED_RESCHED,
+            TIF_NEED_RESCHED_LAZY,
+            TIF_RSEQ,
+        ] {
+            let mut f = Fake::default();
+            f.irqs_on.set(true);
+            f.flags.set(1 << bit);
+            assert!(!syscall_exit_to_user_mode_without_work(&mut f), "bit {bit}");
+            assert!(!f.irqs_on.get(), "bit {bit}: interrupts off");
+            assert!(f.log.borrow().is_empty(), "bit {bit}: nothing done");
+            assert_eq!(f.flags.get(), 1 << bit, "bit {bit}: the work is left");
+            // The full exit then does it all, ending as usual (the fake
+            // has no task work to clear TIF_NOTIFY_SIGNAL with).
+            if bit == TIF_NOTIFY_SIGNAL {
+                continue;
+            }
+            let mut regs = 0;
+            syscall_exit_to_user_mode(&mut f, &mut regs);
+            assert_eq!(f.log.borrow().last(), Some(&"exit"), "bit {bit}");
+            assert_eq!(f.flags.get() & EXIT_TO_USER_MODE_WORK, 0, "bit {bit}");
+        }
     }
 }

@@ -21,5 +21,5 @@ pub mod tif;
 pub use enter::{EnterWork, irqentry_enter_from_user_mode, syscall_enter_from_user_mode};
 pub use exit::{
     ExitWork, exit_to_user_mode_loop, exit_to_user_mode_prepare, irqentry_exit_to_user_mode,
-    syscall_exit_to_user_mode,
+    syscall_exit_to_user_mode, syscall_exit_to_user_mode_without_work,
 };

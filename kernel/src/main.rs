@@ -38,7 +38,8 @@ mod syscall;
 arch::handlers! {
     kernel_main: crate::boot::start::kernel_main,
     secondary_main: crate::boot::secondary::secondary_main,
-    el0_sync: crate::entry::traps::el0_sync,
+    el0_sync_fast: crate::entry::traps::el0_sync_fast,
+    el0_sync_slow: crate::entry::traps::el0_sync_slow,
     el0_irq: crate::entry::traps::el0_irq,
     el0_bad: crate::entry::traps::el0_bad,
     el1_sync: crate::entry::traps::el1_sync,

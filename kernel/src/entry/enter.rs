@@ -14,9 +14,13 @@ pub struct KernelEnter {
 impl KernelEnter {
     #[inline(always)]
     pub fn current() -> Self {
-        KernelEnter {
-            task: crate::sched::task::current(),
-        }
+        Self::of(crate::sched::task::current())
+    }
+
+    /// `task`, which must be the current task.
+    #[inline(always)]
+    pub fn of(task: &'static Task) -> Self {
+        KernelEnter { task }
     }
 }
 

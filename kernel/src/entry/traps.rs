@@ -12,16 +12,59 @@ use arch::TrapFrame;
 use arch::esr::Esr;
 use core::sync::atomic::Ordering;
 
-/// Synchronous exception from EL0: a syscall or a fault.
+/// [`el0_sync_fast`] left the whole exception to [`el0_sync_slow`].
+const SLOW_ENTRY: u64 = 1;
+/// [`el0_sync_fast`] ran the syscall; exit work is pending.
+const SLOW_EXIT: u64 = 2;
+
+/// Synchronous exception from EL0, first part (`vectors.s` saved x0..x18,
+/// x30, sp, pc and pstate only; see `arch::handlers::TrapFastHandler`):
+/// a syscall that needs nothing but its arguments runs to the end here,
+/// and returns 0 when no exit work is due. Everything that reads or
+/// rewrites the callee-saved slots of the frame (a fault's signal, signal
+/// delivery in the exit work, rt_sigreturn, clone) runs in
+/// [`el0_sync_slow`] instead, after the stub completed the frame. Returns
+/// before doing anything the slow handler does again.
 #[inline(always)]
-pub fn el0_sync(tf: &mut TrapFrame) {
+pub fn el0_sync_fast(tf: &mut TrapFrame) -> u64 {
     let esr = Esr(ESR_EL1.get());
-    // The syscall is the hot case: test its class directly (Linux's el0_sync
-    // switch) before the full classification faults need.
     if esr.ec() == SVC64 {
-        el0_svc(tf);
-        return;
+        let nr = tf.regs[8];
+        if let Some(call) = crate::syscall::args_only(nr) {
+            let task = crate::sched::task::current();
+            entry::syscall_enter_from_user_mode(&mut KernelEnter::of(task), tf, nr);
+            crate::syscall::invoke_args_only(tf, nr, call);
+            return if super::exit::syscall_exit_without_work(task) {
+                0
+            } else {
+                SLOW_EXIT
+            };
+        }
     }
+    // What the frame says before a syscall is dispatched (Linux's
+    // `pt_regs.orig_x0` and `syscallno` of an exception that is none yet).
+    tf.orig_x0 = 0;
+    tf.syscallno = -1;
+    SLOW_ENTRY
+}
+
+/// Synchronous exception from EL0, the part [`el0_sync_fast`] left, on the
+/// complete frame: all of it, or the exit work after a syscall.
+#[inline(never)]
+pub fn el0_sync_slow(tf: &mut TrapFrame, why: u64) {
+    if why == SLOW_EXIT {
+        super::exit::syscall_exit_to_user_mode(tf);
+    } else {
+        el0_sync(tf);
+    }
+}
+
+/// Synchronous exception from EL0 on the complete frame: a fault, or a
+/// syscall the fast path left whole (one that takes `&mut regs`, or any
+/// number past the table).
+#[inline(always)]
+fn el0_sync(tf: &mut TrapFrame) {
+    let esr = Esr(ESR_EL1.get());
     match classify_el0_sync(esr) {
         El0Sync::Syscall => el0_svc(tf),
         El0Sync::Fault { signal } => el0_fault(tf, esr, signal),
@@ -31,8 +74,8 @@ pub fn el0_sync(tf: &mut TrapFrame) {
 /// A fault from EL0 (Linux's `el0_da`, `el0_ia` and the others, and
 /// `do_mem_abort()`): demand paging, or the signal. Out of line, as
 /// `do_mem_abort()` is in Linux: inlined into [`el0_sync`], the registers
-/// the fault handling needs would be saved and restored around every
-/// syscall too.
+/// the fault handling needs would be saved and restored around the slow
+/// path's syscalls too.
 #[inline(never)]
 fn el0_fault(tf: &mut TrapFrame, esr: Esr, signal: Signal) {
     entry::irqentry_enter_from_user_mode(&mut KernelEnter::current());

@@ -239,6 +239,21 @@ macro_rules! syscall_table {
             )*
             t
         };
+
+        /// [`SYS_CALL_TABLE`] up to `NR_SYSCALLS` without the syscalls
+        /// that take `&mut regs` (`None` there): what a syscall whose frame
+        /// holds only the argument registers may run.
+        pub static SYS_CALL_ARGS_ONLY: [Option<$crate::syscall::define::SyscallFn>; NR_SYSCALLS] = {
+            let mut t = [Some(SYS_CALL_TABLE[NR_SYSCALLS]); NR_SYSCALLS];
+            $(
+                if [$(stringify!($regs),)? ""].len() == 1 {
+                    t[abi::nr::$nr as usize] = Some(SYS_CALL_TABLE[abi::nr::$nr as usize]);
+                } else {
+                    t[abi::nr::$nr as usize] = None;
+                }
+            )*
+            t
+        };
     };
 }
 

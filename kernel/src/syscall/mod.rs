@@ -35,6 +35,32 @@ pub fn invoke(tf: &mut TrapFrame, nr: u64) {
     dispatch(tf, nr);
 }
 
+/// The handler of syscall `nr` if it reads nothing of the frame but its
+/// argument registers (every one not declared with `&mut regs` in the
+/// table), for the entry fast path, whose frame has only x0..x18 then;
+/// `None` for the others, and for numbers past the table (rare: the
+/// full dispatch sends them to `sys_ni_syscall`).
+#[inline(always)]
+pub fn args_only(nr: u64) -> Option<define::SyscallFn> {
+    table::SYS_CALL_ARGS_ONLY
+        .get(nr as usize)
+        .copied()
+        .flatten()
+}
+
+/// [`invoke`] for a handler [`args_only`] gave.
+#[inline(always)]
+pub fn invoke_args_only(tf: &mut TrapFrame, nr: u64, call: define::SyscallFn) {
+    let count = stats::SYSCALLS.fetch_add(1, Ordering::Relaxed);
+    if count & stats::TRACE_BIT != 0 {
+        trace::invoke_traced(tf, nr);
+        return;
+    }
+    tf.orig_x0 = tf.regs[0];
+    tf.syscallno = nr as i64;
+    tf.regs[0] = call(tf) as u64;
+}
+
 /// The dispatch proper: the slot of `nr` (every number past the table
 /// goes to its last slot, `sys_ni_syscall`).
 #[inline(always)]
