@@ -77,13 +77,24 @@ pub fn exit_to_user_mode_loop<W: ExitWork>(w: &mut W, regs: &mut W::Regs, ti_wor
 /// path; if it cannot finish, TIF_NOTIFY_RESUME and the loop.
 #[inline(never)]
 fn exit_to_user_mode_rseq<W: ExitWork>(w: &mut W, regs: &mut W::Regs, ti_work: usize) -> usize {
-    if w.rseq_fastpath(regs) {
-        w.clear_thread_flag(TIF_RSEQ);
+    if rseq_alone(w, regs) {
         return ti_work & !_TIF_RSEQ;
     }
-    w.set_thread_flag(TIF_NOTIFY_RESUME);
     let ti_work = w.read_thread_flags();
     exit_to_user_mode_loop_work(w, regs, ti_work)
+}
+
+/// TIF_RSEQ as the only work: the fast path, which clears it, or, if the
+/// fast path cannot finish, TIF_NOTIFY_RESUME set for the loop's slow
+/// path. The fast path reads and may rewrite only the pc in `regs`.
+#[inline(always)]
+fn rseq_alone<W: ExitWork>(w: &mut W, regs: &mut W::Regs) -> bool {
+    if w.rseq_fastpath(regs) {
+        w.clear_thread_flag(TIF_RSEQ);
+        return true;
+    }
+    w.set_thread_flag(TIF_NOTIFY_RESUME);
+    false
 }
 
 /// The loop of [`exit_to_user_mode_loop`], from its start or after a
@@ -163,14 +174,19 @@ pub fn syscall_exit_to_user_mode<W: ExitWork>(w: &mut W, regs: &mut W::Regs) {
 
 /// [`syscall_exit_to_user_mode`] when no work is pending: interrupts
 /// masked, then `true` after the last step if the TIF word has no work,
-/// or `false` with nothing else done. The caller then runs
+/// or `false` with the work left. The caller then runs
 /// [`syscall_exit_to_user_mode`], on a register set complete enough for
 /// the work (signal delivery saves and rewrites all of it); a caller that
 /// saved only part of the registers keeps the rest live until then.
+///
+/// With [`ExitWork::RSEQ_ALONE_STRAIGHT`] (every v1 context switch),
+/// TIF_RSEQ alone is no reason to leave: its fast path needs only the pc,
+/// and when it finishes, so does this exit.
 #[inline(always)]
-pub fn syscall_exit_to_user_mode_without_work<W: ExitWork>(w: &mut W) -> bool {
+pub fn syscall_exit_to_user_mode_without_work<W: ExitWork>(w: &mut W, regs: &mut W::Regs) -> bool {
     w.local_irq_disable();
-    if w.read_thread_flags() & EXIT_TO_USER_MODE_WORK != 0 {
+    let work = w.read_thread_flags() & EXIT_TO_USER_MODE_WORK;
+    if work != 0 && !(W::RSEQ_ALONE_STRAIGHT && work == _TIF_RSEQ && rseq_alone(w, regs)) {
         return false;
     }
     w.exit_to_user_mode();
@@ -191,8 +207,9 @@ mod tests {
     use std::vec::Vec;
 
     /// A fake kernel: records calls; `on_schedule` etc. may raise more work.
+    /// `STRAIGHT` is its [`ExitWork::RSEQ_ALONE_STRAIGHT`].
     #[derive(Default)]
-    struct Fake {
+    struct FakeOf<const STRAIGHT: bool> {
         flags: Cell<usize>,
         log: RefCell<Vec<&'static str>>,
         irqs_on: Cell<bool>,
@@ -201,7 +218,11 @@ mod tests {
         grant: bool,
     }
 
-    impl ExitWork for Fake {
+    /// The fake of a kernel whose loop runs TIF_RSEQ (a v2 image).
+    type Fake = FakeOf<false>;
+
+    impl<const STRAIGHT: bool> ExitWork for FakeOf<STRAIGHT> {
+        const RSEQ_ALONE_STRAIGHT: bool = STRAIGHT;
         type Regs = u64;
         fn read_thread_flags(&self) -> usize {
             self.flags.get()
@@ -354,7 +375,7 @@ mod tests {
         let mut f = Fake::default();
         f.irqs_on.set(true);
         f.flags.set(1 << 16);
-        assert!(syscall_exit_to_user_mode_without_work(&mut f));
+        assert!(syscall_exit_to_user_mode_without_work(&mut f, &mut 0));
         assert!(!f.irqs_on.get(), "returns with interrupts off");
         assert_eq!(*f.log.borrow(), ["exit"]);
     }
@@ -372,7 +393,10 @@ mod tests {
             let mut f = Fake::default();
             f.irqs_on.set(true);
             f.flags.set(1 << bit);
-            assert!(!syscall_exit_to_user_mode_without_work(&mut f), "bit {bit}");
+            assert!(
+                !syscall_exit_to_user_mode_without_work(&mut f, &mut 0),
+                "bit {bit}"
+            );
             assert!(!f.irqs_on.get(), "bit {bit}: interrupts off");
             assert!(f.log.borrow().is_empty(), "bit {bit}: nothing done");
             assert_eq!(f.flags.get(), 1 << bit, "bit {bit}: the work is left");
@@ -386,5 +410,37 @@ mod tests {
             assert_eq!(f.log.borrow().last(), Some(&"exit"), "bit {bit}");
             assert_eq!(f.flags.get() & EXIT_TO_USER_MODE_WORK, 0, "bit {bit}");
         }
+    }
+
+    #[test]
+    fn where_rseq_alone_is_straight_the_short_exit_runs_its_fast_path() {
+        // The fast path finishes: the exit is done, TIF_RSEQ cleared.
+        let mut f = FakeOf::<true>::default();
+        f.flags.set(_TIF_RSEQ);
+        assert!(syscall_exit_to_user_mode_without_work(&mut f, &mut 0));
+        assert_eq!(*f.log.borrow(), ["fastpath", "exit"]);
+        assert_eq!(f.flags.get(), 0);
+
+        // It cannot: TIF_NOTIFY_RESUME for the full exit's slow path, which
+        // does not try the fast path a second time.
+        let mut f = FakeOf::<true>::default();
+        f.flags.set(_TIF_RSEQ);
+        f.fastpath_failures.set(1);
+        assert!(!syscall_exit_to_user_mode_without_work(&mut f, &mut 0));
+        assert_eq!(f.flags.get(), _TIF_RSEQ | _TIF_NOTIFY_RESUME);
+        syscall_exit_to_user_mode(&mut f, &mut 0);
+        assert_eq!(f.flags.get() & EXIT_TO_USER_MODE_WORK, 0);
+        assert_eq!(
+            f.log.borrow().iter().filter(|e| **e == "fastpath").count(),
+            2,
+            "the failed try and the one after the slow path"
+        );
+        assert!(f.log.borrow().contains(&"resume"));
+
+        // With other work as well, the full exit does all of it.
+        let mut f = FakeOf::<true>::default();
+        f.flags.set(_TIF_RSEQ | _TIF_SIGPENDING);
+        assert!(!syscall_exit_to_user_mode_without_work(&mut f, &mut 0));
+        assert!(f.log.borrow().is_empty());
     }
 }

@@ -84,16 +84,19 @@ pub fn syscall_exit_to_user_mode(tf: &mut TrapFrame) {
 }
 
 /// Return path of a syscall on the fast path, whose frame holds only the
-/// registers a call clobbers: `true` when it is done (no work was pending,
-/// the last step ran), `false` with interrupts masked and nothing else
-/// done, when [`syscall_exit_to_user_mode`] must run on the complete frame.
-/// `task` is the current task.
+/// registers a call clobbers: `true` when it is done (no work was pending
+/// but TIF_RSEQ's fast path, the last step ran), `false` with interrupts
+/// masked and the work left, when [`syscall_exit_to_user_mode`] must run on
+/// the complete frame. `task` is the current task.
 #[inline(always)]
-pub fn syscall_exit_without_work(task: &'static Task) -> bool {
-    entry::syscall_exit_to_user_mode_without_work(&mut KernelExit {
-        task,
-        from_irq: false,
-    })
+pub fn syscall_exit_without_work(task: &'static Task, tf: &mut TrapFrame) -> bool {
+    entry::syscall_exit_to_user_mode_without_work(
+        &mut KernelExit {
+            task,
+            from_irq: false,
+        },
+        tf,
+    )
 }
 
 /// A new thread's first kernel code (from `__arch_ret_from_fork`, through

@@ -34,7 +34,7 @@ pub fn el0_sync_fast(tf: &mut TrapFrame) -> u64 {
             let task = crate::sched::task::current();
             entry::syscall_enter_from_user_mode(&mut KernelEnter::of(task), tf, nr);
             crate::syscall::invoke_args_only(tf, nr, call);
-            return if super::exit::syscall_exit_without_work(task) {
+            return if super::exit::syscall_exit_without_work(task, tf) {
                 0
             } else {
                 SLOW_EXIT
