@@ -166,71 +166,61 @@ pub fn in_nofault(pc: u64) -> bool {
     table.iter().any(|e| e.insn == pc)
 }
 
-/// Linux's `unsafe_put_user()` of a `u64` inside a user access section
-/// with page faults disabled: one inline `STTR` at `base + OFF`, no
-/// `access_ok` and no call; a fault (unmapped, not writable by EL0, or a
-/// page without a frame, which is not paged in) is `Err(Fault)` and
-/// stores nothing. `OFF` is the offset of a field in a structure at
-/// `base`, within the instruction's -256..=255.
-///
-/// # Safety
-///
-/// `base + OFF` is 8-aligned and the 8 bytes there passed [`access_ok`]
-/// (for example as part of a larger area checked once, Linux's
-/// `user_access_begin()`). The access is unprivileged, so even a kernel
-/// address would only fault; the check keeps the contract of the other
-/// accessors.
-#[inline(always)]
-pub unsafe fn unsafe_put_user_nofault_u64<const OFF: i16>(
-    base: u64,
-    val: u64,
-) -> Result<(), Fault> {
-    // SAFETY: an unprivileged store to a user address, with an exception
-    // table entry (the `_nofault` part) that resumes at `fault`.
-    unsafe {
-        core::arch::asm!(
-            "1: sttr {val}, [{base}, #{off}]",
-            ".pushsection __ex_table_nofault, \"a\"",
-            ".balign 8",
-            ".quad 1b, {fault}",
-            ".popsection",
-            base = in(reg) base,
-            off = const OFF,
-            val = in(reg) val,
-            fault = label { return Err(Fault) },
-            options(nostack, preserves_flags),
-        );
-    }
-    Ok(())
+/// Defines one `unsafe_put_user_nofault_*`: `$store` is the `STTR` of the
+/// width, naming the value `{val}`.
+macro_rules! put_user_nofault {
+    ($(#[$doc:meta])* $name:ident: $ty:ty = $store:literal) => {
+        $(#[$doc])*
+        #[inline(always)]
+        pub unsafe fn $name<const OFF: i16>(base: u64, val: $ty) -> Result<(), Fault> {
+            // SAFETY: an unprivileged store to a user address, with an
+            // exception table entry (the `_nofault` part) that resumes at
+            // `fault`.
+            unsafe {
+                core::arch::asm!(
+                    concat!("1: ", $store, ", [{base}, #{off}]"),
+                    ".pushsection __ex_table_nofault, \"a\"",
+                    ".balign 8",
+                    ".quad 1b, {fault}",
+                    ".popsection",
+                    base = in(reg) base,
+                    off = const OFF,
+                    val = in(reg) val,
+                    fault = label { return Err(Fault) },
+                    options(nostack, preserves_flags),
+                );
+            }
+            Ok(())
+        }
+    };
 }
 
-/// [`unsafe_put_user_nofault_u64`] of a `u32`.
-///
-/// # Safety
-///
-/// As there, 4-aligned and 4 bytes.
-#[inline(always)]
-pub unsafe fn unsafe_put_user_nofault_u32<const OFF: i16>(
-    base: u64,
-    val: u32,
-) -> Result<(), Fault> {
-    // SAFETY: as in `unsafe_put_user_nofault_u64`.
-    unsafe {
-        core::arch::asm!(
-            "1: sttr {val:w}, [{base}, #{off}]",
-            ".pushsection __ex_table_nofault, \"a\"",
-            ".balign 8",
-            ".quad 1b, {fault}",
-            ".popsection",
-            base = in(reg) base,
-            off = const OFF,
-            val = in(reg) val,
-            fault = label { return Err(Fault) },
-            options(nostack, preserves_flags),
-        );
-    }
-    Ok(())
-}
+put_user_nofault!(
+    /// Linux's `unsafe_put_user()` of a `u64` inside a user access section
+    /// with page faults disabled: one inline `STTR` at `base + OFF`, no
+    /// `access_ok` and no call; a fault (unmapped, not writable by EL0, or a
+    /// page without a frame, which is not paged in) is `Err(Fault)` and
+    /// stores nothing. `OFF` is the offset of a field in a structure at
+    /// `base`, within the instruction's -256..=255.
+    ///
+    /// # Safety
+    ///
+    /// `base + OFF` is 8-aligned and the 8 bytes there passed [`access_ok`]
+    /// (for example as part of a larger area checked once, Linux's
+    /// `user_access_begin()`). The access is unprivileged, so even a kernel
+    /// address would only fault; the check keeps the contract of the other
+    /// accessors.
+    unsafe_put_user_nofault_u64: u64 = "sttr {val}"
+);
+
+put_user_nofault!(
+    /// [`unsafe_put_user_nofault_u64`] of a `u32`.
+    ///
+    /// # Safety
+    ///
+    /// As there, 4-aligned and 4 bytes.
+    unsafe_put_user_nofault_u32: u32 = "sttr {val:w}"
+);
 
 /// Linux's `unsafe_get_user()` of a `u64` with page faults disabled: one
 /// inline `LDTR` (see [`unsafe_put_user_nofault_u64`]) and the test of a
