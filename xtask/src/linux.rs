@@ -103,13 +103,12 @@ fn compile(ws: &Workspace, src: &Path, stem: &str, kind: Kind) -> Result<PathBuf
     let out = out_dir(ws);
     fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let bin = out.join(format!("{stem}{}", kind.suffix()));
-    workspace::run(
-        Command::new(CC)
-            .arg(kind.flag())
-            .args(CFLAGS)
-            .arg("-o")
-            .arg(&bin)
-            .arg(src),
+    // Every program's sources and shared headers are in that one folder.
+    let newest = workspace::newest_input(&[&ws.root.join("apps/linux")])?;
+    workspace::compile(
+        Command::new(CC).arg(kind.flag()).args(CFLAGS).arg(src),
+        &bin,
+        newest,
     )?;
     Ok(bin)
 }

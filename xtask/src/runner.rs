@@ -3,8 +3,11 @@
 //! Images are built once per (board, app), since a scenario differs from its
 //! neighbours only in QEMU options and command line, one after another in
 //! the order the scenarios need them; meanwhile up to `jobs` QEMUs run the
-//! scenarios whose image is ready, each with a deadline; the main thread
-//! alone prints results, so they never interleave. Each result line says how far
+//! scenarios whose image is ready, each with a deadline. Once the images are
+//! built, the same thread runs the checks that build or boot their own (the
+//! SD card, the mode symbols, the benchmark checks, gdb) beside the
+//! scenarios still running. The main thread alone prints results, so they
+//! never interleave. Each result line says how far
 //! along the run is (`[ 12/143  1m05s]`) and how long the scenario took; an
 //! [`Observer`] other than the default prints its own lines (`stress` and
 //! `soak`), and may follow the serial logs while QEMU runs.
@@ -140,28 +143,21 @@ enum Event {
     Started(&'static Scenario),
     Line(&'static Scenario, String),
     Done(Verdict),
+    /// A check that is not a scenario ended: its name, its summary or why
+    /// it failed.
+    Checked(&'static str, Result<String, String>),
 }
 
-/// Whether `filter` selects anything `test` runs: a scenario or the SD card
-/// image check. A filter that selects nothing is a typo, not a pass.
+/// Whether `filter` selects anything `test` runs: a scenario or a check.
+/// A filter that selects nothing is a typo, not a pass.
 pub fn filter_matches(filter: &str) -> bool {
-    [
-        SDCARD_CHECK,
-        MODE_CHECK,
-        DETERMINISM_CHECK,
-        INVARIANCE_CHECK,
-        LINUX_CHECK,
-        SELFTESTS_CHECK,
-    ]
-    .iter()
-    .chain(GDB_CHECKS)
-    .any(|check| check.contains(filter))
+    [LINUX_CHECK, SELFTESTS_CHECK]
+        .into_iter()
+        .chain(LATE_CHECKS.iter().map(|check| check.name()))
+        .any(|check| check.contains(filter))
         || !scenarios::select(Some(filter)).is_empty()
         || crate::selftests::test_set_matches(filter)
 }
-
-/// The debugging workflow's checks, each with its name in PASS/FAIL lines.
-const GDB_CHECKS: &[&str] = &[gdbcheck::BACKTRACE, gdbcheck::DIES_WITH_XTASK];
 
 /// The SD card image check's name in PASS/FAIL lines.
 const SDCARD_CHECK: &str = "rpi4/sdcard-image";
@@ -224,33 +220,21 @@ pub fn run_with_results(
     // The checks that are not a QEMU boot are numbered with the scenarios.
     let wanted =
         |name: &str| opts.only.is_none() && opts.filter.as_deref().is_none_or(|f| name.contains(f));
-    let card = SDCARD_CHECK;
-    let card_wanted = wanted(card) && opts.build;
-    let mode_wanted = wanted(MODE_CHECK);
-    let det_wanted = wanted(DETERMINISM_CHECK);
-    let inv_wanted = wanted(INVARIANCE_CHECK);
     let linux_wanted = wanted(LINUX_CHECK) && opts.build;
     let selftests_wanted = wanted(SELFTESTS_CHECK) && opts.build;
-    let gdb_checks: Vec<(&str, Check)> = [
-        (gdbcheck::BACKTRACE, gdbcheck::backtrace as Check),
-        (gdbcheck::DIES_WITH_XTASK, gdbcheck::dies_with_xtask),
-    ]
-    .into_iter()
-    .filter(|(name, _)| wanted(name))
-    .collect();
+    // The SD card check builds its kernel, whatever `build` says.
+    let late_checks: Vec<LateCheck> = LATE_CHECKS
+        .into_iter()
+        .filter(|&check| {
+            wanted(check.name()) && (opts.build || !matches!(check, LateCheck::SdCard))
+        })
+        .collect();
     let total = selected.len()
-        + gdb_checks.len()
-        + [
-            card_wanted,
-            mode_wanted,
-            det_wanted,
-            inv_wanted,
-            linux_wanted,
-            selftests_wanted,
-        ]
-        .iter()
-        .filter(|&&w| w)
-        .count();
+        + late_checks.len()
+        + [linux_wanted, selftests_wanted]
+            .iter()
+            .filter(|&&w| w)
+            .count();
     let mut n = 0;
     // Prints a check's result line; whether it passed.
     let check_line = |n: &mut usize, name: &str, result: Result<String, String>| {
@@ -262,13 +246,6 @@ pub fn run_with_results(
         }
         result.is_ok()
     };
-
-    // The SD card image: built from the real firmware and kernel, reopened
-    // and checked file by file.
-    if card_wanted {
-        let result = crate::sdcard::self_test(ws);
-        check_line(&mut n, card, result);
-    }
 
     if linux_wanted {
         let result = crate::linux::check(ws);
@@ -299,9 +276,15 @@ pub fn run_with_results(
     let follow = observer.follows();
     let mut done = 0;
     thread::scope(|scope| {
-        if opts.deadline.is_none() {
+        {
             let (shelf, wanted_images, selected) = (&shelf, &wanted_images, &selected);
-            scope.spawn(move || build_images(ws, wanted_images, selected, shelf, opts.build));
+            let (tx, late_checks) = (tx.clone(), &late_checks);
+            scope.spawn(move || {
+                if opts.deadline.is_none() {
+                    build_images(ws, wanted_images, selected, shelf, opts.build);
+                }
+                run_late_checks(ws, late_checks, shelf, &tx);
+            });
         }
         for _ in 0..opts.jobs.max(1) {
             let tx = tx.clone();
@@ -347,6 +330,7 @@ pub fn run_with_results(
                     tally.add(verdict.passed());
                     results.push(verdict);
                 }
+                Event::Checked(name, result) => tally.add(check_line(&mut n, name, result)),
             }
         }
         if done < planned {
@@ -356,46 +340,86 @@ pub fn run_with_results(
             );
         }
     });
-    let images = shelf.into_images();
-
-    // The images of the v1 and v2 rseq test apps must each hold only their
-    // mode's kernel code, the linux one both (a test proves it from the
-    // built image).
-    if mode_wanted {
-        let board = boards::find("virt").expect("virt board");
-        let built = modecheck::APPS
-            .iter()
-            .all(|(app, _)| images.get(&("virt", *app)).is_some_and(|i| i.is_ok()));
-        let result = if built {
-            modecheck::check(ws, board)
-        } else {
-            // Not selected by the filter: build them now.
-            modecheck::APPS
-                .iter()
-                .try_for_each(|(app, _)| build::build(ws, board, app).map(|_| ()))
-                .and_then(|()| modecheck::check(ws, board))
-        };
-        tally.add(check_line(&mut n, MODE_CHECK, result));
-    }
-
-    if det_wanted {
-        let result = crate::bench::determinism_check(ws, boards::find("virt").expect("virt board"));
-        tally.add(check_line(&mut n, DETERMINISM_CHECK, result));
-    }
-
-    if inv_wanted {
-        let result = crate::bench::invariance_check(ws, boards::find("virt").expect("virt board"));
-        tally.add(check_line(&mut n, INVARIANCE_CHECK, result));
-    }
-
-    // The debugging workflow: gdb's backtrace from a syscall handler, and
-    // QEMU dying with the xtask that started it.
-    for (name, check) in gdb_checks {
-        tally.add(check_line(&mut n, name, check(ws)));
-    }
 
     println!("{tally}");
     (tally.failed == 0, results)
+}
+
+/// A check that is not a scenario and builds or boots images of its own.
+/// Cargo builds one thing at a time, so these run after the scenarios'
+/// images are built, one after another, on the thread that built them,
+/// while the scenarios still queued keep the QEMU workers busy.
+#[derive(Clone, Copy)]
+enum LateCheck {
+    SdCard,
+    ModeSymbols,
+    Determinism,
+    Invariance,
+    Gdb(&'static str, Check),
+}
+
+impl LateCheck {
+    fn name(self) -> &'static str {
+        match self {
+            LateCheck::SdCard => SDCARD_CHECK,
+            LateCheck::ModeSymbols => MODE_CHECK,
+            LateCheck::Determinism => DETERMINISM_CHECK,
+            LateCheck::Invariance => INVARIANCE_CHECK,
+            LateCheck::Gdb(name, _) => name,
+        }
+    }
+
+    /// Runs the check; `shelf` holds the images the scenarios' builds made.
+    fn run(self, ws: &Workspace, shelf: &Shelf) -> Result<String, String> {
+        let virt = boards::find("virt").expect("virt board");
+        match self {
+            // Built from the real firmware and kernel, reopened and checked
+            // file by file.
+            LateCheck::SdCard => crate::sdcard::self_test(ws),
+            // The images of the v1 and v2 rseq test apps must each hold only
+            // their mode's kernel code, the linux one both (proved from the
+            // built images; those no scenario selected are built now).
+            LateCheck::ModeSymbols => {
+                let built = |app: &str| {
+                    shelf
+                        .lock()
+                        .images
+                        .get(&("virt", app))
+                        .is_some_and(|i| i.is_ok())
+                };
+                modecheck::APPS
+                    .iter()
+                    .filter(|(app, _)| !built(app))
+                    .try_for_each(|(app, _)| build::build(ws, virt, app).map(|_| ()))
+                    .and_then(|()| modecheck::check(ws, virt))
+            }
+            LateCheck::Determinism => crate::bench::determinism_check(ws, virt),
+            LateCheck::Invariance => crate::bench::invariance_check(ws, virt),
+            // The debugging workflow: gdb's backtrace from a syscall
+            // handler, and QEMU dying with the xtask that started it.
+            LateCheck::Gdb(_, check) => check(ws),
+        }
+    }
+}
+
+/// Every [`LateCheck`], in the order they run.
+const LATE_CHECKS: [LateCheck; 6] = [
+    LateCheck::SdCard,
+    LateCheck::ModeSymbols,
+    LateCheck::Determinism,
+    LateCheck::Invariance,
+    LateCheck::Gdb(gdbcheck::BACKTRACE, gdbcheck::backtrace),
+    LateCheck::Gdb(gdbcheck::DIES_WITH_XTASK, gdbcheck::dies_with_xtask),
+];
+
+/// Runs `checks` one after another, sending each result to the main thread.
+fn run_late_checks(ws: &Workspace, checks: &[LateCheck], shelf: &Shelf, tx: &mpsc::Sender<Event>) {
+    for check in checks {
+        let result = check.run(ws, shelf);
+        if tx.send(Event::Checked(check.name(), result)).is_err() {
+            return;
+        }
+    }
 }
 
 /// The (board, image) a scenario boots.
@@ -487,13 +511,6 @@ impl Shelf {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-    }
-
-    fn into_images(self) -> BTreeMap<ImageKey, Result<Image, String>> {
-        self.state
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .images
     }
 }
 

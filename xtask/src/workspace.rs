@@ -2,8 +2,10 @@
 //! and how to invoke the toolchain pinned for this workspace.
 
 use std::env;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
+use std::time::SystemTime;
 
 /// Paths of the rseq-os workspace this xtask belongs to.
 #[derive(Debug, Clone)]
@@ -147,4 +149,45 @@ pub fn describe(cmd: &Command) -> String {
         }
     }));
     words.join(" ")
+}
+
+/// The newest modification time of the files directly in `dirs`.
+pub fn newest_input(dirs: &[&Path]) -> Result<SystemTime, String> {
+    let mut newest = SystemTime::UNIX_EPOCH;
+    for dir in dirs {
+        let entries = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            if let Ok(meta) = entry.metadata()
+                && meta.is_file()
+                && let Ok(t) = meta.modified()
+            {
+                newest = newest.max(t);
+            }
+        }
+    }
+    Ok(newest)
+}
+
+/// Runs `cmd` (a compiler command lacking its `-o`) unless `out` was
+/// built by the same command after every input changed; the command is
+/// kept next to `out` to tell. The compiler writes a temporary file that
+/// is then renamed to `out`, so a QEMU of another run reading `out` as
+/// its initrd (or a scenario of this run, booting while another loader's
+/// build compiles the same program) sees the old program or the new one,
+/// never half of one.
+pub fn compile(cmd: &mut Command, out: &Path, newest: SystemTime) -> Result<(), String> {
+    let line = describe(cmd);
+    let stamp = out.with_extension("cmd");
+    let fresh = fs::read_to_string(&stamp).is_ok_and(|s| s == line)
+        && fs::metadata(out)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= newest);
+    if fresh {
+        return Ok(());
+    }
+    let _ = fs::remove_file(&stamp);
+    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    run(cmd.arg("-o").arg(&tmp))?;
+    fs::rename(&tmp, out).map_err(|e| format!("{}: {e}", out.display()))?;
+    fs::write(&stamp, line).map_err(|e| format!("{}: {e}", stamp.display()))
 }

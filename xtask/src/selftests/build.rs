@@ -165,7 +165,7 @@ pub fn build(ws: &Workspace) -> Result<Built, String> {
         let out = compiler.bin.join(p.name);
         let defines: Vec<_> = p.defines.iter().map(|d| format!("-D{d}")).collect();
         let mut cmd = compiler.link(&defines, &source, &["-lpthread", "-ldl"]);
-        compile(&mut cmd, &out, compiler.newest)?;
+        workspace::compile(&mut cmd, &out, compiler.newest)?;
         bins.insert(p.name, out);
     }
 
@@ -253,17 +253,18 @@ fn compiler(ws: &Workspace) -> Result<Compiler, String> {
         "-D_GNU_SOURCE=".into(),
         format!("-I{}", selftests.display()),
     ];
-    let newest = newest_input(&[&rseq, &selftests, &src.join("include/uapi/linux")])?.max(
-        fs::metadata(harness.join("kselftest_harness.h"))
-            .and_then(|m| m.modified())
-            .map_err(|e| format!("apps/selftests/kselftest_harness.h: {e}"))?,
-    );
+    let newest = workspace::newest_input(&[&rseq, &selftests, &src.join("include/uapi/linux")])?
+        .max(
+            fs::metadata(harness.join("kselftest_harness.h"))
+                .and_then(|m| m.modified())
+                .map_err(|e| format!("apps/selftests/kselftest_harness.h: {e}"))?,
+        );
 
     // librseq.so's rule compiles rseq.c alone: an object here.
     let object = bin.join("rseq.o");
     let mut cmd = Command::new(CC);
     cmd.args(&cflags).arg("-c").arg(rseq.join("rseq.c"));
-    compile(&mut cmd, &object, newest)?;
+    workspace::compile(&mut cmd, &object, newest)?;
 
     Ok(Compiler {
         cflags,
@@ -294,7 +295,7 @@ pub fn build_bench(ws: &Workspace) -> Result<PathBuf, String> {
     );
     let out = compiler.bin.join("bench");
     let mut cmd = compiler.link(&["-Werror".into()], &source, &["-lpthread"]);
-    compile(&mut cmd, &out, newest)?;
+    workspace::compile(&mut cmd, &out, newest)?;
     Ok(out)
 }
 
@@ -316,45 +317,6 @@ pub fn check(ws: &Workspace) -> Result<String, String> {
         built.bins.len(),
         built.version
     ))
-}
-
-/// The newest modification time of the files directly in `dirs`.
-fn newest_input(dirs: &[&Path]) -> Result<SystemTime, String> {
-    let mut newest = SystemTime::UNIX_EPOCH;
-    for dir in dirs {
-        let entries = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        for entry in entries.flatten() {
-            if let Ok(meta) = entry.metadata()
-                && meta.is_file()
-                && let Ok(t) = meta.modified()
-            {
-                newest = newest.max(t);
-            }
-        }
-    }
-    Ok(newest)
-}
-
-/// Runs `cmd` (a compiler command lacking its `-o`) unless `out` was
-/// built by the same command after every input changed; the command is
-/// kept next to `out` to tell. The compiler writes a temporary file that
-/// is then renamed to `out`, so a QEMU of another run reading `out` as
-/// its initrd sees the old program or the new one, never half of one.
-fn compile(cmd: &mut Command, out: &Path, newest: SystemTime) -> Result<(), String> {
-    let line = workspace::describe(cmd);
-    let stamp = out.with_extension("cmd");
-    let fresh = fs::read_to_string(&stamp).is_ok_and(|s| s == line)
-        && fs::metadata(out)
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t >= newest);
-    if fresh {
-        return Ok(());
-    }
-    let _ = fs::remove_file(&stamp);
-    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
-    workspace::run(cmd.arg("-o").arg(&tmp))?;
-    fs::rename(&tmp, out).map_err(|e| format!("{}: {e}", out.display()))?;
-    fs::write(&stamp, line).map_err(|e| format!("{}: {e}", stamp.display()))
 }
 
 /// The program names of the Makefile's `TEST_GEN_PROGS` and
