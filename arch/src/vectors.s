@@ -38,46 +38,10 @@
 .endif
 .endm
 
-.macro save_frame el
-    sub     sp, sp, #{TF_SIZE}
-    .cfi_adjust_cfa_offset {TF_SIZE}
-    stp     x0, x1, [sp, #16 * 0]
-    stp     x2, x3, [sp, #16 * 1]
-    stp     x4, x5, [sp, #16 * 2]
-    stp     x6, x7, [sp, #16 * 3]
-    stp     x8, x9, [sp, #16 * 4]
-    stp     x10, x11, [sp, #16 * 5]
-    stp     x12, x13, [sp, #16 * 6]
-    stp     x14, x15, [sp, #16 * 7]
-    stp     x16, x17, [sp, #16 * 8]
-    stp     x18, x19, [sp, #16 * 9]
-    stp     x20, x21, [sp, #16 * 10]
-    stp     x22, x23, [sp, #16 * 11]
-    stp     x24, x25, [sp, #16 * 12]
-    stp     x26, x27, [sp, #16 * 13]
-    stp     x28, x29, [sp, #16 * 14]
-.if \el == 0
-    mrs     x21, sp_el0
-.else
-    add     x21, sp, #{TF_SIZE}
-.endif
-    stp     x30, x21, [sp, #{TF_SP} - 8]
-    mrs     x22, elr_el1
-    mrs     x23, spsr_el1
-    stp     x22, x23, [sp, #{TF_PC}]
-.if \el == 1
-    // Each register was stored before anything overwrote it.
-    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29
-    .cfi_rel_offset x\n, 8 * \n
-    .endr
-    .cfi_rel_offset x30, {TF_SP} - 8
-    .cfi_rel_offset 32, {TF_PC}
-.endif
-    mov     x0, #-1
-    stp     xzr, x0, [sp, #{TF_PC} + 16]   // orig_x0 = 0, syscallno = -1
-.endm
-
-.macro save_caller_saved
+// What a Rust call may clobber: x0..x18 and x30, then the interrupted sp
+// (SP_EL0 from EL0, the EL1 stack above the frame from EL1), ELR and SPSR.
+// x16 and x17 are scratch once stored.
+.macro save_caller_saved el
     sub     sp, sp, #{TF_SIZE}
     .cfi_adjust_cfa_offset {TF_SIZE}
     stp     x0, x1, [sp, #16 * 0]
@@ -90,8 +54,11 @@
     stp     x14, x15, [sp, #16 * 7]
     stp     x16, x17, [sp, #16 * 8]
     str     x18, [sp, #8 * 18]
-    // x16 and x17 are saved: scratch from here on.
+.if \el == 0
     mrs     x16, sp_el0
+.else
+    add     x16, sp, #{TF_SIZE}
+.endif
     stp     x30, x16, [sp, #{TF_SP} - 8]
     mrs     x16, elr_el1
     mrs     x17, spsr_el1
@@ -99,7 +66,8 @@
 .endm
 
 // The rest of a full frame, after save_caller_saved: the callee-saved
-// registers, still the user's as long as only AAPCS64 code ran since.
+// registers, still the interrupted code's as long as only AAPCS64 code ran
+// since.
 .macro save_callee_saved
     str     x19, [sp, #8 * 19]
     stp     x20, x21, [sp, #16 * 10]
@@ -109,13 +77,34 @@
     stp     x28, x29, [sp, #16 * 14]
 .endm
 
-// The inverse of save_caller_saved, then eret: x19..x29 were never touched.
-.macro restore_caller_saved
+// The complete frame, not (yet) a syscall's.
+.macro save_frame el
+    save_caller_saved \el
+    save_callee_saved
+.if \el == 1
+    // Each register was stored before anything overwrote it.
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29
+    .cfi_rel_offset x\n, 8 * \n
+    .endr
+    .cfi_rel_offset x30, {TF_SP} - 8
+    .cfi_rel_offset 32, {TF_PC}
+.endif
+    mov     x0, #-1
+    stp     xzr, x0, [sp, #{TF_PC} + 16]   // orig_x0 = 0, syscallno = -1
+.endm
+
+// The inverse of save_caller_saved, then eret: x19..x29 hold what the
+// interrupted code needs (untouched since the save, or restored).
+.macro restore_caller_saved el
     ldp     x16, x17, [sp, #{TF_PC}]
     msr     elr_el1, x16
     msr     spsr_el1, x17
+.if \el == 0
     ldp     x30, x16, [sp, #{TF_SP} - 8]
     msr     sp_el0, x16
+.else
+    ldr     x30, [sp, #{TF_SP} - 8]
+.endif
     ldr     x18, [sp, #8 * 18]
     ldp     x0, x1, [sp, #16 * 0]
     ldp     x2, x3, [sp, #16 * 1]
@@ -127,34 +116,6 @@
     ldp     x14, x15, [sp, #16 * 7]
     ldp     x16, x17, [sp, #16 * 8]
     add     sp, sp, #{TF_SIZE}
-    .cfi_def_cfa_offset 0
-    eret
-.endm
-
-.macro restore_frame el
-    ldp     x22, x23, [sp, #{TF_PC}]
-    msr     elr_el1, x22
-    msr     spsr_el1, x23
-    ldp     x30, x21, [sp, #{TF_SP} - 8]
-.if \el == 0
-    msr     sp_el0, x21
-.endif
-    ldp     x0, x1, [sp, #16 * 0]
-    ldp     x2, x3, [sp, #16 * 1]
-    ldp     x4, x5, [sp, #16 * 2]
-    ldp     x6, x7, [sp, #16 * 3]
-    ldp     x8, x9, [sp, #16 * 4]
-    ldp     x10, x11, [sp, #16 * 5]
-    ldp     x12, x13, [sp, #16 * 6]
-    ldp     x14, x15, [sp, #16 * 7]
-    ldp     x16, x17, [sp, #16 * 8]
-    ldp     x18, x19, [sp, #16 * 9]
-    ldp     x20, x21, [sp, #16 * 10]
-    ldp     x22, x23, [sp, #16 * 11]
-    ldp     x24, x25, [sp, #16 * 12]
-    ldp     x26, x27, [sp, #16 * 13]
-    ldp     x28, x29, [sp, #16 * 14]
-    add     sp, sp, #{TF_SIZE}
     // Every register is live again and the pc is in ELR, out of DWARF's
     // reach: the eret itself has no known caller.
     .cfi_def_cfa_offset 0
@@ -162,6 +123,17 @@
     .cfi_undefined 32
 .endif
     eret
+.endm
+
+// The inverse of save_frame, then eret.
+.macro restore_frame el
+    ldr     x19, [sp, #8 * 19]
+    ldp     x20, x21, [sp, #16 * 10]
+    ldp     x22, x23, [sp, #16 * 11]
+    ldp     x24, x25, [sp, #16 * 12]
+    ldp     x26, x27, [sp, #16 * 13]
+    ldp     x28, x29, [sp, #16 * 14]
+    restore_caller_saved \el
 .endm
 
 .macro vector target
@@ -198,12 +170,12 @@ exception_vectors:
 // what is left to the slow handler, on the complete frame (see the top).
 el0_sync:
     trap_cfi 0
-    save_caller_saved
+    save_caller_saved 0
     mov     x0, sp
     bl      el0_sync_fast_handler
     cbnz    x0, 1f
     .cfi_remember_state
-    restore_caller_saved
+    restore_caller_saved 0
     .cfi_restore_state
 1:  save_callee_saved
     mov     x1, x0

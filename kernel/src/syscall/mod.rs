@@ -27,12 +27,7 @@ use core::sync::atomic::Ordering;
 /// arguments in `tf` and stores its result in x0.
 #[inline(always)]
 pub fn invoke(tf: &mut TrapFrame, nr: u64) {
-    let count = stats::SYSCALLS.fetch_add(1, Ordering::Relaxed);
-    if count & stats::TRACE_BIT != 0 {
-        trace::invoke_traced(tf, nr);
-        return;
-    }
-    dispatch(tf, nr);
+    invoke_handler(tf, nr, handler(nr));
 }
 
 /// The handler of syscall `nr` if it reads nothing of the frame but its
@@ -51,22 +46,39 @@ pub fn args_only(nr: u64) -> Option<define::SyscallFn> {
 /// [`invoke`] for a handler [`args_only`] gave.
 #[inline(always)]
 pub fn invoke_args_only(tf: &mut TrapFrame, nr: u64, call: define::SyscallFn) {
+    invoke_handler(tf, nr, call);
+}
+
+/// Counts the syscall, then runs `call`, the handler of `nr`, unless
+/// `strace=1` traces it.
+#[inline(always)]
+fn invoke_handler(tf: &mut TrapFrame, nr: u64, call: define::SyscallFn) {
     let count = stats::SYSCALLS.fetch_add(1, Ordering::Relaxed);
     if count & stats::TRACE_BIT != 0 {
         trace::invoke_traced(tf, nr);
         return;
     }
+    run(tf, nr, call);
+}
+
+/// The dispatch proper, untraced and uncounted: the handler of `nr` run.
+#[inline(always)]
+fn dispatch(tf: &mut TrapFrame, nr: u64) {
+    run(tf, nr, handler(nr));
+}
+
+/// The handler of `nr`: its table slot, or for every number past the
+/// table the last one, `sys_ni_syscall`.
+#[inline(always)]
+fn handler(nr: u64) -> define::SyscallFn {
+    table::SYS_CALL_TABLE[(nr as usize).min(table::SYS_CALL_TABLE.len() - 1)]
+}
+
+/// Runs `call`, the handler of `nr`, with Linux's `orig_x0` and
+/// `syscallno` recorded, and stores its result in x0.
+#[inline(always)]
+fn run(tf: &mut TrapFrame, nr: u64, call: define::SyscallFn) {
     tf.orig_x0 = tf.regs[0];
     tf.syscallno = nr as i64;
     tf.regs[0] = call(tf) as u64;
-}
-
-/// The dispatch proper: the slot of `nr` (every number past the table
-/// goes to its last slot, `sys_ni_syscall`).
-#[inline(always)]
-fn dispatch(tf: &mut TrapFrame, nr: u64) {
-    tf.orig_x0 = tf.regs[0];
-    tf.syscallno = nr as i64;
-    let slot = (nr as usize).min(table::SYS_CALL_TABLE.len() - 1);
-    tf.regs[0] = table::SYS_CALL_TABLE[slot](tf) as u64;
 }
