@@ -159,10 +159,14 @@ fn exit_to_user_mode_work<W: ExitWork>(w: &mut W, regs: &mut W::Regs, mut ti_wor
 #[inline(always)]
 pub fn exit_to_user_mode_prepare<W: ExitWork>(w: &mut W, regs: &mut W::Regs) {
     let ti_work = w.read_thread_flags();
-    if ti_work & EXIT_TO_USER_MODE_WORK != 0 {
+    // The last step on each path, so that it is compiled knowing what the
+    // path left (a hook may cache state for it).
+    if ti_work & EXIT_TO_USER_MODE_WORK == 0 {
+        w.exit_to_user_mode();
+    } else {
         exit_to_user_mode_loop(w, regs, ti_work);
+        w.exit_to_user_mode();
     }
-    w.exit_to_user_mode();
 }
 
 /// Linux's `syscall_exit_to_user_mode()`.
@@ -186,7 +190,15 @@ pub fn syscall_exit_to_user_mode<W: ExitWork>(w: &mut W, regs: &mut W::Regs) {
 pub fn syscall_exit_to_user_mode_without_work<W: ExitWork>(w: &mut W, regs: &mut W::Regs) -> bool {
     w.local_irq_disable();
     let work = w.read_thread_flags() & EXIT_TO_USER_MODE_WORK;
-    if work != 0 && !(W::RSEQ_ALONE_STRAIGHT && work == _TIF_RSEQ && rseq_alone(w, regs)) {
+    // The last step on each path, as in `exit_to_user_mode_prepare`.
+    if W::RSEQ_ALONE_STRAIGHT && work == _TIF_RSEQ {
+        if !rseq_alone(w, regs) {
+            return false;
+        }
+        w.exit_to_user_mode();
+        return true;
+    }
+    if work != 0 {
         return false;
     }
     w.exit_to_user_mode();

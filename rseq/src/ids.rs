@@ -15,12 +15,12 @@ fn cpu_ids_word(cpu_id: u32) -> u64 {
     u64::from(cpu_id) | u64::from(cpu_id) << 32
 }
 
-/// Caches the IDs just written in the task and counts `ids`.
+/// Records in the task the IDs just written, for the read-only check
+/// ([`crate::ro_ids`]) and v2's comparison on switch-in.
 #[inline(always)]
-fn ids_written<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>) {
+fn cache_ids<M: UserMem>(t: &mut TaskRseq, ctx: &Ctx<'_, M>) {
     t.ids = Some(ctx.ids());
     t.node_id = ctx.node_id;
-    ctx.stats.ids += 1;
 }
 
 /// Mirrors the write half of Linux's `rseq_set_ids_get_csaddr()`: writes
@@ -35,14 +35,16 @@ pub(crate) fn write_ids<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>) -> R
         .write_u64(base + rseq_off::CPU_ID_START, cpu_ids_word(ids.cpu_id))?;
     ctx.mem.write_u32(base + rseq_off::NODE_ID, ctx.node_id)?;
     ctx.mem.write_u32(base + rseq_off::MM_CID, ids.mm_cid)?;
-    ids_written(t, ctx);
+    cache_ids(t, ctx);
+    ctx.stats.ids += 1;
     Ok(())
 }
 
 /// Linux's `rseq_set_ids_get_csaddr()` as v1 runs it: the ID writes and
 /// the `rseq_cs` load in one user access section
-/// ([`UserMem::area_set_ids`], [`UserMem::area_get_csaddr`]), the IDs
-/// cached and counted as by [`write_ids`].
+/// ([`UserMem::area_set_ids`], [`UserMem::area_get_csaddr`]), counted as
+/// by [`write_ids`] and cached only in debug mode, v1's one reader of the
+/// copy.
 #[inline(always)]
 pub(crate) fn set_ids_get_csaddr<M: UserMem>(
     t: &mut TaskRseq,
@@ -51,7 +53,12 @@ pub(crate) fn set_ids_get_csaddr<M: UserMem>(
     let ids = ctx.ids();
     ctx.mem
         .area_set_ids(t.usrptr, cpu_ids_word(ids.cpu_id), ctx.node_id, ids.mm_cid)?;
-    ids_written(t, ctx);
+    // Debug mode is fixed at boot and a registration's version never
+    // changes, so without it nothing reads this copy.
+    if ctx.debug {
+        cache_ids(t, ctx);
+    }
+    ctx.stats.ids += 1;
     ctx.mem.area_get_csaddr(t.usrptr)
 }
 

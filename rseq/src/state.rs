@@ -91,7 +91,8 @@ pub struct TaskRseq {
     /// Pending events.
     pub event: RseqEvent,
     /// The IDs last written to user space (None: must write; the area
-    /// then holds [`Ids::REGISTERED`]).
+    /// then holds [`Ids::REGISTERED`]). A v1 registration keeps it only in
+    /// debug mode, where the read-only check reads it.
     pub ids: Option<Ids>,
     /// The `node_id` last written to user space (0 until the first write,
     /// as registration writes 0). Kept with `ids` so that v2 can check the

@@ -3,6 +3,7 @@
 //! [`irqentry_exit_to_user_mode`], which run `entry`'s one exit loop.
 
 use crate::process::end::end_app;
+use crate::sched::percpu::{self, PerCpu};
 use crate::sched::task::{Task, current};
 use arch::TrapFrame;
 use entry::ExitWork;
@@ -10,9 +11,35 @@ use entry::ExitWork;
 /// The current task, as the exit loop sees it.
 struct KernelExit {
     task: &'static Task,
+    /// The CPU the task runs on, once looked up: a v1 switch's rseq fast
+    /// path and the last step both need it, and look it up once. Forgotten
+    /// after work that may have scheduled, the only way the kernel (not
+    /// preemptible) moves a task.
+    cpu: Option<&'static PerCpu>,
     /// Returning from an interrupt or exception (not a syscall): only then
     /// may a time slice extension be granted.
     from_irq: bool,
+}
+
+impl KernelExit {
+    fn new(task: &'static Task, from_irq: bool) -> Self {
+        KernelExit {
+            task,
+            cpu: None,
+            from_irq,
+        }
+    }
+
+    /// The CPU the task runs on.
+    #[inline(always)]
+    fn this_cpu(&mut self) -> &'static PerCpu {
+        self.cpu.get_or_insert_with(percpu::this_cpu)
+    }
+
+    /// After a hook that may have scheduled.
+    fn rescheduled(&mut self) {
+        self.cpu = None;
+    }
 }
 
 impl ExitWork for KernelExit {
@@ -40,6 +67,7 @@ impl ExitWork for KernelExit {
     }
     fn schedule(&mut self) {
         crate::sched::schedule();
+        self.rescheduled();
     }
     fn grant_slice_extension(&mut self, other_work: bool) -> bool {
         let granted = crate::rseq_hooks::slice::grant(self.task, self.from_irq, other_work);
@@ -55,32 +83,30 @@ impl ExitWork for KernelExit {
         if let Err(kill) = crate::process::signal::deliver::do_signal(self.task, regs) {
             end_app(kill.into());
         }
+        self.rescheduled();
     }
     fn notify_resume(&mut self, regs: &mut TrapFrame) {
         if let Err(kill) = crate::rseq_hooks::hooks::slowpath(self.task, regs) {
             end_app(kill.into());
         }
+        self.rescheduled();
     }
     #[inline(always)]
     fn rseq_fastpath(&mut self, regs: &mut TrapFrame) -> bool {
-        crate::rseq_hooks::hooks::fastpath(self.task, regs)
+        let cpu = self.this_cpu();
+        crate::rseq_hooks::hooks::fastpath(self.task, cpu, regs)
     }
     #[inline(always)]
     fn exit_to_user_mode(&mut self) {
-        crate::rseq_hooks::hooks::exit_to_user_mode(self.task);
+        let cpu = self.this_cpu();
+        crate::rseq_hooks::hooks::exit_to_user_mode(self.task, cpu);
     }
 }
 
 /// Return path of a syscall.
 #[inline(always)]
 pub fn syscall_exit_to_user_mode(tf: &mut TrapFrame) {
-    entry::syscall_exit_to_user_mode(
-        &mut KernelExit {
-            task: current(),
-            from_irq: false,
-        },
-        tf,
-    );
+    entry::syscall_exit_to_user_mode(&mut KernelExit::new(current(), false), tf);
 }
 
 /// Return path of a syscall on the fast path, whose frame holds only the
@@ -90,13 +116,7 @@ pub fn syscall_exit_to_user_mode(tf: &mut TrapFrame) {
 /// the complete frame. `task` is the current task.
 #[inline(always)]
 pub fn syscall_exit_without_work(task: &'static Task, tf: &mut TrapFrame) -> bool {
-    entry::syscall_exit_to_user_mode_without_work(
-        &mut KernelExit {
-            task,
-            from_irq: false,
-        },
-        tf,
-    )
+    entry::syscall_exit_to_user_mode_without_work(&mut KernelExit::new(task, false), tf)
 }
 
 /// A new thread's first kernel code (from `__arch_ret_from_fork`, through
@@ -112,11 +132,5 @@ pub fn ret_from_fork(tf: &mut TrapFrame) {
 #[inline(always)]
 pub fn irqentry_exit_to_user_mode(tf: &mut TrapFrame) {
     arch::cpu::local_irq_disable();
-    entry::irqentry_exit_to_user_mode(
-        &mut KernelExit {
-            task: current(),
-            from_irq: true,
-        },
-        tf,
-    );
+    entry::irqentry_exit_to_user_mode(&mut KernelExit::new(current(), true), tf);
 }

@@ -3,7 +3,7 @@
 //! debug mode, and the verdict for an unusable rseq state.
 
 use crate::process::verdict::Kill;
-use crate::sched::percpu;
+use crate::sched::percpu::{self, PerCpu};
 use crate::sched::task::Task;
 use arch::TrapFrame;
 use arch::uaccess;
@@ -92,16 +92,19 @@ user_mem!(
 );
 
 /// As [`with`], for callers that already run with IRQs masked (the end of
-/// the exit path): no DAIF save/restore on the hot path. `f` also gets
-/// this CPU's number, read once.
+/// the exit path) and know the CPU they run on, `cpu` (the exit path looks
+/// it up once for its fast path and its last step): no DAIF save/restore
+/// and no CPU lookup on the hot path. `f` also gets the CPU's number.
 #[inline(always)]
 pub fn with_irqs_off<R>(
     task: &Task,
+    cpu: &PerCpu,
     f: impl FnOnce(&mut TaskRseq, &mut RseqStats, usize) -> R,
 ) -> R {
-    let cpu = arch::cpu::cpu_id();
-    // SAFETY: the task runs on this CPU and IRQs are masked by the caller.
-    unsafe { f(task.rseq_mut(), percpu::cpu(cpu).rseq_stats_mut(), cpu) }
+    // SAFETY: the task runs on `cpu`, the caller's, and IRQs are masked by
+    // the caller, so nothing else touches the task's rseq state or the
+    // CPU's statistics.
+    unsafe { f(task.rseq_mut(), cpu.rseq_stats_mut(), cpu.id) }
 }
 
 /// Runs `f` on `task`'s rseq state and this CPU's statistics with IRQs masked.
@@ -114,7 +117,8 @@ pub fn with<R>(task: &Task, f: impl FnOnce(&mut TaskRseq, &mut RseqStats) -> R) 
     r
 }
 
-/// A context for the paths: this CPU's IDs as `task` will see them.
+/// A context for the paths: this CPU's IDs as `task`, the current task,
+/// will see them.
 pub fn ctx<'a, M: UserMem>(mem: &'a mut M, stats: &'a mut RseqStats, task: &Task) -> Ctx<'a, M> {
     ctx_on(arch::cpu::cpu_id(), mem, stats, task)
 }
@@ -127,16 +131,15 @@ pub fn ctx_on<'a, M: UserMem>(
     stats: &'a mut RseqStats,
     task: &Task,
 ) -> Ctx<'a, M> {
+    // Every caller acts for the current task, which holds a concurrency ID
+    // from its switch-in (`mm_cid_get`) until its switch-out.
     let mm_cid = task.mm_cid.load(Ordering::Relaxed);
+    debug_assert_ne!(mm_cid, crate::sched::task::NO_CID);
     Ctx {
         mem,
         stats,
         cpu_id: cpu as u32,
-        mm_cid: if mm_cid == crate::sched::task::NO_CID {
-            0
-        } else {
-            mm_cid
-        },
+        mm_cid,
         node_id: 0,
         debug: DEBUG.load(Ordering::Relaxed),
         mode: MODE,

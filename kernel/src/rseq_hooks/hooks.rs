@@ -5,6 +5,7 @@
 
 use super::access::{KernelUserMem, MODE, NoFaultUserMem, ctx, ctx_on, die, with, with_irqs_off};
 use crate::process::verdict::Kill;
+use crate::sched::percpu::PerCpu;
 use crate::sched::task::Task;
 use arch::TrapFrame;
 use core::sync::atomic::Ordering;
@@ -16,7 +17,7 @@ pub fn note_user_irq_entry(task: &Task) {
     with(task, |r, _| rseq::note_user_irq_entry(r));
 }
 
-/// The TIF_RSEQ fast path (IRQs masked, from the exit loop). Its user
+/// The TIF_RSEQ fast path (IRQs masked, from the exit loop, on CPU `this`). Its user
 /// accesses do not page memory in, as in Linux: a page of the rseq area or
 /// the critical section descriptor that has no frame yet fails the access,
 /// and the slow path, which may fault pages in, does the work instead.
@@ -24,21 +25,21 @@ pub fn note_user_irq_entry(task: &Task) {
 /// The common case (v1 after a switch, `rseq_cs` clear) runs inline in
 /// the exit loop, without a call; the rest out of line.
 #[inline(always)]
-pub fn fastpath(task: &Task, tf: &mut TrapFrame) -> bool {
-    let inline = with_irqs_off(task, |r, stats, cpu| {
+pub fn fastpath(task: &Task, this: &PerCpu, tf: &mut TrapFrame) -> bool {
+    let inline = with_irqs_off(task, this, |r, stats, cpu| {
         rseq::exit_fastpath_inline(r, &mut ctx_on(cpu, &mut NoFaultUserMem, stats, task))
     });
     match inline {
         rseq::FastPath::Done(done) => done,
-        rseq::FastPath::Cs(csaddr) => fastpath_cs(task, tf, csaddr),
-        rseq::FastPath::General => fastpath_general(task, tf),
+        rseq::FastPath::Cs(csaddr) => fastpath_cs(task, this, tf, csaddr),
+        rseq::FastPath::General => fastpath_general(task, this, tf),
     }
 }
 
 /// [`fastpath`] with `rseq_cs` set: the section check.
 #[inline(never)]
-fn fastpath_cs(task: &Task, tf: &mut TrapFrame, csaddr: u64) -> bool {
-    with_irqs_off(task, |r, stats, cpu| {
+fn fastpath_cs(task: &Task, this: &PerCpu, tf: &mut TrapFrame, csaddr: u64) -> bool {
+    with_irqs_off(task, this, |r, stats, cpu| {
         rseq::exit_fastpath_cs(
             r,
             &mut ctx_on(cpu, &mut NoFaultUserMem, stats, task),
@@ -53,8 +54,8 @@ fn fastpath_cs(task: &Task, tf: &mut TrapFrame, csaddr: u64) -> bool {
 /// only case.
 #[cfg_attr(feature = "rseq-v2", inline(always))]
 #[cfg_attr(not(feature = "rseq-v2"), inline(never))]
-fn fastpath_general(task: &Task, tf: &mut TrapFrame) -> bool {
-    with_irqs_off(task, |r, stats, cpu| {
+fn fastpath_general(task: &Task, this: &PerCpu, tf: &mut TrapFrame) -> bool {
+    with_irqs_off(task, this, |r, stats, cpu| {
         rseq::exit_fastpath_general(
             r,
             &mut ctx_on(cpu, &mut NoFaultUserMem, stats, task),
@@ -86,14 +87,17 @@ pub fn signal_deliver(task: &Task, tf: &mut TrapFrame) -> Result<(), Kill> {
     Ok(())
 }
 
-/// The last step of every exit to EL0 (IRQs masked): events cleared, and
-/// the enforcement timer armed if a grant is on.
+/// The last step of every exit to EL0 (IRQs masked, on CPU `this`): events
+/// cleared, and the enforcement timer armed if a grant is on.
 #[inline(always)]
-pub fn exit_to_user_mode(task: &Task) {
-    with_irqs_off(task, |r, stats, _| rseq::exit_to_user_mode(r, stats));
-    // SAFETY: current task, IRQs masked (the end of the exit path).
-    let granted = unsafe { task.rseq_mut().slice_granted };
-    super::timer::arm_if_granted(granted);
+pub fn exit_to_user_mode(task: &Task, this: &PerCpu) {
+    with_irqs_off(task, this, |r, stats, _| rseq::exit_to_user_mode(r, stats));
+    // A mode without the extension never grants: no test on every exit.
+    if MODE.has_slice_extension() {
+        // SAFETY: current task, IRQs masked (the end of the exit path).
+        let granted = unsafe { task.rseq_mut().slice_granted };
+        super::timer::arm_if_granted(granted);
+    }
 }
 
 /// The membarrier-RSEQ IPI on this CPU: acts on the thread it interrupted.

@@ -16,8 +16,7 @@ fn debug_fast(
     pc: u64,
     tweak: impl FnOnce(&mut Bench),
 ) -> (Bench, bool) {
-    let mut b = Bench::registered(mode);
-    b.debug = true;
+    let mut b = Bench::registered_debug(mode);
     if (BASE + 4..BASE + SIZE).contains(&abort) {
         b.mem.poke32(abort - 4, RSEQ_SIG);
     }
@@ -153,8 +152,7 @@ fn not_interrupted_inside_section_is_a_syscall_in_cs() {
     // v1 checks after every switch; debug v2 after every ID update. The
     // task blocked in a syscall issued from inside the section.
     for (mode, cpu) in [(V1, 1), (V2, 2), (LINUX_V1, 1), (LINUX_V2, 2)] {
-        let mut b = Bench::registered(mode);
-        b.debug = true;
+        let mut b = Bench::registered_debug(mode);
         b.good_cs();
         b.pc = START + 4;
         assert!(b.switch_in(cpu, 3));
@@ -164,8 +162,7 @@ fn not_interrupted_inside_section_is_a_syscall_in_cs() {
     }
     // Debug v2 checks after an ID update even without an interrupt.
     for s in AS_V2 {
-        let mut b = Bench::registered(s);
-        b.debug = true;
+        let mut b = Bench::registered_debug(s);
         b.good_cs();
         b.pc = START + LEN;
         assert!(b.switch_in(2, 3));

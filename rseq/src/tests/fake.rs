@@ -3,7 +3,7 @@
 //! task, one CPU's statistics and the IDs to publish.
 
 use crate::uapi::{RSEQ_SIG, Rseq};
-use crate::{Ctx, Fault, Mode, RseqStats, TaskRseq, UserMem, Version};
+use crate::{Ctx, Fault, Ids, Mode, RseqStats, TaskRseq, UserMem, Version};
 use std::vec;
 use std::vec::Vec;
 
@@ -222,6 +222,24 @@ impl Bench {
         b.exit();
         b.reset_counters();
         b
+    }
+
+    /// [`Bench::registered`] in debug mode, which, like the kernel's
+    /// `rseq_debug=1`, holds from before the registration.
+    pub fn registered_debug(setup: Setup) -> Self {
+        let mut b = Bench::new(setup);
+        b.debug = true;
+        assert_eq!(b.rseq(AREA, setup.len(), 0, RSEQ_SIG), Ok(true));
+        assert!(b.fast());
+        b.exit();
+        b.reset_counters();
+        b
+    }
+
+    /// The IDs the task keeps as written, if its version keeps them: v2
+    /// always, v1 only in debug mode.
+    pub fn kept_ids(&self, setup: Setup, ids: Ids) -> Option<Ids> {
+        (setup.version == Version::V2 || self.debug).then_some(ids)
     }
 
     pub fn reset_counters(&mut self) {

@@ -303,8 +303,7 @@ fn v2_read_only_check_right_after_registration() {
 #[test]
 fn v1_debug_checks_read_only_fields_as_linux_does() {
     for s in AS_V1 {
-        let mut b = Bench::registered(s);
-        b.debug = true;
+        let mut b = Bench::registered_debug(s);
         b.mem.poke32(AREA + CPU_ID_START, 0x8000_0000);
         assert!(b.switch_in(1, 3));
         assert!(!b.fast());
@@ -350,13 +349,11 @@ fn transient_fault_recovers_in_slow_path() {
         assert_eq!(b.ids(), [1, 1, 0, 3], "nothing written yet");
         assert_eq!(b.slow(), Ok(()));
         assert_eq!(b.ids(), [2, 2, 0, 4]);
-        assert_eq!(
-            b.t.ids,
-            Some(Ids {
-                cpu_id: 2,
-                mm_cid: 4
-            })
-        );
+        let ids = Ids {
+            cpu_id: 2,
+            mm_cid: 4,
+        };
+        assert_eq!(b.t.ids, b.kept_ids(mode, ids));
         assert_eq!(b.pc, ABORT, "the section was checked");
         assert_eq!((b.stats.slowpath, b.stats.ids, b.stats.fixup), (1, 1, 1));
         assert_eq!(

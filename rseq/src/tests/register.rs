@@ -310,13 +310,11 @@ fn first_exit_writes_the_ids() {
         assert_eq!(b.rseq(AREA, mode.len(), 0, RSEQ_SIG), Ok(true));
         assert!(b.fast());
         assert_eq!(b.ids(), [1, 1, 0, 3]);
-        assert_eq!(
-            b.t.ids,
-            Some(Ids {
-                cpu_id: 1,
-                mm_cid: 3
-            })
-        );
+        let ids = Ids {
+            cpu_id: 1,
+            mm_cid: 3,
+        };
+        assert_eq!(b.t.ids, b.kept_ids(mode, ids));
         assert_eq!(b.stats.ids, 1);
         assert_eq!(b.t.event, RseqEvent::default());
     }
