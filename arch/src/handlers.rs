@@ -14,7 +14,7 @@
 //! |---|---|---|---|
 //! | `kernel_main` | `boot.s`, CPU 0 | x0 = DTB, x1 = entry EL | [`BootMain`] |
 //! | `secondary_main` | `boot.s`, CPUs 1.. | x0 = CPU number, x1 = entry EL | [`BootMain`] |
-//! | `el0_sync_fast_handler` | `vectors.s`, from EL0 | x0 = the frame, x0..x18, x30, sp, pc, pstate saved | [`TrapFastHandler`] |
+//! | `el0_sync_fast_handler` | `vectors.s`, from EL0 | x0 = the frame, x0..x19, x30, sp, pc, pstate saved | [`TrapFastHandler`] |
 //! | `el0_sync_slow_handler` | `vectors.s`, when the fast one returned non-zero | x0 = the complete frame, x1 = what it returned | [`TrapSlowHandler`] |
 //! | `el0_irq_handler`, `el0_bad_handler` | `vectors.s`, from EL0 | x0 = the saved frame | [`TrapHandler`] |
 //! | `el1_sync_handler`, `el1_irq_handler`, `el1_bad_handler` | `vectors.s`, from EL1 | x0 = the saved frame | [`TrapHandler`] |
@@ -28,8 +28,9 @@ pub type BootMain = fn(u64, u64) -> !;
 pub type TrapHandler = fn(&mut crate::TrapFrame);
 
 /// The first handler of a synchronous exception from EL0: the frame holds
-/// x0..x18, x30, sp, pc and pstate; x19..x29 are still live in the
-/// registers, and the handler may read or write none of those slots.
+/// x0..x19, x30, sp, pc and pstate; x20..x29 are still live in the
+/// registers, and the handler may read or write none of those slots (nor
+/// x19's, which the stub restores from the frame).
 /// Returns 0 when it handled the exception completely (the stub restores
 /// what it saved and erets), otherwise a value for the slow handler.
 pub type TrapFastHandler = fn(&mut crate::TrapFrame) -> u64;

@@ -4,14 +4,15 @@
 // work loop) is decided in Rust.
 //
 // A synchronous exception from EL0 (a syscall, mostly) first saves only what
-// a Rust call may clobber: x0..x18, x30, SP_EL0, ELR and SPSR. x19..x29 are
-// callee-saved under AAPCS64, so they still hold the user's values whenever
-// the Rust fast handler has returned. The fast handler runs a syscall that
-// needs nothing but its arguments and returns 0 when no exit work is due;
-// the stub then restores the same registers and erets. Otherwise (a fault,
-// a syscall that reads or rewrites the whole frame, exit work)
-// it returns non-zero before anything reads or writes x19..x29 there, and
-// the stub stores x19..x29 too, so that the slow handler, the exit work loop
+// a Rust call may clobber: x0..x18, x30, SP_EL0, ELR and SPSR (and x19,
+// which pairs with x18 in one store). x20..x29 are callee-saved under
+// AAPCS64, so they still hold the user's values whenever the Rust fast
+// handler has returned. The fast handler runs a syscall that needs nothing
+// but its arguments and returns 0 when no exit work is due; the stub then
+// restores the same registers and erets. Otherwise (a fault, a syscall
+// that reads or rewrites the whole frame, exit work) it returns non-zero
+// before anything reads or writes x20..x29 there, and the stub stores
+// x20..x29 too, so that the slow handler, the exit work loop
 // (signal delivery) and everything they call see the complete frame, and
 // leaves through ret_to_user, which restores every register. So any frame
 // that code outside the fast handler can see is complete.
@@ -53,7 +54,8 @@
     stp     x12, x13, [sp, #16 * 6]
     stp     x14, x15, [sp, #16 * 7]
     stp     x16, x17, [sp, #16 * 8]
-    str     x18, [sp, #8 * 18]
+    // x19 rides with x18: a pair costs what x18 alone would.
+    stp     x18, x19, [sp, #16 * 9]
 .if \el == 0
     mrs     x16, sp_el0
 .else
@@ -69,7 +71,6 @@
 // registers, still the interrupted code's as long as only AAPCS64 code ran
 // since.
 .macro save_callee_saved
-    str     x19, [sp, #8 * 19]
     stp     x20, x21, [sp, #16 * 10]
     stp     x22, x23, [sp, #16 * 11]
     stp     x24, x25, [sp, #16 * 12]
@@ -93,7 +94,7 @@
     stp     xzr, x0, [sp, #{TF_PC} + 16]   // orig_x0 = 0, syscallno = -1
 .endm
 
-// The inverse of save_caller_saved, then eret: x19..x29 hold what the
+// The inverse of save_caller_saved, then eret: x20..x29 hold what the
 // interrupted code needs (untouched since the save, or restored).
 .macro restore_caller_saved el
     ldp     x16, x17, [sp, #{TF_PC}]
@@ -105,7 +106,7 @@
 .else
     ldr     x30, [sp, #{TF_SP} - 8]
 .endif
-    ldr     x18, [sp, #8 * 18]
+    ldp     x18, x19, [sp, #16 * 9]
     ldp     x0, x1, [sp, #16 * 0]
     ldp     x2, x3, [sp, #16 * 1]
     ldp     x4, x5, [sp, #16 * 2]
@@ -127,7 +128,6 @@
 
 // The inverse of save_frame, then eret.
 .macro restore_frame el
-    ldr     x19, [sp, #8 * 19]
     ldp     x20, x21, [sp, #16 * 10]
     ldp     x22, x23, [sp, #16 * 11]
     ldp     x24, x25, [sp, #16 * 12]

@@ -8,41 +8,71 @@ use crate::sched::task::{Task, current};
 use arch::TrapFrame;
 use entry::ExitWork;
 
-/// The current task, as the exit loop sees it.
-struct KernelExit {
+/// The current task, as the exit loop sees it. `C` says whether the CPU
+/// it runs on is looked up once per exit ([`OnceCpu`]) or at each use
+/// ([`AnyCpu`]).
+struct KernelExit<C: CpuLookup> {
     task: &'static Task,
-    /// The CPU the task runs on, once looked up: a v1 switch's rseq fast
-    /// path and the last step both need it, and look it up once. Forgotten
-    /// after work that may have scheduled, the only way the kernel (not
-    /// preemptible) moves a task.
-    cpu: Option<&'static PerCpu>,
+    cpu: C,
     /// Returning from an interrupt or exception (not a syscall): only then
     /// may a time slice extension be granted.
     from_irq: bool,
 }
 
-impl KernelExit {
+/// How an exit finds the CPU its task runs on.
+trait CpuLookup {
+    fn get(&mut self) -> &'static PerCpu;
+    /// After a hook that may have scheduled, the only way the kernel (not
+    /// preemptible) moves a task.
+    fn rescheduled(&mut self);
+}
+
+/// Looks the CPU up at each use: nothing to keep, so an exit whose work
+/// goes through the out-of-line loop (which takes the hooks by reference)
+/// builds no more of them in memory than it did without.
+#[derive(Default)]
+struct AnyCpu;
+
+impl CpuLookup for AnyCpu {
+    #[inline(always)]
+    fn get(&mut self) -> &'static PerCpu {
+        percpu::this_cpu()
+    }
+    fn rescheduled(&mut self) {}
+}
+
+/// Looks the CPU up once: the syscall fast exit, where a v1 switch's rseq
+/// fast path and the last step both need it, and which never enters the
+/// loop.
+#[derive(Default)]
+struct OnceCpu(Option<&'static PerCpu>);
+
+impl CpuLookup for OnceCpu {
+    #[inline(always)]
+    fn get(&mut self) -> &'static PerCpu {
+        self.0.get_or_insert_with(percpu::this_cpu)
+    }
+    fn rescheduled(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl<C: CpuLookup + Default> KernelExit<C> {
     fn new(task: &'static Task, from_irq: bool) -> Self {
         KernelExit {
             task,
-            cpu: None,
+            cpu: C::default(),
             from_irq,
         }
     }
 
-    /// The CPU the task runs on.
-    #[inline(always)]
-    fn this_cpu(&mut self) -> &'static PerCpu {
-        self.cpu.get_or_insert_with(percpu::this_cpu)
-    }
-
     /// After a hook that may have scheduled.
     fn rescheduled(&mut self) {
-        self.cpu = None;
+        self.cpu.rescheduled();
     }
 }
 
-impl ExitWork for KernelExit {
+impl<C: CpuLookup + Default> ExitWork for KernelExit<C> {
     type Regs = TrapFrame;
 
     /// Images with v1 registrations (v1, `linux`) run TIF_RSEQ alone on
@@ -93,12 +123,12 @@ impl ExitWork for KernelExit {
     }
     #[inline(always)]
     fn rseq_fastpath(&mut self, regs: &mut TrapFrame) -> bool {
-        let cpu = self.this_cpu();
+        let cpu = self.cpu.get();
         crate::rseq_hooks::hooks::fastpath(self.task, cpu, regs)
     }
     #[inline(always)]
     fn exit_to_user_mode(&mut self) {
-        let cpu = self.this_cpu();
+        let cpu = self.cpu.get();
         crate::rseq_hooks::hooks::exit_to_user_mode(self.task, cpu);
     }
 }
@@ -106,7 +136,7 @@ impl ExitWork for KernelExit {
 /// Return path of a syscall.
 #[inline(always)]
 pub fn syscall_exit_to_user_mode(tf: &mut TrapFrame) {
-    entry::syscall_exit_to_user_mode(&mut KernelExit::new(current(), false), tf);
+    entry::syscall_exit_to_user_mode(&mut KernelExit::<AnyCpu>::new(current(), false), tf);
 }
 
 /// Return path of a syscall on the fast path, whose frame holds only the
@@ -116,7 +146,7 @@ pub fn syscall_exit_to_user_mode(tf: &mut TrapFrame) {
 /// the complete frame. `task` is the current task.
 #[inline(always)]
 pub fn syscall_exit_without_work(task: &'static Task, tf: &mut TrapFrame) -> bool {
-    entry::syscall_exit_to_user_mode_without_work(&mut KernelExit::new(task, false), tf)
+    entry::syscall_exit_to_user_mode_without_work(&mut KernelExit::<OnceCpu>::new(task, false), tf)
 }
 
 /// A new thread's first kernel code (from `__arch_ret_from_fork`, through
@@ -132,5 +162,5 @@ pub fn ret_from_fork(tf: &mut TrapFrame) {
 #[inline(always)]
 pub fn irqentry_exit_to_user_mode(tf: &mut TrapFrame) {
     arch::cpu::local_irq_disable();
-    entry::irqentry_exit_to_user_mode(&mut KernelExit::new(current(), true), tf);
+    entry::irqentry_exit_to_user_mode(&mut KernelExit::<AnyCpu>::new(current(), true), tf);
 }

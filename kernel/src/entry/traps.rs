@@ -17,7 +17,7 @@ const SLOW_ENTRY: u64 = 1;
 /// [`el0_sync_fast`] ran the syscall; exit work is pending.
 const SLOW_EXIT: u64 = 2;
 
-/// Synchronous exception from EL0, first part (`vectors.s` saved x0..x18,
+/// Synchronous exception from EL0, first part (`vectors.s` saved x0..x19,
 /// x30, sp, pc and pstate only; see `arch::handlers::TrapFastHandler`):
 /// a syscall that needs nothing but its arguments runs to the end here,
 /// and returns 0 when no exit work is due. Everything that reads or
