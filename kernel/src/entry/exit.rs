@@ -65,14 +65,16 @@ impl<C: CpuLookup + Default> KernelExit<C> {
             from_irq,
         }
     }
+}
 
+impl<C: CpuLookup> KernelExit<C> {
     /// After a hook that may have scheduled.
     fn rescheduled(&mut self) {
         self.cpu.rescheduled();
     }
 }
 
-impl<C: CpuLookup + Default> ExitWork for KernelExit<C> {
+impl<C: CpuLookup> ExitWork for KernelExit<C> {
     type Regs = TrapFrame;
 
     /// Images with v1 registrations (v1, `linux`) run TIF_RSEQ alone on
