@@ -129,9 +129,11 @@ pub fn kernel_main(dtb: u64, entry_el: u64) -> ! {
     let main = crate::process::clone::create_thread(tf, 0).expect("the main thread");
     main.cpus_allowed
         .store(u64::MAX, core::sync::atomic::Ordering::Relaxed);
-    sched::enqueue(main, 0);
-    // The baseline a soak compares the shutdown line's heap_used against.
+    // The baseline a soak compares the shutdown line's heap_used against,
+    // printed before the thread can run: once enqueued, an idle CPU may
+    // take it at once, and its first output would cut this line in two.
     println!("[heap] start heap_used={}", mm::heap_used());
+    sched::enqueue(main, 0);
     sched::cpu_idle()
 }
 
