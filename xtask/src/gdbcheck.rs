@@ -158,7 +158,10 @@ pub fn judge(out: &str) -> Result<String, String> {
 
 /// Starts `cargo xtask qemu gdb=1` (this very binary) on a free port, waits
 /// for its QEMU to listen, sends the xtask SIGTERM and checks that the port
-/// is released and no QEMU for it is left.
+/// is released and no QEMU for it is left. It boots the debug image
+/// [`backtrace`] built, so the checks of this module build nothing in the
+/// release profile, whose kernel binary the other late checks rebuild
+/// beside them.
 pub fn dies_with_xtask(ws: &Workspace) -> Result<String, String> {
     let port = free_port()?;
     let dir = ws.test_logs().join("virt");
@@ -166,7 +169,13 @@ pub fn dies_with_xtask(ws: &Workspace) -> Result<String, String> {
     let log = dir.join("qemu-dies-with-xtask.log");
     let exe = std::env::current_exe().map_err(|e| format!("cannot find xtask's binary: {e}"))?;
     let mut cmd = Command::new(exe);
-    cmd.args(["qemu", "app=hello", "gdb=1", &format!("port={port}")]);
+    cmd.args([
+        "qemu",
+        "app=hello",
+        "debug=1",
+        "gdb=1",
+        &format!("port={port}"),
+    ]);
     log_to(&mut cmd, &log)?;
     let xtask = Guard(
         cmd.spawn()

@@ -423,6 +423,7 @@ fn qemu_command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
         },
         dtb: None,
         initrd: None,
+        round_robin: false,
     };
     // Reject options the board cannot honour before a minute of building.
     let profile = profile(&opts)?;

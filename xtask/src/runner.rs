@@ -283,7 +283,18 @@ pub fn run_with_results(
                 if opts.deadline.is_none() {
                     build_images(ws, wanted_images, selected, shelf, opts.build);
                 }
-                run_late_checks(ws, late_checks, shelf, &tx);
+                // The gdb checks build and boot only the debug profile's
+                // image, so they run beside the others, which rebuild
+                // release kernels: the last minutes of a run are not spent
+                // on one core.
+                let (gdb, rest): (Vec<LateCheck>, Vec<LateCheck>) = late_checks
+                    .iter()
+                    .partition(|c| matches!(c, LateCheck::Gdb(..)));
+                thread::scope(|checks| {
+                    let tx_gdb = tx.clone();
+                    checks.spawn(move || run_late_checks(ws, &gdb, shelf, &tx_gdb));
+                    run_late_checks(ws, &rest, shelf, &tx);
+                });
             });
         }
         for _ in 0..opts.jobs.max(1) {
@@ -346,9 +357,12 @@ pub fn run_with_results(
 }
 
 /// A check that is not a scenario and builds or boots images of its own.
-/// Cargo builds one thing at a time, so these run after the scenarios'
-/// images are built, one after another, on the thread that built them,
-/// while the scenarios still queued keep the QEMU workers busy.
+/// Cargo builds one thing at a time, and every release image is copied out
+/// of the one kernel binary cargo leaves, so the checks that build release
+/// images run after the scenarios' images are built, one after another,
+/// on the thread that built them, while the scenarios still queued keep
+/// the QEMU workers busy. The gdb checks, which build only the debug
+/// profile, run on a thread of their own beside them.
 #[derive(Clone, Copy)]
 enum LateCheck {
     SdCard,
@@ -677,6 +691,7 @@ fn boot(
         gdb: None,
         dtb: firmware::qemu_dtb(ws, board)?,
         initrd,
+        round_robin: scenario.round_robin,
     };
     let mut cmd = qemu::command(board, &image.img, &opts)?;
     let log = File::create(&log_path).map_err(io)?;

@@ -82,6 +82,9 @@ pub struct Scenario {
     /// How long this scenario may take when that is longer than the run's
     /// `timeout` (the 200-thread selftests take minutes under QEMU).
     pub timeout: Option<Duration>,
+    /// Boot with QEMU's vCPUs on one host thread
+    /// ([`qemu::Options::round_robin`](crate::qemu::Options::round_robin)).
+    pub round_robin: bool,
 }
 
 /// A program booted from the initrd (see [`Scenario::program`]).
@@ -145,6 +148,7 @@ const HELLO: Scenario = Scenario {
     shared: false,
     program: None,
     timeout: None,
+    round_robin: false,
 };
 
 /// What `apps/linux/robust.c` must print, in every mode and on every CPU.

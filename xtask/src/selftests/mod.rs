@@ -119,6 +119,7 @@ fn scenario(
         }
         Expect::NotRun => unreachable!("an invocation that is not run has no scenario"),
     };
+    let long = matrix::LONG_PROGRAMS.contains(&inv.program);
     let append = match (kernel.trim(), inv.args.as_str()) {
         ("", "") => "",
         (kernel, "") => leak(kernel.to_string()),
@@ -141,9 +142,8 @@ fn scenario(
             initrd: Initrd::Selftest(inv.program),
             env: if inv.tunables { matrix::TUNABLES } else { "" },
         }),
-        timeout: matrix::LONG_PROGRAMS
-            .contains(&inv.program)
-            .then_some(matrix::LONG_TIMEOUT),
+        timeout: long.then_some(matrix::LONG_TIMEOUT),
+        round_robin: long,
     }))
 }
 
