@@ -674,12 +674,10 @@ fn boot_with(
         dtb: firmware::qemu_dtb(ws, board)?,
         append: append.to_string(),
         initrd: initrd.map(std::path::Path::to_path_buf),
+        icount,
         ..Default::default()
     };
     let mut cmd = qemu::command(board, img, &qopts)?;
-    if icount {
-        cmd.args(["-icount", "shift=0,sleep=off"]);
-    }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());

@@ -424,6 +424,7 @@ fn qemu_command(ws: &Workspace, args: Vec<String>) -> Result<ExitCode, String> {
         dtb: None,
         initrd: None,
         round_robin: false,
+        icount: false,
     };
     // Reject options the board cannot honour before a minute of building.
     let profile = profile(&opts)?;

@@ -41,6 +41,11 @@ pub struct Options {
     /// that (the 200-thread selftests: 186 s of host CPU with a thread per
     /// vCPU, 116 s round robin, for the same 20 million switches).
     pub round_robin: bool,
+    /// `-icount shift=0,sleep=off`: virtual time advances one nanosecond
+    /// per executed instruction, so the system counter counts instructions
+    /// (the benchmarks' clock), and a boot that waits for time takes no
+    /// host time to do it.
+    pub icount: bool,
 }
 
 /// The arguments after `qemu-system-aarch64` that boot `image` on `board`.
@@ -77,6 +82,9 @@ pub fn args(board: &Board, image: &Path, opts: &Options) -> Result<Vec<String>, 
     all.extend(board.qemu_args.iter().map(|a| a.to_string()));
     if opts.round_robin {
         all.extend(["-accel".to_string(), "tcg,thread=single".to_string()]);
+    }
+    if opts.icount {
+        all.extend(["-icount".to_string(), "shift=0,sleep=off".to_string()]);
     }
     all.extend(["-kernel".to_string(), image.display().to_string()]);
     if let Some(dtb) = &opts.dtb {
@@ -221,6 +229,7 @@ mod tests {
             dtb: None,
             initrd: None,
             round_robin: false,
+            icount: false,
         };
         let virt = boards::find("virt").unwrap();
         let a = args(virt, Path::new("x.img"), &opts).unwrap();
@@ -243,16 +252,17 @@ mod tests {
     }
 
     #[test]
-    fn round_robin_is_one_tcg_thread() {
+    fn round_robin_is_one_tcg_thread_and_icount_counts_instructions() {
         let opts = Options {
             round_robin: true,
+            icount: true,
             ..Options::default()
         };
         assert_eq!(
             line(&opts),
             "-M virt -cpu cortex-a72 -smp 4 -m 256M -nographic \
              -semihosting-config enable=on,target=native \
-             -accel tcg,thread=single \
+             -accel tcg,thread=single -icount shift=0,sleep=off \
              -kernel target/images/virt-hello.img -append \"\""
         );
     }

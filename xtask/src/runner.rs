@@ -266,7 +266,7 @@ pub fn run_with_results(
     let planned = selected.len();
     let (tx, rx) = mpsc::channel();
     let wanted_images = image_order(&selected);
-    let shelf = Shelf::new(selected.clone());
+    let shelf = Shelf::new(selected.clone(), opts.jobs.max(1));
     // A run with a deadline measures its time from when every image is
     // ready, so it builds them all before the first boot.
     if opts.deadline.is_some() {
@@ -314,6 +314,7 @@ pub fn run_with_results(
                         .timeout
                         .map_or(opts.timeout, |t| t.max(opts.timeout));
                     let verdict = run_scenario(ws, scenario, &image, timeout, on_line);
+                    shelf.done(scenario);
                     if tx.send(Event::Done(verdict)).is_err() {
                         return;
                     }
@@ -459,10 +460,19 @@ fn image_order(selected: &[&'static Scenario]) -> Vec<&'static Scenario> {
 /// the first scenario whose image is ready, so QEMUs boot on the cores the
 /// builds leave free (a kernel build with LTO and one codegen unit keeps
 /// one core busy) instead of waiting for every build.
+///
+/// One worker at least is kept for the short scenarios: a long one (a
+/// [`Scenario::timeout`] of its own, minutes) is handed out only while
+/// fewer than `workers - 1` run, or when nothing else is left. Two long
+/// boots at once would hold both workers of a 2-core run for minutes
+/// while hundreds of short ones wait.
 struct Shelf {
     state: Mutex<ShelfState>,
-    /// Signalled when an image is added or the builds are over.
+    /// Signalled when an image is added, a long scenario ends or the
+    /// builds are over.
     changed: Condvar,
+    /// How many workers take scenarios.
+    workers: usize,
 }
 
 struct ShelfState {
@@ -471,17 +481,29 @@ struct ShelfState {
     /// No more images will come (set even if the builder panicked, so no
     /// worker waits for ever).
     closed: bool,
+    /// Long scenarios handed out and not yet [`Shelf::done`].
+    long_running: usize,
 }
 
 impl Shelf {
-    fn new(queue: Vec<&'static Scenario>) -> Self {
+    fn new(queue: Vec<&'static Scenario>, workers: usize) -> Self {
         Shelf {
             state: Mutex::new(ShelfState {
                 queue,
                 images: BTreeMap::new(),
                 closed: false,
+                long_running: 0,
             }),
             changed: Condvar::new(),
+            workers,
+        }
+    }
+
+    /// A worker finished `scenario`.
+    fn done(&self, scenario: &Scenario) {
+        if scenario.timeout.is_some() {
+            self.lock().long_running -= 1;
+            self.changed.notify_all();
         }
     }
 
@@ -506,17 +528,29 @@ impl Shelf {
             if expired() || state.queue.is_empty() {
                 return None;
             }
-            let ready = state
-                .queue
-                .iter()
-                .position(|s| state.images.contains_key(&(s.board, s.image())));
+            let long_allowed = self.workers < 2
+                || state.long_running + 1 < self.workers
+                || state.queue.iter().all(|s| s.timeout.is_some());
+            let ready = state.queue.iter().position(|s| {
+                state.images.contains_key(&(s.board, s.image()))
+                    && (long_allowed || s.timeout.is_none())
+            });
             if let Some(i) = ready {
                 let scenario = state.queue.remove(i);
                 let image = state.images[&(scenario.board, scenario.image())].clone();
+                if scenario.timeout.is_some() {
+                    state.long_running += 1;
+                }
                 return Some((scenario, image));
             }
-            if state.closed {
-                let scenario = state.queue.remove(0);
+            let unbuilt = state
+                .queue
+                .iter()
+                .position(|s| !state.images.contains_key(&(s.board, s.image())));
+            if state.closed
+                && let Some(i) = unbuilt
+            {
+                let scenario = state.queue.remove(i);
                 return Some((scenario, Err("its image was never built".to_string())));
             }
             state = self
@@ -692,6 +726,7 @@ fn boot(
         dtb: firmware::qemu_dtb(ws, board)?,
         initrd,
         round_robin: scenario.round_robin,
+        icount: scenario.icount,
     };
     let mut cmd = qemu::command(board, &image.img, &opts)?;
     let log = File::create(&log_path).map_err(io)?;
@@ -875,7 +910,7 @@ mod tests {
         assert_ne!(hello.image(), smp.image());
         let queue = vec![hello, smp];
         assert_eq!(image_order(&queue).len(), 2);
-        let shelf = Shelf::new(queue);
+        let shelf = Shelf::new(queue, 2);
         let never = || false;
         shelf.put((smp.board, smp.image()), Ok(image("smp")));
         let (first, built) = shelf.next(&never).unwrap();
@@ -888,7 +923,42 @@ mod tests {
         assert_eq!(second.name, hello.name);
         assert!(missing.is_err());
         assert!(shelf.next(&never).is_none());
-        assert!(Shelf::new(vec![hello]).next(&|| true).is_none());
+        assert!(Shelf::new(vec![hello], 2).next(&|| true).is_none());
+    }
+
+    #[test]
+    fn one_worker_is_kept_for_the_short_scenarios() {
+        let hello = scenarios::select(Some("virt/hello-el1-gicv2"))[0];
+        let long = |name: &'static str, app: &'static str| -> &'static Scenario {
+            Box::leak(Box::new(Scenario {
+                name,
+                app,
+                timeout: Some(Duration::from_secs(600)),
+                ..*hello
+            }))
+        };
+        let (a, b) = (long("long-a", "smp"), long("long-b", "selftest"));
+        let never = || false;
+        let shelf = Shelf::new(vec![a, b, hello], 2);
+        for s in [a, b, hello] {
+            shelf.put((s.board, s.image()), Ok(image(s.image())));
+        }
+        // The first long one, then the short one although the second
+        // long one is ready and before it in the queue.
+        assert_eq!(shelf.next(&never).unwrap().0.id(), a.id());
+        assert_eq!(shelf.next(&never).unwrap().0.id(), hello.id());
+        // Only long ones left: the second starts beside the first.
+        assert_eq!(shelf.next(&never).unwrap().0.id(), b.id());
+        shelf.done(a);
+        shelf.done(b);
+        assert_eq!(shelf.lock().long_running, 0);
+        // One worker takes the queue in order.
+        let alone = Shelf::new(vec![a, b, hello], 1);
+        for s in [a, b, hello] {
+            alone.put((s.board, s.image()), Ok(image(s.image())));
+        }
+        assert_eq!(alone.next(&never).unwrap().0.id(), a.id());
+        assert_eq!(alone.next(&never).unwrap().0.id(), b.id());
     }
 
     fn verdict(problems: &[&str]) -> Verdict {

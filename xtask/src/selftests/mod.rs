@@ -144,6 +144,7 @@ fn scenario(
         }),
         timeout: long.then_some(matrix::LONG_TIMEOUT),
         round_robin: long,
+        icount: false,
     }))
 }
 
