@@ -166,6 +166,24 @@ pub fn in_nofault(pc: u64) -> bool {
     table.iter().any(|e| e.insn == pc)
 }
 
+/// The `asm!` lines that add the `_nofault` exception table entry
+/// `(insn, fixup)` (two label references: `1b`, `3b`, `{fault}`), so the
+/// table's layout and section name are written once.
+macro_rules! ex_table_nofault_entry {
+    ($insn:literal, $fixup:literal) => {
+        concat!(
+            ".pushsection __ex_table_nofault, \"a\"\n",
+            ".balign 8\n",
+            ".quad ",
+            $insn,
+            ", ",
+            $fixup,
+            "\n",
+            ".popsection"
+        )
+    };
+}
+
 /// Defines one `unsafe_put_user_nofault_*`: `$store` is the `STTR` of the
 /// width, naming the value `{val}`.
 macro_rules! put_user_nofault {
@@ -179,10 +197,7 @@ macro_rules! put_user_nofault {
             unsafe {
                 core::arch::asm!(
                     concat!("1: ", $store, ", [{base}, #{off}]"),
-                    ".pushsection __ex_table_nofault, \"a\"",
-                    ".balign 8",
-                    ".quad 1b, {fault}",
-                    ".popsection",
+                    ex_table_nofault_entry!("1b", "{fault}"),
                     base = in(reg) base,
                     off = const OFF,
                     val = in(reg) val,
@@ -246,10 +261,7 @@ pub unsafe fn unsafe_get_user_nofault_u64<const OFF: i16>(base: u64) -> Result<u
             "3: mov {ok:w}, #0",
             "b 2b",
             ".popsection",
-            ".pushsection __ex_table_nofault, \"a\"",
-            ".balign 8",
-            ".quad 1b, 3b",
-            ".popsection",
+            ex_table_nofault_entry!("1b", "3b"),
             base = in(reg) base,
             off = const OFF,
             val = out(reg) val,

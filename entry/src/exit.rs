@@ -159,14 +159,10 @@ fn exit_to_user_mode_work<W: ExitWork>(w: &mut W, regs: &mut W::Regs, mut ti_wor
 #[inline(always)]
 pub fn exit_to_user_mode_prepare<W: ExitWork>(w: &mut W, regs: &mut W::Regs) {
     let ti_work = w.read_thread_flags();
-    // The last step on each path, so that it is compiled knowing what the
-    // path left (a hook may cache state for it).
-    if ti_work & EXIT_TO_USER_MODE_WORK == 0 {
-        w.exit_to_user_mode();
-    } else {
+    if ti_work & EXIT_TO_USER_MODE_WORK != 0 {
         exit_to_user_mode_loop(w, regs, ti_work);
-        w.exit_to_user_mode();
     }
+    w.exit_to_user_mode();
 }
 
 /// Linux's `syscall_exit_to_user_mode()`.
@@ -190,7 +186,8 @@ pub fn syscall_exit_to_user_mode<W: ExitWork>(w: &mut W, regs: &mut W::Regs) {
 pub fn syscall_exit_to_user_mode_without_work<W: ExitWork>(w: &mut W, regs: &mut W::Regs) -> bool {
     w.local_irq_disable();
     let work = w.read_thread_flags() & EXIT_TO_USER_MODE_WORK;
-    // The last step on each path, as in `exit_to_user_mode_prepare`.
+    // The last step on each path that ends here, so that it is compiled
+    // knowing what the path left (the hooks may cache the CPU for it).
     if W::RSEQ_ALONE_STRAIGHT && work == _TIF_RSEQ {
         if !rseq_alone(w, regs) {
             return false;
