@@ -510,8 +510,15 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// For `just test`: two icount runs of the v2 benchmark image must give
 /// identical BENCH lines (the property the bench's figures rest on).
-pub fn determinism_check(ws: &Workspace, board: &Board) -> Result<String, String> {
-    let image = build::build(ws, board, "bench-v2")?;
+///
+/// `image(name)` gives the release image `name` of `board` (an app, or
+/// `loader-<mode>`), built by then or now.
+pub fn determinism_check(
+    ws: &Workspace,
+    board: &Board,
+    image: &dyn Fn(&str) -> Result<build::Image, String>,
+) -> Result<String, String> {
+    let image = image("bench-v2")?;
     let a = parse(&boot(ws, board, &image.img, true)?)?;
     let b = parse(&boot(ws, board, &image.img, true)?)?;
     if a != b {
@@ -546,13 +553,18 @@ pub const INVARIANCE_TOLERANCE: f64 = 0.005;
 /// on where the next timer deadline falls. The C program runs in one
 /// column only, its v2 one (every benchmark, the slice extension's
 /// included): each of its boots takes as long as the four Rust builds',
-/// and the Rust builds already cover every mode.
-pub fn invariance_check(ws: &Workspace, board: &Board) -> Result<String, String> {
+/// and the Rust builds already cover every mode. `image` as for
+/// [`determinism_check`].
+pub fn invariance_check(
+    ws: &Workspace,
+    board: &Board,
+    image: &dyn Fn(&str) -> Result<build::Image, String>,
+) -> Result<String, String> {
     let mut worst = (0.0_f64, String::new());
     let mut count = 0;
     for mode in MODES {
         let app = format!("bench-{mode}");
-        let image = build::build(ws, board, &app)?;
+        let image = image(&app)?;
         let plain = parse(&boot_with(ws, board, &image.img, true, "", None)?)
             .map_err(|e| format!("{app}: {e}"))?;
         let moved = parse(&boot_with(
@@ -576,7 +588,7 @@ pub fn invariance_check(ws: &Workspace, board: &Board) -> Result<String, String>
         .into_iter()
         .filter(|(key, _, _)| *key == "v2")
     {
-        let image = build::build_loader(ws, board, mode, build::Profile::Release)?;
+        let image = image(&format!("loader-{mode}"))?;
         let boot_c = |options: &str| {
             let append =
                 build::program_cmdline(Some(&prog), GLIBC_NO_RSEQ, &format!("{options}-- {reg}"))?;

@@ -387,6 +387,17 @@ impl LateCheck {
     /// Runs the check; `shelf` holds the images the scenarios' builds made.
     fn run(self, ws: &Workspace, shelf: &Shelf) -> Result<String, String> {
         let virt = boards::find("virt").expect("virt board");
+        // A virt image the scenarios' builds made, else built now: a
+        // rebuild would cost a kernel compile, as cargo keeps one kernel
+        // binary, that of the last image built.
+        let image = |name: &str| -> Result<Image, String> {
+            let built = shelf.lock().images.get(&("virt", name)).cloned();
+            match (built, name.strip_prefix("loader-")) {
+                (Some(Ok(image)), _) => Ok(image),
+                (_, Some(mode)) => build::build_loader(ws, virt, mode, build::Profile::Release),
+                (_, None) => build::build(ws, virt, name),
+            }
+        };
         match self {
             // Built from the real firmware and kernel, reopened and checked
             // file by file.
@@ -394,22 +405,12 @@ impl LateCheck {
             // The images of the v1 and v2 rseq test apps must each hold only
             // their mode's kernel code, the linux one both (proved from the
             // built images; those no scenario selected are built now).
-            LateCheck::ModeSymbols => {
-                let built = |app: &str| {
-                    shelf
-                        .lock()
-                        .images
-                        .get(&("virt", app))
-                        .is_some_and(|i| i.is_ok())
-                };
-                modecheck::APPS
-                    .iter()
-                    .filter(|(app, _)| !built(app))
-                    .try_for_each(|(app, _)| build::build(ws, virt, app).map(|_| ()))
-                    .and_then(|()| modecheck::check(ws, virt))
-            }
-            LateCheck::Determinism => crate::bench::determinism_check(ws, virt),
-            LateCheck::Invariance => crate::bench::invariance_check(ws, virt),
+            LateCheck::ModeSymbols => modecheck::APPS
+                .iter()
+                .try_for_each(|(app, _)| image(app).map(|_| ()))
+                .and_then(|()| modecheck::check(ws, virt)),
+            LateCheck::Determinism => crate::bench::determinism_check(ws, virt, &image),
+            LateCheck::Invariance => crate::bench::invariance_check(ws, virt, &image),
             // The debugging workflow: gdb's backtrace from a syscall
             // handler, and QEMU dying with the xtask that started it.
             LateCheck::Gdb(_, check) => check(ws),
