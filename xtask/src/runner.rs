@@ -284,7 +284,7 @@ pub fn run_with_results(
                     build_images(ws, wanted_images, selected, shelf, opts.build);
                 }
                 // The gdb checks build and boot only the debug profile's
-                // image, so they run beside the others, which rebuild
+                // image, so they run beside the others, which may build
                 // release kernels: the last minutes of a run are not spent
                 // on one core.
                 let (gdb, rest): (Vec<LateCheck>, Vec<LateCheck>) = late_checks
