@@ -156,12 +156,12 @@ pub fn judge(out: &str) -> Result<String, String> {
     ))
 }
 
-/// Starts `cargo xtask qemu gdb=1` (this very binary) on a free port, waits
-/// for its QEMU to listen, sends the xtask SIGTERM and checks that the port
-/// is released and no QEMU for it is left. It boots the debug image
-/// [`backtrace`] built, so the checks of this module build nothing in the
-/// release profile, whose kernel binary the other late checks rebuild
-/// beside them.
+/// Starts `cargo xtask qemu debug=1 gdb=1` (this very binary) on a free
+/// port, waits for its QEMU to listen, sends the xtask SIGTERM and checks
+/// that the port is released and no QEMU for it is left. It boots the
+/// debug image [`backtrace`] built, so the checks of this module build
+/// nothing in the release profile, whose kernel binary the other late
+/// checks may rebuild beside them.
 pub fn dies_with_xtask(ws: &Workspace) -> Result<String, String> {
     let port = free_port()?;
     let dir = ws.test_logs().join("virt");

@@ -195,7 +195,10 @@ impl Set {
 /// The programs that take minutes rather than seconds: each starts 200
 /// threads, and each thread calls `sched_yield()` 100,000 times in its list
 /// test (20 million context switches, about 2 minutes of host time under
-/// QEMU virt). They get [`LONG_TIMEOUT`], and `just test` starts them first.
+/// QEMU virt). They get [`LONG_TIMEOUT`], boot with QEMU's vCPUs round
+/// robin on one host thread (a third less host CPU than a thread per vCPU
+/// on 2 cores), and the runner starts them first, one at a time while
+/// short invocations wait.
 pub const LONG_PROGRAMS: [&str; 2] = ["basic_percpu_ops_test", "basic_percpu_ops_mm_cid_test"];
 
 /// How long one invocation of a [`LONG_PROGRAMS`] program may take, even in
