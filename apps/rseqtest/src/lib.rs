@@ -62,7 +62,7 @@ pub fn main(args: Args) -> i32 {
         "syscall-in-cs" => faults::syscall_in_cs(arg(2) == "debug"),
         "slice-prctl" => slice::prctl(arg(2) == "disabled"),
         "slice-test" => slice::test(arg(2), arg(3).parse().ok()),
-        "slice-expire" => slice::expire(arg(2).parse().ok()),
+        "slice-expire" => slice::expire(arg(2).parse().ok(), arg(3).parse().ok()),
         "slice-forge" => slice::forge(),
         "lhp" => lhp::run(arg(2).parse().ok(), arg(3), arg(4).parse().ok()),
         "lhp-compare" => lhp::compare(arg(2).parse().ok(), arg(3).parse().ok()),
@@ -78,7 +78,7 @@ pub fn main(args: Args) -> i32 {
                 "           stats-pingpong [N] | inherit | stats | asm-ops | area-fault | syscall-in-cs [debug]"
             );
             println!(
-                "           slice-prctl [disabled] | slice-test [yield|getpid] [CS_US] | slice-expire [SLICE_US] | slice-forge"
+                "           slice-prctl [disabled] | slice-test [yield|getpid] [CS_US] | slice-expire [SLICE_US] [SLACK_US] | slice-forge"
             );
             println!(
                 "           lhp [SECONDS] [ext|noext] [CS_US] | lhp-compare [SECONDS] [CS_US]"
