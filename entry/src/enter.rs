@@ -19,6 +19,7 @@
 //! The checks themselves read user memory and live in the `rseq` crate; the
 //! kernel reaches them through the [`EnterWork`] hooks.
 
+use crate::syscall_work::{SYSCALL_WORK_RSEQ_DEBUG, SYSCALL_WORK_SYSCALL_RSEQ_SLICE};
 use crate::tif::TIF_NEED_RESCHED;
 
 /// What the entry functions ask of the kernel, for the current task.
@@ -39,15 +40,13 @@ pub trait EnterWork {
     /// exit path must check for an interrupted critical section
     /// (`rseq_event.user_irq`).
     fn rseq_note_user_irq_entry(&mut self);
-    /// `static_branch_unlikely(&rseq_debug_enabled)`: `rseq_debug=1`.
-    fn rseq_debug_enabled(&self) -> bool;
+    /// The task's syscall work word (`SYSCALL_WORK_*` bits,
+    /// [`crate::syscall_work`]).
+    fn syscall_work(&self) -> u32;
     /// The debug check at syscall entry: `Err` when the syscall came from
     /// inside the task's current critical section (or the section's
     /// descriptor is unusable).
     fn rseq_debug_syscall(&mut self, regs: &Self::Regs) -> Result<(), Self::Fatal>;
-    /// The task enabled the time slice extension (Linux's
-    /// `SYSCALL_RSEQ_SLICE` work bit): the one load the common syscall pays.
-    fn rseq_slice_enabled(&self) -> bool;
     /// Ends a grant at syscall entry, in the kernel and in user memory,
     /// counting `s_aborted`: `Ok(true)` when one was on. `Err` when the
     /// task forged `slice_ctrl.granted`.
@@ -61,32 +60,35 @@ pub trait EnterWork {
 /// Linux's `syscall_enter_from_user_mode()`: the steps between the `svc`
 /// trap and the syscall table, for syscall number `syscall` (x8). Runs the
 /// debug check before the slice check, so a syscall inside a critical
-/// section dies before it could end a grant.
+/// section dies before it could end a grant. Returns the syscall work
+/// word it read, for the dispatch (`SYSCALL_WORK_SYSCALL_TRACE`).
 #[inline(always)]
-pub fn syscall_enter_from_user_mode<W: EnterWork>(w: &mut W, regs: &W::Regs, syscall: u64) {
+pub fn syscall_enter_from_user_mode<W: EnterWork>(w: &mut W, regs: &W::Regs, syscall: u64) -> u32 {
     w.local_irq_enable();
-    // The common syscall pays two loads and branches; the checks are out
-    // of line, so that their results' stack slots and saved registers
-    // are not the common syscall's cost too.
-    if w.rseq_debug_enabled() || w.rseq_slice_enabled() {
-        syscall_enter_work(w, regs, syscall);
+    // The common syscall pays one load and branch; the checks are out of
+    // line, so that their results' stack slots and saved registers are
+    // not the common syscall's cost too.
+    let work = w.syscall_work();
+    if work != 0 {
+        syscall_enter_work(w, regs, syscall, work);
     }
+    work
 }
 
-/// The rseq checks of [`syscall_enter_from_user_mode`], for a task with
-/// `rseq_debug=1` or the time slice extension on.
+/// The rseq checks of [`syscall_enter_from_user_mode`], for a task whose
+/// syscall work word is not 0.
 #[cold]
 #[inline(never)]
-fn syscall_enter_work<W: EnterWork>(w: &mut W, regs: &W::Regs, syscall: u64) {
-    if w.rseq_debug_enabled()
+fn syscall_enter_work<W: EnterWork>(w: &mut W, regs: &W::Regs, syscall: u64, work: u32) {
+    if work & SYSCALL_WORK_RSEQ_DEBUG != 0
         && let Err(why) = w.rseq_debug_syscall(regs)
     {
         w.force_sigsegv(why);
     }
-    // The task's own flag first, the syscall number only for the few
-    // tasks that enabled the extension (Linux's SYSCALL_WORK bit test,
-    // then the number inside `rseq_syscall_enter_work()`).
-    if w.rseq_slice_enabled() && syscall != W::NR_RSEQ_SLICE_YIELD {
+    // The task's own bit first, the syscall number only for the few tasks
+    // that enabled the extension (the number is tested inside Linux's
+    // `rseq_syscall_enter_work()`).
+    if work & SYSCALL_WORK_SYSCALL_RSEQ_SLICE != 0 && syscall != W::NR_RSEQ_SLICE_YIELD {
         rseq_syscall_enter_work(w);
     }
 }
@@ -170,8 +172,10 @@ mod tests {
             self.log.push("note_user_irq");
             self.user_irq = true;
         }
-        fn rseq_debug_enabled(&self) -> bool {
-            self.debug
+        fn syscall_work(&self) -> u32 {
+            let bit = |on: bool, bit: u32| if on { bit } else { 0 };
+            bit(self.debug, SYSCALL_WORK_RSEQ_DEBUG)
+                | bit(self.slice_enabled, SYSCALL_WORK_SYSCALL_RSEQ_SLICE)
         }
         fn rseq_debug_syscall(&mut self, pc: &u64) -> Result<(), Why> {
             assert!(self.irqs_on, "checks run with interrupts on");
@@ -180,9 +184,6 @@ mod tests {
                 Some((start, end)) if (start..end).contains(pc) => Err(Why::SyscallInCs),
                 _ => Ok(()),
             }
-        }
-        fn rseq_slice_enabled(&self) -> bool {
-            self.slice_enabled
         }
         fn rseq_slice_syscall_entry(&mut self) -> Result<bool, Why> {
             assert!(self.slice_enabled, "only for tasks that enabled it");

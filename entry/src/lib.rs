@@ -7,7 +7,9 @@
 //!   `irqentry_enter_from_user_mode()`), over the [`EnterWork`] hooks;
 //! - [`exit`]: the one way back, the TIF work loop
 //!   (`exit_to_user_mode_loop()`), over the [`ExitWork`] hooks;
-//! - [`tif`]: the TIF word both halves read and write.
+//! - [`tif`]: the TIF word both halves read and write;
+//! - [`syscall_work`]: the word that says what a task's syscalls must do
+//!   besides the call.
 //!
 //! The work itself (scheduling, signals, rseq, timers) is the kernel's; the
 //! order of operations and the decisions are here, pure and host-tested
@@ -16,6 +18,7 @@
 
 pub mod enter;
 pub mod exit;
+pub mod syscall_work;
 pub mod tif;
 
 pub use enter::{EnterWork, irqentry_enter_from_user_mode, syscall_enter_from_user_mode};

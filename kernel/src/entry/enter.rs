@@ -41,15 +41,11 @@ impl EnterWork for KernelEnter {
         crate::rseq_hooks::hooks::note_user_irq_entry(self.task);
     }
     #[inline(always)]
-    fn rseq_debug_enabled(&self) -> bool {
-        crate::rseq_hooks::access::debug_enabled()
+    fn syscall_work(&self) -> u32 {
+        self.task.syscall_work.read()
     }
     fn rseq_debug_syscall(&mut self, regs: &TrapFrame) -> Result<(), rseq::Fatal> {
         crate::rseq_hooks::access::debug_syscall(self.task, regs)
-    }
-    #[inline(always)]
-    fn rseq_slice_enabled(&self) -> bool {
-        crate::rseq_hooks::slice::slice_enabled(self.task)
     }
     #[inline(always)]
     fn rseq_slice_syscall_entry(&mut self) -> Result<bool, rseq::Fatal> {

@@ -32,8 +32,8 @@ pub fn el0_sync_fast(tf: &mut TrapFrame) -> u64 {
         let nr = tf.regs[8];
         if let Some(call) = crate::syscall::args_only(nr) {
             let task = crate::sched::task::current();
-            entry::syscall_enter_from_user_mode(&mut KernelEnter::of(task), tf, nr);
-            crate::syscall::invoke_args_only(tf, nr, call);
+            let work = entry::syscall_enter_from_user_mode(&mut KernelEnter::of(task), tf, nr);
+            crate::syscall::invoke_args_only(task, tf, nr, call, work);
             return if super::exit::syscall_exit_without_work(task, tf) {
                 0
             } else {
@@ -106,8 +106,9 @@ const SVC64: u8 = 0x15;
 #[inline(always)]
 fn el0_svc(tf: &mut TrapFrame) {
     let nr = tf.regs[8];
-    entry::syscall_enter_from_user_mode(&mut KernelEnter::current(), tf, nr);
-    crate::syscall::invoke(tf, nr);
+    let task = crate::sched::task::current();
+    let work = entry::syscall_enter_from_user_mode(&mut KernelEnter::of(task), tf, nr);
+    crate::syscall::invoke(task, tf, nr, work);
     super::exit::syscall_exit_to_user_mode(tf);
 }
 

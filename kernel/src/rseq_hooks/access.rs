@@ -16,9 +16,11 @@ pub const MODE: Mode = rseq::MODE;
 /// `rseq_debug=1`: Linux's CONFIG_RSEQ_DEBUG checks at run time.
 static DEBUG: AtomicBool = AtomicBool::new(false);
 
-/// Sets debug mode (from the command line).
+/// Sets debug mode (from the command line), and with it every task's
+/// `SYSCALL_WORK_RSEQ_DEBUG`, which sends its syscalls through the check.
 pub fn set_debug(on: bool) {
     DEBUG.store(on, Ordering::Relaxed);
+    crate::sched::task::set_boot_syscall_work(entry::syscall_work::SYSCALL_WORK_RSEQ_DEBUG, on);
 }
 
 /// User memory as the rseq crate sees it: LDTR/STTR with fault fixup.
@@ -150,12 +152,6 @@ pub fn ctx_on<'a, M: UserMem>(
 /// forged: SIGSEGV, as Linux forces.
 pub fn die(task: &Task, fatal: rseq::Fatal) -> Kill {
     Kill::rseq(task.tid(), fatal)
-}
-
-/// `rseq_debug=1`: the syscall entry check runs.
-#[inline(always)]
-pub fn debug_enabled() -> bool {
-    DEBUG.load(Ordering::Relaxed)
 }
 
 /// Debug mode, at syscall entry: no syscall from inside a critical section.

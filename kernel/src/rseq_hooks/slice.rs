@@ -66,6 +66,17 @@ pub fn slice_enabled(task: &Task) -> bool {
     MODE != Mode::V1 && unsafe { task.rseq_mut().slice_enabled }
 }
 
+/// Makes the task's `SYSCALL_WORK_SYSCALL_RSEQ_SLICE` say whether it has
+/// the extension enabled, after a syscall that may have changed that (an
+/// rseq registration or unregistration, the prctl). `task` is the
+/// current task.
+pub fn sync_syscall_work(task: &Task) {
+    task.syscall_work.update(
+        entry::syscall_work::SYSCALL_WORK_SYSCALL_RSEQ_SLICE,
+        slice_enabled(task),
+    );
+}
+
 /// Syscall entry (not rseq_slice_yield): a syscall during a grant aborts
 /// it; true when one was on.
 #[inline(always)]

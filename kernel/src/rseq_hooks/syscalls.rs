@@ -22,6 +22,7 @@ pub fn sys_rseq(ptr: u64, len: u32, flags: u32, sig: u32) -> Result<(), Errno> {
             slice_available,
         )
     });
+    super::slice::sync_syscall_work(task);
     match result {
         Ok(raise) => {
             if raise {
@@ -70,14 +71,16 @@ pub fn sys_rseq_slice_yield() -> Result<i64, SysError> {
 pub fn slice_prctl(args: [u64; 4]) -> Result<i64, SysError> {
     let task = current();
     let available = slice_available();
-    match with(task, |r, stats| {
+    let result = with(task, |r, stats| {
         rseq::slice::prctl(
             r,
             &mut ctx(&mut KernelUserMem, stats, task),
             args,
             available,
         )
-    }) {
+    });
+    super::slice::sync_syscall_work(task);
+    match result {
         Ok(v) => Ok(v),
         Err(rseq::slice::PrctlError::Errno(e)) => Err(Errno(e).into()),
         Err(rseq::slice::PrctlError::Fatal(fatal)) => Err(die(task, fatal).into()),

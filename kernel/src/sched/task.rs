@@ -13,6 +13,7 @@ use arch::TrapFrame;
 use arch::context::{CpuContext, FpState};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use entry::syscall_work::SyscallWork;
 use entry::tif::ThreadFlags;
 
 /// Kernel stack per user thread: exceptions from EL0 start at its top.
@@ -55,6 +56,15 @@ pub struct Task {
     tid: AtomicU32,
     /// The TIF word the exit loop works from.
     pub flags: ThreadFlags,
+    /// What its syscalls must do besides the call (`SYSCALL_WORK_*`).
+    pub syscall_work: SyscallWork,
+    /// Syscalls it made ([`sum_syscalls`]). Written only by the task
+    /// itself, on its CPU (the syscall entry, and the fast lane in
+    /// `entry::lane`), so a load and a store count one: no atomic
+    /// read-modify-write on the null syscall, no line shared between
+    /// CPUs. Kept when a reaped task is reused, so that the sum stays the
+    /// count since boot.
+    syscalls: AtomicU64,
     /// A [`TaskState`]. Changed under `sched_lock` (except by the running
     /// task itself going Runnable→Running when picked).
     pub state: AtomicU8,
@@ -120,6 +130,32 @@ pub static LIVE_THREADS: AtomicU32 = AtomicU32::new(0);
 /// that a count of free frames can be compared exactly.
 pub static DYING_THREADS: AtomicU32 = AtomicU32::new(0);
 static NEXT_TID: AtomicU32 = AtomicU32::new(1);
+/// The syscall work bits every task starts with: the boot options that
+/// concern every syscall (`strace=1`, `rseq_debug=1`).
+static BOOT_SYSCALL_WORK: AtomicU32 = AtomicU32::new(0);
+
+/// Sets (`on`) or clears the syscall work bits `mask` in every task, and
+/// in every task made from now on (a boot option).
+pub fn set_boot_syscall_work(mask: u32, on: bool) {
+    let threads = THREADS.lock();
+    if on {
+        BOOT_SYSCALL_WORK.fetch_or(mask, Ordering::Relaxed);
+    } else {
+        BOOT_SYSCALL_WORK.fetch_and(!mask, Ordering::Relaxed);
+    }
+    for t in threads.iter() {
+        t.syscall_work.update(mask, on);
+    }
+}
+
+/// Syscalls made since boot, by every thread (exited ones included).
+pub fn sum_syscalls() -> u64 {
+    THREADS
+        .lock()
+        .iter()
+        .map(|t| t.syscalls.load(Ordering::Relaxed))
+        .sum()
+}
 
 /// Why `clone` could not make a thread (its errno).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,6 +171,8 @@ impl Task {
         Task {
             tid: AtomicU32::new(tid),
             flags: ThreadFlags::new(),
+            syscall_work: SyscallWork::new(BOOT_SYSCALL_WORK.load(Ordering::Relaxed)),
+            syscalls: AtomicU64::new(0),
             state: AtomicU8::new(TaskState::Runnable as u8),
             sched_lock: SpinLock::new(false),
             on_cpu: AtomicU32::new(0),
@@ -231,6 +269,8 @@ impl Task {
     fn reset_for_reuse(&self, tid: u32, kstack: *mut u8) {
         self.tid.store(tid, Ordering::Release);
         self.flags.clear_all();
+        self.syscall_work
+            .store(BOOT_SYSCALL_WORK.load(Ordering::Relaxed));
         *self.sched_lock.lock() = false;
         self.on_cpu.store(0, Ordering::Relaxed);
         self.cpu.store(0, Ordering::Relaxed);
@@ -259,6 +299,13 @@ impl Task {
     /// The thread ID (the main thread's equals the PID, 1).
     pub fn tid(&self) -> u32 {
         self.tid.load(Ordering::Acquire)
+    }
+
+    /// Counts a syscall of this task, which must be the current one.
+    #[inline(always)]
+    pub fn count_syscall(&self) {
+        let n = self.syscalls.load(Ordering::Relaxed);
+        self.syscalls.store(n + 1, Ordering::Relaxed);
     }
 
     /// Hands a reaped task (dead, switched out, stack freed) to the pool

@@ -20,14 +20,16 @@ mod time;
 pub mod trace;
 pub mod user;
 
+use crate::sched::task::Task;
 use arch::TrapFrame;
-use core::sync::atomic::Ordering;
+use entry::syscall_work::SYSCALL_WORK_SYSCALL_TRACE;
 
-/// Runs syscall `nr` (x8 as the entry read it, Linux's `scno`) with the
-/// arguments in `tf` and stores its result in x0.
+/// Runs syscall `nr` (x8 as the entry read it, Linux's `scno`) of `task`
+/// (the current one) with the arguments in `tf` and stores its result in
+/// x0. `work` is the task's syscall work word as the entry read it.
 #[inline(always)]
-pub fn invoke(tf: &mut TrapFrame, nr: u64) {
-    invoke_handler(tf, nr, handler(nr));
+pub fn invoke(task: &Task, tf: &mut TrapFrame, nr: u64, work: u32) {
+    invoke_handler(task, tf, nr, handler(nr), work);
 }
 
 /// The handler of syscall `nr` if it reads nothing of the frame but its
@@ -45,16 +47,22 @@ pub fn args_only(nr: u64) -> Option<define::SyscallFn> {
 
 /// [`invoke`] for a handler [`args_only`] gave.
 #[inline(always)]
-pub fn invoke_args_only(tf: &mut TrapFrame, nr: u64, call: define::SyscallFn) {
-    invoke_handler(tf, nr, call);
+pub fn invoke_args_only(
+    task: &Task,
+    tf: &mut TrapFrame,
+    nr: u64,
+    call: define::SyscallFn,
+    work: u32,
+) {
+    invoke_handler(task, tf, nr, call, work);
 }
 
 /// Counts the syscall, then runs `call`, the handler of `nr`, unless
 /// `strace=1` traces it.
 #[inline(always)]
-fn invoke_handler(tf: &mut TrapFrame, nr: u64, call: define::SyscallFn) {
-    let count = stats::SYSCALLS.fetch_add(1, Ordering::Relaxed);
-    if count & stats::TRACE_BIT != 0 {
+fn invoke_handler(task: &Task, tf: &mut TrapFrame, nr: u64, call: define::SyscallFn, work: u32) {
+    task.count_syscall();
+    if work & SYSCALL_WORK_SYSCALL_TRACE != 0 {
         trace::invoke_traced(tf, nr);
         return;
     }
