@@ -182,10 +182,13 @@ const ISS_DABT_CM: u32 = 1 << 8;
 /// `ESR_ELx_FSC`: the fault status code, ISS bits 5:0.
 const ISS_FSC_MASK: u32 = 0x3f;
 
+/// Where the exception class field starts (ESR_ELx.EC, bits 31:26).
+pub const EC_SHIFT: u32 = 26;
+
 impl Esr {
     /// The exception class field, bits 31:26.
     pub const fn ec(self) -> u8 {
-        ((self.0 >> 26) & 0x3f) as u8
+        ((self.0 >> EC_SHIFT) & 0x3f) as u8
     }
 
     /// The instruction-specific syndrome, bits 24:0.

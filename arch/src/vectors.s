@@ -17,6 +17,12 @@
 // leaves through ret_to_user, which restores every register. So any frame
 // that code outside the fast handler can see is complete.
 //
+// Before all this, a synchronous exception from EL0 enters the kernel's
+// syscall fast lane, `el0_sync_lane` (kernel/src/entry/lane.rs): a few
+// syscalls that only read the current task are answered there with two
+// scratch registers, when the task has no work to do; every other
+// exception reaches el0_sync with every register as the exception left it.
+//
 // Call frame information (.cfi_*) tells a debugger how to unwind out of a
 // stub, so that gdb's `bt` ends cleanly:
 // - a trap from EL0 has no kernel caller: the return address (x30) is
@@ -155,8 +161,9 @@ exception_vectors:
     vector  el1_irq
     vector  el1_bad
     vector  el1_bad
-    // Lower EL, AArch64.
-    vector  el0_sync
+    // Lower EL, AArch64. The kernel's syscall fast lane first (it ends in
+    // el0_sync unless it answered the syscall itself; see the top).
+    vector  el0_sync_lane
     vector  el0_irq
     vector  el0_bad
     vector  el0_bad
@@ -168,6 +175,7 @@ exception_vectors:
 
 // The fast handler returns 0 when nothing is left to do; otherwise x0 says
 // what is left to the slow handler, on the complete frame (see the top).
+.global el0_sync
 el0_sync:
     trap_cfi 0
     save_caller_saved 0

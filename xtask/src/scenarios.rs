@@ -363,6 +363,27 @@ pub static SCENARIOS: &[Scenario] = &[
         ..SELFTEST
     },
     Scenario {
+        name: "svc-regs",
+        append: "-- svc-regs",
+        checks: &[
+            TestOk("svc-regs"),
+            TestOk("svc-regs-counted"),
+            Exit("status", "0"),
+        ],
+        ..SELFTEST
+    },
+    Scenario {
+        name: "svc-regs-strace",
+        append: "strace=1 -- svc-regs",
+        checks: &[
+            TestOk("svc-regs"),
+            TestOk("svc-regs-counted"),
+            LineStartsWith("[strace] tid=1 gettid() = 1"),
+            Exit("status", "0"),
+        ],
+        ..SELFTEST
+    },
+    Scenario {
         name: "strace",
         append: "strace=1 -- strace",
         checks: &[

@@ -8,6 +8,7 @@
 
 mod fp;
 mod linuxabi;
+mod svcregs;
 
 use rt::sys::{self, errno};
 use rt::test::{check, status};
@@ -35,6 +36,7 @@ fn main(args: Args) -> i32 {
         "syscalls" => syscalls(&args),
         "linuxabi" => linuxabi::run(kernel_addr(&args, 2)),
         "strace" => linuxabi::strace(),
+        "svc-regs" => svcregs::run(),
         "fp" => fp::run(),
         "ticks" => ticks(),
         "data-abort" => data_abort(),
@@ -50,7 +52,7 @@ fn main(args: Args) -> i32 {
         other => {
             println!("selftest: unknown scenario `{other}`");
             println!(
-                "scenarios: syscalls [KADDR] linuxabi [KADDR] strace fp ticks data-abort undef brk alignment inst-abort"
+                "scenarios: syscalls [KADDR] linuxabi [KADDR] strace svc-regs fp ticks data-abort undef brk alignment inst-abort"
             );
             println!("           write-text exec-data read-kernel [KADDR] exit N panic");
             2

@@ -100,7 +100,7 @@ fn el0_fault(tf: &mut TrapFrame, esr: Esr, signal: Signal) {
 }
 
 /// ESR_EL1.EC of `SVC` from AArch64.
-const SVC64: u8 = 0x15;
+const SVC64: u8 = arch::esr::ExceptionClass::Svc64.ec();
 
 /// A syscall (Linux's `el0_svc`): interrupts enabled while it runs.
 #[inline(always)]

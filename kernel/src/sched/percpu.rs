@@ -24,7 +24,10 @@ pub struct CpuStats {
     pub context_switches: AtomicU64,
 }
 
-/// One CPU's state.
+/// One CPU's state. Aligned to a power of two that is also its size, so
+/// that no two CPUs' counters share a cache line and the fast lane
+/// (`entry::lane`) finds a CPU's data with one shifted add.
+#[repr(align(256))]
 pub struct PerCpu {
     /// This CPU's number.
     pub id: usize,
@@ -117,7 +120,18 @@ impl PerCpu {
     }
 }
 
-static CPUS: [PerCpu; arch::MAX_CPUS] = [
+const _: () = assert!(core::mem::size_of::<PerCpu>().is_power_of_two());
+const _: () = assert!(arch::MAX_CPUS.is_power_of_two());
+
+/// `log2(size_of::<PerCpu>())`: CPU n's data is at `CPUS + n << PERCPU_SHIFT`.
+pub const PERCPU_SHIFT: u32 = core::mem::size_of::<PerCpu>().trailing_zeros();
+
+/// Where a CPU's rseq `exit` counter is in its [`PerCpu`].
+pub const RSEQ_EXIT_OFFSET: usize =
+    core::mem::offset_of!(PerCpu, rseq_stats) + core::mem::offset_of!(RseqStats, exit);
+
+/// Every CPU's data, indexed by MPIDR_EL1.Aff0 (`arch::cpu::cpu_id`).
+pub(crate) static CPUS: [PerCpu; arch::MAX_CPUS] = [
     PerCpu::new(0),
     PerCpu::new(1),
     PerCpu::new(2),

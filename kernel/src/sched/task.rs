@@ -130,6 +130,21 @@ pub static LIVE_THREADS: AtomicU32 = AtomicU32::new(0);
 /// that a count of free frames can be compared exactly.
 pub static DYING_THREADS: AtomicU32 = AtomicU32::new(0);
 static NEXT_TID: AtomicU32 = AtomicU32::new(1);
+/// Where the syscall fast lane (`entry::lane`) finds a task's fields.
+pub mod offsets {
+    use super::Task;
+    use core::mem::offset_of;
+
+    /// The TIF word.
+    pub const FLAGS: usize = offset_of!(Task, flags);
+    /// The syscall work word.
+    pub const SYSCALL_WORK: usize = offset_of!(Task, syscall_work);
+    /// The syscall counter.
+    pub const SYSCALLS: usize = offset_of!(Task, syscalls);
+    /// The TID.
+    pub const TID: usize = offset_of!(Task, tid);
+}
+
 /// The syscall work bits every task starts with: the boot options that
 /// concern every syscall (`strace=1`, `rseq_debug=1`).
 static BOOT_SYSCALL_WORK: AtomicU32 = AtomicU32::new(0);

@@ -10,19 +10,26 @@ use abi::prctl::PR_RSEQ_SLICE_EXTENSION;
 use abi::utsname::{NewUtsname, UTSNAME};
 use core::sync::atomic::Ordering;
 
+/// The app's PID: process 1, as the only process.
+pub const PID: i32 = 1;
+/// Its parent's: none.
+pub const PPID: i32 = 0;
+/// Its user and group IDs, real and effective: root.
+pub const ROOT_ID: u32 = 0;
+
 /// getpid(): the app is process 1.
 pub fn sys_getpid() -> Result<i32, Errno> {
-    Ok(1)
+    Ok(PID)
 }
 
 /// getppid(): the app has no parent process.
 pub fn sys_getppid() -> Result<i32, Errno> {
-    Ok(0)
+    Ok(PPID)
 }
 
 /// getuid(), geteuid(), getgid(), getegid(): the app runs as root.
 pub fn sys_getuid() -> Result<u32, Errno> {
-    Ok(0)
+    Ok(ROOT_ID)
 }
 
 /// uname(buf): `abi::utsname::UTSNAME` (Linux, release 7.2.0-rseq-os,

@@ -8,7 +8,7 @@
 pub mod define;
 pub mod error;
 mod fs;
-mod info;
+pub mod info;
 mod io;
 mod ni;
 mod poll;
