@@ -66,11 +66,22 @@ pub fn exit_fastpath_inline<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>) 
     if !(v1 && t.registered() && t.event.sched_switch && t.event.ids_changed && !ctx.debug) {
         return FastPath::General;
     }
-    ctx.stats.fastpath += 1;
     match set_ids_get_csaddr(t, ctx) {
-        Ok(0) => FastPath::Done(fastpath_done(t, Ok(()))),
-        Ok(csaddr) => FastPath::Cs(csaddr),
-        Err(fault) => FastPath::Done(fastpath_done(t, Err(fault.into()))),
+        Ok(csaddr) => {
+            // Side by side, the two counters take one paired load and
+            // store.
+            ctx.stats.fastpath += 1;
+            ctx.stats.ids += 1;
+            if csaddr == 0 {
+                FastPath::Done(fastpath_done(t, Ok(())))
+            } else {
+                FastPath::Cs(csaddr)
+            }
+        }
+        Err(fault) => {
+            ctx.stats.fastpath += 1;
+            FastPath::Done(fastpath_done(t, Err(fault.into())))
+        }
     }
 }
 

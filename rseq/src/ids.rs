@@ -42,9 +42,10 @@ pub(crate) fn write_ids<M: UserMem>(t: &mut TaskRseq, ctx: &mut Ctx<'_, M>) -> R
 
 /// Linux's `rseq_set_ids_get_csaddr()` as v1 runs it: the ID writes and
 /// the `rseq_cs` load in one user access section
-/// ([`UserMem::area_set_ids`], [`UserMem::area_get_csaddr`]), counted as
-/// by [`write_ids`] and cached only in debug mode, v1's one reader of the
-/// copy.
+/// ([`UserMem::area_set_ids`], [`UserMem::area_get_csaddr`]), the IDs
+/// cached only in debug mode, v1's one reader of the copy. The caller
+/// counts `ids` when it returns `Ok` (Linux counts them once the whole
+/// section succeeded), beside its own counter.
 #[inline(always)]
 pub(crate) fn set_ids_get_csaddr<M: UserMem>(
     t: &mut TaskRseq,
@@ -55,11 +56,11 @@ pub(crate) fn set_ids_get_csaddr<M: UserMem>(
         .area_set_ids(t.usrptr, cpu_ids_word(ids.cpu_id), ctx.node_id, ids.mm_cid)?;
     // Debug mode is fixed at boot and a registration's version never
     // changes, so without it nothing reads this copy.
+    let csaddr = ctx.mem.area_get_csaddr(t.usrptr)?;
     if ctx.debug {
         cache_ids(t, ctx);
     }
-    ctx.stats.ids += 1;
-    ctx.mem.area_get_csaddr(t.usrptr)
+    Ok(csaddr)
 }
 
 /// Reads `rseq_cs`, the address of the current critical section
@@ -84,7 +85,9 @@ pub(crate) fn update_usr<M: UserMem>(
             if ctx.debug {
                 crate::ro_ids::validate_ro_ids(t, ctx.mem)?;
             }
-            set_ids_get_csaddr(t, ctx)?
+            let csaddr = set_ids_get_csaddr(t, ctx)?;
+            ctx.stats.ids += 1;
+            csaddr
         },
         v2 => {
             crate::v2::rseq_v2_validate_ro_ids(t, ctx.mem)?;
