@@ -19,6 +19,13 @@
 //! | `el0_irq_handler`, `el0_bad_handler` | `vectors.s`, from EL0 | x0 = the saved frame | [`TrapHandler`] |
 //! | `el1_sync_handler`, `el1_irq_handler`, `el1_bad_handler` | `vectors.s`, from EL1 | x0 = the saved frame | [`TrapHandler`] |
 //! | `ret_from_fork_handler` | `switch.s`, a new thread's first run | x0 = its user frame | [`TrapHandler`] |
+//!
+//! One more symbol is the kernel's and not Rust: `el0_sync_lane`, the
+//! syscall fast lane the lower-EL synchronous vector enters first
+//! (assembly in `kernel/src/entry/lane.rs`, which knows the kernel's
+//! `Task` layout). It either answers the syscall and `eret`s or branches
+//! to `el0_sync` with every register as the exception left it, so there
+//! is no type to check.
 
 /// `kernel_main` and `secondary_main`: two 64-bit arguments, never return.
 pub type BootMain = fn(u64, u64) -> !;

@@ -54,9 +54,9 @@ pub(crate) fn set_ids_get_csaddr<M: UserMem>(
     let ids = ctx.ids();
     ctx.mem
         .area_set_ids(t.usrptr, cpu_ids_word(ids.cpu_id), ctx.node_id, ids.mm_cid)?;
+    let csaddr = ctx.mem.area_get_csaddr(t.usrptr)?;
     // Debug mode is fixed at boot and a registration's version never
     // changes, so without it nothing reads this copy.
-    let csaddr = ctx.mem.area_get_csaddr(t.usrptr)?;
     if ctx.debug {
         cache_ids(t, ctx);
     }

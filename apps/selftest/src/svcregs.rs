@@ -1,10 +1,9 @@
 //! `selftest -- svc-regs`: a syscall leaves every register but x0 as it
 //! was, NZCV included, and x0 holds its result: the identity syscalls
 //! (getpid … gettid, which the kernel may answer in its fast lane) with
-//! `svc #0` and `svc #1` (Linux ignores the immediate), and `sched_yield`
-//! and `getcpu`'s neighbours, which take the common path. The syscall
-//! counter in kstats must count each call exactly once, whichever path
-//! answered it.
+//! `svc #0` and `svc #1` (Linux ignores the immediate), and `sched_yield`,
+//! which takes the common path. The syscall counter in kstats must count
+//! each call exactly once, whichever path answered it.
 
 use rt::println;
 use rt::sys::{self, nr};
