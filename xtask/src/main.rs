@@ -250,6 +250,7 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
             let opts = Args::parse(args, &TEST)?;
             if let Some(filter) = opts.value("filter")
                 && !runner::filter_matches(filter)
+                && !selftests::test_set_matches(filter)
             {
                 return Err(format!(
                     "no test matches filter={filter:?} (scenario names are board/name, e.g. virt/hello-el1-gicv2)"
@@ -263,6 +264,9 @@ fn dispatch(command: &str, args: Vec<String>) -> Result<ExitCode, String> {
                 timeout: Duration::from_secs(opts.count("timeout", MAX_SECONDS)?.unwrap_or(60)),
                 only: None,
                 deadline: None,
+                // Linux's rseq selftests' test set, once their programs
+                // build (a failure to build is the build check's to report).
+                more: Some(selftests::test_scenarios),
             };
             Ok(exit(runner::run(&ws, &opts)))
         }

@@ -74,6 +74,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> bool {
             only: Some(only),
             // Counted from when the images are built.
             deadline: Some(budget),
+            more: None,
         },
         &mut view,
     );

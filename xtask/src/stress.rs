@@ -43,6 +43,7 @@ pub fn run(ws: &Workspace, seconds: u64, boards: &[&'static str]) -> bool {
         timeout: Duration::from_secs(seconds * 2 + 120),
         only: Some(only.clone()),
         deadline: None,
+        more: None,
     };
     let mut view = StressView::default();
     for s in &only {

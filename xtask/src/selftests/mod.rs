@@ -331,6 +331,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool, String> {
             timeout: opts.timeout,
             only: Some(only),
             deadline: None,
+            more: None,
         };
         let mut view = View { plan: &plan };
         let (passed, verdicts) = runner::run_with_results(ws, &runner_opts, &mut view);
